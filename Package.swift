@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+//
+// Topology: a service-topology server. The targets are the layers, and data flows one way:
+//
+//   TopologyWire   bytes <-> messages, framing. No sockets, no clock.
+//   TopologyCore   state machine, edges, watch hub. Pure: time is passed in.
+//   TopologyServer event loop, sockets, timers, CLI parsing. The only place with syscalls.
+//   CTopologyShims epoll/timerfd/signalfd headers Glibc does not expose to Swift.
+//   topology-server the executable: wires configuration to the server, nothing else.
+//
+// No package dependencies, by design: Foundation, Glibc and Dispatch only.
+import PackageDescription
+
+let package = Package(
+    name: "Topology",
+    products: [
+        .executable(name: "topology-server", targets: ["topology-server"]),
+        .library(name: "TopologyWire", targets: ["TopologyWire"]),
+    ],
+    targets: [
+        .target(name: "TopologyWire"),
+        .target(name: "TopologyCore", dependencies: ["TopologyWire"]),
+        .target(name: "CTopologyShims"),
+        .target(name: "TopologyServer", dependencies: ["TopologyCore", "TopologyWire", "CTopologyShims"]),
+        .executableTarget(name: "topology-server", dependencies: ["TopologyServer"]),
+
+        // Test helper: decodes and re-encodes messages read from stdin, so the Python differential
+        // tests can hold the Swift codec against the official protobuf library.
+        .executableTarget(name: "topology-wire-probe", dependencies: ["TopologyWire"]),
+
+        .executableTarget(name: "WireBench", dependencies: ["TopologyWire"], path: "bench/WireBench"),
+
+        .testTarget(name: "TopologyWireTests", dependencies: ["TopologyWire"]),
+        .testTarget(name: "TopologyCoreTests", dependencies: ["TopologyCore", "TopologyWire"]),
+        .testTarget(name: "TopologyServerTests", dependencies: ["TopologyServer", "TopologyCore", "TopologyWire"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// Placeholder until the core lands (issue 3).
+import TopologyWire

@@ -1,0 +1,266 @@
+/// Reads protobuf binary fields from a byte buffer, within the bounds of the message being decoded.
+///
+/// Every length read from the input is checked against the bytes that remain before anything is
+/// sliced or allocated from it, so hostile input can cost at most its own size. The schema has no
+/// recursive messages, so nesting depth is bounded by the schema itself (groups, the one other way to
+/// nest, are rejected).
+public struct BinaryDecoder {
+    private let bytes: UnsafeRawBufferPointer
+    private var offset = 0
+    /// End of the message currently being decoded (a nested message ends before the buffer does).
+    private var end: Int
+    /// Wire type and start of the field `decodeField` is being asked about.
+    private var wireType = WireType.varint
+    private var fieldNumber = 0
+    private var fieldOffset = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        self.end = bytes.count
+    }
+
+    /// Decodes fields until the current message's end, handing each to `message.decodeField` and
+    /// skipping those it does not claim.
+    mutating func decodeFields<M: WireMessage>(into message: inout M) throws {
+        while offset < end {
+            fieldOffset = offset
+            let key = try readVarint()
+            let number = key >> 3
+            guard number >= 1, number <= UInt64(maximumFieldNumber) else {
+                throw WireDecodingError.invalidFieldNumber(number, offset: fieldOffset)
+            }
+            fieldNumber = Int(number)
+            guard let type = WireType(rawValue: UInt8(key & 7)) else {
+                throw WireDecodingError.invalidWireType(UInt8(key & 7), field: fieldNumber, offset: fieldOffset)
+            }
+            if type == .startGroup || type == .endGroup {
+                throw WireDecodingError.groupNotSupported(field: fieldNumber, offset: fieldOffset)
+            }
+            wireType = type
+            if try !message.decodeField(fieldNumber, &self) {
+                try skipField()
+            }
+        }
+    }
+
+    // MARK: - Primitives
+
+    private mutating func readVarint() throws -> UInt64 {
+        let start = offset
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard offset < end else {
+                throw WireDecodingError.truncated(offset: start, needed: offset - start + 1, available: end - start)
+            }
+            let byte = bytes[offset]
+            offset += 1
+            // Bits past the 64th (in a 10th byte) are dropped, as the official libraries do.
+            result |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return result }
+            shift += 7
+            if shift >= 70 { throw WireDecodingError.malformedVarint(offset: start) }
+        }
+    }
+
+    /// Reads a length prefix and checks it against what remains of the current message.
+    private mutating func readLength() throws -> Int {
+        let lengthOffset = offset
+        let length = try readVarint()
+        let available = end - offset
+        guard length <= UInt64(available) else {
+            throw WireDecodingError.truncated(
+                offset: lengthOffset, needed: Int(clamping: length), available: available)
+        }
+        return Int(length)
+    }
+
+    private mutating func readFixed64() throws -> UInt64 {
+        guard end - offset >= 8 else {
+            throw WireDecodingError.truncated(offset: offset, needed: 8, available: end - offset)
+        }
+        let value = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        offset += 8
+        return value
+    }
+
+    private mutating func skipField() throws {
+        switch wireType {
+        case .varint: _ = try readVarint()
+        case .fixed64: _ = try readFixed64()
+        case .lengthDelimited: offset += try readLength()
+        case .fixed32:
+            guard end - offset >= 4 else {
+                throw WireDecodingError.truncated(offset: offset, needed: 4, available: end - offset)
+            }
+            offset += 4
+        case .startGroup, .endGroup:
+            preconditionFailure("groups are rejected before fields are dispatched")
+        }
+    }
+
+    /// Runs `body` with the decoder bounded to the next length-delimited payload.
+    private mutating func withLengthDelimited<T>(_ body: (inout BinaryDecoder) throws -> T) throws -> T {
+        let length = try readLength()
+        let outerEnd = end
+        end = offset + length
+        defer { end = outerEnd }
+        let result = try body(&self)
+        offset = end
+        return result
+    }
+
+    // MARK: - Fields
+    //
+    // Each returns false, consuming nothing, when the field arrived with a wire type other than its
+    // own: the caller then skips it as an unknown field, as the official libraries do.
+
+    private mutating func varintField() throws -> UInt64? {
+        wireType == .varint ? try readVarint() : nil
+    }
+
+    public mutating func decode(_ value: inout Int32) throws -> Bool {
+        guard let raw = try varintField() else { return false }
+        value = Int32(truncatingIfNeeded: raw)
+        return true
+    }
+
+    public mutating func decode(_ value: inout Int32?) throws -> Bool {
+        guard let raw = try varintField() else { return false }
+        value = Int32(truncatingIfNeeded: raw)
+        return true
+    }
+
+    public mutating func decode(_ value: inout Int64) throws -> Bool {
+        guard let raw = try varintField() else { return false }
+        value = Int64(bitPattern: raw)
+        return true
+    }
+
+    public mutating func decode(_ value: inout Int64?) throws -> Bool {
+        guard let raw = try varintField() else { return false }
+        value = Int64(bitPattern: raw)
+        return true
+    }
+
+    public mutating func decode(_ value: inout UInt64) throws -> Bool {
+        guard let raw = try varintField() else { return false }
+        value = raw
+        return true
+    }
+
+    public mutating func decode(_ value: inout UInt64?) throws -> Bool {
+        guard let raw = try varintField() else { return false }
+        value = raw
+        return true
+    }
+
+    public mutating func decode(_ value: inout Bool) throws -> Bool {
+        guard let raw = try varintField() else { return false }
+        value = raw != 0
+        return true
+    }
+
+    public mutating func decode(_ value: inout Bool?) throws -> Bool {
+        guard let raw = try varintField() else { return false }
+        value = raw != 0
+        return true
+    }
+
+    public mutating func decode(_ value: inout Double) throws -> Bool {
+        guard wireType == .fixed64 else { return false }
+        value = Double(bitPattern: try readFixed64())
+        return true
+    }
+
+    public mutating func decode<E: WireEnum>(_ value: inout E) throws -> Bool {
+        guard let raw = try varintField() else { return false }
+        value = E(rawValue: Int32(truncatingIfNeeded: raw))
+        return true
+    }
+
+    public mutating func decode(_ value: inout String) throws -> Bool {
+        guard wireType == .lengthDelimited else { return false }
+        value = try readString()
+        return true
+    }
+
+    public mutating func decode(_ value: inout String?) throws -> Bool {
+        guard wireType == .lengthDelimited else { return false }
+        value = try readString()
+        return true
+    }
+
+    public mutating func decode(_ values: inout [String]) throws -> Bool {
+        guard wireType == .lengthDelimited else { return false }
+        values.append(try readString())
+        return true
+    }
+
+    /// A message field that occurs more than once is merged into what came before, as protobuf does.
+    public mutating func decode<M: WireMessage>(_ value: inout M?) throws -> Bool {
+        guard wireType == .lengthDelimited else { return false }
+        var message = value ?? M()
+        try withLengthDelimited { try $0.decodeFields(into: &message) }
+        value = message
+        return true
+    }
+
+    public mutating func decode<M: WireMessage>(_ values: inout [M]) throws -> Bool {
+        guard wireType == .lengthDelimited else { return false }
+        var message = M()
+        try withLengthDelimited { try $0.decodeFields(into: &message) }
+        values.append(message)
+        return true
+    }
+
+    // Repeated scalars: packed (one length-delimited run) and unpacked (one varint per element) are
+    // both accepted, whichever the sender chose.
+
+    public mutating func decodeSInt32s(_ values: inout [Int32]) throws -> Bool {
+        try decodeRepeatedVarints(&values) { Varint.unzigzag(UInt32(truncatingIfNeeded: $0)) }
+    }
+
+    public mutating func decode(_ values: inout [UInt64]) throws -> Bool {
+        try decodeRepeatedVarints(&values) { $0 }
+    }
+
+    public mutating func decode<E: WireEnum>(_ values: inout [E]) throws -> Bool {
+        try decodeRepeatedVarints(&values) { E(rawValue: Int32(truncatingIfNeeded: $0)) }
+    }
+
+    private mutating func decodeRepeatedVarints<T>(_ values: inout [T], _ convert: (UInt64) -> T) throws -> Bool {
+        switch wireType {
+        case .varint:
+            values.append(convert(try readVarint()))
+            return true
+        case .lengthDelimited:
+            try withLengthDelimited { decoder in
+                while decoder.offset < decoder.end {
+                    values.append(convert(try decoder.readVarint()))
+                }
+            }
+            return true
+        default:
+            return false
+        }
+    }
+
+    private mutating func readString() throws -> String {
+        let stringOffset = fieldOffset
+        let length = try readLength()
+        let utf8 = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
+        offset += length
+        guard let string = String(validating: utf8, as: UTF8.self) else {
+            throw WireDecodingError.invalidUTF8(field: fieldNumber, offset: stringOffset)
+        }
+        return string
+    }
+
+    /// For oneof members: decodes the field's message, merging into `existing` when the same member
+    /// occurred before (a different member replaces it, as protobuf does).
+    public mutating func decodeOneofMessage<M: WireMessage>(_ existing: M?) throws -> M? {
+        var value = existing
+        return try decode(&value) ? value : nil
+    }
+}

@@ -1,0 +1,97 @@
+/// Splits a byte stream into `Frame`s, whatever the reads look like: a frame split over many reads,
+/// many frames in one read, or one byte at a time.
+///
+///     +-----------------+--------------------------+----
+///     | length (varint, | Frame (protobuf, length  | next frame ...
+///     |  1 to 5 bytes)  |  bytes)                  |
+///     +-----------------+--------------------------+----
+///
+/// The limit is checked on the length prefix, before the body is waited for, so a peer announcing a
+/// huge frame costs nothing beyond the bytes it actually sent. Not enough bytes yet: `next()` returns
+/// nil. Anything else wrong: it throws, and the decoder is unusable from then on.
+public struct FrameDecoder {
+    /// The largest frame body accepted, in bytes.
+    public let maximumFrameSize: Int
+    private var buffer: [UInt8] = []
+    /// Bytes of `buffer` before this index were consumed by earlier frames.
+    private var readIndex = 0
+
+    public init(maximumFrameSize: Int) {
+        precondition(maximumFrameSize > 0, "the frame size limit must be positive")
+        self.maximumFrameSize = maximumFrameSize
+    }
+
+    /// Bytes received but not yet returned as frames.
+    public var bufferedByteCount: Int { buffer.count - readIndex }
+
+    /// Adds bytes read from the stream.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        compactIfWorthIt()
+        buffer.append(contentsOf: bytes)
+    }
+
+    public mutating func append(_ bytes: some Sequence<UInt8>) {
+        compactIfWorthIt()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// The next complete frame, or nil until more bytes arrive.
+    public mutating func next() throws -> Frame? {
+        guard let (headerLength, bodyLength) = try peekLengthPrefix() else { return nil }
+        let bodyStart = readIndex + headerLength
+        guard buffer.count - bodyStart >= bodyLength else { return nil }
+        let frame: Frame
+        do {
+            frame = try buffer.withUnsafeBytes { raw in
+                try Frame(decoding: UnsafeRawBufferPointer(rebasing: raw[bodyStart..<bodyStart + bodyLength]))
+            }
+        } catch let error as WireDecodingError {
+            throw FramingError.invalidFrame(error)
+        }
+        readIndex = bodyStart + bodyLength
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
+            readIndex = 0
+        }
+        return frame
+    }
+
+    /// Call when the stream has ended: throws if it ended inside a frame.
+    public func finish() throws {
+        if bufferedByteCount > 0 { throw FramingError.truncatedFrame(bufferedBytes: bufferedByteCount) }
+    }
+
+    /// Reads the length prefix without consuming it: nil while it is incomplete.
+    private func peekLengthPrefix() throws -> (headerLength: Int, bodyLength: Int)? {
+        var length: UInt64 = 0
+        var index = readIndex
+        var shift: UInt64 = 0
+        while index < buffer.count {
+            let byte = buffer[index]
+            index += 1
+            length |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 {
+                guard length <= UInt64(maximumFrameSize) else {
+                    throw FramingError.frameTooLarge(length: length, limit: maximumFrameSize)
+                }
+                return (index - readIndex, Int(length))
+            }
+            shift += 7
+            if shift >= 35 { throw FramingError.malformedLengthPrefix }
+        }
+        // Even an incomplete prefix can already be known to be over the limit.
+        if length > UInt64(maximumFrameSize) {
+            throw FramingError.frameTooLarge(length: length, limit: maximumFrameSize)
+        }
+        return nil
+    }
+
+    /// Drops consumed bytes once they are the larger part of the buffer, so memory stays
+    /// proportional to what is pending, and the copying cost stays amortized O(1) per byte.
+    private mutating func compactIfWorthIt() {
+        if readIndex > 0 && readIndex >= buffer.count - readIndex {
+            buffer.removeSubrange(0..<readIndex)
+            readIndex = 0
+        }
+    }
+}
