@@ -29,6 +29,7 @@ let package = Package(
         .executableTarget(name: "topology-wire-probe", dependencies: ["TopologyWire"]),
 
         .executableTarget(name: "WireBench", dependencies: ["TopologyWire"], path: "bench/WireBench"),
+        .executableTarget(name: "CoreBench", dependencies: ["TopologyCore", "TopologyWire"], path: "bench/CoreBench"),
 
         .testTarget(name: "TopologyWireTests", dependencies: ["TopologyWire"]),
         .testTarget(name: "TopologyCoreTests", dependencies: ["TopologyCore", "TopologyWire"]),
