@@ -1,6 +1,41 @@
-// Placeholder until the server lands (issue 4).
+// topology-server: parses the command line, then runs the server until SIGINT/SIGTERM.
+// Exit codes: 0 after a graceful shutdown, 1 when the server cannot start (e.g. port in use),
+// 2 for a bad flag or value.
 import TopologyServer
 #if canImport(Glibc)
 import Glibc
 #endif
-fputs("topology-server: not yet implemented\n", stderr)
+import Foundation
+
+func fail(_ line: String, code: Int32) -> Never {
+    fputs("topology-server: \(line)\n", stderr)
+    exit(code)
+}
+
+let action: CommandLineAction
+do {
+    action = try CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+} catch {
+    fail(error.message, code: 2)
+}
+
+switch action {
+case .help(let text):
+    print(text, terminator: "")
+case .version(let text):
+    print(text)
+case .run(let configuration):
+    let server = Server(configuration: configuration)
+    do {
+        try server.start(handleSignals: true)
+    } catch let error as SystemError where error.errno == EADDRINUSE {
+        fail("address \(configuration.address) is already in use (another server running?); choose another with --address", code: 1)
+    } catch {
+        fail("cannot start: \(error)", code: 1)
+    }
+    do {
+        try server.run()
+    } catch {
+        fail("stopped on an error: \(error)", code: 1)
+    }
+}

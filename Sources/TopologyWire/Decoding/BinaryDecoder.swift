@@ -45,7 +45,17 @@ public struct BinaryDecoder {
 
     // MARK: - Primitives
 
+    @inline(__always)
     private mutating func readVarint() throws -> UInt64 {
+        // Most tags, lengths and enum values fit in one byte.
+        if offset < end, bytes[offset] < 0x80 {
+            offset += 1
+            return UInt64(bytes[offset - 1])
+        }
+        return try readMultiByteVarint()
+    }
+
+    private mutating func readMultiByteVarint() throws -> UInt64 {
         let start = offset
         var result: UInt64 = 0
         var shift: UInt64 = 0
@@ -251,10 +261,11 @@ public struct BinaryDecoder {
         let length = try readLength()
         let utf8 = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
         offset += length
-        guard let string = String(validating: utf8, as: UTF8.self) else {
+        guard UTF8Validation.isValid(utf8) else {
             throw WireDecodingError.invalidUTF8(field: fieldNumber, offset: stringOffset)
         }
-        return string
+        // Valid input, so this initializer has nothing to repair.
+        return String(decoding: utf8, as: UTF8.self)
     }
 
     /// For oneof members: decodes the field's message, merging into `existing` when the same member

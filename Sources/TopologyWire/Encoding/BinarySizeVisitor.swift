@@ -24,6 +24,7 @@ struct BinarySizeVisitor: FieldVisitor {
 
     mutating func visitMessage<M: WireMessage>(_ value: M, field: FieldID) {
         let slot = nestedSizes.count
+        if slot == 0 { nestedSizes.reserveCapacity(8) }  // one allocation for typical frames
         nestedSizes.append(0)
         let outer = size
         size = 0

@@ -4,6 +4,9 @@ public struct Frame: WireMessage {
     public static let protoMessageName = "runtime.v1.Frame"
 
     /// The `oneof message` of the schema: which RPC message this frame carries, if any.
+    ///
+    /// The two members that hold whole graphs are `indirect` (boxed): inline they would make every
+    /// Frame, heartbeats included, over 500 bytes to copy.
     public enum Message: Equatable, Sendable {
         case registerServiceRequest(RegisterServiceRequest)
         case registerServiceResponse(RegisterServiceResponse)
@@ -14,9 +17,9 @@ public struct Frame: WireMessage {
         case unregisterServiceRequest(UnregisterServiceRequest)
         case unregisterServiceResponse(UnregisterServiceResponse)
         case getTopologyRequest(GetTopologyRequest)
-        case getTopologyResponse(GetTopologyResponse)
+        indirect case getTopologyResponse(GetTopologyResponse)
         case watchTopologyRequest(WatchTopologyRequest)
-        case watchTopologyResponse(WatchTopologyResponse)
+        indirect case watchTopologyResponse(WatchTopologyResponse)
     }
 
     public var callId: UInt64 = 0
