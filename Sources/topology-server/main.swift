@@ -8,7 +8,7 @@ import Glibc
 import Foundation
 
 func fail(_ line: String, code: Int32) -> Never {
-    fputs("topology-server: \(line)\n", stderr)
+    FileHandle.standardError.write(Data("topology-server: \(line)\n".utf8))
     exit(code)
 }
 

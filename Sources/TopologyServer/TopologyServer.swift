@@ -1,2 +1,0 @@
-// Placeholder until the server lands (issue 4).
-import TopologyCore
