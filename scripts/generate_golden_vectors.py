@@ -180,6 +180,7 @@ class Vectors:
             raise SystemExit(
                 f"{message_name} {case}: the official library {'accepts' if accepted else 'rejects'} "
                 f"{raw.hex()}; fix the case's `official_accepts` flag")
+        description = description.rstrip(".") + "."
         if official_accepts:
             description += (" NOTE: the official protobuf library accepts these bytes (it keeps them as"
                             " an unknown field); Topology rejects them.")
@@ -607,6 +608,10 @@ def build(pb):
       b"\x88" + b"\x80" * 9 + b"\x00", "malformed_varint")
     E("malformed_varint_length", "A length prefix that is an 11-byte varint", "UnregisterServiceRequest",
       b"\x0a" + b"\x80" * 10 + b"\x00", "malformed_varint")
+    E("malformed_varint_padded_tag", "Tag 08 padded to 6 bytes: tags are 32-bit, at most 5 bytes",
+      "HeartbeatResponse", b"\x88\x80\x80\x80\x80\x00\x01", "malformed_varint")
+    E("malformed_varint_padded_length", "Length 3 padded to 6 bytes: lengths are 32-bit, at most 5 bytes",
+      "UnregisterServiceRequest", b"\x0a\x83\x80\x80\x80\x80\x00abc", "malformed_varint")
     E("invalid_wire_type_6", "Tag 0e: field 1, wire type 6 (undefined)", "ServiceMetrics", b"\x0e\x00",
       "invalid_wire_type")
     E("invalid_wire_type_7", "Tag 17: field 2, wire type 7 (undefined), after a valid field", "HeartbeatResponse",

@@ -5,6 +5,15 @@ cd "$(dirname "$0")/.."
 
 section() { printf '\n==== %s\n' "$*"; }
 
-section "Swift tests"
+section "Test tools (.venv)"
+scripts/setup-venv.sh
+
+section "Swift build (debug, with tests)"
 swift build --build-tests
+bin=$(swift build --show-bin-path)
+
+section "Swift tests"
 swift test --skip-build
+
+section "Interop: golden vectors, differential tests against the official protobuf library, schema contract"
+TOPOLOGY_WIRE_PROBE="$bin/topology-wire-probe" .venv/bin/python -m pytest Tests/interop -q

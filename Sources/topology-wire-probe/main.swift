@@ -3,6 +3,7 @@
 // Reads lines `<MessageName> <hex>` from stdin. For each it decodes the bytes as that message and
 // answers one line: `ok <hex of the Swift re-encoding> <proto3 JSON of the decoded value>`, or
 // `err <why>` when the bytes do not decode. One process serves a whole test run.
+import Foundation
 import TopologyWire
 
 func hex(_ bytes: [UInt8]) -> String {
@@ -48,15 +49,21 @@ func roundTrip<M: WireMessage>(_ type: M.Type, _ input: [UInt8]) -> String {
     }
 }
 
+/// Each answer goes out at once: a test sends one line and waits for its answer, and stdio would
+/// hold it in a block buffer on a pipe.
+func answer(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 while let line = readLine() {
     let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
     guard let name = parts.first, let type = MessageRegistry.type(named: String(name)) else {
-        print("err unknown message type in line: \(line.prefix(80))")
+        answer("err unknown message type in line: \(line.prefix(80))")
         continue
     }
     guard let input = bytes(fromHex: parts.count > 1 ? parts[1] : "") else {
-        print("err bad hex")
+        answer("err bad hex")
         continue
     }
-    print(roundTrip(type, input))
+    answer(roundTrip(type, input))
 }

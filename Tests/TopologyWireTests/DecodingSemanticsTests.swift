@@ -76,10 +76,16 @@ final class MalformedInputTests: XCTestCase {
     }
 
     func testHugeLengthDoesNotAllocate() {
-        // A length of 2^63 must be refused from the bytes at hand, not attempted.
+        // A length of 4 GiB must be refused from the bytes at hand, not attempted.
         assertDecodingFails(
-            HeartbeatRequest.self, "0a 80808080808080808001",
-            with: .truncated(offset: 1, needed: Int.max, available: 0))
+            HeartbeatRequest.self, "0a ffffffff0f", with: .truncated(offset: 1, needed: 4_294_967_295, available: 0))
+    }
+
+    func testTagOrLengthPaddedPastFiveBytes() {
+        // Tags and lengths are 32-bit; like the official parsers, a padded 6-byte one is corrupt.
+        assertDecodingFails(HeartbeatResponse.self, "88 80 80 80 80 00 01", with: .malformedVarint(offset: 0))
+        assertDecodingFails(UnregisterServiceRequest.self, "0a 83 80 80 80 80 00 616263", with: .malformedVarint(offset: 1))
+        assertDecodingFails(HeartbeatRequest.self, "0a 80808080808080808001", with: .malformedVarint(offset: 1))
     }
 
     func testSubmessageLengthPastItsParent() {

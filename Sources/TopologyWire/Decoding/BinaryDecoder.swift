@@ -24,7 +24,7 @@ public struct BinaryDecoder {
     mutating func decodeFields<M: WireMessage>(into message: inout M) throws {
         while offset < end {
             fieldOffset = offset
-            let key = try readVarint()
+            let key = try readVarint(maximumBytes: 5)
             let number = key >> 3
             guard number >= 1, number <= UInt64(maximumFieldNumber) else {
                 throw WireDecodingError.invalidFieldNumber(number, offset: fieldOffset)
@@ -45,17 +45,20 @@ public struct BinaryDecoder {
 
     // MARK: - Primitives
 
+    /// Reads a varint of at most `maximumBytes` bytes: 10 for values (no 64-bit value needs more), 5
+    /// for tags and lengths, which are 32-bit: the official parsers (upb, C++) reject longer ones, so
+    /// padded encodings that they would call corrupt are not accepted here either.
     @inline(__always)
-    private mutating func readVarint() throws -> UInt64 {
+    private mutating func readVarint(maximumBytes: Int = 10) throws -> UInt64 {
         // Most tags, lengths and enum values fit in one byte.
         if offset < end, bytes[offset] < 0x80 {
             offset += 1
             return UInt64(bytes[offset - 1])
         }
-        return try readMultiByteVarint()
+        return try readMultiByteVarint(maximumBytes: maximumBytes)
     }
 
-    private mutating func readMultiByteVarint() throws -> UInt64 {
+    private mutating func readMultiByteVarint(maximumBytes: Int) throws -> UInt64 {
         let start = offset
         var result: UInt64 = 0
         var shift: UInt64 = 0
@@ -69,14 +72,14 @@ public struct BinaryDecoder {
             result |= UInt64(byte & 0x7F) << shift
             if byte < 0x80 { return result }
             shift += 7
-            if shift >= 70 { throw WireDecodingError.malformedVarint(offset: start) }
+            if shift >= 7 * UInt64(maximumBytes) { throw WireDecodingError.malformedVarint(offset: start) }
         }
     }
 
     /// Reads a length prefix and checks it against what remains of the current message.
     private mutating func readLength() throws -> Int {
         let lengthOffset = offset
-        let length = try readVarint()
+        let length = try readVarint(maximumBytes: 5)
         let available = end - offset
         guard length <= UInt64(available) else {
             throw WireDecodingError.truncated(

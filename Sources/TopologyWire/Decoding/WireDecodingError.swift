@@ -3,7 +3,7 @@
 public enum WireDecodingError: Error, Equatable, Sendable {
     /// The bytes end in the middle of a tag, a value or a length-delimited field.
     case truncated(offset: Int, needed: Int, available: Int)
-    /// A varint runs over 10 bytes (no 64-bit value needs more).
+    /// A varint runs over 10 bytes (no 64-bit value needs more), or a tag or length over 5 bytes.
     case malformedVarint(offset: Int)
     /// A tag has field number 0, or one above 2^29 - 1.
     case invalidFieldNumber(UInt64, offset: Int)
@@ -21,7 +21,7 @@ extension WireDecodingError: CustomStringConvertible {
         case let .truncated(offset, needed, available):
             return "truncated message: \(needed) bytes needed at offset \(offset), only \(available) left"
         case let .malformedVarint(offset):
-            return "malformed varint at offset \(offset): longer than 10 bytes"
+            return "malformed varint at offset \(offset): longer than 10 bytes (5 for a tag or length)"
         case let .invalidFieldNumber(number, offset):
             return "invalid field number \(number) at offset \(offset): must be 1 to \(maximumFieldNumber)"
         case let .invalidWireType(wireType, field, offset):

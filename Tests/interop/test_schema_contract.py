@@ -1,0 +1,191 @@
+"""Schema/topology.proto compiles with the official protoc, and keeps the wire contract: every message,
+field number, type and presence that CONTRACT.md lists (section 1 and the Frame/Status block of
+section 2), every enum value; additions only at field numbers 20 and up.
+
+CONTRACT.md lives in the project's shared folder (../shared/CONTRACT.md next to the repository);
+TOPOLOGY_CONTRACT overrides the path."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from google.protobuf import descriptor_pb2
+
+from interop_support import FD, REPO, pb
+
+SCHEMA = REPO / "Schema" / "topology.proto"
+
+SCALARS = {
+    "string": FD.TYPE_STRING, "bool": FD.TYPE_BOOL, "int32": FD.TYPE_INT32, "int64": FD.TYPE_INT64,
+    "uint64": FD.TYPE_UINT64, "uint32": FD.TYPE_UINT32, "double": FD.TYPE_DOUBLE, "float": FD.TYPE_FLOAT,
+    "sint32": FD.TYPE_SINT32, "sint64": FD.TYPE_SINT64, "bytes": FD.TYPE_BYTES,
+}
+
+
+def contract_path():
+    configured = os.environ.get("TOPOLOGY_CONTRACT")
+    return Path(configured) if configured else REPO.parent / "shared" / "CONTRACT.md"
+
+
+@pytest.fixture(scope="module")
+def contract():
+    path = contract_path()
+    if not path.is_file():
+        pytest.skip(f"CONTRACT.md not found at {path} (set TOPOLOGY_CONTRACT)")
+    return path.read_text(encoding="utf-8")
+
+
+def test_protoc_compiles_the_schema(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", f"-I{SCHEMA.parent}", "--fatal_warnings",
+         f"--descriptor_set_out={tmp_path / 'topology.pb'}", f"--python_out={tmp_path}", SCHEMA.name],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", f"protoc warnings: {result.stderr}"
+    files = descriptor_pb2.FileDescriptorSet.FromString((tmp_path / "topology.pb").read_bytes())
+    (file,) = files.file
+    assert file.package == "runtime.v1"
+    assert file.syntax == "proto3"
+
+
+def parse_contract_messages(text):
+    """{message: {field: (number, type, optional, repeated)}} from the contract's Messages list."""
+    section = text.split("Messages (field = number : type):", 1)[1].split("\nThe RPCs", 1)[0]
+    messages = {}
+    for line in section.strip().splitlines():
+        match = re.fullmatch(r"- (\w+): (.*)", line.strip())
+        assert match, f"unparsed contract line: {line!r}"
+        fields = {}
+        for item in match.group(2).split(", "):
+            m = re.fullmatch(r"(\w+)=(\d+) (opt |repeated )?(\w+)", item.strip())
+            assert m, f"unparsed field {item!r} in {line!r}"
+            name, number, modifier, type_name = m.groups()
+            fields[name] = (int(number), type_name, modifier == "opt ", modifier == "repeated ")
+        messages[match.group(1)] = fields
+    return messages
+
+
+def parse_contract_transport(text):
+    """The Frame and Status messages of section 2, written there as proto: {message: {field: ...}}."""
+    messages = {}
+    for name, body in re.findall(r"message (\w+) \{(.*?)\n    \}", text, re.S):
+        fields = {}
+        for type_name, field, number in re.findall(r"^\s+(\w+)\s+(\w+)\s*=\s*(\d+);", body, re.M):
+            fields[field] = (int(number), type_name, False, False)
+        messages[name] = fields
+    return messages
+
+
+def parse_contract_enums(text):
+    section = text.split("Enums (zero value first):", 1)[1].split("Messages (field", 1)[0]
+    enums = {}
+    for line in section.strip().splitlines():
+        match = re.fullmatch(r"- (\w+): (.*) \((?:each )?prefixed (\w+)\)", line.strip())
+        assert match, f"unparsed contract line: {line!r}"
+        enum, values, prefix = match.groups()
+        parsed = {}
+        for item in values.split(", "):
+            value_name, number = item.strip().split("=")
+            parsed[value_name if value_name.startswith(prefix) else prefix + value_name] = int(number)
+        enums[enum] = parsed
+    return enums
+
+
+def field_kind(field):
+    if field.type == FD.TYPE_MESSAGE:
+        return field.message_type.name
+    if field.type == FD.TYPE_ENUM:
+        return field.enum_type.name
+    return next(name for name, t in SCALARS.items() if t == field.type)
+
+
+def is_proto3_optional(field):
+    oneof = field.containing_oneof
+    return oneof is not None and oneof.name == "_" + field.name
+
+
+def check_message(name, fields, problems):
+    descriptor = pb.DESCRIPTOR.message_types_by_name.get(name)
+    if descriptor is None:
+        problems.append(f"{name}: missing from the schema")
+        return
+    for field_name, (number, type_name, optional, repeated) in fields.items():
+        field = descriptor.fields_by_name.get(field_name)
+        if field is None:
+            problems.append(f"{name}.{field_name}: missing")
+            continue
+        if field.number != number:
+            problems.append(f"{name}.{field_name}: number {field.number}, contract says {number}")
+        if field_kind(field) != type_name:
+            problems.append(f"{name}.{field_name}: type {field_kind(field)}, contract says {type_name}")
+        if is_proto3_optional(field) != optional:
+            problems.append(f"{name}.{field_name}: optional={is_proto3_optional(field)}, contract says {optional}")
+        if field.is_repeated != repeated:
+            problems.append(f"{name}.{field_name}: repeated={field.is_repeated}, contract says {repeated}")
+    contract_numbers = {number for number, *_ in fields.values()}
+    for field in descriptor.fields:
+        if field.name not in fields and field.number < 20 and name != "Frame":
+            problems.append(f"{name}.{field.name} = {field.number}: an addition must be numbered 20 or up")
+        if field.name not in fields and field.number in contract_numbers:
+            problems.append(f"{name}.{field.name} reuses contract number {field.number}")
+
+
+def test_contract_messages_match_the_schema(contract):
+    messages = parse_contract_messages(contract)
+    assert len(messages) == 21, f"parsed {len(messages)} messages from the contract's list"
+    problems = []
+    for name, fields in messages.items():
+        check_message(name, fields, problems)
+    assert not problems, "\n".join(problems)
+
+
+def test_contract_frame_and_status_match_the_schema(contract):
+    messages = parse_contract_transport(contract)
+    assert set(messages) == {"Frame", "Status"}
+    assert len(messages["Frame"]) == 15 and len(messages["Status"]) == 2
+    problems = []
+    for name, fields in messages.items():
+        check_message(name, fields, problems)
+    frame = pb.DESCRIPTOR.message_types_by_name["Frame"]
+    members = {f.name for f in frame.oneofs_by_name["message"].fields}
+    assert members == {name for name, (number, *_) in messages["Frame"].items() if number >= 10}
+    assert not problems, "\n".join(problems)
+
+
+def test_contract_enums_match_the_schema(contract):
+    enums = parse_contract_enums(contract)
+    assert len(enums) == 7
+    problems = []
+    for enum, values in enums.items():
+        descriptor = pb.DESCRIPTOR.enum_types_by_name.get(enum)
+        if descriptor is None:
+            problems.append(f"enum {enum}: missing")
+            continue
+        schema_values = {v.name: v.number for v in descriptor.values}
+        for value_name, number in values.items():
+            if schema_values.get(value_name) != number:
+                problems.append(f"{enum}.{value_name}: schema {schema_values.get(value_name)}, contract {number}")
+        assert descriptor.values[0].number == 0
+        for value_name, number in schema_values.items():
+            if value_name not in values and number in values.values():
+                problems.append(f"{enum}.{value_name} reuses contract number {number}")
+    assert not problems, "\n".join(problems)
+
+
+def test_issue_2_enum_additions():
+    language = pb.DESCRIPTOR.enum_types_by_name["ServiceLanguage"]
+    assert language.values_by_name["SERVICE_LANGUAGE_C"].number == 8
+    assert language.values_by_name["SERVICE_LANGUAGE_SWIFT"].number == 9
+
+
+def test_the_contract_parser_catches_a_renumbered_field():
+    """The comparison must be able to fail."""
+    problems = []
+    check_message("HeartbeatRequest", {"service_id": (1, "string", False, False),
+                                       "sequence": (3, "int64", False, False),
+                                       "metrics": (3, "ServiceMetrics", False, False)}, problems)
+    assert any("sequence: number 2" in p for p in problems)
+    assert any("metrics: optional=True" in p for p in problems)
