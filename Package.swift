@@ -30,6 +30,8 @@ let package = Package(
 
         .executableTarget(name: "WireBench", dependencies: ["TopologyWire"], path: "bench/WireBench"),
         .executableTarget(name: "CoreBench", dependencies: ["TopologyCore", "TopologyWire"], path: "bench/CoreBench"),
+        // The load generator of scripts/bench.sh: simulated services, connections and watchers.
+        .executableTarget(name: "LoadGen", dependencies: ["TopologyWire", "CTopologyShims"], path: "bench/LoadGen"),
 
         .testTarget(name: "TopologyWireTests", dependencies: ["TopologyWire"]),
         .testTarget(name: "TopologyCoreTests", dependencies: ["TopologyCore", "TopologyWire"]),
