@@ -17,3 +17,6 @@ swift test --skip-build
 
 section "Interop: golden vectors, differential tests against the official protobuf library, schema contract"
 TOPOLOGY_WIRE_PROBE="$bin/topology-wire-probe" .venv/bin/python -m pytest Tests/interop -q
+
+section "C client tests (plain and ASan+UBSan, against a real topology-server)"
+TOPOLOGY_SERVER="$bin/topology-server" make -C clients/c test

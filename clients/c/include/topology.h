@@ -1,0 +1,340 @@
+/*
+ * topology.h - C client for the Topology service-topology server.
+ *
+ * C99 + POSIX + pthreads, no other dependency. Link with -ltopology -lpthread -lm.
+ *
+ * A client (topo_client) holds one TCP connection to a Topology server (tried in the order of the
+ * addresses given, failing over to the next), at most one registered service, and any number of
+ * watches. Two background threads belong to each client: a reader (decodes frames, matches replies
+ * to calls) and a keeper (heartbeats, activity flushes, reconnection and re-registration).
+ *
+ * Conventions (libuv/hiredis style):
+ *  - Every function that can fail returns an int: TOPO_OK (0) or a negative TOPO_E* code.
+ *    topo_strerror() names a code; topo_client_last_error() copies the client's last error message
+ *    (a human-readable sentence naming what failed, including a server Status message).
+ *  - Strings passed in are copied; the caller keeps ownership of its own memory.
+ *  - Objects the library returns (topo_snapshot *, topo_update *) belong to the caller and are
+ *    released with their free function: topo_snapshot_free(), topo_update_free().
+ *  - A function that returns an error never invokes a callback for that call.
+ *
+ * Thread safety: every topo_client_* / topo_watch_* function may be called from any thread at any
+ * time, except where a function's comment says otherwise (mainly: the free and close functions must
+ * be the last call on their object, and must not be called from inside that object's callbacks).
+ * Callbacks run on library threads; they must not block for long and must not call
+ * topo_client_close() or topo_watch_close() on their own object.
+ */
+#ifndef TOPOLOGY_H
+#define TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TOPO_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define TOPO_MUST_CHECK
+#endif
+
+#define TOPO_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Errors                                                                                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+enum {
+    TOPO_OK = 0,
+    TOPO_EINVAL = -1,     /* an argument is invalid (NULL, empty name, bad address syntax ...) */
+    TOPO_ENOMEM = -2,     /* out of memory */
+    TOPO_ECONNECT = -3,   /* no server address accepted a connection */
+    TOPO_ETIMEDOUT = -4,  /* no reply within the I/O timeout */
+    TOPO_ECLOSED = -5,    /* the connection was lost before the reply came */
+    TOPO_EPROTO = -6,     /* the server sent bytes that violate the protocol; connection dropped */
+    TOPO_ETOOBIG = -7,    /* a frame over the size limit; connection dropped */
+    TOPO_ESTATUS = -8,    /* the server answered with an error Status (see topo_client_last_status) */
+    TOPO_ENOTFOUND = -9,  /* the server answered NOT_FOUND */
+    TOPO_ESTATE = -10,    /* not valid now: not registered, already registered, client closing */
+    TOPO_ESYS = -11,      /* a system call failed (errno is in the last error message) */
+    TOPO_ELIMIT = -12     /* a local limit was reached (e.g. distinct activity keys) */
+};
+
+/* The name and meaning of an error code ("TOPO_ETIMEDOUT: timed out"). Static storage.
+ * Thread-safe. */
+const char *topo_strerror(int err);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Protocol enums (values as in Schema/topology.proto; unknown values are kept as numbers)           */
+/* ---------------------------------------------------------------------------------------------- */
+
+enum { TOPO_SERVICE_TYPE_UNSPECIFIED = 0, TOPO_SERVICE_TYPE_SERVER = 1, TOPO_SERVICE_TYPE_CLIENT = 2,
+       TOPO_SERVICE_TYPE_HYBRID = 3 };
+enum { TOPO_LANG_UNSPECIFIED = 0, TOPO_LANG_TYPESCRIPT = 1, TOPO_LANG_RUST = 2, TOPO_LANG_CPP = 3,
+       TOPO_LANG_GO = 4, TOPO_LANG_PYTHON = 5, TOPO_LANG_JAVA = 6, TOPO_LANG_CSHARP = 7,
+       TOPO_LANG_C = 8, TOPO_LANG_SWIFT = 9 };
+enum { TOPO_HEALTH_UNKNOWN = 0, TOPO_HEALTH_STARTING = 1, TOPO_HEALTH_HEALTHY = 2,
+       TOPO_HEALTH_DEGRADED = 3, TOPO_HEALTH_UNHEALTHY = 4 };
+enum { TOPO_NODE_UNSPECIFIED = 0, TOPO_NODE_REGISTERED = 1, TOPO_NODE_IDLE = 2, TOPO_NODE_ACTIVE = 3,
+       TOPO_NODE_STALE = 4, TOPO_NODE_DEAD = 5 };
+enum { TOPO_EDGE_UNSPECIFIED = 0, TOPO_EDGE_IDLE = 1, TOPO_EDGE_ACTIVE = 2, TOPO_EDGE_FAILED = 3 };
+enum { TOPO_UPDATE_UNSPECIFIED = 0, TOPO_UPDATE_SNAPSHOT = 1, TOPO_UPDATE_NODE_ADDED = 2,
+       TOPO_UPDATE_NODE_UPDATED = 3, TOPO_UPDATE_NODE_REMOVED = 4, TOPO_UPDATE_EDGE_ADDED = 5,
+       TOPO_UPDATE_EDGE_UPDATED = 6, TOPO_UPDATE_EDGE_REMOVED = 7, TOPO_UPDATE_PROGRESS = 8 };
+
+/* Printable names ("SERVICE_STATE_IDLE"); "" for unknown values. Static storage. Thread-safe. */
+const char *topo_node_state_name(int32_t state);
+const char *topo_update_type_name(int32_t type);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Plain data: what the server sends. A NULL char * is an absent field; strings are NUL-terminated */
+/* UTF-8 (validated). Every pointer inside is owned by the enclosing object and freed with it:     */
+/* never free() or replace a member yourself. (A string holding a NUL byte is kept whole inside;   */
+/* as a C string you see the part before it.)                                                      */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct topo_metadata {
+    char *region, *environment, *team, *version_hash, *service_interface, *service_role,
+        *program_name;
+} topo_metadata;
+
+typedef struct topo_metrics {
+    double cpu_percent;
+    uint64_t memory_bytes;
+} topo_metrics;
+
+typedef struct topo_health {
+    int32_t state;              /* TOPO_HEALTH_* */
+    char *message;              /* optional */
+    bool has_error_count;
+    int32_t error_count;
+} topo_health;
+
+typedef struct topo_node {
+    char *service_id;
+    char *service_name;
+    int32_t service_type;       /* TOPO_SERVICE_TYPE_* */
+    int32_t language;           /* TOPO_LANG_* */
+    char *version, *address, *host; /* optional */
+    bool has_metadata;
+    topo_metadata metadata;
+    int32_t state;              /* TOPO_NODE_* */
+    int64_t last_heartbeat_ms;
+    int64_t last_activity_ms;
+    int32_t health;             /* TOPO_HEALTH_* */
+    bool has_metrics;
+    topo_metrics metrics;
+    bool has_health_detail;
+    topo_health health_detail;
+    int64_t registered_ms;
+} topo_node;
+
+typedef struct topo_edge {
+    char *source_service_id;
+    char *target_service;
+    int32_t state;              /* TOPO_EDGE_* */
+    int64_t last_activity_ms;
+    uint64_t total_requests;
+    uint64_t total_errors;
+    double avg_latency_ms;
+    double rps;
+    char *target_service_id;    /* resolved target node, NULL or "" while unresolved */
+    double error_rate;
+    double latency_p50_ms, latency_p95_ms, latency_p99_ms;
+} topo_edge;
+
+typedef struct topo_snapshot {
+    topo_node *nodes;
+    size_t nodes_count;
+    topo_edge *edges;
+    size_t edges_count;
+    int64_t timestamp_ms;
+    uint64_t revision;
+    char *server_epoch;
+} topo_snapshot;
+
+typedef struct topo_update {
+    int32_t type;               /* TOPO_UPDATE_* */
+    bool has_node;
+    topo_node node;
+    bool has_edge;
+    topo_edge edge;
+    bool has_snapshot;
+    topo_snapshot snapshot;
+    uint64_t revision;
+    bool coalesced;
+    bool resync;
+} topo_update;
+
+/* Free a snapshot / update returned by this library, and everything inside it. NULL is allowed.
+ * Thread-safe, but no other thread may still be reading that object. */
+void topo_snapshot_free(topo_snapshot *snapshot);
+void topo_update_free(topo_update *update);
+
+/* A filter for get/watch. All-empty means everything. The library copies it; caller owns it. */
+typedef struct topo_query {
+    const char *const *service_names;
+    size_t service_names_count;
+    const int32_t *states;          /* TOPO_NODE_* */
+    size_t states_count;
+    const char *const *environments;
+    size_t environments_count;
+    const char *const *teams;
+    size_t teams_count;
+    const char *const *regions;
+    size_t regions_count;
+} topo_query;
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Client                                                                                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct topo_client topo_client;
+
+/* What the client is doing; observable through topo_client_state() or the state callback. */
+typedef enum topo_client_state {
+    TOPO_CLIENT_DISCONNECTED = 0, /* no connection; the keeper retries with backoff if needed */
+    TOPO_CLIENT_CONNECTED = 1,    /* connected, no service registered */
+    TOPO_CLIENT_REGISTERED = 2,   /* connected and the service is registered (heartbeats flow) */
+    TOPO_CLIENT_RECOVERING = 3,   /* registered before, now reconnecting and/or re-registering */
+    TOPO_CLIENT_CLOSED = 4        /* topo_client_close() was called */
+} topo_client_state;
+
+/* Called (on a library thread) before each heartbeat: fill *health (state, and optionally message,
+ * which must stay valid until the next call of this callback or until close). Return false to
+ * send no health. */
+typedef bool (*topo_health_cb)(void *userdata, topo_health *health);
+/* Called before each heartbeat to sample metrics; return false to send none. */
+typedef bool (*topo_metrics_cb)(void *userdata, topo_metrics *metrics);
+/* Called on every state change, with the service id (or NULL) at that moment. */
+typedef void (*topo_state_cb)(void *userdata, topo_client_state state, const char *service_id);
+
+typedef struct topo_options {
+    /* Server addresses "host:port" ("[::1]:50053" for IPv6), tried in order; NULL/0 means
+     * {"127.0.0.1:50053"}. */
+    const char *const *addresses;
+    size_t addresses_count;
+    int connect_timeout_ms;       /* per address; 0 = 2000 */
+    int io_timeout_ms;            /* wait for a reply / a blocked send; 0 = 5000 */
+    int reconnect_min_ms;         /* first backoff delay; 0 = 20 */
+    int reconnect_max_ms;         /* backoff cap; 0 = min(heartbeat interval, 5000) */
+    uint32_t max_frame_bytes;     /* largest frame accepted from the server; 0 = 16 MiB */
+    bool collect_process_metrics; /* without a metrics_cb: send this process's CPU% and RSS */
+    topo_health_cb health_cb;
+    topo_metrics_cb metrics_cb;
+    topo_state_cb state_cb;
+    void *userdata;               /* passed to the three callbacks */
+} topo_options;
+
+/* Fills *options with the defaults (all zero). Thread-safe (touches only *options). */
+void topo_options_init(topo_options *options);
+
+/* Creates a client and connects to the first address that accepts. On success *out is a client
+ * that the caller must release with topo_client_close(). On failure *out is NULL and no thread was
+ * left running. (A client whose server is unreachable later keeps retrying in the background.)
+ * options may be NULL (defaults). Thread-safe. */
+TOPO_MUST_CHECK int topo_client_connect(const topo_options *options, topo_client **out);
+
+/* Stops the threads, closes the connection and frees the client (after closing every watch still
+ * open on it). It does not unregister: call topo_unregister() first for a clean exit. Must be the
+ * last call on this client; not from a callback. NULL is allowed. */
+void topo_client_close(topo_client *client);
+
+/* What the service registers as. Strings are copied. NULL fields are omitted. */
+typedef struct topo_service_info {
+    const char *name;             /* required, 1..256 bytes */
+    int32_t type;                 /* TOPO_SERVICE_TYPE_* */
+    int32_t language;             /* TOPO_LANG_*, e.g. TOPO_LANG_C */
+    const char *version, *address, *host;
+    const topo_metadata *metadata; /* optional; its strings are copied */
+} topo_service_info;
+
+/* Registers the service and starts background heartbeats at the interval the server returned.
+ * One service per client: TOPO_ESTATE if one is registered already. Blocks up to io_timeout.
+ * Thread-safe. */
+TOPO_MUST_CHECK int topo_register(topo_client *client, const topo_service_info *info);
+
+/* Unregisters the service (the node is removed at once), stops heartbeats, and flushes pending
+ * activity first. TOPO_ESTATE if none is registered. Blocks up to io_timeout. Thread-safe. */
+TOPO_MUST_CHECK int topo_unregister(topo_client *client);
+
+/* Records one call this service made to `target` (a service name, interface::role, or address)
+ * with `method` (may be NULL), its latency in milliseconds and whether it succeeded. No I/O: calls
+ * are aggregated in memory per (target, method) and flushed by the keeper thread every
+ * activity-flush period (from the server's handle) as one batched ReportActivity per pair, with
+ * batch_size, error_count and a LatencyHistogram (GAMMA 1.02 buckets, so percentiles survive the
+ * batching). Costs one mutex (no system call unless contended) and a binary search: ~100-300 ns.
+ * Calls are kept while the connection is down and sent after recovery; they are lost only if a
+ * connection dies after their report left (at most once, never counted twice).
+ * TOPO_ESTATE if no service is registered, TOPO_ELIMIT past 4096 distinct pending pairs or 2^31-1
+ * calls in one pair. Thread-safe. */
+TOPO_MUST_CHECK int topo_report_call(topo_client *client, const char *target, const char *method,
+                                     double latency_ms, bool ok);
+
+/* Sends every pending activity aggregate now (normally done every flush period). TOPO_ESTATE
+ * while not registered or recovering (the aggregates are kept). Thread-safe. */
+TOPO_MUST_CHECK int topo_flush(topo_client *client);
+
+/* One snapshot of the topology (query may be NULL). On success *out is the caller's; release it
+ * with topo_snapshot_free(). Blocks up to io_timeout. Thread-safe. */
+TOPO_MUST_CHECK int topo_get_topology(topo_client *client, const topo_query *query,
+                                      topo_snapshot **out);
+
+/* Current state. Thread-safe. */
+topo_client_state topo_client_state_get(topo_client *client);
+
+/* Copies the registered service id ("" if none) into buf (NUL-terminated, truncated to len).
+ * Returns the id's length. Thread-safe. */
+size_t topo_client_service_id(topo_client *client, char *buf, size_t len);
+
+/* Copies the client's last error message into buf (NUL-terminated, truncated). Thread-safe. */
+void topo_client_last_error(topo_client *client, char *buf, size_t len);
+
+/* The gRPC status code of the last error Status the server sent (0 if none). Thread-safe. */
+int32_t topo_client_last_status(topo_client *client);
+
+/* Counters, for tests and monitoring. Thread-safe snapshot. */
+typedef struct topo_client_stats {
+    uint64_t heartbeats_sent, heartbeats_acked;
+    uint64_t reconnects;        /* successful connections after the first */
+    uint64_t registrations;     /* successful registrations, re-registrations included */
+    uint64_t activity_reports;  /* ReportActivityRequest frames sent */
+    uint64_t calls_reported;    /* calls passed to topo_report_call() */
+    uint64_t calls_dropped;     /* calls lost (connection down at flush time, key limit) */
+} topo_client_stats;
+void topo_client_get_stats(topo_client *client, topo_client_stats *out);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Watch                                                                                           */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct topo_watch topo_watch;
+
+/* Receives each update; ownership passes to the callback, which must topo_update_free() it. Runs
+ * on the watch's own thread, one update at a time, in order. */
+typedef void (*topo_update_cb)(void *userdata, topo_update *update);
+
+/* Subscribes with query (NULL = everything). With cb, updates are delivered to cb on a thread of
+ * the watch; without cb, the caller takes them with topo_watch_next(). The first update is a
+ * SNAPSHOT. After a lost connection the watch re-subscribes by itself, resuming after the last
+ * revision it received (the server replays, or sends a SNAPSHOT with resync set). Updates waiting
+ * for delivery are bounded (4096 updates, 64 MiB of wire bytes); past that, the queue is dropped
+ * and the watch resubscribes, and the next update delivered is a SNAPSHOT with resync set. Returns once the request is sent. Thread-safe. */
+TOPO_MUST_CHECK int topo_watch_start(topo_client *client, const topo_query *query,
+                                     topo_update_cb cb, void *userdata, topo_watch **out);
+
+/* The next update, waiting up to timeout_ms (-1 = forever). On TOPO_OK *out is the caller's.
+ * TOPO_ETIMEDOUT when none came, TOPO_ESTATE for a callback watch or a closed client.
+ * Thread-safe (one consumer at a time gets each update). */
+TOPO_MUST_CHECK int topo_watch_next(topo_watch *watch, int timeout_ms, topo_update **out);
+
+/* Cancels the subscription (end_of_stream to the server), frees pending updates and the watch.
+ * Must be the last call on the watch; not from its callback. NULL is allowed. */
+void topo_watch_close(topo_watch *watch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TOPOLOGY_H */

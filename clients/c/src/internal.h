@@ -1,0 +1,75 @@
+/* internal.h - sockets, clock and the activity aggregator (used by client.c). */
+#ifndef TOPO_INTERNAL_H
+#define TOPO_INTERNAL_H
+
+#include <pthread.h>
+
+#include "wire.h"
+
+/* ---- net.c: every system call goes through here ------------------------------------------ */
+
+/* Monotonic milliseconds (for timeouts) and wall-clock milliseconds (for timestamps only). */
+int64_t mono_ms(void);
+int64_t wall_ms(void);
+
+/* Splits "host:port" / "[v6]:port". TOPO_EINVAL if malformed. */
+int net_split_address(const char *address, char *host, size_t host_len, char *port, size_t port_len);
+
+/* Connects with a timeout; returns a blocking socket fd (TCP_NODELAY, send timeout io_timeout_ms)
+ * or a negative TOPO_E* code with a sentence in err. */
+int net_connect(const char *address, int timeout_ms, int io_timeout_ms, char *err, size_t err_len);
+
+/* Sends all n bytes (EINTR retried, no SIGPIPE). TOPO_ETIMEDOUT / TOPO_ECLOSED / TOPO_ESYS. */
+int net_send_all(int fd, const uint8_t *p, size_t n);
+
+/* Waits up to timeout_ms for fd to be readable: 1 readable, 0 timeout, negative error. */
+int net_wait_readable(int fd, int timeout_ms);
+
+/* Reads what is there: >0 bytes, 0 end of stream, negative TOPO_E* code. */
+long net_recv(int fd, uint8_t *buf, size_t cap);
+
+/* Initialises a condition variable on the monotonic clock. */
+int cond_init_monotonic(pthread_cond_t *cv);
+/* Waits on cv until deadline_ms (monotonic; <0 = forever). */
+void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ms);
+
+/* ---- hist.c: per (target, method) aggregation of reported calls -------------------------- */
+
+#define HIST_GAMMA 1.02
+#define AGG_MAX_KEYS 4096
+
+/* Bucket index of a latency > 0: GAMMA^(i-1) < L <= GAMMA^i. */
+int32_t hist_index(double latency_ms);
+
+typedef struct agg_entry {
+    char *target;
+    char *method;            /* NULL if none */
+    uint64_t calls, errors, zero_count;
+    double latency_sum;
+    int32_t *idx;            /* sorted bucket indexes */
+    uint64_t *cnt;           /* parallel counts */
+    size_t n, cap;
+    struct agg_entry *next;  /* hash chain / detached list */
+} agg_entry;
+
+#define AGG_BUCKETS 256
+typedef struct aggregator {
+    pthread_mutex_t mu;
+    agg_entry *table[AGG_BUCKETS];
+    size_t keys;
+    bool accepting; /* a service is registered: calls are taken */
+    uint64_t calls_total, dropped;
+} aggregator;
+
+int agg_init(aggregator *a);
+void agg_destroy(aggregator *a);
+void agg_set_accepting(aggregator *a, bool on);
+/* TOPO_ESTATE when not accepting, TOPO_ELIMIT over AGG_MAX_KEYS keys. */
+int agg_add(aggregator *a, const char *target, const char *method, double latency_ms, bool ok);
+/* Detaches every entry (a list linked by next) and empties the aggregator. */
+agg_entry *agg_take(aggregator *a);
+/* Puts entries back (merging), e.g. when they could not be sent. */
+void agg_put_back(aggregator *a, agg_entry *list);
+void agg_free_list(agg_entry *list);
+
+#endif
