@@ -1,1 +1,198 @@
-print("core bench: not yet written")
+// CoreBench: figures for the Topology core (issue 3). Release build only:
+//   swift build -c release --scratch-path .build-core --product CoreBench
+//   .build-core/release/CoreBench [services]
+//   .build-core/release/CoreBench 100000 profile-publishing-heartbeat   (a loop for `perf record`)
+// Prints one table. Memory is the growth of resident memory (/proc/self/statm) while the services
+// are registered and heartbeated once, divided by the count: it includes the service table, the
+// indexes, timers and the update history, and whatever malloc keeps around.
+import Glibc
+import TopologyCore
+import TopologyWire
+
+func monotonicNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+func residentBytes() -> Int {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var size = 0
+    var resident = 0
+    _ = withUnsafeMutablePointer(to: &size) { sizePointer in
+        withUnsafeMutablePointer(to: &resident) { residentPointer in
+            withVaList([sizePointer, residentPointer]) { vfscanf(file, "%ld %ld", $0) }
+        }
+    }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+@inline(never) func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }
+
+let serviceCount = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 100_000 : 100_000
+var rows: [(String, String)] = []
+@MainActor func row(_ name: String, _ value: String) {
+    rows.append((name, value))
+}
+func format(_ value: Double, _ digits: Int = 1) -> String {
+    var text = String(Int((value * pow(10, Double(digits))).rounded()))
+    if digits > 0 {
+        while text.count <= digits { text = "0" + text }
+        text.insert(".", at: text.index(text.endIndex, offsetBy: -digits))
+    }
+    return text
+}
+
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+var configuration = TopologyConfiguration()
+configuration.maxServices = max(configuration.maxServices, serviceCount)
+var now: Int64 = 1_700_000_000_000
+
+// 1. Memory per service.
+let requests = (0..<serviceCount).map { i in
+    RegisterServiceRequest(
+        serviceName: "service-\(i % 5_000)", serviceType: .server, language: .swift, version: "1.4.2",
+        address: "10.\(i >> 16 & 255).\(i >> 8 & 255).\(i & 255):8080", host: "host-\(i % 2_000)")
+}
+let before = residentBytes()
+var topology = Topology(configuration: configuration, serverEpoch: "bench", now: now, randomNumberGenerator: SplitMix64(state: 42))
+var ids: [String] = []
+ids.reserveCapacity(serviceCount)
+for request in requests {
+    ids.append(try! topology.register(request, now: now).handle!.serviceId)
+}
+now += 1
+for id in ids { _ = try! topology.heartbeat(HeartbeatRequest(serviceId: id, sequence: 1), now: now) }
+let after = residentBytes()
+row("services", "\(topology.serviceCount)")
+row("resident memory per service (bytes, no metadata)", "\(((after - before) - ids.count * 48) / serviceCount)")
+row("  (ids array of the bench itself excluded: 48 B/service)", "")
+
+// 2. Heartbeat cost: every service, several rounds, inside the throttle period (no update).
+let heartbeats = ids.map { HeartbeatRequest(serviceId: $0, sequence: 2) }
+var best = UInt64.max
+for _ in 0..<5 {
+    now += 1
+    let start = monotonicNanoseconds()
+    for request in heartbeats { blackHole(try! topology.heartbeat(request, now: now)) }
+    best = min(best, monotonicNanoseconds() - start)
+}
+row("heartbeat, throttled (ns/op, best of 5 x \(serviceCount))", format(Double(best) / Double(serviceCount)))
+
+// 2b. Heartbeat that publishes a NODE_UPDATED (throttle period over; the default configuration's
+// steady state, since interval = throttle), no watchers.
+best = UInt64.max
+for _ in 0..<3 {
+    now += configuration.nodeUpdateThrottleMs
+    _ = topology.advance(to: now)  // any pending refreshes go out now
+    now += configuration.nodeUpdateThrottleMs  // so every node's last update is a full period old
+    let revision = topology.currentRevision
+    let start = monotonicNanoseconds()
+    for request in heartbeats { blackHole(try! topology.heartbeat(request, now: now)) }
+    best = min(best, monotonicNanoseconds() - start)
+    precondition(topology.currentRevision - revision == UInt64(serviceCount), "each heartbeat published")
+}
+row("heartbeat, publishing NODE_UPDATED, no watchers (ns/op, best of 3)", format(Double(best) / Double(serviceCount)))
+_ = topology.advance(to: now)
+
+if CommandLine.arguments.count > 2 && CommandLine.arguments[2] == "profile-publishing-heartbeat" {
+    // For perf: only the publishing heartbeat, many rounds.
+    for _ in 0..<30 {
+        now += configuration.nodeUpdateThrottleMs
+        _ = topology.advance(to: now)
+        now += configuration.nodeUpdateThrottleMs
+        for request in heartbeats { blackHole(try! topology.heartbeat(request, now: now)) }
+    }
+    exit(0)
+}
+
+// 3. Snapshot of every node.
+var snapshotTimes: [Double] = []
+for _ in 0..<5 {
+    let start = monotonicNanoseconds()
+    let snapshot = topology.snapshot(for: TopologyQuery(), now: now)
+    snapshotTimes.append(Double(monotonicNanoseconds() - start) / 1e6)
+    precondition(snapshot.nodes.count == serviceCount)
+    blackHole(snapshot)
+}
+snapshotTimes.sort()
+row("snapshot of \(serviceCount) nodes (ms, median of 5)", format(snapshotTimes[2], 2))
+do {
+    let snapshot = topology.snapshot(for: TopologyQuery(), now: now)
+    let start = monotonicNanoseconds()
+    let bytes = snapshot.serializedBytes()
+    row("  encoding it (ms; \(bytes.count / 1024) KiB)", format(Double(monotonicNanoseconds() - start) / 1e6, 2))
+}
+
+// 4. advance(to:) when nothing is due, at this size and at 1,000 services.
+func idleAdvanceCost(_ topology: inout Topology, at now: Int64) -> Double {
+    let deadline = topology.nextDeadline!
+    precondition(deadline > now)
+    let iterations = 1_000_000
+    let start = monotonicNanoseconds()
+    for _ in 0..<iterations { blackHole(topology.advance(to: now)) }
+    return Double(monotonicNanoseconds() - start) / Double(iterations)
+}
+row("advance, nothing due, \(serviceCount) services (ns/op)", format(idleAdvanceCost(&topology, at: now)))
+do {
+    var small = Topology(configuration: configuration, serverEpoch: "bench", now: now, randomNumberGenerator: SplitMix64(state: 7))
+    for request in requests.prefix(1_000) { _ = try! small.register(request, now: now) }
+    row("advance, nothing due, 1000 services (ns/op)", format(idleAdvanceCost(&small, at: now)))
+}
+
+// 5. Activity: one report per service (targets: 5,000 service names, 20 callers each), then the
+// flush that publishes the edges.
+do {
+    let reports = ids.enumerated().map { i, id in
+        ReportActivityRequest(serviceId: id, targetService: "service-\((i * 7) % 5_000)", type: .requestSent, latencyMs: 12, success: true)
+    }
+    var start = monotonicNanoseconds()
+    for report in reports { blackHole(try! topology.reportActivity(report, now: now)) }
+    row("report activity (ns/op, new edge, node IDLE -> ACTIVE)", format(Double(monotonicNanoseconds() - start) / Double(serviceCount)))
+    start = monotonicNanoseconds()
+    for report in reports { blackHole(try! topology.reportActivity(report, now: now)) }
+    row("report activity (ns/op, existing edge)", format(Double(monotonicNanoseconds() - start) / Double(serviceCount)))
+    now += configuration.activityFlushMs
+    start = monotonicNanoseconds()
+    _ = topology.advance(to: now)
+    row("activity flush publishing \(topology.edgeCount) edges (ms)", format(Double(monotonicNanoseconds() - start) / 1e6, 1))
+}
+
+// 6. Fan-out: heartbeats that publish, with 1,000 watchers (empty filter) listening. The cost per
+// watcher does not depend on the topology's size, so this runs on its own 1,000-service core
+// (1,000 initial snapshots of 100,000 nodes would only slow the bench down).
+do {
+    var small = Topology(configuration: configuration, serverEpoch: "bench", now: now, randomNumberGenerator: SplitMix64(state: 9))
+    var smallIds: [String] = []
+    for request in requests.prefix(1_000) { smallIds.append(try! small.register(request, now: now).handle!.serviceId) }
+    now += configuration.nodeUpdateThrottleMs
+    _ = small.advance(to: now)
+    var watchers: [WatcherID] = []
+    for _ in 0..<1_000 { watchers.append(try! small.watch(WatchTopologyRequest(query: TopologyQuery()), now: now)) }
+    for watcher in watchers { _ = small.takeUpdates(for: watcher, max: 1) }  // each takes its SNAPSHOT
+    _ = small.takeReadyWatchers()
+    let revision = small.currentRevision
+    let start = monotonicNanoseconds()
+    for id in smallIds.prefix(500) { blackHole(try! small.heartbeat(HeartbeatRequest(serviceId: id), now: now)) }
+    let elapsed = monotonicNanoseconds() - start
+    precondition(small.currentRevision - revision == 500, "each heartbeat published")
+    precondition(watchers.allSatisfy { small.pendingUpdateCount(for: $0) == 500 })
+    row("heartbeat publishing to 1000 watchers, empty filter (us/op)", format(Double(elapsed) / 500 / 1e3, 2))
+}
+
+let width = rows.map(\.0.count).max() ?? 0
+print("CoreBench (release), Topology core, \(serviceCount) services")
+for (name, value) in rows {
+    print(name + String(repeating: " ", count: width - name.count) + "  " + value)
+}

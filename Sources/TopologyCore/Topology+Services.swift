@@ -1,0 +1,323 @@
+import TopologyWire
+
+extension Topology {
+    // MARK: Public service API
+
+    /// Registers a service (REGISTERED, NODE_ADDED) under a new random id, or under `service_id`
+    /// if given: re-created if unknown, updated in place (NODE_UPDATED) if alive.
+    public mutating func register(_ request: RegisterServiceRequest, now: Int64) throws(TopologyError) -> RegisterServiceResponse {
+        let now = observe(now)
+        try validate(request)
+        let key: ServiceKey
+        if let text = request.serviceId, !text.isEmpty {
+            guard let parsed = ServiceKey(parsing: text) else {
+                throw .invalidArgument(
+                    field: "service_id",
+                    reason: "'\(text.prefix(64))' is not a UUID in canonical text form (8-4-4-4-12 hex digits); omit it to get a new id")
+            }
+            key = parsed
+            if let slot = nodeIndex[key] {
+                reregister(slot, request, now: now)
+                return response(for: slot)
+            }
+        } else {
+            var generator = RandomSourceGenerator(source: randomSource)
+            var candidate = ServiceKey.random(using: &generator)
+            while nodeIndex[candidate] != nil { candidate = ServiceKey.random(using: &generator) }
+            key = candidate
+        }
+        guard nodeIndex.count < configuration.maxServices else {
+            throw .resourceExhausted(limit: "maxServices", value: configuration.maxServices)
+        }
+        let slot = createNode(key, request, now: now)
+        return response(for: slot)
+    }
+
+    /// Records a heartbeat. Unknown id -> `.notFound`.
+    public mutating func heartbeat(_ request: HeartbeatRequest, now: Int64) throws(TopologyError) -> HeartbeatResponse {
+        let now = observe(now)
+        guard let slot = lookup(request.serviceId) else { throw .notFound(serviceId: request.serviceId) }
+        if let message = request.health?.message, message.utf8.count > configuration.maxStringBytes {
+            throw .invalidArgument(field: "health.message", reason: "longer than \(configuration.maxStringBytes) bytes")
+        }
+        let index = Int(slot)
+        let live = now - forgivenStallMs
+        nodes[index].wire.lastHeartbeatMs = now
+        nodes[index].livenessBase = live
+        if let metrics = request.metrics { nodes[index].wire.metrics = metrics }
+        var immediate = false
+        let oldState = nodes[index].wire.state
+        if let health = request.health {
+            nodes[index].wire.healthDetail = health
+            if health.state != nodes[index].wire.health {
+                nodes[index].wire.health = health.state
+                immediate = true
+            }
+        }
+        switch oldState {
+        case .registered:
+            nodes[index].wire.state = .idle
+            immediate = true
+        case .stale:
+            nodes[index].wire.state = activeOrIdle(nodes[index], live: live)
+            immediate = true
+            pendingEvents.append(.serviceRecovered(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
+        default:
+            break
+        }
+        if immediate {
+            var before = FilterView(nodes[index].wire)
+            before.state = oldState
+            publishNode(slot, type: .nodeUpdated, before: before, now: now)
+            scheduleLiveness(slot)
+        } else {
+            refreshLater(slot, now: now)
+        }
+        return HeartbeatResponse(sequence: request.sequence, acknowledged: true, serverEpoch: serverEpoch)
+    }
+
+    /// Removes a service at once: NODE_REMOVED, then EDGE_REMOVED for its edges. `removed` is false
+    /// for an unknown id.
+    public mutating func unregister(_ request: UnregisterServiceRequest, now: Int64) -> UnregisterServiceResponse {
+        let now = observe(now)
+        guard let slot = lookup(request.serviceId) else { return UnregisterServiceResponse(removed: false) }
+        removeNode(slot, dead: false, now: now)
+        return UnregisterServiceResponse(removed: true)
+    }
+
+    /// The node of a live service, as snapshots show it.
+    public func node(id: String) -> ServiceNode? {
+        lookup(id).map { nodes[Int($0)].wire }
+    }
+
+    // MARK: Internals
+
+    func lookup(_ id: String) -> Int32? {
+        guard let key = ServiceKey(parsing: id) else { return nil }
+        return nodeIndex[key]
+    }
+
+    func response(for slot: Int32) -> RegisterServiceResponse {
+        RegisterServiceResponse(
+            handle: ServiceHandle(
+                serviceId: nodes[Int(slot)].wire.serviceId,
+                heartbeatIntervalMs: Int32(clamping: configuration.heartbeatIntervalMs),
+                timeoutMultiplier: Int32(clamping: configuration.timeoutMultiplier),
+                serverEpoch: serverEpoch,
+                activityFlushMs: Int32(clamping: configuration.activityFlushMs)))
+    }
+
+    func validate(_ request: RegisterServiceRequest) throws(TopologyError) {
+        let nameBytes = request.serviceName.utf8.count
+        if nameBytes == 0 {
+            throw .invalidArgument(field: "service_name", reason: "must not be empty")
+        }
+        if nameBytes > configuration.maxServiceNameBytes {
+            throw .invalidArgument(
+                field: "service_name",
+                reason: "\(nameBytes) bytes, at most \(configuration.maxServiceNameBytes) allowed")
+        }
+        var fields: [(String, String?)] = [
+            ("version", request.version), ("address", request.address), ("host", request.host),
+        ]
+        if let metadata = request.metadata {
+            fields += [
+                ("metadata.region", metadata.region), ("metadata.environment", metadata.environment),
+                ("metadata.team", metadata.team), ("metadata.version_hash", metadata.versionHash),
+                ("metadata.service_interface", metadata.serviceInterface),
+                ("metadata.service_role", metadata.serviceRole), ("metadata.program_name", metadata.programName),
+            ]
+        }
+        for case let (field, value?) in fields where value.utf8.count > configuration.maxStringBytes {
+            throw .invalidArgument(
+                field: field, reason: "\(value.utf8.count) bytes, at most \(configuration.maxStringBytes) allowed")
+        }
+    }
+
+    /// ACTIVE if the last activity is within the idle timeout, else IDLE.
+    func activeOrIdle(_ node: NodeRecord, live: Int64) -> ServiceState {
+        if let last = node.lastActivity, live - last < configuration.idleTimeoutMs { return .active }
+        return .idle
+    }
+
+    static func describe(_ request: RegisterServiceRequest, into node: inout ServiceNode) {
+        node.serviceName = request.serviceName
+        node.serviceType = request.serviceType
+        node.language = request.language
+        node.version = request.version
+        node.address = request.address
+        node.host = request.host
+        node.metadata = request.metadata
+    }
+
+    mutating func createNode(_ key: ServiceKey, _ request: RegisterServiceRequest, now: Int64) -> Int32 {
+        let slot: Int32
+        if let free = freeNodes.popLast() {
+            slot = free
+        } else {
+            slot = Int32(nodes.count)
+            nodes.append(NodeRecord())
+        }
+        let index = Int(slot)
+        var record = NodeRecord()
+        record.inUse = true
+        record.generation = nodes[index].generation
+        record.key = key
+        record.registrationOrder = nextRegistrationOrder
+        nextRegistrationOrder += 1
+        record.livenessBase = now - forgivenStallMs
+        record.wire.serviceId = key.text
+        Topology.describe(request, into: &record.wire)
+        record.wire.state = .registered
+        record.wire.health = .unknown
+        record.wire.registeredMs = now
+        nodes[index] = record
+        nodeIndex[key] = slot
+        publishNode(slot, type: .nodeAdded, before: nil, now: now)
+        scheduleLiveness(slot)
+        indexResolutionKeys(slot)
+        resolveEdgesMatching(slot, now: now)
+        return slot
+    }
+
+    mutating func reregister(_ slot: Int32, _ request: RegisterServiceRequest, now: Int64) {
+        let index = Int(slot)
+        let before = FilterView(nodes[index].wire)
+        Topology.describe(request, into: &nodes[index].wire)
+        let live = now - forgivenStallMs
+        nodes[index].livenessBase = max(nodes[index].livenessBase, live)
+        if nodes[index].wire.state == .stale {
+            nodes[index].wire.state = activeOrIdle(nodes[index], live: live)
+            pendingEvents.append(.serviceRecovered(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
+        }
+        publishNode(slot, type: .nodeUpdated, before: before, now: now)
+        scheduleLiveness(slot)
+        let after = FilterView(nodes[index].wire)
+        // A watcher filtering on name or metadata may gain or lose this node's edges.
+        if before.name != after.name || before.environment != after.environment || before.team != after.team
+            || before.region != after.region
+        {
+            for edgeSlot in nodes[index].outEdges {
+                if let published = edges[Int(edgeSlot)].published {
+                    publish(.edgeUpdated, edge: published, before: before, after: after, now: now)
+                }
+            }
+        }
+        // Resolution: drop keys it no longer has, re-resolve what pointed at it or matches it now.
+        let oldKeys = nodes[index].resolutionKeys
+        let oldRanks = nodes[index].resolutionRanks
+        unindexResolutionKeys(slot)
+        indexResolutionKeys(slot)
+        if oldKeys != nodes[index].resolutionKeys || oldRanks != nodes[index].resolutionRanks {
+            for edgeSlot in nodes[index].inEdges.sorted() { reresolve(edgeSlot, now: now) }
+            resolveEdgesMatching(slot, now: now)
+        }
+    }
+
+    /// Removes a node: for DEAD, NODE_UPDATED (state DEAD) first; then NODE_REMOVED, then
+    /// EDGE_REMOVED for every edge from it and every edge resolved to it.
+    mutating func removeNode(_ slot: Int32, dead: Bool, now: Int64) {
+        let index = Int(slot)
+        var view = FilterView(nodes[index].wire)
+        if dead {
+            nodes[index].wire.state = .dead
+            publishNode(slot, type: .nodeUpdated, before: view, now: now)
+            view = FilterView(nodes[index].wire)
+            pendingEvents.append(.serviceDead(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
+        }
+        publish(.nodeRemoved, node: nodes[index].wire, before: view, after: nil, now: now)
+        unindexResolutionKeys(slot)
+        for edgeSlot in nodes[index].outEdges { removeEdge(edgeSlot, now: now, sourceView: view, detach: false) }
+        for edgeSlot in nodes[index].inEdges.sorted() where edges[Int(edgeSlot)].inUse {
+            removeEdge(edgeSlot, now: now, sourceView: nil)
+        }
+        nodeIndex[nodes[index].key] = nil
+        let generation = nodes[index].generation &+ 1
+        nodes[index] = NodeRecord()
+        nodes[index].generation = generation
+        freeNodes.append(slot)
+    }
+
+    /// Publishes the node's current state as `type` (NODE_ADDED or NODE_UPDATED); clears any
+    /// pending throttled refresh, since this carries the latest state.
+    mutating func publishNode(_ slot: Int32, type: UpdateType, before: FilterView?, now: Int64) {
+        let index = Int(slot)
+        nodes[index].lastPublishedMs = now
+        nodes[index].refreshPending = false
+        publish(type, node: nodes[index].wire, before: before, after: FilterView(nodes[index].wire), now: now)
+    }
+
+    /// A change watchers may see late: published now if the throttle period since the node's last
+    /// update is over, else once it is.
+    mutating func refreshLater(_ slot: Int32, now: Int64) {
+        let index = Int(slot)
+        let due = nodes[index].lastPublishedMs + configuration.nodeUpdateThrottleMs
+        if now >= due {
+            // Name, state and metadata never wait for the throttle, so the view is unchanged.
+            nodes[index].lastPublishedMs = now
+            nodes[index].refreshPending = false
+            let view = FilterView(nodes[index].wire)
+            publish(.nodeUpdated, node: nodes[index].wire, before: view, after: view, now: now)
+            return
+        }
+        nodes[index].refreshPending = true
+        if due < nodes[index].refreshScheduledAt {
+            nodes[index].refreshScheduledAt = due
+            realTimers.push(TimerEntry(time: due, ref: UInt32(slot), generation: nodes[index].generation))
+        }
+    }
+
+    mutating func fireRefresh(_ entry: TimerEntry, now: Int64) {
+        let index = Int(entry.ref)
+        guard index < nodes.count, nodes[index].inUse, nodes[index].generation == entry.generation,
+            nodes[index].refreshScheduledAt == entry.time
+        else { return }
+        nodes[index].refreshScheduledAt = .max
+        if nodes[index].refreshPending { refreshLater(Int32(index), now: now) }
+    }
+
+    /// Makes sure the node has a liveness timer no later than its next transition.
+    mutating func scheduleLiveness(_ slot: Int32) {
+        let index = Int(slot)
+        let base = nodes[index].livenessBase
+        var due = base + configuration.deadTimeoutMs + 1
+        let state = nodes[index].wire.state
+        if state != .stale {
+            due = min(due, base + configuration.staleTimeoutMs + 1)
+        }
+        if state == .active, let last = nodes[index].lastActivity {
+            due = min(due, last + configuration.idleTimeoutMs)
+        }
+        if due < nodes[index].livenessScheduledAt {
+            nodes[index].livenessScheduledAt = due
+            livenessTimers.push(TimerEntry(time: due, ref: UInt32(slot), generation: nodes[index].generation))
+        }
+    }
+
+    /// A node's liveness timer fired at liveness-clock time `live`.
+    mutating func fireNodeLiveness(_ entry: TimerEntry, live: Int64, now: Int64) {
+        let index = Int(entry.ref)
+        guard index < nodes.count, nodes[index].inUse, nodes[index].generation == entry.generation,
+            nodes[index].livenessScheduledAt == entry.time
+        else { return }
+        nodes[index].livenessScheduledAt = .max
+        let slot = Int32(index)
+        let silence = live - nodes[index].livenessBase
+        if silence > configuration.deadTimeoutMs {
+            removeNode(slot, dead: true, now: now)
+            return
+        }
+        let state = nodes[index].wire.state
+        if state != .stale && silence > configuration.staleTimeoutMs {
+            let before = FilterView(nodes[index].wire)
+            nodes[index].wire.state = .stale
+            publishNode(slot, type: .nodeUpdated, before: before, now: now)
+            pendingEvents.append(.serviceStale(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
+        } else if state == .active, let last = nodes[index].lastActivity, live - last >= configuration.idleTimeoutMs {
+            let before = FilterView(nodes[index].wire)
+            nodes[index].wire.state = .idle
+            publishNode(slot, type: .nodeUpdated, before: before, now: now)
+        }
+        scheduleLiveness(slot)
+    }
+}

@@ -1,0 +1,64 @@
+import TopologyWire
+
+extension Topology {
+    /// The earliest time `advance(to:)` has work: a liveness transition, an activity flush, a
+    /// throttled refresh or a progress update. nil when nothing is scheduled. It may be early (a
+    /// timer whose node heartbeated since then only reschedules itself), never late.
+    public var nextDeadline: Int64? {
+        var earliest = flushAt
+        if let entry = livenessTimers.first {
+            let due = entry.time + forgivenStallMs
+            earliest = min(earliest ?? due, due)
+        }
+        if let entry = realTimers.first {
+            earliest = min(earliest ?? entry.time, entry.time)
+        }
+        return earliest
+    }
+
+    /// Fires everything due at `now`, in time order of the timers. Returns the events since the
+    /// previous call (including those input calls caused, such as a stall one of them noticed).
+    public mutating func advance(to now: Int64) -> [TopologyEvent] {
+        let now = observe(now)
+        let live = now - forgivenStallMs
+        while let entry = livenessTimers.first, entry.time <= live {
+            _ = livenessTimers.popFirst()
+            if entry.ref & edgeTimerBit != 0 {
+                fireEdge(entry, live: live, now: now)
+            } else {
+                fireNodeLiveness(entry, live: live, now: now)
+            }
+        }
+        if let due = flushAt, due <= now { flush(now: now) }
+        while let entry = realTimers.first, entry.time <= now {
+            _ = realTimers.popFirst()
+            if entry.ref & watcherTimerBit != 0 {
+                fireProgress(entry, now: now)
+            } else {
+                fireRefresh(entry, now: now)
+            }
+        }
+        let events = pendingEvents
+        pendingEvents = []
+        return events
+    }
+
+    /// Every input passes its `now` through here first. Time never goes backwards (an earlier
+    /// `now` is taken as the latest seen).
+    ///
+    /// The stall guard: the caller promised to call again by `nextDeadline`. If it comes more than
+    /// one heartbeat interval later than that, the process was not running (paused, machine
+    /// asleep) from some moment after it last spoke until now, and heartbeats sent meanwhile may be
+    /// unread in its sockets. Every liveness deadline is then extended by the whole gap since the
+    /// last call (the liveness clock stands still over it), so no service dies for the pause alone.
+    mutating func observe(_ now: Int64) -> Int64 {
+        let now = max(now, lastObservedMs)
+        if let due = nextDeadline, now - max(lastObservedMs, due) > configuration.heartbeatIntervalMs {
+            let gap = now - lastObservedMs
+            forgivenStallMs += gap
+            pendingEvents.append(.stallDetected(jumpMs: gap))
+        }
+        lastObservedMs = now
+        return now
+    }
+}

@@ -1,0 +1,487 @@
+import TopologyWire
+
+/// Names one watch subscription of a `Topology`.
+public struct WatcherID: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+
+    public init(rawValue: UInt64) {
+        self.rawValue = rawValue
+    }
+
+    var slot: Int32 { Int32(truncatingIfNeeded: rawValue & 0xFFFF_FFFF) }
+    var generation: UInt32 { UInt32(truncatingIfNeeded: rawValue >> 32) }
+
+    init(slot: Int32, generation: UInt32) {
+        rawValue = UInt64(generation) << 32 | UInt64(UInt32(bitPattern: slot))
+    }
+
+    public var description: String { "watcher-\(rawValue)" }
+}
+
+/// A TopologyQuery prepared for matching. Empty lists match everything; within a list any value
+/// matches, across lists all must. `states` selects nodes only; edges are selected by their
+/// source's name and metadata (so a state change never adds or removes edges for a watcher).
+struct QueryFilter {
+    var names: Set<String>
+    var states: Set<ServiceState>
+    var environments: Set<String>
+    var teams: Set<String>
+    var regions: Set<String>
+    let matchesEverything: Bool
+    let identityMatchesEverything: Bool
+
+    init(_ query: TopologyQuery?) {
+        let query = query ?? TopologyQuery()
+        names = Set(query.serviceNames)
+        states = Set(query.states)
+        environments = Set(query.environments)
+        teams = Set(query.teams)
+        regions = Set(query.regions)
+        identityMatchesEverything = names.isEmpty && environments.isEmpty && teams.isEmpty && regions.isEmpty
+        matchesEverything = identityMatchesEverything && states.isEmpty
+    }
+
+    func matchesIdentity(_ view: FilterView) -> Bool {
+        if identityMatchesEverything { return true }
+        if !names.isEmpty && !names.contains(view.name) { return false }
+        if !environments.isEmpty && !(view.environment.map(environments.contains) ?? false) { return false }
+        if !teams.isEmpty && !(view.team.map(teams.contains) ?? false) { return false }
+        if !regions.isEmpty && !(view.region.map(regions.contains) ?? false) { return false }
+        return true
+    }
+
+    func matchesNode(_ view: FilterView) -> Bool {
+        if matchesEverything { return true }
+        return (states.isEmpty || states.contains(view.state)) && matchesIdentity(view)
+    }
+
+    /// The update as this watcher must see it, or nil if it does not concern it. An update that
+    /// moves a node (or an edge's source) into or out of the filter becomes an ADDED or REMOVED.
+    func translate(_ entry: HistoryEntry) -> QueuedUpdate? {
+        if matchesEverything { return QueuedUpdate(entry: entry, type: entry.update.type, revision: entry.update.revision) }
+        let isEdge = entry.update.edge != nil
+        let was = entry.before.map { isEdge ? matchesIdentity($0) : matchesNode($0) } ?? false
+        let isNow = entry.after.map { isEdge ? matchesIdentity($0) : matchesNode($0) } ?? false
+        let type: UpdateType
+        switch (was, isNow) {
+        case (false, false): return nil
+        case (true, true): type = entry.update.type
+        case (false, true): type = isEdge ? .edgeAdded : .nodeAdded
+        case (true, false): type = isEdge ? .edgeRemoved : .nodeRemoved
+        }
+        return QueuedUpdate(entry: entry, type: type, revision: entry.update.revision)
+    }
+}
+
+enum PendingSnapshot {
+    case initial
+    case resync
+}
+
+/// A FIFO with an amortized O(1) pop from the front.
+struct UpdateQueue {
+    private var items: [QueuedUpdate] = []
+    private var head = 0
+
+    var count: Int { items.count - head }
+    var isEmpty: Bool { count == 0 }
+
+    mutating func append(_ update: QueuedUpdate) { items.append(update) }
+
+    mutating func popFirst() -> QueuedUpdate? {
+        guard head < items.count else { return nil }
+        let update = items[head]
+        items[head].entry = nil
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 64 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return update
+    }
+
+    mutating func removeAll() {
+        items = []
+        head = 0
+    }
+
+    var elements: ArraySlice<QueuedUpdate> { items[head...] }
+
+    mutating func replace(with updates: [QueuedUpdate]) {
+        items = updates
+        head = 0
+    }
+}
+
+struct WatcherRecord {
+    var inUse = false
+    var generation: UInt32 = 0
+    var filter = QueryFilter(nil)
+    var queue = UpdateQueue()
+    var pendingSnapshot: PendingSnapshot? = nil
+    var lastQueuedMs: Int64 = 0
+    var progressScheduledAt: Int64 = .max
+    var ready = false
+    var coalesceCount = 0
+    var resyncCount = 0
+}
+
+/// Per-watcher statistics, for the server's metrics.
+public struct WatcherStatistics: Equatable, Sendable {
+    /// Updates waiting (a pending SNAPSHOT counts as one).
+    public var pendingUpdates: Int
+    /// Times the buffer filled and was coalesced.
+    public var coalesceCount: Int
+    /// Times the buffer was replaced by a resync SNAPSHOT.
+    public var resyncCount: Int
+}
+
+let watcherTimerBit: UInt32 = 0x8000_0000
+
+extension Topology {
+    // MARK: Public watch API
+
+    /// Opens a watch. The first update it yields is a SNAPSHOT (built when first taken, consistent
+    /// with the revision it carries), or, when `request` resumes from a revision still in the
+    /// history (same server epoch), the updates after it; a resume that cannot be served starts with
+    /// a SNAPSHOT marked `resync`.
+    public mutating func watch(_ request: WatchTopologyRequest, now: Int64) throws(TopologyError) -> WatcherID {
+        let now = observe(now)
+        guard liveWatcherCount < configuration.maxWatchers else {
+            throw .resourceExhausted(limit: "maxWatchers", value: configuration.maxWatchers)
+        }
+        if let query = request.query { try validate(query) }
+        let slot: Int32
+        if let free = freeWatchers.popLast() {
+            slot = free
+        } else {
+            slot = Int32(watchers.count)
+            watchers.append(WatcherRecord())
+        }
+        let generation = watchers[Int(slot)].generation
+        var record = WatcherRecord()
+        record.inUse = true
+        record.generation = generation
+        record.filter = QueryFilter(request.query)
+        record.lastQueuedMs = now
+        watchers[Int(slot)] = record
+        liveWatcherCount += 1
+        let id = WatcherID(slot: slot, generation: generation)
+
+        if let after = request.resumeAfterRevision {
+            if request.resumeServerEpoch == serverEpoch, let entries = historyEntries(after: after) {
+                for entry in entries {
+                    if let update = watchers[Int(slot)].filter.translate(entry) {
+                        enqueue(update, forSlot: slot, now: now)
+                    }
+                }
+            } else {
+                watchers[Int(slot)].pendingSnapshot = .resync
+            }
+        } else {
+            watchers[Int(slot)].pendingSnapshot = .initial
+        }
+        markReady(slot)
+        scheduleProgress(slot, now: now)
+        return id
+    }
+
+    /// Closes a watch and frees its buffer. Unknown or already ended ids are ignored.
+    public mutating func endWatch(_ id: WatcherID) {
+        guard let slot = liveWatcherSlot(id) else { return }
+        watchers[Int(slot)] = WatcherRecord(generation: watchers[Int(slot)].generation &+ 1)
+        freeWatchers.append(slot)
+        liveWatcherCount -= 1
+    }
+
+    /// Pops up to `max` pending updates for `id`, oldest first (empty for an unknown id).
+    public mutating func takeUpdates(for id: WatcherID, max: Int) -> [TopologyUpdate] {
+        guard let slot = liveWatcherSlot(id), max > 0 else { return [] }
+        var result: [TopologyUpdate] = []
+        if let kind = watchers[Int(slot)].pendingSnapshot {
+            watchers[Int(slot)].pendingSnapshot = nil
+            let snapshot = buildSnapshot(watchers[Int(slot)].filter, now: lastObservedMs)
+            result.append(TopologyUpdate(type: .snapshot, snapshot: snapshot, revision: revision, resync: kind == .resync))
+        }
+        while result.count < max, let update = watchers[Int(slot)].queue.popFirst() {
+            result.append(update.materialized)
+        }
+        return result
+    }
+
+    /// Watchers that got pending updates since the last call, each once, in the order they did.
+    public mutating func takeReadyWatchers() -> [WatcherID] {
+        let ready = readyWatchers
+        readyWatchers = []
+        for id in ready {
+            if let slot = liveWatcherSlot(id) { watchers[Int(slot)].ready = false }
+        }
+        return ready.filter { liveWatcherSlot($0) != nil }
+    }
+
+    /// Updates waiting for `id` (a pending SNAPSHOT counts as one); 0 for an unknown id.
+    public func pendingUpdateCount(for id: WatcherID) -> Int {
+        guard let slot = liveWatcherSlot(id) else { return 0 }
+        let record = watchers[Int(slot)]
+        return record.queue.count + (record.pendingSnapshot == nil ? 0 : 1)
+    }
+
+    public func statistics(for id: WatcherID) -> WatcherStatistics? {
+        guard let slot = liveWatcherSlot(id) else { return nil }
+        let record = watchers[Int(slot)]
+        return WatcherStatistics(
+            pendingUpdates: record.queue.count + (record.pendingSnapshot == nil ? 0 : 1),
+            coalesceCount: record.coalesceCount, resyncCount: record.resyncCount)
+    }
+
+    /// A snapshot of the nodes matching `query` and the published edges from nodes matching its
+    /// name and metadata filters.
+    public func snapshot(for query: TopologyQuery, now: Int64) -> TopologySnapshot {
+        buildSnapshot(QueryFilter(query), now: now)
+    }
+
+    // MARK: Internals
+
+    func liveWatcherSlot(_ id: WatcherID) -> Int32? {
+        let slot = id.slot
+        guard slot >= 0, Int(slot) < watchers.count else { return nil }
+        let record = watchers[Int(slot)]
+        guard record.inUse, record.generation == id.generation else { return nil }
+        return slot
+    }
+
+    func buildSnapshot(_ filter: QueryFilter, now: Int64) -> TopologySnapshot {
+        var snapshot = TopologySnapshot(timestampMs: now, revision: revision, serverEpoch: serverEpoch)
+        snapshot.nodes.reserveCapacity(filter.matchesEverything ? nodeIndex.count : 16)
+        // Index access, not `for node in nodes`: that would copy (and retain) whole records.
+        for index in nodes.indices where nodes[index].inUse {
+            if filter.matchesEverything || filter.matchesNode(FilterView(nodes[index].wire)) {
+                snapshot.nodes.append(nodes[index].wire)
+            }
+        }
+        snapshot.edges.reserveCapacity(filter.matchesEverything ? publishedEdgeCount : 16)
+        for index in edges.indices where edges[index].inUse && edges[index].published != nil {
+            if filter.identityMatchesEverything || filter.matchesIdentity(FilterView(nodes[Int(edges[index].source)].wire)) {
+                snapshot.edges.append(edges[index].published!)
+            }
+        }
+        return snapshot
+    }
+
+    func validate(_ query: TopologyQuery) throws(TopologyError) {
+        for (field, values) in [
+            ("service_names", query.serviceNames), ("environments", query.environments),
+            ("teams", query.teams), ("regions", query.regions),
+        ] {
+            if values.count > 10_000 {
+                throw .invalidArgument(field: "query.\(field)", reason: "at most 10000 values")
+            }
+            for value in values where value.utf8.count > configuration.maxStringBytes {
+                throw .invalidArgument(
+                    field: "query.\(field)", reason: "a value is longer than \(configuration.maxStringBytes) bytes")
+            }
+        }
+    }
+
+    /// Entries with revision > `after`, or nil if the history no longer holds all of them.
+    func historyEntries(after: UInt64) -> [HistoryEntry]? {
+        guard after <= revision else { return nil }
+        if after == revision { return [] }
+        let oldest = revision - UInt64(history.count) + 1  // revision of the oldest kept entry
+        guard after + 1 >= oldest else { return nil }
+        let skip = Int(after + 1 - oldest)
+        var result: [HistoryEntry] = []
+        result.reserveCapacity(history.count - skip)
+        for offset in skip..<history.count {
+            result.append(history[(historyHead + offset) % history.count])
+        }
+        return result
+    }
+
+    /// Stamps `update` with the next revision, keeps it for resume and queues it for every watcher
+    /// it concerns.
+    mutating func publish(
+        _ type: UpdateType, node: ServiceNode? = nil, edge: ServiceEdge? = nil, before: FilterView?, after: FilterView?,
+        now: Int64
+    ) {
+        revision += 1
+        let entry = HistoryEntry(
+            update: TopologyUpdate(type: type, node: node, edge: edge, revision: revision), before: before, after: after)
+        if configuration.historyLimit > 0 {
+            if history.count < configuration.historyLimit {
+                history.append(entry)
+            } else {
+                history[historyHead] = entry
+                historyHead = (historyHead + 1) % history.count
+            }
+        }
+        guard liveWatcherCount > 0 else { return }
+        let limit = configuration.watchBufferLimit
+        for index in watchers.indices {
+            // One in-place access per watcher: the fan-out is the hot loop with many watchers.
+            let outcome = watchers[index].offer(entry, now: now, limit: limit)
+            if outcome.becameReady || outcome.resynced { record(outcome, slot: Int32(index)) }
+        }
+    }
+
+    mutating func markReady(_ slot: Int32) {
+        if !watchers[Int(slot)].ready {
+            watchers[Int(slot)].ready = true
+            readyWatchers.append(WatcherID(slot: slot, generation: watchers[Int(slot)].generation))
+        }
+    }
+
+    /// Queues one update for a watcher, coalescing when its buffer is full and falling back to a
+    /// resync SNAPSHOT when coalescing does not free at least half of it.
+    mutating func enqueue(_ update: QueuedUpdate, forSlot slot: Int32, now: Int64) {
+        let outcome = watchers[Int(slot)].enqueue(update, now: now, limit: configuration.watchBufferLimit)
+        record(outcome, slot: slot)
+    }
+
+    mutating func record(_ outcome: WatcherRecord.EnqueueOutcome, slot: Int32) {
+        if outcome.becameReady {
+            readyWatchers.append(WatcherID(slot: slot, generation: watchers[Int(slot)].generation))
+        }
+        if outcome.resynced {
+            pendingEvents.append(.watcherResynced(WatcherID(slot: slot, generation: watchers[Int(slot)].generation)))
+        }
+    }
+
+    /// The net effect of `updates` on a watcher, one update per node or edge, in order of each
+    /// one's last update (so revisions still increase). Every update carries the full node or edge,
+    /// so the latest one wins; what existed before the first and after the last decides the type:
+    /// existed before and after -> UPDATED, only after -> ADDED, only before -> REMOVED, neither ->
+    /// nothing. PROGRESS updates are dropped (the revisions that remain say as much).
+    static func coalesce(_ updates: ArraySlice<QueuedUpdate>) -> [QueuedUpdate] {
+        enum Entity: Hashable {
+            case node(String)
+            case edge(String, String)
+        }
+        struct Summary {
+            var existedBefore: Bool
+            var lastIndex: Int
+            var count: Int
+            var wasCoalesced: Bool
+        }
+        var summaries: [Entity: Summary] = [:]
+        var order: [Entity] = []       // entity of each node/edge update, in queue order
+        var positions: [Int] = []      // its offset in `updates`
+        order.reserveCapacity(updates.count)
+        positions.reserveCapacity(updates.count)
+        for (offset, update) in updates.enumerated() {
+            let entity: Entity
+            if let node = update.entry?.update.node {
+                entity = .node(node.serviceId)
+            } else if let edge = update.entry?.update.edge {
+                entity = .edge(edge.sourceServiceId, edge.targetService)
+            } else {
+                continue
+            }
+            order.append(entity)
+            positions.append(offset)
+            if var summary = summaries[entity] {
+                summary.lastIndex = order.count - 1
+                summary.count += 1
+                summary.wasCoalesced = summary.wasCoalesced || update.coalesced
+                summaries[entity] = summary
+            } else {
+                let existed = !(update.type == .nodeAdded || update.type == .edgeAdded)
+                summaries[entity] = Summary(
+                    existedBefore: existed, lastIndex: order.count - 1, count: 1, wasCoalesced: update.coalesced)
+            }
+        }
+        let base = updates.startIndex
+        var result: [QueuedUpdate] = []
+        for (offset, entity) in order.enumerated() {
+            guard let summary = summaries[entity], summary.lastIndex == offset else { continue }
+            var update = updates[base + positions[offset]]
+            let existsAfter = !(update.type == .nodeRemoved || update.type == .edgeRemoved)
+            let isEdge = update.entry?.update.edge != nil
+            switch (summary.existedBefore, existsAfter) {
+            case (false, false): continue
+            case (true, true): update.type = isEdge ? .edgeUpdated : .nodeUpdated
+            case (false, true): update.type = isEdge ? .edgeAdded : .nodeAdded
+            case (true, false): update.type = isEdge ? .edgeRemoved : .nodeRemoved
+            }
+            update.coalesced = summary.count > 1 || summary.wasCoalesced
+            result.append(update)
+        }
+        return result
+    }
+
+    mutating func scheduleProgress(_ slot: Int32, now: Int64) {
+        let record = watchers[Int(slot)]
+        var due = record.lastQueuedMs + configuration.progressIntervalMs
+        if due <= now { due = now + configuration.progressIntervalMs }
+        if due < record.progressScheduledAt {
+            watchers[Int(slot)].progressScheduledAt = due
+            realTimers.push(TimerEntry(time: due, ref: UInt32(slot) | watcherTimerBit, generation: record.generation))
+        }
+    }
+
+    /// A watcher's progress timer fired.
+    mutating func fireProgress(_ entry: TimerEntry, now: Int64) {
+        let slot = Int32(entry.ref & ~watcherTimerBit)
+        guard Int(slot) < watchers.count else { return }
+        let record = watchers[Int(slot)]
+        guard record.inUse, record.generation == entry.generation, record.progressScheduledAt == entry.time else { return }
+        watchers[Int(slot)].progressScheduledAt = .max
+        if now - record.lastQueuedMs >= configuration.progressIntervalMs
+            && record.queue.isEmpty && record.pendingSnapshot == nil
+        {
+            enqueue(QueuedUpdate(entry: nil, type: .progress, revision: revision), forSlot: slot, now: now)
+        }
+        scheduleProgress(slot, now: now)
+    }
+}
+
+extension WatcherRecord {
+    init(generation: UInt32) {
+        self.init()
+        self.generation = generation
+    }
+
+    struct EnqueueOutcome {
+        /// The watcher was not in the ready list: the caller adds it.
+        var becameReady = false
+        /// Its buffer overflowed and was replaced by a pending resync SNAPSHOT.
+        var resynced = false
+    }
+
+    /// Queues `entry` if this (live) watcher's filter concerns it.
+    mutating func offer(_ entry: HistoryEntry, now: Int64, limit: Int) -> EnqueueOutcome {
+        guard inUse, let update = filter.translate(entry) else { return EnqueueOutcome() }
+        return enqueue(update, now: now, limit: limit)
+    }
+
+    /// Queues one update, coalescing when the buffer is full and falling back to a resync SNAPSHOT
+    /// when coalescing does not bring it down to half the limit.
+    mutating func enqueue(_ update: QueuedUpdate, now: Int64, limit: Int) -> EnqueueOutcome {
+        var outcome = EnqueueOutcome()
+        lastQueuedMs = now
+        if !ready {
+            ready = true
+            outcome.becameReady = true
+        }
+        // A pending SNAPSHOT is built when taken, so it already includes this update.
+        if pendingSnapshot != nil { return outcome }
+        let limit = max(1, limit)
+        if queue.count >= limit {
+            let coalesced = Topology.coalesce(queue.elements)
+            coalesceCount += 1
+            if coalesced.count > limit / 2 {
+                queue.removeAll()
+                pendingSnapshot = .resync
+                resyncCount += 1
+                outcome.resynced = true
+                return outcome
+            }
+            queue.replace(with: coalesced)
+        }
+        queue.append(update)
+        return outcome
+    }
+}

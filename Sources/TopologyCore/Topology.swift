@@ -1,0 +1,219 @@
+import TopologyWire
+
+/// The topology core: the per-service timeout state machine, edge aggregation and the watch hub.
+///
+/// Pure: no clock reads, no I/O, no threads. Every input carries `now` (Unix epoch milliseconds from
+/// the caller's monotonic source); `advance(to:)` fires whatever became due; `nextDeadline` says
+/// when that is. See docs/state-machine.md for the table of transitions.
+///
+/// Storage: nodes, edges and watchers live in slot arrays (free lists, a generation per slot) so
+/// timers and indexes refer to them by a 4-byte slot; the heaps use lazy deletion. Liveness timers
+/// (stale, dead, idle, edge expiry) run on the *liveness clock*, real time minus the stalls the
+/// stall guard forgave, so forgiving a stall is one subtraction, not a pass over the fleet.
+public struct Topology {
+    /// The configuration in effect (`sanitized()` form of the one given).
+    public let configuration: TopologyConfiguration
+    public let serverEpoch: String
+
+    // Services.
+    var nodes: [NodeRecord] = []
+    var freeNodes: [Int32] = []
+    var nodeIndex: [ServiceKey: Int32] = [:]
+    var nextRegistrationOrder: UInt64 = 0
+    /// Resolution keys (name, interface::role, interface, address) -> node slots.
+    var resolutionIndex: [String: [Int32]] = [:]
+
+    // Edges.
+    var edges: [EdgeRecord] = []
+    var freeEdges: [Int32] = []
+    var edgeIndex: [EdgeKey: Int32] = [:]
+    /// target_service -> edges with that target; and for targets "key@address", address -> edges.
+    var edgesByTarget: [String: Set<Int32>] = [:]
+    var edgesByAddressSuffix: [String: Set<Int32>] = [:]
+    /// Edges with activity not yet flushed or with data in the metrics window.
+    var windowEdges: [Int32] = []
+    var flushAt: Int64? = nil
+    var publishedEdgeCount = 0
+
+    // Time.
+    /// Liveness timers, on the liveness clock (real time - forgivenStallMs).
+    var livenessTimers = TimerHeap()
+    /// Node throttle and watcher progress timers, on real time. ref: node slot, or watcher slot | watcherBit.
+    var realTimers = TimerHeap()
+    var forgivenStallMs: Int64 = 0
+    var lastObservedMs: Int64
+    var pendingEvents: [TopologyEvent] = []
+
+    // Updates and watchers.
+    var revision: UInt64 = 0
+    var history: [HistoryEntry] = []
+    var historyHead = 0  // index of the oldest entry once the ring is full
+    var watchers: [WatcherRecord] = []
+    var freeWatchers: [Int32] = []
+    var liveWatcherCount = 0
+    var readyWatchers: [WatcherID] = []
+
+    var randomSource: RandomSource
+
+    /// A core with a system random source for service ids.
+    public init(configuration: TopologyConfiguration, serverEpoch: String, now: Int64) {
+        self.init(
+            configuration: configuration, serverEpoch: serverEpoch, now: now,
+            randomNumberGenerator: SystemRandomNumberGenerator())
+    }
+
+    /// A core drawing service ids from `randomNumberGenerator` (tests pass a seeded one).
+    public init<G: RandomNumberGenerator>(
+        configuration: TopologyConfiguration, serverEpoch: String, now: Int64, randomNumberGenerator: G
+    ) {
+        self.configuration = configuration.sanitized()
+        self.serverEpoch = serverEpoch
+        self.lastObservedMs = now
+        self.randomSource = RandomSource(randomNumberGenerator)
+    }
+
+    /// Live services (every state but DEAD, which is removed at once).
+    public var serviceCount: Int { nodeIndex.count }
+    public var watcherCount: Int { liveWatcherCount }
+    /// Edges visible in snapshots (published at an activity flush).
+    public var edgeCount: Int { publishedEdgeCount }
+    /// The revision of the latest update (0 before the first).
+    public var currentRevision: UInt64 { revision }
+    /// Total milliseconds the stall guard has forgiven since start.
+    public var forgivenStallTotalMs: Int64 { forgivenStallMs }
+}
+
+/// Type-erased random source (a class box so `Topology` stays a plain struct).
+final class RandomSource {
+    private var nextWord: () -> UInt64
+
+    init<G: RandomNumberGenerator>(_ generator: G) {
+        var generator = generator
+        nextWord = { generator.next() }
+    }
+
+    func next() -> UInt64 { nextWord() }
+}
+
+struct RandomSourceGenerator: RandomNumberGenerator {
+    let source: RandomSource
+    mutating func next() -> UInt64 { source.next() }
+}
+
+/// A live service.
+struct NodeRecord {
+    var inUse = false
+    var generation: UInt32 = 0
+    var key = ServiceKey(high: 0, low: 0)
+    /// The node as snapshots show it (always current; watchers get throttled refreshes of it).
+    var wire = ServiceNode()
+    var registrationOrder: UInt64 = 0
+    /// Liveness clock time of the last heartbeat, or of the (re-)registration if later.
+    var livenessBase: Int64 = 0
+    /// Liveness clock time of the last activity; nil if none.
+    var lastActivity: Int64? = nil
+    /// Liveness-clock time of this node's entry in `livenessTimers` (.max if none).
+    var livenessScheduledAt: Int64 = .max
+    /// Real time of the last NODE_* update published for it.
+    var lastPublishedMs: Int64 = 0
+    /// A heartbeat-only refresh is waiting for the throttle period to end.
+    var refreshPending = false
+    var refreshScheduledAt: Int64 = .max
+    /// Edges from this node.
+    var outEdges: [Int32] = []
+    /// Edges (from any node) whose target resolves to this node.
+    var inEdges: Set<Int32> = []
+    /// The keys under which `resolutionIndex` lists this node.
+    var resolutionKeys: [String] = []
+    /// The rank of each key, one byte each, the first key in the lowest byte (at most 4 keys; see
+    /// `Topology.rank(of:slot:)`). Packed so a node costs no extra allocation.
+    var resolutionRanks: UInt32 = 0
+}
+
+struct EdgeKey: Hashable {
+    var source: Int32
+    var target: String
+}
+
+/// One flush period's worth of an edge's traffic.
+struct WindowSlice {
+    var endMs: Int64
+    var requests: UInt64
+    var errors: UInt64
+    var histogram: SparseHistogram
+}
+
+/// A caller -> target edge.
+struct EdgeRecord {
+    var inUse = false
+    var generation: UInt32 = 0
+    var source: Int32 = -1
+    var target = ""
+    /// The node target resolves to, -1 if none.
+    var resolved: Int32 = -1
+    /// The edge as snapshots show it; nil until the first activity flush publishes it.
+    var published: ServiceEdge? = nil
+    var state = ConnectionState.active
+    var lastActivity: Int64 = 0       // liveness clock
+    var lastActivityMs: Int64 = 0     // real time
+    var scheduledAt: Int64 = .max     // liveness clock
+    var totalRequests: UInt64 = 0
+    var totalErrors: UInt64 = 0
+    var latencySumMs: Double = 0
+    var latencyCount: UInt64 = 0
+    /// Activity since the last flush.
+    var pending: WindowSlice? = nil
+    /// Flushed slices still inside the window, oldest first.
+    var slices: [WindowSlice] = []
+    var inWindowList = false
+}
+
+/// What a watcher filter looks at: the node's name, state and the metadata it filters on.
+struct FilterView: Equatable {
+    var name: String
+    var state: ServiceState
+    var environment: String?
+    var team: String?
+    var region: String?
+
+    init(_ node: ServiceNode) {
+        name = node.serviceName
+        state = node.state
+        environment = node.metadata?.environment
+        team = node.metadata?.team
+        region = node.metadata?.region
+    }
+}
+
+/// One update as published, with what filters need to translate it for each watcher: the filter
+/// view of the node (for an edge: of its source) before and after the change.
+/// A class: the history and every watcher queue share one copy (fan-out is a retain, not a copy
+/// of the node).
+final class HistoryEntry {
+    let update: TopologyUpdate
+    let before: FilterView?
+    let after: FilterView?
+
+    init(update: TopologyUpdate, before: FilterView?, after: FilterView?) {
+        self.update = update
+        self.before = before
+        self.after = after
+    }
+}
+
+/// An update in a watcher's queue: a shared history entry, with the type this watcher sees it as
+/// (a filter can turn an UPDATED into an ADDED or REMOVED); or a PROGRESS (no entry).
+struct QueuedUpdate {
+    var entry: HistoryEntry?
+    var type: UpdateType
+    var revision: UInt64
+    var coalesced = false
+
+    var materialized: TopologyUpdate {
+        guard let entry else { return TopologyUpdate(type: type, revision: revision, coalesced: coalesced) }
+        var update = entry.update
+        update.type = type
+        update.coalesced = coalesced
+        return update
+    }
+}

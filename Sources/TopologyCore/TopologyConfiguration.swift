@@ -1,0 +1,62 @@
+/// Every timing and limit of the core. Defaults are those of the existing runtime; all overridable.
+/// Times are milliseconds.
+public struct TopologyConfiguration: Sendable, Equatable {
+    /// How often a service heartbeats. STALE after more than 2 x this without a heartbeat.
+    public var heartbeatIntervalMs: Int64 = 5_000
+    /// DEAD after more than heartbeatIntervalMs x this without a heartbeat.
+    public var timeoutMultiplier: Int64 = 3
+    /// ACTIVE node or edge with no activity for this long becomes IDLE.
+    public var idleTimeoutMs: Int64 = 30_000
+    /// Activity is aggregated into edge metrics (and published) at this period.
+    public var activityFlushMs: Int64 = 1_000
+    /// At most one heartbeat-only NODE_UPDATED per node per this period.
+    public var nodeUpdateThrottleMs: Int64 = 5_000
+    /// The window of rps, error rate and latency percentiles.
+    public var rpsWindowMs: Int64 = 5_000
+    /// An edge whose target resolves to no node is removed after this long without activity.
+    public var unresolvedEdgeTimeoutMs: Int64 = 60_000   // 2 x idle timeout by default
+    /// A quiet watch gets a PROGRESS update this often.
+    public var progressIntervalMs: Int64 = 5_000
+    public var maxServices: Int = 200_000
+    public var maxServiceNameBytes: Int = 256
+    /// Bound of every other string field (UTF-8 bytes).
+    public var maxStringBytes: Int = 1_024
+    public var maxWatchers: Int = 1_000
+    /// Pending updates per watcher before coalescing.
+    public var watchBufferLimit: Int = 1_024
+    /// Updates kept for resume.
+    public var historyLimit: Int = 10_000
+    /// Distinct targets one service may report activity to (edges from one source).
+    public var maxEdgesPerService: Int = 10_000
+
+    public init() {}
+
+    /// This configuration with every value raised to its minimum: periods that drive timers
+    /// (heartbeat interval, multiplier, activity flush, RPS window, progress) to 1, the rest to 0,
+    /// and watchBufferLimit to 1. `Topology` runs on the sanitized form, so no setting can make a
+    /// timer fire again at the same instant forever.
+    public func sanitized() -> TopologyConfiguration {
+        var copy = self
+        copy.heartbeatIntervalMs = max(1, heartbeatIntervalMs)
+        copy.timeoutMultiplier = max(1, timeoutMultiplier)
+        copy.idleTimeoutMs = max(0, idleTimeoutMs)
+        copy.activityFlushMs = max(1, activityFlushMs)
+        copy.nodeUpdateThrottleMs = max(0, nodeUpdateThrottleMs)
+        copy.rpsWindowMs = max(1, rpsWindowMs)
+        copy.unresolvedEdgeTimeoutMs = max(0, unresolvedEdgeTimeoutMs)
+        copy.progressIntervalMs = max(1, progressIntervalMs)
+        copy.maxServices = max(0, maxServices)
+        copy.maxServiceNameBytes = max(1, maxServiceNameBytes)
+        copy.maxStringBytes = max(0, maxStringBytes)
+        copy.maxWatchers = max(0, maxWatchers)
+        copy.watchBufferLimit = max(1, watchBufferLimit)
+        copy.historyLimit = max(0, historyLimit)
+        copy.maxEdgesPerService = max(0, maxEdgesPerService)
+        return copy
+    }
+
+    /// Heartbeat silence after which a node is STALE (exclusive: STALE when silence > this).
+    public var staleTimeoutMs: Int64 { 2 * heartbeatIntervalMs }
+    /// Heartbeat silence after which a node is DEAD (exclusive: DEAD when silence > this).
+    public var deadTimeoutMs: Int64 { heartbeatIntervalMs * timeoutMultiplier }
+}

@@ -1,0 +1,536 @@
+import XCTest
+@testable import TopologyCore
+import TopologyWire
+
+/// Every transition of docs/state-machine.md at its boundary: 1 ms before, at, and after.
+final class StateMachineTests: XCTestCase {
+    // Defaults: interval 5,000, multiplier 3, idle 30,000. STALE when silence > 10,000; DEAD when
+    // silence > 15,000; IDLE when no activity for >= 30,000.
+
+    func testRegisterCreatesRegisteredNodeWithUUIDv4() {
+        var h = Harness()
+        let watcher = h.watch()
+        _ = h.take(watcher)
+        let response = try! h.topology.register(
+            RegisterServiceRequest(serviceName: "orders", serviceType: .server, language: .go, address: "10.0.0.1:80"), now: h.now)
+        let handle = response.handle!
+        XCTAssertEqual(handle.heartbeatIntervalMs, 5_000)
+        XCTAssertEqual(handle.timeoutMultiplier, 3)
+        XCTAssertEqual(handle.activityFlushMs, 1_000)
+        XCTAssertEqual(handle.serverEpoch, "epoch-1")
+        let id = handle.serviceId
+        XCTAssertEqual(id.count, 36)
+        let characters = Array(id)
+        XCTAssertEqual(characters[14], "4", "version 4")
+        XCTAssertTrue("89ab".contains(characters[19]), "variant 10")
+        XCTAssertEqual(id, id.lowercased())
+        let node = h.topology.node(id: id)!
+        XCTAssertEqual(node.state, .registered)
+        XCTAssertEqual(node.health, .unknown)
+        XCTAssertEqual(node.registeredMs, h.now)
+        XCTAssertEqual(node.serviceName, "orders")
+        XCTAssertEqual(node.language, .go)
+        let updates = h.take(watcher)
+        XCTAssertEqual(types(updates), [.nodeAdded])
+        XCTAssertEqual(updates[0].node, node)
+        XCTAssertEqual(h.topology.serviceCount, 1)
+    }
+
+    func testIdsAreDistinctAndDeterministicWithASeededGenerator() {
+        var a = Harness(seed: 9)
+        var b = Harness(seed: 9)
+        let idsA = (0..<100).map { a.register("s\($0)") }
+        let idsB = (0..<100).map { b.register("s\($0)") }
+        XCTAssertEqual(idsA, idsB)
+        XCTAssertEqual(Set(idsA).count, 100)
+    }
+
+    func testRegistrationValidation() {
+        var h = Harness()
+        func error(_ request: RegisterServiceRequest) -> TopologyError? {
+            do { _ = try h.topology.register(request, now: h.now); return nil } catch { return error }
+        }
+        guard case .invalidArgument(field: "service_name", _)? = error(RegisterServiceRequest(serviceName: "")) else {
+            return XCTFail("empty name accepted")
+        }
+        XCTAssertNil(error(RegisterServiceRequest(serviceName: String(repeating: "n", count: 256))))
+        guard case .invalidArgument(field: "service_name", _)? = error(RegisterServiceRequest(serviceName: String(repeating: "n", count: 257))) else {
+            return XCTFail("257-byte name accepted")
+        }
+        // Bytes, not characters: 128 two-byte characters are 256 bytes, 129 are 258.
+        XCTAssertNil(error(RegisterServiceRequest(serviceName: String(repeating: "é", count: 128))))
+        XCTAssertNotNil(error(RegisterServiceRequest(serviceName: String(repeating: "é", count: 129))))
+        let long = String(repeating: "x", count: 1_025)
+        guard case .invalidArgument(field: "address", _)? = error(RegisterServiceRequest(serviceName: "a", address: long)) else {
+            return XCTFail("long address accepted")
+        }
+        guard case .invalidArgument(field: "metadata.team", _)? = error(
+            RegisterServiceRequest(serviceName: "a", metadata: ServiceMetadata(team: long)))
+        else { return XCTFail("long team accepted") }
+        guard case .invalidArgument(field: "service_id", _)? = error(RegisterServiceRequest(serviceName: "a", serviceId: "not-a-uuid")) else {
+            return XCTFail("bad id accepted")
+        }
+        let status = TopologyError.invalidArgument(field: "service_name", reason: "must not be empty").status
+        XCTAssertEqual(status.statusCode, .invalidArgument)
+        XCTAssertTrue(status.message.contains("service_name"))
+        XCTAssertEqual(h.topology.serviceCount, 2, "only the two valid registrations")
+    }
+
+    func testMaxServices() {
+        var configuration = TopologyConfiguration()
+        configuration.maxServices = 2
+        var h = Harness(configuration)
+        h.register("a")
+        h.register("b")
+        XCTAssertThrowsError(try h.topology.register(RegisterServiceRequest(serviceName: "c"), now: h.now)) { error in
+            XCTAssertEqual(error as? TopologyError, .resourceExhausted(limit: "maxServices", value: 2))
+            XCTAssertEqual((error as! TopologyError).status.statusCode, .resourceExhausted)
+            XCTAssertTrue((error as! TopologyError).status.message.contains("maxServices = 2"))
+        }
+    }
+
+    func testFirstHeartbeatMakesIdle() {
+        var h = Harness()
+        let id = h.register("a")
+        h.advance(by: 100)
+        let response = h.heartbeat(id)
+        XCTAssertEqual(response, HeartbeatResponse(sequence: 1, acknowledged: true, serverEpoch: "epoch-1"))
+        XCTAssertEqual(h.state(id), .idle)
+        XCTAssertEqual(h.topology.node(id: id)!.lastHeartbeatMs, h.now)
+    }
+
+    func testStaleFromRegistrationWithoutHeartbeat() {
+        var h = Harness()
+        let id = h.register("a")
+        XCTAssertEqual(h.topology.nextDeadline, t0 + 10_001)
+        h.advance(to: t0 + 9_999)
+        XCTAssertEqual(h.state(id), .registered)
+        h.advance(to: t0 + 10_000)
+        XCTAssertEqual(h.state(id), .registered, "silence of exactly 2 x interval is not yet STALE")
+        h.advance(to: t0 + 10_001)
+        XCTAssertEqual(h.state(id), .stale)
+        XCTAssertEqual(h.events, [.serviceStale(id: id, name: "a")])
+    }
+
+    func testStaleBoundaryFromLastHeartbeat() {
+        for state in [ServiceState.idle, .active] {
+            var h = Harness()
+            let id = h.register("a")
+            h.advance(by: 3_000)
+            h.heartbeat(id)
+            if state == .active { h.activity(id, to: "b") }
+            let last = h.now
+            h.advance(to: last + 9_999)
+            XCTAssertEqual(h.state(id), state)
+            h.advance(to: last + 10_000)
+            XCTAssertEqual(h.state(id), state)
+            h.advance(to: last + 10_001)
+            XCTAssertEqual(h.state(id), .stale, "from \(state)")
+            h.advance(to: last + 10_002)
+            XCTAssertEqual(h.state(id), .stale)
+        }
+    }
+
+    func testDeadBoundaryAndRemovalOrder() {
+        var h = Harness()
+        let a = h.register("a")
+        let b = h.register("b")
+        h.heartbeat(a)
+        h.heartbeat(b)
+        h.activity(a, to: "b")     // a -> b, resolved to b
+        h.activity(b, to: "a")     // b -> a, resolved to a
+        h.activity(b, to: "elsewhere")
+        h.advance(by: 1_000)       // flush publishes the edges
+        XCTAssertEqual(h.topology.edgeCount, 3)
+        let watcher = h.watch()
+        _ = h.take(watcher)
+        // Keep b alive; let a go silent from its heartbeat at t0.
+        for time in stride(from: t0 + 4_000, through: t0 + 12_000, by: 4_000) {
+            h.advance(to: time)
+            h.heartbeat(b)
+        }
+        _ = h.take(watcher)
+        h.advance(to: t0 + 14_999)
+        h.advance(to: t0 + 15_000)
+        XCTAssertEqual(h.state(a), .stale, "silence of exactly interval x multiplier is not yet DEAD")
+        XCTAssertTrue(h.take(watcher).allSatisfy {
+            $0.type == .progress || $0.type == .edgeUpdated || $0.type == .nodeUpdated && ($0.node!.serviceId == b || $0.node!.state == .stale)
+        })
+        h.advance(to: t0 + 15_001)
+        XCTAssertNil(h.state(a))
+        XCTAssertNil(h.topology.node(id: a))
+        XCTAssertTrue(h.events.contains(.serviceDead(id: a, name: "a")))
+        let updates = h.take(watcher)
+        XCTAssertEqual(types(updates), [.nodeUpdated, .nodeRemoved, .edgeRemoved, .edgeRemoved])
+        XCTAssertEqual(updates[0].node!.state, .dead)
+        XCTAssertEqual(updates[1].node!.serviceId, a)
+        XCTAssertEqual(updates[2].edge!.sourceServiceId, a, "edges from it first")
+        XCTAssertEqual(updates[3].edge!.sourceServiceId, b, "then edges resolved to it")
+        XCTAssertEqual(updates[3].edge!.targetService, "a")
+        XCTAssertEqual(h.topology.edgeCount, 1, "b -> elsewhere stays")
+        XCTAssertThrowsError(try h.topology.heartbeat(HeartbeatRequest(serviceId: a), now: h.now)) { error in
+            XCTAssertEqual(error as? TopologyError, .notFound(serviceId: a))
+            XCTAssertEqual((error as! TopologyError).status.statusCode, .notFound)
+        }
+    }
+
+    func testActivityMakesActiveAtOnceAndIdleAfterIdleTimeout() {
+        var h = Harness()
+        let id = h.register("a")
+        h.heartbeat(id)
+        let watcher = h.watch()
+        _ = h.take(watcher)
+        h.advance(by: 500)
+        h.activity(id, to: "b")
+        let activityTime = h.now
+        XCTAssertEqual(h.state(id), .active)
+        XCTAssertEqual(types(h.take(watcher)), [.nodeUpdated], "at once, not at the flush")
+        // Keep heartbeating so only the idle timeout matters.
+        func heartbeatUntil(_ time: Int64) {
+            while h.now + 4_000 < time {
+                h.advance(by: 4_000)
+                h.heartbeat(id)
+            }
+            h.advance(to: time)
+        }
+        heartbeatUntil(activityTime + 29_999)
+        XCTAssertEqual(h.state(id), .active)
+        h.advance(to: activityTime + 30_000)
+        XCTAssertEqual(h.state(id), .idle, "no activity for the idle timeout")
+        h.heartbeat(id)
+        h.advance(to: activityTime + 30_001)
+        XCTAssertEqual(h.state(id), .idle)
+    }
+
+    func testActivityBeforeFirstHeartbeatMakesActive() {
+        var h = Harness()
+        let id = h.register("a")
+        h.activity(id, to: "b")
+        XCTAssertEqual(h.state(id), .active)
+        h.heartbeat(id)
+        XCTAssertEqual(h.state(id), .active, "first heartbeat of an ACTIVE node keeps it ACTIVE")
+    }
+
+    func testActivityWhileStaleKeepsStaleButCountsForRecovery() {
+        var h = Harness()
+        let id = h.register("a")
+        h.heartbeat(id)
+        h.advance(by: 10_001)
+        XCTAssertEqual(h.state(id), .stale)
+        h.activity(id, to: "b")
+        XCTAssertEqual(h.state(id), .stale)
+        h.advance(by: 100)
+        h.heartbeat(id)
+        XCTAssertEqual(h.state(id), .active)
+    }
+
+    func testHeartbeatWhileStaleRecovers() {
+        // Last activity within the idle timeout -> ACTIVE; at or beyond it -> IDLE.
+        for (gap, expected) in [(Int64(29_999), ServiceState.active), (30_000, .idle), (30_001, .idle)] {
+            var configuration = TopologyConfiguration()
+            configuration.idleTimeoutMs = 30_000
+            configuration.heartbeatIntervalMs = 5_000
+            configuration.timeoutMultiplier = 10  // DEAD after 50 s, so STALE lasts long enough
+            var h = Harness(configuration)
+            let id = h.register("a")
+            h.heartbeat(id)
+            h.activity(id, to: "b")
+            let activityTime = h.now
+            h.advance(to: activityTime + 10_001)
+            XCTAssertEqual(h.state(id), .stale)
+            h.advance(to: activityTime + gap)
+            h.heartbeat(id)
+            XCTAssertEqual(h.state(id), expected, "gap \(gap)")
+            h.advance(by: 0)  // hands over the events input calls caused
+            XCTAssertTrue(h.events.contains(.serviceRecovered(id: id, name: "a")))
+        }
+    }
+
+    func testNeverActiveStaleRecoversToIdle() {
+        var h = Harness()
+        let id = h.register("a")
+        h.advance(by: 10_001)
+        XCTAssertEqual(h.state(id), .stale)
+        h.heartbeat(id)
+        XCTAssertEqual(h.state(id), .idle)
+        // The timers restart from the new heartbeat.
+        let last = h.now
+        h.advance(to: last + 10_000)
+        XCTAssertEqual(h.state(id), .idle)
+        h.advance(to: last + 10_001)
+        XCTAssertEqual(h.state(id), .stale)
+    }
+
+    func testMultiplierBelowTwoGoesStraightToDead() {
+        var configuration = TopologyConfiguration()
+        configuration.timeoutMultiplier = 2  // DEAD and STALE thresholds coincide: DEAD wins
+        var h = Harness(configuration)
+        let id = h.register("a")
+        h.heartbeat(id)
+        h.advance(by: 10_000)
+        XCTAssertEqual(h.state(id), .idle)
+        h.advance(by: 1)
+        XCTAssertNil(h.state(id))
+    }
+
+    func testUnregisterRemovesNodeAndEdgesWithoutDead() {
+        var h = Harness()
+        let a = h.register("a")
+        let b = h.register("b")
+        h.activity(a, to: "b")
+        h.activity(b, to: "a")
+        h.advance(by: 1_000)
+        let watcher = h.watch()
+        _ = h.take(watcher)
+        let response = h.topology.unregister(UnregisterServiceRequest(serviceId: a), now: h.now)
+        XCTAssertTrue(response.removed)
+        let updates = h.take(watcher)
+        XCTAssertEqual(types(updates), [.nodeRemoved, .edgeRemoved, .edgeRemoved])
+        XCTAssertEqual(updates[0].node!.state, .active, "no DEAD on unregister")
+        XCTAssertEqual(h.topology.edgeCount, 0)
+        XCTAssertFalse(h.topology.unregister(UnregisterServiceRequest(serviceId: a), now: h.now).removed)
+        XCTAssertFalse(h.topology.unregister(UnregisterServiceRequest(serviceId: "garbage"), now: h.now).removed)
+        XCTAssertFalse(h.events.contains(.serviceDead(id: a, name: "a")))
+        // Its timers are gone too: nothing fires for it later.
+        h.advance(by: 60_000)
+        XCTAssertFalse(h.events.contains { if case .serviceDead(id: a, _) = $0 { return true } else { return false } })
+    }
+
+    func testUnknownIds() {
+        var h = Harness()
+        let unknown = "6f1c0a52-3e5b-4d7c-9a8e-0b1c2d3e4f50"
+        XCTAssertThrowsError(try h.topology.heartbeat(HeartbeatRequest(serviceId: unknown), now: h.now)) {
+            XCTAssertEqual($0 as? TopologyError, .notFound(serviceId: unknown))
+        }
+        XCTAssertThrowsError(try h.topology.heartbeat(HeartbeatRequest(serviceId: "nonsense"), now: h.now)) {
+            XCTAssertEqual($0 as? TopologyError, .notFound(serviceId: "nonsense"))
+        }
+        XCTAssertThrowsError(try h.topology.reportActivity(ReportActivityRequest(serviceId: unknown, targetService: "x"), now: h.now)) {
+            XCTAssertEqual($0 as? TopologyError, .notFound(serviceId: unknown))
+        }
+        XCTAssertEqual(h.topology.currentRevision, 0, "nothing published")
+    }
+
+    func testReregistrationWithUnknownIdRecreatesUnderThatId() {
+        var h = Harness()
+        let old = "6F1C0A52-3E5B-4D7C-9A8E-0B1C2D3E4F50"  // uppercase accepted, stored canonical
+        let id = h.register("a", id: old)
+        XCTAssertEqual(id, old.lowercased())
+        XCTAssertEqual(h.state(id), .registered)
+        // After death, the same id comes back.
+        h.advance(by: 15_001)
+        XCTAssertNil(h.state(id))
+        let watcher = h.watch()
+        _ = h.take(watcher)
+        XCTAssertEqual(h.register("a", id: id), id)
+        XCTAssertEqual(types(h.take(watcher)), [.nodeAdded])
+        XCTAssertEqual(h.topology.node(id: id)!.registeredMs, h.now)
+        // Heartbeats with either case work.
+        h.heartbeat(old)
+        XCTAssertEqual(h.state(id), .idle)
+    }
+
+    func testReregistrationOfLiveIdUpdatesInPlace() {
+        var h = Harness()
+        let id = h.register("a", address: "10.0.0.1:1")
+        h.heartbeat(id)
+        h.activity(id, to: "x")
+        let registeredAt = h.now
+        h.advance(by: 10_001)
+        XCTAssertEqual(h.state(id), .stale)
+        let watcher = h.watch()
+        _ = h.take(watcher)
+        XCTAssertEqual(h.register("a2", address: "10.0.0.2:2", id: id), id)
+        let updates = h.take(watcher)
+        // The name changed, so its edge is re-announced (a watcher filtering on names may gain or
+        // lose it).
+        XCTAssertEqual(types(updates), [.nodeUpdated, .edgeUpdated])
+        let node = h.topology.node(id: id)!
+        XCTAssertEqual(node.serviceName, "a2")
+        XCTAssertEqual(node.address, "10.0.0.2:2")
+        XCTAssertEqual(node.registeredMs, registeredAt, "same node, not re-created")
+        XCTAssertEqual(node.state, .active, "a registration proves life: STALE recovers like on a heartbeat")
+        XCTAssertEqual(h.topology.serviceCount, 1)
+        // Liveness counts from the re-registration.
+        let at = h.now
+        h.advance(to: at + 10_000)
+        XCTAssertEqual(h.state(id), .active)
+        h.advance(to: at + 10_001)
+        XCTAssertEqual(h.state(id), .stale)
+    }
+
+    func testHealthChangeIsImmediateAndRefreshesAreThrottled() {
+        var h = Harness()
+        let id = h.register("a")
+        h.heartbeat(id)
+        let watcher = h.watch()
+        _ = h.take(watcher)
+        // Heartbeats inside the throttle period: nothing, then one NODE_UPDATED when it ends.
+        let firstPublish = h.now  // the REGISTERED -> IDLE update
+        h.advance(by: 1_000)
+        h.heartbeat(id, metrics: ServiceMetrics(cpuPercent: 12.5, memoryBytes: 1_000))
+        h.advance(by: 1_000)
+        h.heartbeat(id, metrics: ServiceMetrics(cpuPercent: 20, memoryBytes: 2_000))
+        XCTAssertEqual(h.take(watcher), [])
+        XCTAssertEqual(h.topology.node(id: id)!.metrics, ServiceMetrics(cpuPercent: 20, memoryBytes: 2_000), "snapshots are current")
+        h.advance(to: firstPublish + 4_999)
+        XCTAssertEqual(h.take(watcher), [])
+        h.advance(to: firstPublish + 5_000)
+        var updates = h.take(watcher)
+        XCTAssertEqual(types(updates), [.nodeUpdated])
+        XCTAssertEqual(updates[0].node!.metrics, ServiceMetrics(cpuPercent: 20, memoryBytes: 2_000))
+        XCTAssertEqual(updates[0].node!.lastHeartbeatMs, firstPublish + 2_000)
+        // A health change goes out at once, throttle or not.
+        h.advance(by: 100)
+        h.heartbeat(id, health: .degraded)
+        updates = h.take(watcher)
+        XCTAssertEqual(types(updates), [.nodeUpdated])
+        XCTAssertEqual(updates[0].node!.health, .degraded)
+        XCTAssertEqual(updates[0].node!.healthDetail?.state, .degraded)
+        // The same health again is a refresh: throttled.
+        h.advance(by: 100)
+        h.heartbeat(id, health: .degraded)
+        XCTAssertEqual(h.take(watcher), [])
+        // No more heartbeats: the pending refresh still goes out at the end of the period.
+        h.advance(by: 4_900)
+        XCTAssertEqual(types(h.take(watcher)), [.nodeUpdated])
+        // A refresh after a quiet period goes out at once.
+        h.advance(by: 5_000)
+        h.heartbeat(id)
+        h.advance(by: 1)  // no deadline needed for it
+        XCTAssertEqual(types(h.take(watcher)), [.nodeUpdated])
+    }
+
+    func testAtMostOneRefreshPerThrottlePeriod() {
+        var h = Harness()
+        let id = h.register("a")
+        h.heartbeat(id)
+        let watcher = h.watch()
+        _ = h.take(watcher)
+        var count = 0
+        for _ in 0..<200 {
+            h.advance(by: 100)
+            h.heartbeat(id)
+            count += h.take(watcher).filter { $0.type != .progress }.count
+        }
+        // 20 s of heartbeats every 100 ms: one refresh per 5 s.
+        XCTAssertEqual(count, 4)
+    }
+
+    func testStallGuardForgivesAPause() {
+        var h = Harness()
+        let ids = (0..<50).map { h.register("s\($0)") }
+        for id in ids { h.heartbeat(id) }
+        h.advance(by: 4_000)
+        for id in ids { h.heartbeat(id) }
+        let lastHeartbeat = h.now
+        // The process is paused for a minute: the clock jumps far past every deadline.
+        h.jump(to: h.now + 60_000)
+        XCTAssertEqual(h.topology.serviceCount, 50, "nobody dies for the pause alone")
+        XCTAssertTrue(ids.allSatisfy { h.state($0) == .idle }, "not even STALE")
+        XCTAssertEqual(h.events.filter { if case .stallDetected = $0 { true } else { false } }, [.stallDetected(jumpMs: 60_000)])
+        // Services that heartbeat after the pause live on; the others go STALE and DEAD on the usual
+        // schedule with the pause left out: as if their silence started at the pause's end.
+        let resumed = h.now
+        for id in ids.prefix(25) { h.heartbeat(id) }
+        h.advance(to: resumed + 8_000)
+        for id in ids.prefix(25) { h.heartbeat(id) }
+        h.advance(to: resumed + 10_000)
+        XCTAssertTrue(ids.suffix(25).allSatisfy { h.state($0) == .idle })
+        h.advance(to: resumed + 10_001)
+        XCTAssertTrue(ids.suffix(25).allSatisfy { h.state($0) == .stale })
+        XCTAssertTrue(ids.prefix(25).allSatisfy { h.state($0) == .idle })
+        h.advance(to: resumed + 15_000)
+        XCTAssertEqual(h.topology.serviceCount, 50)
+        h.advance(to: resumed + 15_001)
+        XCTAssertEqual(h.topology.serviceCount, 25)
+        XCTAssertEqual(lastHeartbeat + 60_000, resumed)
+        XCTAssertEqual(h.topology.forgivenStallTotalMs, 60_000)
+    }
+
+    func testStallNoticedByAHeartbeatBeforeTheAdvance() {
+        var h = Harness()
+        let a = h.register("a")
+        let b = h.register("b")
+        h.heartbeat(a)
+        h.heartbeat(b)
+        // The server wakes from a pause and handles input before calling advance.
+        h.now += 30_000
+        h.heartbeat(a)
+        h.advance(by: 0)
+        XCTAssertEqual(h.topology.serviceCount, 2, "b's heartbeat may still be in the socket")
+        XCTAssertEqual(h.state(b), .idle)
+    }
+
+    func testJumpWithinOneIntervalIsNotAStall() {
+        var h = Harness()
+        let id = h.register("a")
+        h.heartbeat(id)
+        h.advance(by: 10_001 + 5_000 - 1)  // via the deadlines: STALE at +10,001
+        XCTAssertEqual(h.state(id), .stale)
+        // Jump straight past DEAD by less than one interval beyond the next deadline.
+        var h2 = Harness()
+        let id2 = h2.register("a")
+        h2.heartbeat(id2)
+        h2.jump(to: t0 + 10_001 + 5_000)  // 5,000 late for the STALE deadline: not more than one interval
+        XCTAssertNil(h2.state(id2))
+        XCTAssertFalse(h2.events.contains { if case .stallDetected = $0 { true } else { false } })
+    }
+
+    func testClockGoingBackwardsIsClamped() {
+        var h = Harness()
+        let id = h.register("a")
+        h.heartbeat(id)
+        _ = h.topology.advance(to: t0 - 50_000)
+        XCTAssertEqual(h.state(id), .idle)
+        _ = try! h.topology.heartbeat(HeartbeatRequest(serviceId: id), now: t0 - 1_000)
+        XCTAssertEqual(h.topology.node(id: id)!.lastHeartbeatMs, t0)
+    }
+
+    func testAdvanceWhenNothingIsDueDoesNothing() {
+        var h = Harness()
+        let id = h.register("a")
+        h.heartbeat(id)
+        let revision = h.topology.currentRevision
+        let deadline = h.topology.nextDeadline!
+        for time in stride(from: h.now, to: deadline, by: 997) {
+            XCTAssertEqual(h.topology.advance(to: time), [])
+        }
+        XCTAssertEqual(h.topology.currentRevision, revision)
+        XCTAssertEqual(h.topology.nextDeadline, deadline)
+    }
+
+    func testDegenerateConfigurationCannotSpinTheTimers() {
+        var configuration = TopologyConfiguration()
+        configuration.heartbeatIntervalMs = 0
+        configuration.timeoutMultiplier = 0
+        configuration.activityFlushMs = 0
+        configuration.progressIntervalMs = 0
+        configuration.rpsWindowMs = 0
+        configuration.idleTimeoutMs = 0
+        configuration.nodeUpdateThrottleMs = -5
+        configuration.watchBufferLimit = 0
+        var h = Harness(configuration)
+        XCTAssertEqual(h.topology.configuration.activityFlushMs, 1)
+        XCTAssertEqual(h.topology.configuration.watchBufferLimit, 1)
+        let watcher = h.watch()
+        let id = h.register("a")
+        h.heartbeat(id)
+        h.activity(id, to: "b")
+        for _ in 0..<100 {
+            h.advance(by: 1)
+            h.heartbeat(id)
+            _ = h.take(watcher)
+        }
+        XCTAssertEqual(h.state(id), .idle, "ACTIVE lasts 0 ms with idle timeout 0")
+        let deadline = h.topology.nextDeadline!
+        XCTAssertGreaterThan(deadline, h.now, "nothing left due now")
+    }
+
+    func testNextDeadlineIsNilWhenIdle() {
+        let topology = Topology(configuration: TopologyConfiguration(), serverEpoch: "e", now: t0)
+        XCTAssertNil(topology.nextDeadline)
+        XCTAssertEqual(topology.serverEpoch, "e")
+        XCTAssertEqual(topology.configuration, TopologyConfiguration())
+    }
+}

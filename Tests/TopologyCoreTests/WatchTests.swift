@@ -1,0 +1,315 @@
+import XCTest
+@testable import TopologyCore
+import TopologyWire
+
+final class WatchTests: XCTestCase {
+    func testSnapshotFirstThenDeltasInOrder() {
+        var h = Harness()
+        let a = h.register("a")
+        let watcher = h.watch()
+        XCTAssertEqual(h.topology.takeReadyWatchers(), [watcher])
+        XCTAssertEqual(h.topology.takeReadyWatchers(), [])
+        let b = h.register("b")
+        h.heartbeat(a)
+        XCTAssertEqual(h.topology.takeReadyWatchers(), [watcher])
+        let updates = h.take(watcher)
+        // The SNAPSHOT is built when first taken: the updates queued meanwhile are in it, not after it.
+        XCTAssertEqual(types(updates), [.snapshot])
+        let snapshot = updates[0].snapshot!
+        XCTAssertEqual(snapshot.serverEpoch, "epoch-1")
+        XCTAssertFalse(updates[0].resync)
+        XCTAssertEqual(Set(snapshot.nodes.map(\.serviceId)), [a, b])
+        XCTAssertEqual(snapshot.nodes.first { $0.serviceId == a }!.state, .idle)
+        XCTAssertEqual(snapshot.revision, updates[0].revision)
+        XCTAssertEqual(snapshot.revision, h.topology.currentRevision)
+    }
+
+    func testDeltasAfterTakenSnapshot() {
+        var h = Harness()
+        let a = h.register("a")
+        let watcher = h.watch()
+        let first = h.take(watcher)
+        XCTAssertEqual(types(first), [.snapshot])
+        XCTAssertEqual(first[0].snapshot!.nodes.map(\.serviceId), [a])
+        let b = h.register("b")
+        h.heartbeat(a)
+        h.heartbeat(b)
+        let updates = h.take(watcher)
+        XCTAssertEqual(types(updates), [.nodeAdded, .nodeUpdated, .nodeUpdated])
+        XCTAssertEqual(updates.map { $0.node!.serviceId }, [b, a, b])
+        let revisions = ([first[0]] + updates).map(\.revision)
+        XCTAssertEqual(revisions, revisions.sorted())
+        XCTAssertEqual(Set(revisions).count, revisions.count, "strictly increasing")
+        XCTAssertEqual(updates.last!.revision, h.topology.currentRevision)
+    }
+
+    func testTakeUpdatesRespectsMax() {
+        var h = Harness()
+        let watcher = h.watch()
+        for i in 0..<10 { h.register("s\(i)") }
+        XCTAssertEqual(types(h.topology.takeUpdates(for: watcher, max: 1)), [.snapshot])
+        h.register("late")
+        let three = h.topology.takeUpdates(for: watcher, max: 3)
+        XCTAssertEqual(three.count, 1)
+        XCTAssertEqual(h.topology.pendingUpdateCount(for: watcher), 0)
+        for i in 0..<5 { h.register("more\(i)") }
+        XCTAssertEqual(h.topology.takeUpdates(for: watcher, max: 2).count, 2)
+        XCTAssertEqual(h.topology.pendingUpdateCount(for: watcher), 3)
+        XCTAssertEqual(h.topology.takeUpdates(for: watcher, max: 0), [])
+    }
+
+    func testFilters() {
+        var h = Harness()
+        let prodA = h.register("a", metadata: ServiceMetadata(region: "eu", environment: "prod", team: "core"))
+        let stagingA = h.register("a", metadata: ServiceMetadata(region: "us", environment: "staging", team: "core"))
+        let prodB = h.register("b", metadata: ServiceMetadata(region: "eu", environment: "prod", team: "web"))
+        let bare = h.register("c")
+        func ids(_ query: TopologyQuery) -> Set<String> {
+            Set(h.topology.snapshot(for: query, now: h.now).nodes.map(\.serviceId))
+        }
+        XCTAssertEqual(ids(TopologyQuery()), [prodA, stagingA, prodB, bare])
+        XCTAssertEqual(ids(TopologyQuery(serviceNames: ["a"])), [prodA, stagingA])
+        XCTAssertEqual(ids(TopologyQuery(serviceNames: ["a", "c"])), [prodA, stagingA, bare])
+        XCTAssertEqual(ids(TopologyQuery(environments: ["prod"])), [prodA, prodB])
+        XCTAssertEqual(ids(TopologyQuery(serviceNames: ["a"], environments: ["prod"])), [prodA], "all of across fields")
+        XCTAssertEqual(ids(TopologyQuery(teams: ["web", "core"])), [prodA, stagingA, prodB], "any of within a field")
+        XCTAssertEqual(ids(TopologyQuery(regions: ["us"])), [stagingA])
+        XCTAssertEqual(ids(TopologyQuery(states: [.registered])), [prodA, stagingA, prodB, bare])
+        XCTAssertEqual(ids(TopologyQuery(states: [.idle])), [])
+        // include_idle / include_stale are accepted and ignored, as by the existing runtime.
+        XCTAssertEqual(ids(TopologyQuery(includeIdle: false, includeStale: false)), ids(TopologyQuery()))
+        XCTAssertEqual(ids(TopologyQuery(includeIdle: true, includeStale: true)), ids(TopologyQuery()))
+    }
+
+    func testFilteredWatchSeesNodesEnterAndLeave() {
+        var h = Harness()
+        let a = h.register("a")
+        let b = h.register("b")
+        let idleOnly = h.watch(TopologyQuery(states: [.idle]))
+        let onlyB = h.watch(TopologyQuery(serviceNames: ["b"]))
+        XCTAssertEqual(h.take(idleOnly)[0].snapshot!.nodes, [])
+        XCTAssertEqual(h.take(onlyB)[0].snapshot!.nodes.map(\.serviceId), [b])
+        h.heartbeat(a)  // REGISTERED -> IDLE: enters the idle-only filter
+        var updates = h.take(idleOnly)
+        XCTAssertEqual(types(updates), [.nodeAdded])
+        XCTAssertEqual(updates[0].node!.state, .idle)
+        XCTAssertEqual(h.take(onlyB), [], "a is not b")
+        h.activity(a, to: "b")  // IDLE -> ACTIVE: leaves it
+        updates = h.take(idleOnly)
+        XCTAssertEqual(types(updates), [.nodeRemoved])
+        XCTAssertEqual(updates[0].node!.state, .active)
+        // Edges follow the source's name and metadata, not its state: the idle-only watcher sees a's
+        // edge though a is ACTIVE; the b watcher does not.
+        h.advance(by: 1_000)
+        XCTAssertEqual(types(h.take(idleOnly)), [.edgeAdded])
+        XCTAssertEqual(h.take(onlyB), [])
+        // A re-registration that renames a into b moves a (and its edge) into the b watcher.
+        _ = h.register("b", id: a)
+        updates = h.take(onlyB)
+        // NODE_ADDED and EDGE_ADDED for this watcher; then the edge a -> "b" re-resolves, since a
+        // (registered before b) is now named b itself.
+        XCTAssertEqual(types(updates), [.nodeAdded, .edgeAdded, .edgeUpdated])
+        XCTAssertEqual(updates[2].edge!.targetServiceId, a)
+        XCTAssertEqual(updates[0].node!.serviceId, a)
+        // And the snapshot agrees with what the watcher holds.
+        var view = WatcherView(h.topology.snapshot(for: TopologyQuery(serviceNames: ["b"]), now: h.now))
+        XCTAssertEqual(Set(view.nodes.keys), [a, b])
+        XCTAssertEqual(view.edges.count, 1)
+        _ = view.apply([])
+    }
+
+    func testCoalescing() {
+        var updates: [QueuedUpdate] = []
+        func node(_ id: String, _ type: UpdateType, _ state: ServiceState, _ revision: UInt64) {
+            let update = TopologyUpdate(type: type, node: ServiceNode(serviceId: id, state: state), revision: revision)
+            updates.append(QueuedUpdate(entry: HistoryEntry(update: update, before: nil, after: nil), type: type, revision: revision))
+        }
+        func edge(_ source: String, _ type: UpdateType, _ requests: UInt64, _ revision: UInt64) {
+            let update = TopologyUpdate(type: type, edge: ServiceEdge(sourceServiceId: source, targetService: "t", totalRequests: requests), revision: revision)
+            updates.append(QueuedUpdate(entry: HistoryEntry(update: update, before: nil, after: nil), type: type, revision: revision))
+        }
+        node("a", .nodeUpdated, .idle, 1)       // existed: updated twice -> one UPDATED (latest)
+        node("b", .nodeAdded, .registered, 2)   // added then removed -> nothing
+        edge("a", .edgeUpdated, 5, 3)
+        updates.append(QueuedUpdate(entry: nil, type: .progress, revision: 3))
+        node("a", .nodeUpdated, .active, 4)
+        node("b", .nodeUpdated, .idle, 5)
+        node("c", .nodeRemoved, .idle, 6)       // existed, removed then re-added -> UPDATED
+        node("b", .nodeRemoved, .idle, 7)
+        node("c", .nodeAdded, .registered, 8)
+        node("d", .nodeAdded, .registered, 9)   // added, updated -> ADDED (latest)
+        node("d", .nodeUpdated, .idle, 10)
+        edge("a", .edgeRemoved, 6, 11)          // existed, updated, removed -> REMOVED
+        node("e", .nodeUpdated, .idle, 12)      // alone: unchanged, not marked
+        let result = Topology.coalesce(updates[...])
+        let summary = result.map { ($0.materialized.node?.serviceId ?? "edge", $0.type, $0.revision, $0.coalesced) }
+        XCTAssertEqual(summary.map(\.0), ["a", "c", "d", "edge", "e"])
+        XCTAssertEqual(summary.map(\.1), [.nodeUpdated, .nodeUpdated, .nodeAdded, .edgeRemoved, .nodeUpdated])
+        XCTAssertEqual(summary.map(\.2), [4, 8, 10, 11, 12], "the latest revision of each, increasing")
+        XCTAssertEqual(summary.map(\.3), [true, true, true, true, false])
+        XCTAssertEqual(result[0].materialized.node!.state, .active, "latest state wins")
+        XCTAssertEqual(result[2].materialized.node!.state, .idle)
+    }
+
+    func testSlowWatcherCoalescesThenResyncs() {
+        var configuration = TopologyConfiguration()
+        configuration.watchBufferLimit = 8
+        configuration.heartbeatIntervalMs = 1_000_000
+        configuration.nodeUpdateThrottleMs = 0  // every heartbeat publishes
+        var h = Harness(configuration)
+        let ids = (0..<3).map { h.register("s\($0)") }
+        let slow = h.watch()
+        let fast = h.watch()
+        _ = h.take(slow)
+        _ = h.take(fast)
+        var fastView = WatcherView(h.topology.snapshot(for: TopologyQuery(), now: h.now))
+        var slowView = fastView
+        // 3 nodes updated over and over: coalescing keeps the slow buffer at <= 8 without a resync.
+        for round in 0..<20 {
+            for id in ids { h.heartbeat(id, metrics: ServiceMetrics(cpuPercent: Double(round), memoryBytes: 0)) }
+            XCTAssertNil(fastView.apply(h.take(fast)))
+            XCTAssertLessThanOrEqual(h.topology.pendingUpdateCount(for: slow), 8)
+        }
+        let stats = h.topology.statistics(for: slow)!
+        XCTAssertGreaterThan(stats.coalesceCount, 0)
+        XCTAssertEqual(stats.resyncCount, 0)
+        let coalesced = h.take(slow)
+        XCTAssertTrue(coalesced.contains { $0.coalesced })
+        XCTAssertNil(slowView.apply(coalesced))
+        XCTAssertEqual(slowView, fastView, "a coalesced stream ends in the same state")
+        XCTAssertEqual(slowView, WatcherView(h.topology.snapshot(for: TopologyQuery(), now: h.now)))
+        for node in slowView.nodes.values { XCTAssertEqual(node.metrics!.cpuPercent, 19) }
+        // Many distinct nodes: coalescing cannot help -> one resync SNAPSHOT, memory stays bounded.
+        for i in 0..<50 {
+            h.register("n\(i)")
+            XCTAssertNil(fastView.apply(h.take(fast)))
+        }
+        XCTAssertEqual(h.topology.statistics(for: slow)!.resyncCount, 1)
+        XCTAssertEqual(h.topology.pendingUpdateCount(for: slow), 1)
+        h.advance(by: 0)
+        XCTAssertTrue(h.events.contains(.watcherResynced(slow)))
+        let resync = h.take(slow)
+        XCTAssertEqual(types(resync), [.snapshot])
+        XCTAssertTrue(resync[0].resync)
+        XCTAssertEqual(resync[0].snapshot!.nodes.count, 53)
+        XCTAssertEqual(resync[0].revision, h.topology.currentRevision)
+        // The fast watcher never noticed.
+        XCTAssertNil(fastView.apply(h.take(fast)))
+        XCTAssertEqual(fastView, WatcherView(h.topology.snapshot(for: TopologyQuery(), now: h.now)))
+        XCTAssertEqual(h.topology.statistics(for: fast)!.coalesceCount, 0)
+    }
+
+    func testResumeInsideHistory() {
+        var h = Harness()
+        let a = h.register("a")
+        let watcher = h.watch()
+        var view = WatcherView()
+        XCTAssertNil(view.apply(h.take(watcher)))
+        h.heartbeat(a)
+        let b = h.register("b")
+        XCTAssertNil(view.apply(h.take(watcher)))
+        let seen = view.lastRevision
+        // The stream is lost; meanwhile things change.
+        h.topology.endWatch(watcher)
+        XCTAssertEqual(h.topology.watcherCount, 0)
+        _ = h.topology.unregister(UnregisterServiceRequest(serviceId: a), now: h.now)
+        h.heartbeat(b)
+        let resumed = h.watch(resumeAfter: seen, epoch: "epoch-1")
+        let updates = h.take(resumed)
+        XCTAssertEqual(types(updates), [.nodeRemoved, .nodeUpdated], "the missed updates, no snapshot")
+        XCTAssertEqual(updates.first!.revision, seen + 1)
+        XCTAssertNil(view.apply(updates))
+        XCTAssertEqual(view, WatcherView(h.topology.snapshot(for: TopologyQuery(), now: h.now)))
+        // Resuming at the current revision: nothing to replay.
+        let current = h.watch(resumeAfter: h.topology.currentRevision, epoch: "epoch-1")
+        XCTAssertEqual(h.take(current), [])
+    }
+
+    func testResumeOutsideHistoryOrOtherEpochResyncs() {
+        var configuration = TopologyConfiguration()
+        configuration.historyLimit = 5
+        var h = Harness(configuration)
+        for i in 0..<10 { h.register("s\(i)") }
+        // Revision 3 is older than the 5 kept (6...10).
+        var updates = h.take(h.watch(resumeAfter: 3, epoch: "epoch-1"))
+        XCTAssertEqual(types(updates), [.snapshot])
+        XCTAssertTrue(updates[0].resync)
+        XCTAssertEqual(updates[0].snapshot!.nodes.count, 10)
+        // Revision 5 is just inside: replay 6...10.
+        updates = h.take(h.watch(resumeAfter: 5, epoch: "epoch-1"))
+        XCTAssertEqual(updates.map(\.revision), [6, 7, 8, 9, 10])
+        // Another server process: always a resync, whatever the revision.
+        updates = h.take(h.watch(resumeAfter: 8, epoch: "epoch-0"))
+        XCTAssertEqual(types(updates), [.snapshot])
+        XCTAssertTrue(updates[0].resync)
+        // A revision from the future (this epoch never reached it): resync.
+        updates = h.take(h.watch(resumeAfter: 99, epoch: "epoch-1"))
+        XCTAssertTrue(updates[0].resync)
+    }
+
+    func testResumeReplaysThroughTheFilter() {
+        var h = Harness()
+        let a = h.register("a")
+        let b = h.register("b")
+        let seen = h.topology.currentRevision
+        h.heartbeat(a)
+        h.heartbeat(b)
+        let updates = h.take(h.watch(TopologyQuery(serviceNames: ["b"]), resumeAfter: seen, epoch: "epoch-1"))
+        XCTAssertEqual(updates.map { $0.node!.serviceId }, [b])
+    }
+
+    func testProgressOnAQuietStream() {
+        var h = Harness()
+        let watcher = h.watch()
+        let opened = h.now
+        XCTAssertEqual(types(h.takeAll(watcher)), [.snapshot])
+        h.advance(to: opened + 4_999)
+        XCTAssertEqual(h.takeAll(watcher), [])
+        h.advance(to: opened + 5_000)
+        var updates = h.takeAll(watcher)
+        XCTAssertEqual(types(updates), [.progress])
+        XCTAssertEqual(updates[0].revision, h.topology.currentRevision)
+        XCTAssertNil(updates[0].node)
+        // Anything queued resets the quiet period.
+        h.advance(to: opened + 8_000)
+        let id = h.register("a")
+        XCTAssertEqual(types(h.takeAll(watcher)), [.nodeAdded])
+        h.advance(to: opened + 12_999)
+        XCTAssertEqual(h.takeAll(watcher), [])
+        h.advance(to: opened + 13_000)
+        updates = h.takeAll(watcher)
+        XCTAssertEqual(types(updates), [.progress])
+        XCTAssertEqual(updates[0].revision, h.topology.currentRevision)
+        // A filtered stream gets progress for revisions it did not see.
+        let onlyX = h.watch(TopologyQuery(serviceNames: ["x"]))
+        _ = h.takeAll(onlyX)
+        h.heartbeat(id)
+        h.advance(by: 5_000)
+        updates = h.takeAll(onlyX)
+        XCTAssertEqual(types(updates), [.progress])
+        XCTAssertEqual(updates[0].revision, h.topology.currentRevision)
+        // No progress piles up for a watcher that does not take what it has.
+        h.advance(by: 60_000)
+        XCTAssertLessThanOrEqual(h.topology.pendingUpdateCount(for: onlyX), 1)
+    }
+
+    func testWatcherLimitsAndEnd() {
+        var configuration = TopologyConfiguration()
+        configuration.maxWatchers = 2
+        var h = Harness(configuration)
+        let first = h.watch()
+        _ = h.watch()
+        XCTAssertThrowsError(try h.topology.watch(WatchTopologyRequest(), now: h.now)) {
+            XCTAssertEqual($0 as? TopologyError, .resourceExhausted(limit: "maxWatchers", value: 2))
+        }
+        h.topology.endWatch(first)
+        h.topology.endWatch(first)  // twice is harmless
+        XCTAssertEqual(h.topology.watcherCount, 1)
+        let third = h.watch()
+        XCTAssertNotEqual(third, first, "a reused slot gets a new id")
+        XCTAssertEqual(h.topology.takeUpdates(for: first, max: 10), [])
+        XCTAssertFalse(h.topology.takeReadyWatchers().contains(first))
+        XCTAssertThrowsError(try h.topology.watch(
+            WatchTopologyRequest(query: TopologyQuery(serviceNames: [String(repeating: "x", count: 2_000)])), now: h.now))
+    }
+}
