@@ -20,3 +20,6 @@ TOPOLOGY_WIRE_PROBE="$bin/topology-wire-probe" .venv/bin/python -m pytest Tests/
 
 section "C client tests (plain and ASan+UBSan, against a real topology-server)"
 TOPOLOGY_SERVER="$bin/topology-server" make -C clients/c test
+
+section "Python client tests (codec vs the official library, fake and real servers, CLI)"
+TOPOLOGY_SERVER="$bin/topology-server" .venv/bin/python -m pytest -q clients/python/tests

@@ -1,0 +1,132 @@
+"""Client-side aggregation of reported calls, flushed as batched ``ReportActivityRequest``s.
+
+Calls are counted per (target, method) under one lock; nothing here does I/O, so ``record`` is
+cheap on the caller's thread. Each batch keeps the latency distribution in the schema's
+``LatencyHistogram``: bucket i holds latencies L (ms) with GAMMA^(i-1) < L <= GAMMA^i, GAMMA = 1.02,
+and latencies <= 0 go to ``zero_count``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from .messages import ActivityType, LatencyHistogram, ReportActivityRequest
+
+__all__ = ["GAMMA", "bucket_index", "bucket_value", "ActivityAggregator", "percentile"]
+
+GAMMA = 1.02
+_LOG_GAMMA = math.log(GAMMA)
+_MIN_INDEX = -(1 << 31)
+_MAX_INDEX = (1 << 31) - 1
+
+
+def bucket_index(latency_ms: float) -> Optional[int]:
+    """The histogram bucket of a latency; ``None`` for latencies <= 0 (they go to ``zero_count``)."""
+    if not latency_ms > 0 or math.isinf(latency_ms):
+        return None if not latency_ms > 0 else _MAX_INDEX
+    index = math.ceil(math.log(latency_ms) / _LOG_GAMMA)
+    # Correct the floating-point rounding at bucket boundaries: GAMMA^(i-1) < L <= GAMMA^i.
+    if GAMMA ** (index - 1) >= latency_ms:
+        index -= 1
+    elif GAMMA ** index < latency_ms:
+        index += 1
+    return max(_MIN_INDEX, min(_MAX_INDEX, index))
+
+
+def bucket_value(index: int) -> float:
+    """A bucket's representative latency, within 1% of every latency in it."""
+    return 2 * GAMMA ** index / (GAMMA + 1)
+
+
+def percentile(histogram: LatencyHistogram, q: float) -> float:
+    """The q-quantile (0 < q <= 1) of a histogram, as a bucket's representative value."""
+    total = histogram.zero_count + sum(histogram.counts)
+    if total == 0:
+        return 0.0
+    rank = max(1, math.ceil(q * total))
+    seen = histogram.zero_count
+    if seen >= rank:
+        return 0.0
+    for index, count in zip(histogram.indexes, histogram.counts):
+        seen += count
+        if seen >= rank:
+            return bucket_value(index)
+    return bucket_value(histogram.indexes[-1])
+
+
+@dataclass
+class _Bucket:
+    calls: int = 0
+    errors: int = 0
+    latency_sum: float = 0.0
+    zero_count: int = 0
+    histogram: Dict[int, int] = field(default_factory=dict)
+    last_error: Optional[str] = None
+
+
+class ActivityAggregator:
+    """Thread-safe counts of calls per (target, method) since the last :meth:`drain`.
+
+    At most ``max_keys`` distinct (target, method) pairs are held between two flushes; calls to
+    further pairs are counted in :attr:`dropped_calls` and not reported (memory stays bounded).
+    """
+
+    def __init__(self, max_keys: int = 10_000) -> None:
+        self.max_keys = max_keys
+        self._lock = threading.Lock()
+        self._buckets: Dict[Tuple[str, str], _Bucket] = {}
+        self.dropped_calls = 0
+
+    def record(self, target: str, method: str, latency_ms: float, ok: bool, error_message: Optional[str] = None) -> None:
+        index = bucket_index(float(latency_ms))
+        with self._lock:
+            key = (target, method)
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                if len(self._buckets) >= self.max_keys:
+                    self.dropped_calls += 1
+                    return
+                bucket = self._buckets[key] = _Bucket()
+            bucket.calls += 1
+            if not ok:
+                bucket.errors += 1
+                if error_message is not None:
+                    bucket.last_error = error_message
+            if latency_ms > 0:
+                bucket.latency_sum += latency_ms
+            if index is None:
+                bucket.zero_count += 1
+            else:
+                bucket.histogram[index] = bucket.histogram.get(index, 0) + 1
+
+    def pending_calls(self) -> int:
+        with self._lock:
+            return sum(b.calls for b in self._buckets.values())
+
+    def drain(self, service_id: str, timestamp_ms: int, max_batch: int = (1 << 31) - 1) -> List[ReportActivityRequest]:
+        """Takes everything recorded so far, as one report per (target, method)."""
+        with self._lock:
+            buckets, self._buckets = self._buckets, {}
+        reports: List[ReportActivityRequest] = []
+        for (target, method), bucket in buckets.items():
+            if bucket.calls > max_batch:  # pragma: no cover - needs 2^31 calls in one flush period
+                bucket.calls = max_batch
+            indexes = sorted(bucket.histogram)
+            reports.append(ReportActivityRequest(
+                service_id=service_id,
+                target_service=target,
+                type=ActivityType.ACTIVITY_TYPE_REQUEST_SENT,
+                timestamp_ms=timestamp_ms,
+                latency_ms=min(_MAX_INDEX, int(round(bucket.latency_sum / bucket.calls))),
+                method=method or None,
+                success=bucket.errors == 0,
+                batch_size=bucket.calls,
+                error_message=bucket.last_error,
+                latency_histogram=LatencyHistogram(
+                    indexes=indexes, counts=[bucket.histogram[i] for i in indexes], zero_count=bucket.zero_count),
+                error_count=bucket.errors,
+            ))
+        return reports

@@ -1,0 +1,560 @@
+"""``TopologyClient``: register a service, keep it alive, report its calls, query and watch the graph.
+
+Threads: the client owns one connection (with its reader thread) and, once a service is
+registered, one background thread that sends heartbeats at the server's interval, flushes
+activity at the server's flush period and recovers by itself:
+
+- a heartbeat answered with NOT_FOUND, or a heartbeat response with a new server epoch → register
+  again with the same service id (the server keeps the node's identity);
+- a lost connection, or heartbeats left unanswered for ``timeout_multiplier`` intervals → reconnect
+  (trying the addresses in order) with exponential backoff and jitter, capped at one heartbeat
+  interval so a restarted server hears from us before it could declare us dead; then register
+  again with the same id.
+
+The application can watch this happen (:attr:`TopologyClient.state`, ``on_state_change``,
+:attr:`TopologyClient.stats`) but never has to act on it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator, Mapping, Optional, Sequence, Union
+
+from ._transport import DEFAULT_ADDRESS, Call, MuxConnection, normalize_addresses, raise_for_status
+from .activity import ActivityAggregator
+from .errors import ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError, TopologyError
+from .framing import DEFAULT_MAX_FRAME_SIZE
+from .messages import (ApplicationHealth, Frame, GetTopologyRequest, HealthState, HeartbeatRequest,
+                       RegisterServiceRequest, ReportActivityRequest, ServiceHandle, ServiceLanguage, ServiceMetadata, ServiceMetrics,
+                       ServiceType, TopologyQuery, TopologySnapshot, UnregisterServiceRequest)
+from .watch import Watch
+
+__all__ = ["TopologyClient", "ClientState", "ClientStats", "HealthProvider", "MetricsProvider", "ProcessMetrics"]
+
+log = logging.getLogger("topology_client")
+
+HealthProvider = Callable[[], Union[HealthState, ApplicationHealth, None]]
+MetricsProvider = Callable[[], Optional[ServiceMetrics]]
+
+_DEFAULT_INTERVAL_MS = 5000
+_DEFAULT_FLUSH_MS = 1000
+
+
+class ClientState(enum.Enum):
+    """Where the client is; observable through ``state`` and ``on_state_change``."""
+
+    DISCONNECTED = "disconnected"  # not connected yet
+    CONNECTED = "connected"        # connected, no service registered
+    REGISTERED = "registered"      # registered, heartbeats answered
+    RECOVERING = "recovering"      # connection lost or service unknown: reconnecting / registering again
+    CLOSED = "closed"
+
+
+@dataclass
+class ClientStats:
+    """Counters of what the background thread did (read them at any time; for humans and tests)."""
+
+    heartbeats_sent: int = 0
+    heartbeats_acknowledged: int = 0
+    reconnects: int = 0
+    reregistrations: int = 0
+    activity_reports_sent: int = 0
+    activity_events_accepted: int = 0
+    activity_calls_dropped: int = 0
+    last_error: Optional[str] = None
+
+
+class ProcessMetrics:
+    """A metrics provider for this process: CPU percent since the previous call, resident memory."""
+
+    def __init__(self) -> None:
+        self._last = (time.monotonic(), time.process_time())
+
+    def __call__(self) -> ServiceMetrics:
+        now, cpu = time.monotonic(), time.process_time()
+        last_now, last_cpu = self._last
+        self._last = (now, cpu)
+        percent = 100.0 * (cpu - last_cpu) / (now - last_now) if now > last_now else 0.0
+        return ServiceMetrics(cpu_percent=percent, memory_bytes=_resident_bytes())
+
+
+def _resident_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read(256).split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        try:
+            import resource
+            return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+        except (ImportError, OSError):  # pragma: no cover
+            return 0
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class TopologyClient:
+    """A client of one Topology server (several addresses: failover, tried in order).
+
+    ::
+
+        with TopologyClient("127.0.0.1:50053") as client:
+            client.register("checkout", version="1.4.2")
+            client.report_call("payments", "Charge", latency_ms=12.5, ok=True)
+
+    Every method is thread-safe. ``timeout`` (seconds) bounds connecting, each send and each answer.
+    """
+
+    def __init__(self, addresses: Union[str, Sequence[str]] = DEFAULT_ADDRESS, *, timeout: float = 5.0,
+                 health_provider: Optional[HealthProvider] = None,
+                 metrics_provider: Optional[MetricsProvider] = None,
+                 on_state_change: Optional[Callable[["ClientState"], None]] = None,
+                 reconnect_initial_delay: float = 0.05, reconnect_max_delay: float = 5.0,
+                 max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, max_activity_keys: int = 10_000) -> None:
+        self.addresses = normalize_addresses(addresses)
+        self.timeout = timeout
+        self.health_provider = health_provider
+        self.metrics_provider = metrics_provider
+        self.on_state_change = on_state_change
+        self.reconnect_initial_delay = reconnect_initial_delay
+        self.reconnect_max_delay = reconnect_max_delay
+        self.max_frame_size = max_frame_size
+        self.stats = ClientStats()
+        self._activity = ActivityAggregator(max_activity_keys)
+        self._lock = threading.RLock()
+        self._mux: Optional[MuxConnection] = None
+        self._request: Optional[RegisterServiceRequest] = None
+        self._handle: Optional[ServiceHandle] = None
+        self._state = ClientState.DISCONNECTED
+        self._stop = threading.Event()
+        self._worker: Optional[threading.Thread] = None
+        self._heartbeat_call: Optional[Call] = None
+        self._recover = threading.Event()
+        self._last_mux: Optional[MuxConnection] = None  # the connection the worker last registered on
+
+    # ------------------------------------------------------------------------------------------
+    # Lifecycle
+    # ------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> "TopologyClient":
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self._handle is not None:
+                self.unregister()
+        except TopologyError as error:
+            log.warning("could not unregister on exit: %s", error)
+        finally:
+            self.close()
+
+    @property
+    def state(self) -> ClientState:
+        return self._state
+
+    @property
+    def service_id(self) -> Optional[str]:
+        """The registered service's id; it stays the same through every recovery."""
+        handle = self._handle
+        return handle.service_id if handle else None
+
+    @property
+    def handle(self) -> Optional[ServiceHandle]:
+        """The server's latest answer to registration (interval, epoch, flush period)."""
+        return self._handle
+
+    @property
+    def server_epoch(self) -> Optional[str]:
+        handle = self._handle
+        return handle.server_epoch if handle else None
+
+    @property
+    def address(self) -> Optional[str]:
+        """The address of the server currently connected, if any."""
+        mux = self._mux
+        return mux.address if mux is not None and not mux.closed else None
+
+    def connect(self) -> None:
+        """Connects to the first server address that accepts (done by every call that needs it)."""
+        self._connection()
+
+    def close(self) -> None:
+        """Stops the background thread and closes the connection (does not unregister)."""
+        self._stop.set()
+        call = self._heartbeat_call
+        if call is not None:
+            call.wake()
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout=self.timeout + 5)
+        self._worker = None
+        with self._lock:
+            mux, self._mux = self._mux, None
+        if mux is not None:
+            mux.close()
+        self._set_state(ClientState.CLOSED)
+
+    # ------------------------------------------------------------------------------------------
+    # Registration
+    # ------------------------------------------------------------------------------------------
+
+    def register(self, name: str, service_type: ServiceType = ServiceType.SERVICE_TYPE_SERVER,
+                 language: ServiceLanguage = ServiceLanguage.SERVICE_LANGUAGE_PYTHON, *,
+                 version: Optional[str] = None, address: Optional[str] = None, host: Optional[str] = None,
+                 metadata: Union[ServiceMetadata, Mapping[str, str], None] = None,
+                 service_id: Optional[str] = None) -> ServiceHandle:
+        """Registers this service and starts the heartbeat thread. Calling it again re-registers
+        under the same id (the node is updated in place). ``service_id`` asks for a known id back."""
+        if isinstance(metadata, Mapping):
+            metadata = ServiceMetadata(**dict(metadata))
+        request = RegisterServiceRequest(service_name=name, service_type=service_type, language=language,
+                                         version=version, address=address, host=host, metadata=metadata,
+                                         service_id=service_id or self.service_id)
+        handle = self._register(self._connection(), request)
+        with self._lock:
+            self._request = request
+            self._handle = handle
+            self._set_state(ClientState.REGISTERED)
+            if self._worker is None:
+                self._stop.clear()
+                self._worker = threading.Thread(target=self._run, name="topology-heartbeat", daemon=True)
+                self._worker.start()
+            else:
+                self._recover.set()  # reopen the heartbeat stream for the new registration
+                call = self._heartbeat_call
+                if call is not None:
+                    call.wake()
+        return handle
+
+    def unregister(self) -> bool:
+        """Flushes pending activity, stops heartbeats and removes the service. Returns ``removed``."""
+        handle = self._handle
+        if handle is None:
+            return False
+        self._stop_worker()
+        try:
+            self.flush()
+        except TopologyError as error:
+            log.warning("activity not flushed before unregistering: %s", error)
+        reply = self._connection().unary(
+            Frame(unregister_service_request=UnregisterServiceRequest(service_id=handle.service_id)), self.timeout)
+        with self._lock:
+            self._handle = None
+            self._request = None
+            self._set_state(ClientState.CONNECTED)
+        response = reply.unregister_service_response
+        return bool(response and response.removed)
+
+    # ------------------------------------------------------------------------------------------
+    # Activity
+    # ------------------------------------------------------------------------------------------
+
+    def report_call(self, target: str, method: str = "", latency_ms: float = 0.0, ok: bool = True,
+                    error_message: Optional[str] = None) -> None:
+        """Counts one call this service made to ``target``. Thread-safe and without I/O: calls are
+        aggregated per (target, method) and sent in batches (with their latency histogram) by the
+        background thread at the server's activity flush period."""
+        self._activity.record(target, method, latency_ms, ok, error_message)
+
+    def flush(self, timeout: Optional[float] = None) -> int:
+        """Sends the pending activity now and waits for the server's answer. Returns the number of
+        events the server accepted (0 when there was nothing to send)."""
+        handle = self._handle
+        if handle is None:
+            raise TopologyError("no service registered: call register() first")
+        mux = self._connection()
+        reports = self._activity.drain(handle.service_id, _now_ms())
+        if not reports:
+            return 0
+        call = mux.open_call()
+        try:
+            self._send_reports(call, reports)
+            reply = call.recv(self.timeout if timeout is None else timeout)
+        finally:
+            call.close()
+        raise_for_status(reply)
+        accepted = reply.report_activity_response.accepted_events if reply.report_activity_response else 0
+        self.stats.activity_events_accepted += accepted
+        return accepted
+
+    def _send_reports(self, call: Call, reports: Sequence[ReportActivityRequest]) -> None:
+        for index, report in enumerate(reports):
+            last = index == len(reports) - 1
+            call.send(Frame(report_activity_request=report, end_of_stream=last))
+        self.stats.activity_reports_sent += len(reports)
+
+    # ------------------------------------------------------------------------------------------
+    # Topology
+    # ------------------------------------------------------------------------------------------
+
+    def get_topology(self, query: Optional[TopologyQuery] = None, *, timeout: Optional[float] = None) -> TopologySnapshot:
+        """One snapshot of the topology, filtered by ``query`` (everything when ``None``)."""
+        reply = self._connection().unary(Frame(get_topology_request=GetTopologyRequest(query=query or TopologyQuery())),
+                                         self.timeout if timeout is None else timeout)
+        if reply.get_topology_response is None:
+            raise ProtocolError("the server answered GetTopology without a get_topology_response")
+        return reply.get_topology_response.snapshot or TopologySnapshot()
+
+    def watch(self, query: Optional[TopologyQuery] = None, *, reconnect: bool = True, include_progress: bool = False,
+              idle_timeout: float = 30.0, reconnect_initial_delay: Optional[float] = None,
+              reconnect_max_delay: Optional[float] = None) -> Watch:
+        """A :class:`Watch` on its own connection: an iterator of updates, starting with a snapshot,
+        that resumes from its last revision after reconnecting. See :class:`Watch` for the options."""
+        return Watch(self.addresses, query, timeout=self.timeout, reconnect=reconnect,
+                     include_progress=include_progress, idle_timeout=idle_timeout,
+                     reconnect_initial_delay=(self.reconnect_initial_delay if reconnect_initial_delay is None
+                                              else reconnect_initial_delay),
+                     reconnect_max_delay=self.reconnect_max_delay if reconnect_max_delay is None else reconnect_max_delay,
+                     max_frame_size=self.max_frame_size)
+
+    # ------------------------------------------------------------------------------------------
+    # Internals
+    # ------------------------------------------------------------------------------------------
+
+    def _set_state(self, state: ClientState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        if self.on_state_change is not None:
+            try:
+                self.on_state_change(state)
+            except Exception:  # noqa: BLE001 - an observer's bug must not stop recovery
+                log.exception("on_state_change callback failed")
+
+    def _connection(self) -> MuxConnection:
+        with self._lock:
+            if self._state is ClientState.CLOSED:
+                raise TopologyConnectionError("the client is closed")
+            mux = self._mux
+            if mux is None or mux.closed:
+                mux = MuxConnection.open(self.addresses, timeout=self.timeout, max_frame_size=self.max_frame_size)
+                self._mux = mux
+                if self._state is ClientState.DISCONNECTED:
+                    self._set_state(ClientState.CONNECTED)
+            return mux
+
+    def _register(self, mux: MuxConnection, request: RegisterServiceRequest) -> ServiceHandle:
+        reply = mux.unary(Frame(register_service_request=request), self.timeout)
+        response = reply.register_service_response
+        if response is None or response.handle is None or not response.handle.service_id:
+            raise ProtocolError("the server answered RegisterService without a service handle")
+        return response.handle
+
+    def _stop_worker(self) -> None:
+        self._stop.set()
+        call = self._heartbeat_call
+        if call is not None:
+            call.wake()
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout=self.timeout + 5)
+        self._worker = None
+
+    def _health(self) -> Optional[ApplicationHealth]:
+        if self.health_provider is None:
+            return None
+        try:
+            value = self.health_provider()
+        except Exception as error:  # noqa: BLE001 - report what we can, keep heartbeating
+            log.warning("health provider failed: %s", error)
+            return None
+        if value is None or isinstance(value, ApplicationHealth):
+            return value
+        return ApplicationHealth(state=HealthState(value))
+
+    def _metrics(self) -> Optional[ServiceMetrics]:
+        if self.metrics_provider is None:
+            return None
+        try:
+            return self.metrics_provider()
+        except Exception as error:  # noqa: BLE001
+            log.warning("metrics provider failed: %s", error)
+            return None
+
+    def _backoff_delays(self) -> Iterator[float]:
+        handle = self._handle
+        interval = (handle.heartbeat_interval_ms if handle and handle.heartbeat_interval_ms > 0
+                    else _DEFAULT_INTERVAL_MS) / 1000
+        cap = max(0.01, min(self.reconnect_max_delay, interval))
+        delay = self.reconnect_initial_delay
+        while True:
+            # "Equal jitter": half the delay fixed, half random, so retries spread out but never stall.
+            yield min(cap, delay) * (0.5 + random.random() / 2)
+            delay = min(cap, delay * 2)
+
+    def _recover_session(self) -> Optional[MuxConnection]:
+        """Reconnects (with backoff) and registers again with the same id. None if stopping."""
+        self._set_state(ClientState.RECOVERING)
+        delays = self._backoff_delays()
+        while not self._stop.is_set():
+            request = self._request
+            if request is None:
+                return None
+            try:
+                mux = self._connection()
+                reconnected = mux is not self._last_mux
+                request.service_id = self.service_id or request.service_id
+                handle = self._register(mux, request)
+            except ServerStatusError as error:
+                self.stats.last_error = str(error)
+                log.warning("re-registration refused: %s", error)
+            except TopologyError as error:
+                self.stats.last_error = str(error)
+                log.info("reconnect failed: %s", error)
+                with self._lock:
+                    if self._mux is not None and self._mux.closed:
+                        self._mux = None
+            else:
+                if reconnected and self._last_mux is not None:
+                    self.stats.reconnects += 1
+                self._last_mux = mux
+                with self._lock:
+                    if self._handle is not None and handle.service_id != self._handle.service_id:
+                        log.warning("server gave a new service id %s (was %s)", handle.service_id,
+                                    self._handle.service_id)
+                    self._handle = handle
+                self.stats.reregistrations += 1
+                self._set_state(ClientState.REGISTERED)
+                log.info("service %s registered again with %s (epoch %s)", handle.service_id, mux.address,
+                         handle.server_epoch)
+                return mux
+            self._stop.wait(next(delays))
+        return None
+
+    def _run(self) -> None:
+        """The background thread: heartbeats, activity flushes, recovery."""
+        mux = self._mux
+        self._last_mux = mux
+        call: Optional[Call] = None
+        sequence = 0
+        next_heartbeat = time.monotonic()
+        next_flush = time.monotonic()
+        last_answer = time.monotonic()
+        need_recovery = False
+        try:
+            while not self._stop.is_set():
+                handle = self._handle
+                if handle is None:
+                    return
+                interval = (handle.heartbeat_interval_ms if handle.heartbeat_interval_ms > 0 else _DEFAULT_INTERVAL_MS) / 1000
+                flush_period = (handle.activity_flush_ms if handle.activity_flush_ms > 0 else _DEFAULT_FLUSH_MS) / 1000
+                if self._recover.is_set():
+                    self._recover.clear()
+                    if call is not None:
+                        call.close()
+                        call = None
+                if need_recovery or mux is None or mux.closed:
+                    if call is not None:
+                        call.close()
+                        call = None
+                    if need_recovery and mux is not None and not mux.closed and self._mux is mux:
+                        pass  # the connection is fine; only the registration is lost
+                    elif mux is not None and not mux.closed:
+                        mux.close()
+                    mux = self._recover_session()
+                    if mux is None:
+                        return
+                    need_recovery = False
+                    next_heartbeat = time.monotonic()
+                    last_answer = time.monotonic()
+                    continue
+                if call is None:
+                    try:
+                        call = mux.open_call()
+                    except TopologyError:
+                        continue
+                    self._heartbeat_call = call
+                    last_answer = time.monotonic()
+                now = time.monotonic()
+                if now >= next_heartbeat:
+                    sequence += 1
+                    try:
+                        call.send(Frame(heartbeat_request=HeartbeatRequest(
+                            service_id=handle.service_id, sequence=sequence,
+                            metrics=self._metrics(), health=self._health())))
+                        self.stats.heartbeats_sent += 1
+                    except TopologyError as error:
+                        self.stats.last_error = str(error)
+                        log.warning("heartbeat failed: %s", error)
+                        continue
+                    next_heartbeat = max(next_heartbeat + interval, now + interval / 4)
+                if now >= next_flush:
+                    next_flush = now + flush_period
+                    self._flush_in_background(mux, handle.service_id)
+                # Silence for as long as the server waits before declaring us dead: the connection is
+                # as good as gone.
+                multiplier = handle.timeout_multiplier if handle.timeout_multiplier > 0 else 3
+                if now - last_answer > max(interval * multiplier, self.timeout):
+                    self.stats.last_error = f"no heartbeat answer from {mux.address} for {now - last_answer:.1f} s"
+                    log.warning("%s; reconnecting", self.stats.last_error)
+                    mux.close()
+                    continue
+                wait = max(0.0, min(next_heartbeat, next_flush) - time.monotonic())
+                try:
+                    frame = call.poll(wait)
+                except TopologyError as error:
+                    self.stats.last_error = str(error)
+                    log.warning("connection lost: %s", error)
+                    continue  # mux is closed: recover at the top of the loop
+                if frame is None:
+                    continue
+                last_answer = time.monotonic()
+                need_recovery = self._on_heartbeat_answer(frame)
+                if frame.end_of_stream:
+                    call.close()
+                    call = None
+        finally:
+            if call is not None:
+                call.close()
+            self._heartbeat_call = None
+
+    def _on_heartbeat_answer(self, frame: Frame) -> bool:
+        """Handles one frame of the heartbeat call; True when the service must register again."""
+        status = frame.status
+        response = frame.heartbeat_response
+        if status is not None and status.code == StatusCode.NOT_FOUND:
+            log.info("server does not know service %s: registering again", self.service_id)
+            return True
+        if status is not None and status.code != StatusCode.OK:
+            self.stats.last_error = str(ServerStatusError(status.code, status.message))
+            log.warning("heartbeat refused: %s", self.stats.last_error)
+            return False
+        if response is None:
+            return False
+        if not response.acknowledged:
+            return True
+        handle = self._handle
+        if response.server_epoch and handle is not None and handle.server_epoch \
+                and response.server_epoch != handle.server_epoch:
+            log.info("server epoch changed (%s -> %s): registering again", handle.server_epoch,
+                     response.server_epoch)
+            return True
+        self.stats.heartbeats_acknowledged += 1
+        return False
+
+    def _flush_in_background(self, mux: MuxConnection, service_id: str) -> None:
+        reports = self._activity.drain(service_id, _now_ms())
+        if not reports:
+            return
+
+        def on_answer(frame: Frame) -> None:
+            if frame.report_activity_response is not None:
+                self.stats.activity_events_accepted += frame.report_activity_response.accepted_events
+            if frame.status is not None and frame.status.code != StatusCode.OK:
+                self.stats.last_error = str(ServerStatusError(frame.status.code, frame.status.message))
+
+        try:
+            call = mux.open_call(on_answer)
+            self._send_reports(call, reports)
+        except TopologyError as error:
+            # At most once: a batch that may have been half-sent is not sent again.
+            self.stats.activity_calls_dropped += sum(r.batch_size or 0 for r in reports)
+            self.stats.last_error = str(error)

@@ -1,0 +1,97 @@
+"""The exceptions of the package: one base class, and a subclass per kind of failure.
+
+    TopologyError
+     +-- ProtocolError            the server sent bytes that are not the protocol
+     |    +-- DecodeError         ... a message that cannot be decoded (``kind`` says why)
+     +-- TopologyConnectionError  no connection, or it was lost
+     |    +-- TopologyTimeoutError  ... or an answer did not come in time (also a ``TimeoutError``)
+     +-- ServerStatusError        the server answered with a non-OK Status (``code``, ``status_message``)
+
+As with ``smtplib``, a connection that raised any of these (except ``ServerStatusError``, which is
+an answer to one call) is closed and is never reused.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "TopologyError",
+    "ProtocolError",
+    "DecodeError",
+    "TopologyConnectionError",
+    "TopologyTimeoutError",
+    "ServerStatusError",
+    "StatusCode",
+]
+
+
+class StatusCode(enum.IntEnum):
+    """gRPC status code numbers, as carried by ``Status.code``. Unknown codes stay plain ints."""
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+
+def status_name(code: int) -> str:
+    """``NOT_FOUND`` for 5; the number itself for a code this package does not know."""
+    try:
+        return StatusCode(code).name
+    except ValueError:
+        return str(code)
+
+
+class TopologyError(Exception):
+    """Base class of every error this package raises."""
+
+
+class ProtocolError(TopologyError):
+    """The peer broke the protocol: undecodable bytes, an oversized frame, an unexpected message."""
+
+
+class DecodeError(ProtocolError):
+    """Bytes that are not a valid protobuf encoding of the expected message.
+
+    ``kind`` is one of ``truncated``, ``malformed_varint``, ``invalid_wire_type``, ``group``,
+    ``invalid_utf8``, ``invalid_field_number`` (the names the golden vectors use).
+    """
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind.replace('_', ' ')}: {detail}")
+        self.kind = kind
+
+
+class TopologyConnectionError(TopologyError):
+    """Could not connect to any server address, or the connection was lost."""
+
+
+class TopologyTimeoutError(TopologyConnectionError, TimeoutError):
+    """An operation did not complete within its timeout."""
+
+
+class ServerStatusError(TopologyError):
+    """The server answered a call with a non-OK ``Status``."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"server status {status_name(code)} ({code}): {message}")
+        self.code = code
+        self.status_message = message
+
+    @property
+    def code_name(self) -> str:
+        return status_name(self.code)
