@@ -1,0 +1,76 @@
+import TopologyCore
+import TopologyWire
+
+/// One client connection: its read side (a frame decoder), its open calls, and its outbound buffer.
+///
+///     outbound: [ written | pending ............ ]
+///               0         writeIndex             count
+///
+/// Replies produced during one wake-up are appended to `outbound` and written together at the end of
+/// it (one `send` per connection per wake-up in the common case).
+final class Connection {
+    /// An open streaming call on this connection.
+    enum Call {
+        case heartbeat
+        case activity(accepted: Int64)
+        case watch(WatcherID)
+
+        var name: String {
+            switch self {
+            case .heartbeat: "Heartbeat"
+            case .activity: "ReportActivity"
+            case .watch: "WatchTopology"
+            }
+        }
+    }
+
+    let id: UInt64
+    let fd: Int32
+    let peer: String
+    let acceptedAtMs: Int64
+    var decoder: FrameDecoder
+    var calls: [UInt64: Call] = [:]
+    var receivedFirstFrame = false
+    /// The first bytes received (up to 4), kept only to recognise an HTTP request.
+    var firstBytes: [UInt8] = []
+    var outbound: [UInt8] = []
+    var writeIndex = 0
+    /// EPOLLOUT is registered: the kernel buffer was full at the last flush.
+    var waitingForWritable = false
+    /// No more reading; close once `outbound` is written (or at `closeDeadlineMs`).
+    var closing = false
+    var closeDeadlineMs: Int64 = .max
+    /// Watchers on this connection that still have updates in the core but were not taken because
+    /// `outbound` was at its watch bound; retried when the connection drains.
+    var blockedWatchers: Set<WatcherID> = []
+    /// The most bytes one delivery of watch updates appended (it may overshoot the watch bound).
+    var largestWatchBatchBytes = 0
+    /// Registered in the server's list of connections to flush this wake-up.
+    var scheduledForFlush = false
+
+    init(id: UInt64, fd: Int32, peer: String, acceptedAtMs: Int64, maxFrameBytes: Int) {
+        self.id = id
+        self.fd = fd
+        self.peer = peer
+        self.acceptedAtMs = acceptedAtMs
+        self.decoder = FrameDecoder(maximumFrameSize: maxFrameBytes)
+    }
+
+    /// Bytes queued and not yet written.
+    var pendingBytes: Int { outbound.count - writeIndex }
+
+    func append(_ frame: Frame) {
+        frame.encodeLengthPrefixed(appendingTo: &outbound)
+    }
+
+    /// Drops written bytes once they are the larger part of the buffer.
+    func compact() {
+        if writeIndex == outbound.count {
+            outbound.removeAll(keepingCapacity: outbound.capacity <= 256 * 1024)
+            writeIndex = 0
+        } else if writeIndex > 0 && writeIndex >= outbound.count - writeIndex {
+            outbound.removeSubrange(0..<writeIndex)
+            writeIndex = 0
+        }
+    }
+}

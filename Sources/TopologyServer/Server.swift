@@ -1,0 +1,770 @@
+import CTopologyShims
+import Foundation
+import TopologyCore
+import TopologyWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the server is doing, read from any thread (tests, benchmarks).
+public struct ServerStats: Sendable, Equatable {
+    public var connections = 0
+    public var services = 0
+    public var watchers = 0
+    /// Bytes queued for all connections and not yet accepted by the kernel.
+    public var outboundBytes = 0
+    /// The largest such queue of one connection left after a write, since start.
+    public var maxConnectionOutboundBytes = 0
+    /// How late the core's timers took effect, in ms: for each wake-up that served deadlines, the
+    /// time `advance` returned minus the earliest deadline it served; the worst seen, and how many
+    /// such wake-ups there were.
+    public var maxTimerLatenessMs: Int64 = 0
+    public var timerWakeups = 0
+    public var loopIterations = 0
+}
+
+/// The TCP server: one thread runs an epoll loop that owns the `Topology`, every socket and every
+/// timer. Single-threaded on purpose: the core is a plain struct, so nothing is locked on the hot
+/// path; the loop sleeps until the next socket event or the core's next deadline.
+///
+/// Use: `start()` binds (and throws on a port in use), `run()` serves on the calling thread until
+/// `stop()` (from any thread) or, with `handleSignals`, SIGINT/SIGTERM.
+public final class Server: @unchecked Sendable {
+    public let configuration: ServerConfiguration
+    let logger: Logger
+    let clock = ServerClock()
+    public let serverEpoch: String
+
+    private var topology: Topology
+    private var epoll: Epoll?
+    private var listener: Int32 = -1
+    private var wakeFD: Int32 = -1
+    private var signalFD: Int32 = -1
+    /// The address actually bound (the port filled in when 0 was asked for).
+    public private(set) var boundAddress: ListenAddress?
+
+    private var connections: [UInt64: Connection] = [:]
+    private var nextConnectionID: UInt64 = 16
+    private var watcherCalls: [WatcherID: (connection: UInt64, callID: UInt64)] = [:]
+    /// Connections waiting for their first frame, in accept order (so deadlines are in order too).
+    private var firstFrameQueue: [(connection: UInt64, deadlineMs: Int64)] = []
+    private var firstFrameQueueHead = 0
+    private var flushList: [Connection] = []
+    private var retryWatchers: [WatcherID] = []
+    private var closingConnections: Set<UInt64> = []
+    private var shutdownDeadlineMs: Int64?
+    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var framesSinceTimerCheck = 0
+    private var lastOutboundSumMs: Int64 = 0
+
+    private let statsLock = NSLock()
+    private var sharedStats = ServerStats()
+    private var localStats = ServerStats()
+
+    private static let listenerToken: UInt64 = 1
+    private static let wakeToken: UInt64 = 2
+    private static let signalToken: UInt64 = 3
+    /// Bytes read from one connection per wake-up at most, so one flooding client cannot hold the
+    /// loop; the rest stays in the kernel and epoll (level-triggered) reports it again at once.
+    private static let readBudget = 256 * 1024
+
+    public init(configuration: ServerConfiguration, logger: Logger? = nil) {
+        self.configuration = configuration
+        self.logger = logger ?? Logger(level: configuration.logLevel)
+        self.serverEpoch = makeServerEpoch()
+        self.topology = Topology(configuration: configuration.topology, serverEpoch: serverEpoch, now: clock.nowMs())
+    }
+
+    deinit {
+        for fd in [listener, wakeFD, signalFD, epoll?.fd ?? -1] where fd >= 0 { Sockets.close(fd) }
+        for connection in connections.values { Sockets.close(connection.fd) }
+    }
+
+    /// The statistics as of the loop's last wake-up.
+    public func stats() -> ServerStats {
+        statsLock.lock()
+        defer { statsLock.unlock() }
+        return sharedStats
+    }
+
+    /// Binds and listens. Throws `SystemError` (errno EADDRINUSE for a port in use).
+    /// With `handleSignals`, SIGINT and SIGTERM are blocked in this thread and read from a
+    /// signalfd by the loop instead: call it on the thread that will call `run()`, before any other
+    /// thread is started, so no thread receives them the default way.
+    @discardableResult
+    public func start(handleSignals: Bool = false) throws -> ListenAddress {
+        let epoll = try Epoll()
+        self.epoll = epoll
+        _ = raiseOpenFileLimit()
+        let (fd, bound) = try Sockets.listen(on: configuration.address)
+        listener = fd
+        try epoll.add(fd, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.listenerToken)
+        wakeFD = try syscallBlocking("eventfd") { topology_eventfd_create() }
+        try epoll.add(wakeFD, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.wakeToken)
+        if handleSignals {
+            signalFD = try syscallBlocking("signalfd") { topology_signalfd_create() }
+            try epoll.add(signalFD, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.signalToken)
+        }
+        // SIGPIPE never kills the process (writes use MSG_NOSIGNAL too).
+        signal(SIGPIPE, SIG_IGN)
+        var address = configuration.address
+        address.port = bound.port
+        boundAddress = address
+        logStartup(address)
+        return address
+    }
+
+    /// Asks the loop to shut down gracefully; safe from any thread and from a signal handler.
+    public func stop() {
+        guard wakeFD >= 0 else { return }
+        var one: UInt64 = 1
+        _ = try? syscall("write eventfd") { Glibc.write(wakeFD, &one, 8) }
+    }
+
+    /// Serves until stopped; returns after the graceful shutdown.
+    public func run() throws {
+        guard let epoll else { preconditionFailure("start() must be called before run()") }
+        var readyData = [UInt64](repeating: 0, count: 256)
+        var readyEvents = [UInt32](repeating: 0, count: 256)
+        while true {
+            var now = clock.nowMs()
+            let deadline = nextWakeupMs(now: now)
+            let timeout: Int32 = deadline.map { Int32(clamping: max(0, $0 - now)) } ?? -1
+            let count = try epoll.wait(data: &readyData, events: &readyEvents, timeoutMs: timeout)
+            localStats.loopIterations += 1
+            now = clock.nowMs()
+            for i in 0..<count {
+                handleEvent(token: readyData[i], events: readyEvents[i], now: clock.nowMs())
+                runTimersIfDue()
+            }
+            now = clock.nowMs()
+            runTimers(now: now)
+            deliverWatchUpdates()
+            flushAll(now: clock.nowMs())
+            publishStats()
+            if let shutdownDeadlineMs, connections.isEmpty || clock.nowMs() >= shutdownDeadlineMs {
+                for connection in Array(connections.values) { closeNow(connection, reason: "shutdown") }
+                logger.info("stopped", ["services": String(topology.serviceCount)])
+                return
+            }
+        }
+    }
+
+    // MARK: - Events
+
+    private func handleEvent(token: UInt64, events: UInt32, now: Int64) {
+        switch token {
+        case Server.listenerToken:
+            acceptAll(now: now)
+        case Server.wakeToken:
+            var value: UInt64 = 0
+            _ = try? syscall("read eventfd") { Glibc.read(wakeFD, &value, 8) }
+            beginShutdown(reason: "stop requested", now: now)
+        case Server.signalToken:
+            while let signal = try? syscall("read signalfd", { topology_signalfd_read(signalFD) }),
+                  case .processed(let number) = signal, number > 0 {
+                beginShutdown(reason: number == SIGINT ? "SIGINT" : "SIGTERM", now: now)
+            }
+        default:
+            guard let connection = connections[token] else { return }
+            if connection.closing, events & UInt32(TOPOLOGY_EPOLLHUP | TOPOLOGY_EPOLLERR) != 0 {
+                closeNow(connection, reason: "peer gone")
+                return
+            }
+            if events & UInt32(TOPOLOGY_EPOLLOUT) != 0 {
+                flush(connection, now: now)
+            }
+            if events & UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLHUP | TOPOLOGY_EPOLLERR | TOPOLOGY_EPOLLRDHUP) != 0,
+               !connection.closing {
+                readAll(connection, now: now)
+            }
+        }
+    }
+
+    /// Accepts what is waiting, at most 256 per wake-up (a burst of connects cannot hold the loop;
+    /// the listener stays readable and is served again at once).
+    private func acceptAll(now: Int64) {
+        var budget = 256
+        while listener >= 0, budget > 0 {
+            budget -= 1
+            let accepted: IOResult<(fd: Int32, peer: SocketAddress)>
+            do {
+                accepted = try Sockets.accept(listener)
+            } catch let error as SystemError {
+                // EMFILE and the like: log and try again at the next wake-up.
+                logger.error("accept failed", ["error": error.description])
+                return
+            } catch { return }
+            guard case .processed(let (fd, peerAddress)) = accepted else { return }
+            let peer = peerAddress.description
+            if connections.count >= configuration.maxConnections {
+                var bytes: [UInt8] = []
+                Frame(callId: 0, endOfStream: true, status: Status(code: .resourceExhausted,
+                      message: "too many connections: the limit --max-connections is \(configuration.maxConnections); retry later with backoff"))
+                    .encodeLengthPrefixed(appendingTo: &bytes)
+                logger.warning("connection refused", ["peer": peer, "limit": "max-connections", "value": String(configuration.maxConnections)])
+                _ = try? bytes.withUnsafeBytes { try Sockets.write(fd, $0) }
+                Sockets.close(fd)
+                continue
+            }
+            try? Sockets.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt TCP_NODELAY")
+            let id = nextConnectionID
+            nextConnectionID += 1
+            let connection = Connection(id: id, fd: fd, peer: peer, acceptedAtMs: now, maxFrameBytes: configuration.maxFrameBytes)
+            do {
+                try epoll?.add(fd, events: UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP), data: id)
+            } catch {
+                logger.error("epoll registration failed", ["peer": peer, "error": "\(error)"])
+                Sockets.close(fd)
+                continue
+            }
+            connections[id] = connection
+            firstFrameQueue.append((id, now + configuration.firstFrameTimeoutMs))
+            logger.debug("connection opened", ["peer": peer, "connections": String(connections.count)])
+        }
+    }
+
+    private func readAll(_ connection: Connection, now: Int64) {
+        var budget = Server.readBudget
+        var endOfStream = false
+        while budget > 0 {
+            let result: IOResult<Int>
+            do {
+                result = try readBuffer.withUnsafeMutableBytes { try Sockets.read(connection.fd, into: $0) }
+            } catch {
+                logger.debug("connection read failed", ["peer": connection.peer, "error": "\(error)"])
+                closeNow(connection, reason: "read error")
+                return
+            }
+            guard case .processed(let n) = result else { break }
+            if n == 0 { endOfStream = true; break }
+            if connection.firstBytes.count < 4 {
+                connection.firstBytes.append(contentsOf: readBuffer[0..<min(n, 4 - connection.firstBytes.count)])
+            }
+            readBuffer.withUnsafeBytes { connection.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            budget -= n
+            if n < readBuffer.count { break }  // drained: no need for a read that returns EAGAIN
+        }
+        processFrames(connection, now: now)
+        if endOfStream && !connection.closing {
+            do { try connection.decoder.finish() } catch {
+                logger.info("connection closed mid-frame", ["peer": connection.peer, "error": "\(error)"])
+            }
+            logger.debug("connection closed by peer", ["peer": connection.peer])
+            endCalls(connection)
+            beginClosing(connection, now: now)
+        }
+    }
+
+    private func processFrames(_ connection: Connection, now: Int64) {
+        while !connection.closing {
+            let frame: Frame?
+            do {
+                if !connection.receivedFirstFrame, looksLikeHTTP(connection) {
+                    protocolError(connection, code: .invalidArgument,
+                                  message: "this port speaks length-prefixed protobuf Frames (runtime.v1.Frame), not HTTP; see docs/operations.md",
+                                  now: now)
+                    return
+                }
+                frame = try connection.decoder.next()
+            } catch let error as FramingError {
+                let message: String
+                let code: StatusCode
+                switch error {
+                case .frameTooLarge(let length, let limit):
+                    code = .resourceExhausted
+                    message = "frame of \(length) bytes is over the limit --max-frame-bytes=\(limit); the connection is closed"
+                default:
+                    code = .invalidArgument
+                    message = "\(error); the connection is closed"
+                }
+                protocolError(connection, code: code, message: message, now: now)
+                return
+            } catch {
+                protocolError(connection, code: .internal, message: "\(error)", now: now)
+                return
+            }
+            guard let frame else { return }
+            connection.receivedFirstFrame = true
+            handleFrame(frame, on: connection, now: clock.nowMs())
+            framesSinceTimerCheck += 1
+            if framesSinceTimerCheck >= 64 { runTimersIfDue() }
+        }
+    }
+
+    /// Keeps timers on time while a wake-up has much input to get through: every 64 frames (and
+    /// between connections), a due core deadline is served before reading on.
+    private func runTimersIfDue() {
+        framesSinceTimerCheck = 0
+        guard let due = topology.nextDeadline else { return }
+        let now = clock.nowMs()
+        if due <= now { runTimers(now: now) }
+    }
+
+    private func looksLikeHTTP(_ connection: Connection) -> Bool {
+        // An HTTP/1 request starts with a method in capitals and a space; as a varint length prefix
+        // its first byte would announce a 65-90 byte frame, so look before waiting for that many.
+        guard connection.firstBytes.count == 4 else { return false }
+        let methods: [[UInt8]] = ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI ", "CONN", "TRAC"].map { Array($0.utf8) }
+        return methods.contains(connection.firstBytes)
+    }
+
+    /// The byte stream cannot be trusted any more: one Status frame on call 0, then close.
+    private func protocolError(_ connection: Connection, code: StatusCode, message: String, now: Int64) {
+        logger.warning("protocol error", ["peer": connection.peer, "code": code.description, "error": message])
+        endCalls(connection)
+        connection.append(Frame(callId: 0, endOfStream: true, status: Status(code: code, message: message)))
+        scheduleFlush(connection)
+        beginClosing(connection, now: now)
+    }
+
+    // MARK: - Calls
+
+    private func reply(_ connection: Connection, _ frame: Frame, now: Int64) {
+        guard !connection.closing else { return }
+        // Watch batches may overshoot the watch bound by one batch (a large snapshot): that much
+        // is not counted against the client.
+        if connection.pendingBytes > configuration.maxOutboundBytes + connection.largestWatchBatchBytes {
+            let limit = configuration.maxOutboundBytes
+            protocolError(connection, code: .resourceExhausted,
+                          message: "the client is not reading its replies: \(connection.pendingBytes) bytes queued, over the limit --max-outbound-bytes=\(limit)",
+                          now: now)
+            return
+        }
+        connection.append(frame)
+        scheduleFlush(connection)
+    }
+
+    private func fail(_ connection: Connection, callID: UInt64, _ status: Status, now: Int64) {
+        if let call = connection.calls.removeValue(forKey: callID), case .watch(let watcher) = call {
+            endWatch(watcher)
+        }
+        reply(connection, Frame(callId: callID, endOfStream: true, status: status), now: now)
+    }
+
+    private static let ok = Status(code: .ok, message: "")
+
+    private func handleFrame(_ frame: Frame, on connection: Connection, now: Int64) {
+        let callID = frame.callId
+        guard callID != 0 else {
+            protocolError(connection, code: .invalidArgument,
+                          message: "call_id 0 is reserved for the connection itself; number calls from 1", now: now)
+            return
+        }
+        let open = connection.calls[callID]
+        guard let message = frame.message else {
+            if frame.endOfStream {
+                if open != nil { finishCall(connection, callID: callID, now: now) }
+                return  // end of a call the server already ended: nothing to say
+            }
+            fail(connection, callID: callID, Status(code: .unimplemented,
+                 message: "the frame carries no request this server knows (an unknown or missing oneof member)"), now: now)
+            return
+        }
+        switch message {
+        case .registerServiceRequest(let request):
+            guard unary(connection, callID, open, "RegisterService", now) else { return }
+            do {
+                let response = try topology.register(request, now: now)
+                logger.info("service registered", [
+                    "service_id": response.handle?.serviceId ?? "", "name": request.serviceName, "peer": connection.peer,
+                ])
+                reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok, message: .registerServiceResponse(response)), now: now)
+            } catch {
+                logRefusal("RegisterService", error.status, connection)
+                fail(connection, callID: callID, error.status, now: now)
+            }
+
+        case .unregisterServiceRequest(let request):
+            guard unary(connection, callID, open, "UnregisterService", now) else { return }
+            let response = topology.unregister(request, now: now)
+            if response.removed {
+                logger.info("service unregistered", ["service_id": request.serviceId, "peer": connection.peer])
+            }
+            reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok, message: .unregisterServiceResponse(response)), now: now)
+
+        case .getTopologyRequest(let request):
+            guard unary(connection, callID, open, "GetTopology", now) else { return }
+            let snapshot = topology.snapshot(for: request.query ?? TopologyQuery(), now: now)
+            reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok,
+                                    message: .getTopologyResponse(GetTopologyResponse(snapshot: snapshot))), now: now)
+
+        case .heartbeatRequest(let request):
+            if let open {
+                guard case .heartbeat = open else { return mismatch(connection, callID, open, "Heartbeat", now) }
+            } else {
+                guard openCall(connection, callID, .heartbeat, now) else { return }
+            }
+            do {
+                let response = try topology.heartbeat(request, now: now)
+                reply(connection, Frame(callId: callID, message: .heartbeatResponse(response)), now: now)
+            } catch {
+                logger.debug("heartbeat refused", ["service_id": request.serviceId, "code": error.status.statusCode.description])
+                connection.calls[callID] = nil
+                let response = HeartbeatResponse(sequence: request.sequence, acknowledged: false, serverEpoch: serverEpoch)
+                reply(connection, Frame(callId: callID, endOfStream: true, status: error.status, message: .heartbeatResponse(response)), now: now)
+                return
+            }
+            if frame.endOfStream { finishCall(connection, callID: callID, now: now) }
+
+        case .reportActivityRequest(let request):
+            var accepted: Int64 = 0
+            if let open {
+                guard case .activity(let sofar) = open else { return mismatch(connection, callID, open, "ReportActivity", now) }
+                accepted = sofar
+            } else {
+                guard openCall(connection, callID, .activity(accepted: 0), now) else { return }
+            }
+            do {
+                accepted += try topology.reportActivity(request, now: now)
+                connection.calls[callID] = .activity(accepted: accepted)
+            } catch {
+                logRefusal("ReportActivity", error.status, connection)
+                fail(connection, callID: callID, error.status, now: now)
+                return
+            }
+            if frame.endOfStream { finishCall(connection, callID: callID, now: now) }
+
+        case .watchTopologyRequest(let request):
+            if let open { return mismatch(connection, callID, open, "WatchTopology", now) }
+            guard connection.calls.count < configuration.maxCallsPerConnection else {
+                return refuseCallLimit(connection, callID, now)
+            }
+            do {
+                let watcher = try topology.watch(request, now: now)
+                connection.calls[callID] = .watch(watcher)
+                watcherCalls[watcher] = (connection.id, callID)
+                logger.info("watch started", ["peer": connection.peer, "call_id": String(callID), "watchers": String(topology.watcherCount)])
+                retryWatchers.append(watcher)  // its snapshot is queued already
+            } catch {
+                logRefusal("WatchTopology", error.status, connection)
+                fail(connection, callID: callID, error.status, now: now)
+                return
+            }
+            if frame.endOfStream { finishCall(connection, callID: callID, now: now) }
+
+        case .registerServiceResponse, .heartbeatResponse, .reportActivityResponse, .unregisterServiceResponse,
+             .getTopologyResponse, .watchTopologyResponse:
+            fail(connection, callID: callID, Status(code: .invalidArgument,
+                 message: "a client sends requests; this frame carries a response message"), now: now)
+        }
+    }
+
+    /// The client ended a call (end_of_stream): answer as the RPC defines, and forget the call.
+    private func finishCall(_ connection: Connection, callID: UInt64, now: Int64) {
+        guard let call = connection.calls.removeValue(forKey: callID) else { return }
+        switch call {
+        case .heartbeat:
+            reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok), now: now)
+        case .activity(let accepted):
+            reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok,
+                                    message: .reportActivityResponse(ReportActivityResponse(acknowledged: true, acceptedEvents: accepted))), now: now)
+        case .watch(let watcher):
+            endWatch(watcher)
+            reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok), now: now)
+        }
+    }
+
+    private func unary(_ connection: Connection, _ callID: UInt64, _ open: Connection.Call?, _ rpc: String, _ now: Int64) -> Bool {
+        if let open {
+            mismatch(connection, callID, open, rpc, now)
+            return false
+        }
+        return true
+    }
+
+    private func mismatch(_ connection: Connection, _ callID: UInt64, _ open: Connection.Call, _ rpc: String, _ now: Int64) {
+        fail(connection, callID: callID, Status(code: .invalidArgument,
+             message: "call \(callID) is an open \(open.name) call; a \(rpc) request needs a call_id of its own"), now: now)
+    }
+
+    private func openCall(_ connection: Connection, _ callID: UInt64, _ call: Connection.Call, _ now: Int64) -> Bool {
+        guard connection.calls.count < configuration.maxCallsPerConnection else {
+            refuseCallLimit(connection, callID, now)
+            return false
+        }
+        connection.calls[callID] = call
+        return true
+    }
+
+    private func refuseCallLimit(_ connection: Connection, _ callID: UInt64, _ now: Int64) {
+        let limit = configuration.maxCallsPerConnection
+        logger.warning("call refused", ["peer": connection.peer, "limit": "max-calls-per-connection", "value": String(limit)])
+        reply(connection, Frame(callId: callID, endOfStream: true, status: Status(code: .resourceExhausted,
+              message: "too many open calls on this connection: the limit --max-calls-per-connection is \(limit); end some calls or open another connection")), now: now)
+    }
+
+    private func logRefusal(_ rpc: String, _ status: Status, _ connection: Connection) {
+        let level: LogLevel = status.statusCode == .resourceExhausted ? .warning : .info
+        logger.log(level, "request refused", ["rpc": rpc, "peer": connection.peer, "code": status.statusCode.description, "error": status.message])
+    }
+
+    private func endWatch(_ watcher: WatcherID) {
+        topology.endWatch(watcher)
+        watcherCalls[watcher] = nil
+    }
+
+    /// Ends every open call of a connection that is going away (its watches stop; its services
+    /// live on until their heartbeats stop counting).
+    private func endCalls(_ connection: Connection) {
+        for (_, call) in connection.calls {
+            if case .watch(let watcher) = call { endWatch(watcher) }
+        }
+        connection.calls.removeAll()
+        connection.blockedWatchers.removeAll()
+    }
+
+    // MARK: - Timers
+
+    private func nextWakeupMs(now: Int64) -> Int64? {
+        var deadline = topology.nextDeadline
+        func consider(_ value: Int64) { deadline = min(deadline ?? value, value) }
+        while firstFrameQueueHead < firstFrameQueue.count {
+            let entry = firstFrameQueue[firstFrameQueueHead]
+            if let connection = connections[entry.connection], !connection.receivedFirstFrame, !connection.closing {
+                consider(entry.deadlineMs)
+                break
+            }
+            firstFrameQueueHead += 1
+        }
+        for id in closingConnections {
+            if let connection = connections[id] { consider(connection.closeDeadlineMs) }
+        }
+        if let shutdownDeadlineMs { consider(shutdownDeadlineMs) }
+        return deadline
+    }
+
+    private func runTimers(now: Int64) {
+        let due = topology.nextDeadline.flatMap { $0 <= now ? $0 : nil }
+        let events = topology.advance(to: now)
+        if let due {
+            // Measured when advance has returned: every transition it made took effect by now, and
+            // none of them was due before `due`.
+            localStats.timerWakeups += 1
+            localStats.maxTimerLatenessMs = max(localStats.maxTimerLatenessMs, clock.nowMs() - due)
+        }
+        logEvents(events)
+        // First-frame deadlines, in accept order.
+        while firstFrameQueueHead < firstFrameQueue.count, firstFrameQueue[firstFrameQueueHead].deadlineMs <= now {
+            let entry = firstFrameQueue[firstFrameQueueHead]
+            firstFrameQueueHead += 1
+            guard let connection = connections[entry.connection], !connection.receivedFirstFrame, !connection.closing else { continue }
+            protocolError(connection, code: .deadlineExceeded,
+                          message: "no complete frame within --first-frame-timeout-ms=\(configuration.firstFrameTimeoutMs) of connecting",
+                          now: now)
+        }
+        if firstFrameQueueHead > 1024 && firstFrameQueueHead * 2 > firstFrameQueue.count {
+            firstFrameQueue.removeFirst(firstFrameQueueHead)
+            firstFrameQueueHead = 0
+        }
+        for id in closingConnections {
+            if let connection = connections[id], connection.closeDeadlineMs <= now {
+                closeNow(connection, reason: "close deadline")
+            }
+        }
+    }
+
+    // MARK: - Watches
+
+    /// Takes watch updates from the core only while a connection's queue is under the watch bound:
+    /// a slow watcher's backlog stays in the core, which coalesces it and, past its limit, resyncs.
+    private func deliverWatchUpdates() {
+        let ready = retryWatchers + topology.takeReadyWatchers()
+        retryWatchers.removeAll(keepingCapacity: true)
+        let bound = configuration.maxOutboundBytes / 2
+        for watcher in ready {
+            guard let (connectionID, callID) = watcherCalls[watcher], let connection = connections[connectionID],
+                  !connection.closing else { continue }
+            while true {
+                if connection.pendingBytes >= bound {
+                    connection.blockedWatchers.insert(watcher)
+                    break
+                }
+                let updates = topology.takeUpdates(for: watcher, max: 32)
+                if updates.isEmpty {
+                    connection.blockedWatchers.remove(watcher)
+                    break
+                }
+                let before = connection.outbound.count
+                for update in updates {
+                    connection.append(Frame(callId: callID, message: .watchTopologyResponse(WatchTopologyResponse(update: update))))
+                }
+                connection.largestWatchBatchBytes = max(connection.largestWatchBatchBytes, connection.outbound.count - before)
+                scheduleFlush(connection)
+            }
+        }
+    }
+
+    // MARK: - Output
+
+    private func scheduleFlush(_ connection: Connection) {
+        if !connection.scheduledForFlush {
+            connection.scheduledForFlush = true
+            flushList.append(connection)
+        }
+    }
+
+    private func flushAll(now: Int64) {
+        let list = flushList
+        flushList.removeAll(keepingCapacity: true)
+        for connection in list {
+            connection.scheduledForFlush = false
+            if connections[connection.id] != nil { flush(connection, now: now) }
+        }
+    }
+
+    /// Writes what the kernel takes; registers for EPOLLOUT if some is left.
+    private func flush(_ connection: Connection, now: Int64) {
+        while connection.pendingBytes > 0 {
+            let result: IOResult<Int>
+            do {
+                result = try connection.outbound.withUnsafeBytes {
+                    try Sockets.write(connection.fd, UnsafeRawBufferPointer(rebasing: $0[connection.writeIndex...]))
+                }
+            } catch {
+                logger.debug("connection write failed", ["peer": connection.peer, "error": "\(error)"])
+                closeNow(connection, reason: "write error")
+                return
+            }
+            guard case .processed(let n) = result else { break }
+            connection.writeIndex += n
+        }
+        connection.compact()
+        localStats.maxConnectionOutboundBytes = max(localStats.maxConnectionOutboundBytes, connection.pendingBytes)
+        let wantWritable = connection.pendingBytes > 0
+        if wantWritable != connection.waitingForWritable {
+            connection.waitingForWritable = wantWritable
+            let events = UInt32(wantWritable ? TOPOLOGY_EPOLLOUT : 0) | UInt32(connection.closing ? 0 : TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
+            try? epoll?.modify(connection.fd, events: events, data: connection.id)
+        }
+        if connection.closing {
+            if connection.pendingBytes == 0 { closeNow(connection, reason: "closed") }
+            return
+        }
+        // Drained below the watch bound: the watchers it held back may take updates again.
+        if !connection.blockedWatchers.isEmpty, connection.pendingBytes < configuration.maxOutboundBytes / 2 {
+            retryWatchers.append(contentsOf: connection.blockedWatchers)
+            connection.blockedWatchers.removeAll()
+        }
+    }
+
+    /// Stops reading; the connection is closed once its queue is written, or after a grace period.
+    private func beginClosing(_ connection: Connection, now: Int64) {
+        guard !connection.closing else { return }
+        connection.closing = true
+        connection.closeDeadlineMs = now + max(configuration.shutdownGraceMs, 100)
+        closingConnections.insert(connection.id)
+        let events = UInt32(connection.pendingBytes > 0 ? TOPOLOGY_EPOLLOUT : 0)
+        connection.waitingForWritable = connection.pendingBytes > 0
+        try? epoll?.modify(connection.fd, events: events, data: connection.id)
+        scheduleFlush(connection)
+    }
+
+    private func closeNow(_ connection: Connection, reason: String) {
+        guard connections.removeValue(forKey: connection.id) != nil else { return }
+        endCalls(connection)
+        closingConnections.remove(connection.id)
+        epoll?.remove(connection.fd)
+        Sockets.close(connection.fd)
+        logger.debug("connection closed", ["peer": connection.peer, "reason": reason])
+    }
+
+    // MARK: - Shutdown
+
+    private func beginShutdown(reason: String, now: Int64) {
+        guard shutdownDeadlineMs == nil else { return }
+        logger.info("shutting down", ["reason": reason, "connections": String(connections.count)])
+        shutdownDeadlineMs = now + configuration.shutdownGraceMs
+        if listener >= 0 {
+            epoll?.remove(listener)
+            Sockets.close(listener)
+            listener = -1
+        }
+        let unavailable = Status(code: .unavailable, message: "server shutting down")
+        for connection in connections.values where !connection.closing {
+            for callID in connection.calls.keys.sorted() {
+                if case .watch(let watcher) = connection.calls[callID]! { endWatch(watcher) }
+                connection.append(Frame(callId: callID, endOfStream: true, status: unavailable))
+            }
+            connection.calls.removeAll()
+            connection.blockedWatchers.removeAll()
+            beginClosing(connection, now: now)
+        }
+    }
+
+    // MARK: - Logs and stats
+
+    /// One line per core event; past `eventLinesPerWakeup` in one wake-up (a mass expiry of
+    /// thousands of services), one summary line per kind instead, so logging never holds the loop.
+    private static let eventLinesPerWakeup = 100
+
+    private func logEvents(_ events: [TopologyEvent]) {
+        guard !events.isEmpty else { return }
+        var counts: [String: Int] = [:]
+        for (index, event) in events.enumerated() {
+            let (message, level, fields) = Server.describe(event)
+            if index < Server.eventLinesPerWakeup {
+                logger.log(level, message, fields)
+            } else {
+                counts[message, default: 0] += 1
+            }
+        }
+        for (message, count) in counts.sorted(by: { $0.key < $1.key }) {
+            logger.info(message, ["count": String(count), "note": "more events of this kind in one wake-up, lines suppressed"])
+        }
+    }
+
+    private static func describe(_ event: TopologyEvent) -> (String, LogLevel, KeyValuePairs<String, String>) {
+        switch event {
+        case let .serviceStale(id, name): return ("service stale", .info, ["service_id": id, "name": name])
+        case let .serviceRecovered(id, name): return ("service recovered", .info, ["service_id": id, "name": name])
+        case let .serviceDead(id, name): return ("service dead", .info, ["service_id": id, "name": name])
+        case let .stallDetected(jumpMs): return ("stall detected", .warning, ["jump_ms": String(jumpMs)])
+        case let .watcherResynced(watcher): return ("watcher resynced", .info, ["watcher": watcher.description])
+        case let .unresolvedEdgeExpired(sourceId, target):
+            return ("unresolved edge expired", .info, ["source_id": sourceId, "target": target])
+        }
+    }
+
+    private func logStartup(_ address: ListenAddress) {
+        let c = configuration
+        let t = c.topology
+        logger.info("listening", [
+            "address": address.description,
+            "server_epoch": serverEpoch,
+            "version": topologyServerVersion,
+            "heartbeat_interval_ms": String(t.heartbeatIntervalMs),
+            "timeout_multiplier": String(t.timeoutMultiplier),
+            "idle_timeout_ms": String(t.idleTimeoutMs),
+            "activity_flush_ms": String(t.activityFlushMs),
+            "node_update_throttle_ms": String(t.nodeUpdateThrottleMs),
+            "max_frame_bytes": String(c.maxFrameBytes),
+            "max_connections": String(c.maxConnections),
+            "max_services": String(t.maxServices),
+            "max_calls_per_connection": String(c.maxCallsPerConnection),
+            "max_watchers": String(t.maxWatchers),
+            "max_outbound_bytes": String(c.maxOutboundBytes),
+            "first_frame_timeout_ms": String(c.firstFrameTimeoutMs),
+            "max_service_name_bytes": String(t.maxServiceNameBytes),
+            "max_string_bytes": String(t.maxStringBytes),
+            "log_level": c.logLevel.name,
+        ])
+    }
+
+    /// Publishes the statistics; the O(connections) sum of queued bytes at most every 50 ms.
+    private func publishStats() {
+        let now = clock.nowMs()
+        if now - lastOutboundSumMs >= 50 || shutdownDeadlineMs != nil {
+            lastOutboundSumMs = now
+            localStats.outboundBytes = connections.values.reduce(0) { $0 + $1.pendingBytes }
+        }
+        localStats.connections = connections.count
+        localStats.services = topology.serviceCount
+        localStats.watchers = topology.watcherCount
+        statsLock.lock()
+        sharedStats = localStats
+        statsLock.unlock()
+    }
+}
+
+public let topologyServerVersion = "0.1.0"

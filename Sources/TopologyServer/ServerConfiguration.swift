@@ -1,0 +1,65 @@
+import TopologyCore
+
+/// Where the server listens: an IPv4 address or a bracketed IPv6 one, and a port (0: any free port).
+public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
+    public enum Family: Sendable { case ipv4, ipv6 }
+    public var host: String
+    public var port: UInt16
+    public var family: Family
+
+    /// Parses `127.0.0.1:50053` or `[::1]:50053`; nil when it is neither.
+    public init?(parsing text: String) {
+        let hostPart: Substring
+        let portPart: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            portPart = text[text.index(close, offsetBy: 2)...]
+            family = .ipv6
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+            family = .ipv4
+        }
+        guard let port = UInt16(portPart), !hostPart.isEmpty, SocketAddress(host: String(hostPart), port: port, family: family) != nil
+        else { return nil }
+        self.host = String(hostPart)
+        self.port = port
+    }
+
+    public init(host: String, port: UInt16, family: Family) {
+        self.host = host
+        self.port = port
+        self.family = family
+    }
+
+    /// `127.0.0.1:50053` or `[::1]:50053`: the form the flag takes and the startup log line shows.
+    public var description: String { family == .ipv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Everything the server needs to run: the core's configuration and the transport's limits.
+public struct ServerConfiguration: Sendable, Equatable {
+    public var address = ListenAddress(host: "127.0.0.1", port: 50053, family: .ipv4)
+    public var topology = TopologyConfiguration()
+    /// The largest frame a client may send, in bytes (the length prefix is checked before the body
+    /// is read). Over it: Status RESOURCE_EXHAUSTED on call 0, connection closed.
+    public var maxFrameBytes = 1 << 20
+    /// Open connections at most; one more is sent Status RESOURCE_EXHAUSTED on call 0 and closed.
+    public var maxConnections = 10_000
+    /// Open streaming calls (heartbeat, activity, watch) per connection; one more is refused with
+    /// Status RESOURCE_EXHAUSTED on its call id.
+    public var maxCallsPerConnection = 1_000
+    /// Bytes queued for a connection that it has not read yet. Watch streams stop taking updates at
+    /// half of it (the core coalesces, then resyncs them); a reply that finds the buffer over it
+    /// closes the connection with Status RESOURCE_EXHAUSTED on call 0.
+    public var maxOutboundBytes = 4 << 20
+    /// A new connection must send its first complete frame within this time, or it is sent Status
+    /// DEADLINE_EXCEEDED on call 0 and closed.
+    public var firstFrameTimeoutMs: Int64 = 10_000
+    /// How long shutdown waits for the last frames to be written before closing connections anyway.
+    public var shutdownGraceMs: Int64 = 500
+    public var logLevel = LogLevel.info
+
+    public init() {}
+}

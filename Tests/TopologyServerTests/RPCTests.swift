@@ -1,0 +1,260 @@
+import Foundation
+import TopologyCore
+import TopologyServer
+import TopologyWire
+import XCTest
+
+final class RPCTests: XCTestCase {
+    func testUnaryCallsRegisterGetUnregister() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let client = try server.client()
+        let handle = try client.register("orders")
+        XCTAssertFalse(handle.serviceId.isEmpty)
+        XCTAssertEqual(handle.heartbeatIntervalMs, 100)
+        XCTAssertEqual(handle.serverEpoch, server.server.serverEpoch)
+
+        let snapshot = try client.topology()
+        XCTAssertEqual(snapshot.nodes.map(\.serviceName), ["orders"])
+        XCTAssertEqual(snapshot.serverEpoch, server.server.serverEpoch)
+
+        let reply = try client.unary(.unregisterServiceRequest(UnregisterServiceRequest(serviceId: handle.serviceId)))
+        XCTAssertTrue(reply.endOfStream)
+        XCTAssertEqual(reply.status?.statusCode, .ok)
+        guard case .unregisterServiceResponse(let response)? = reply.message else { return XCTFail("wrong reply") }
+        XCTAssertTrue(response.removed)
+        XCTAssertEqual(try client.topology().nodes.count, 0)
+        XCTAssertTrue(server.logLines.contains("msg=\"service registered\""))
+    }
+
+    func testInvalidRegistrationGetsStatusOnItsCall() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let client = try server.client()
+        let reply = try client.unary(.registerServiceRequest(RegisterServiceRequest()))  // no name
+        XCTAssertTrue(reply.endOfStream)
+        XCTAssertEqual(reply.status?.statusCode, .invalidArgument)
+        // The connection still works.
+        XCTAssertEqual(try client.register("ok").heartbeatIntervalMs, 100)
+    }
+
+    func testInterleavedCallsOnOneConnectionAreMatchedByCallID() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let client = try server.client()
+        let a = try client.register("a")
+        let b = try client.register("b")
+        let watch = client.startWatch()
+        let hbA = client.newCallID(), hbB = client.newCallID(), activity = client.newCallID(), get = client.newCallID()
+        // Everything in one write: two heartbeat streams, an activity stream, a unary call.
+        var bytes: [UInt8] = []
+        Frame(callId: hbA, message: .heartbeatRequest(HeartbeatRequest(serviceId: a.serviceId, sequence: 7))).encodeLengthPrefixed(appendingTo: &bytes)
+        Frame(callId: hbB, message: .heartbeatRequest(HeartbeatRequest(serviceId: b.serviceId, sequence: 9))).encodeLengthPrefixed(appendingTo: &bytes)
+        var report = ReportActivityRequest()
+        report.serviceId = a.serviceId
+        report.targetService = "b"
+        report.type = .requestSent
+        report.latencyMs = 10
+        Frame(callId: activity, message: .reportActivityRequest(report)).encodeLengthPrefixed(appendingTo: &bytes)
+        Frame(callId: get, message: .getTopologyRequest(GetTopologyRequest())).encodeLengthPrefixed(appendingTo: &bytes)
+        Frame(callId: activity, endOfStream: true, message: .reportActivityRequest(report)).encodeLengthPrefixed(appendingTo: &bytes)
+        client.sendRaw(bytes)
+
+        let replyB = try client.readFrame(call: hbB)
+        guard case .heartbeatResponse(let rb)? = replyB.message else { return XCTFail() }
+        XCTAssertEqual(rb.sequence, 9)
+        XCTAssertTrue(rb.acknowledged)
+        XCTAssertFalse(replyB.endOfStream)
+        let replyA = try client.readFrame(call: hbA)
+        guard case .heartbeatResponse(let ra)? = replyA.message else { return XCTFail() }
+        XCTAssertEqual(ra.sequence, 7)
+        XCTAssertEqual(ra.serverEpoch, server.server.serverEpoch)
+        let act = try client.readFrame(call: activity)
+        guard case .reportActivityResponse(let ar)? = act.message else { return XCTFail() }
+        XCTAssertEqual(ar.acceptedEvents, 2)
+        XCTAssertTrue(act.endOfStream)
+        let topo = try client.readFrame(call: get)
+        guard case .getTopologyResponse? = topo.message else { return XCTFail() }
+        let first = try client.update(on: watch)
+        XCTAssertEqual(first.type, .snapshot)
+
+        // The heartbeat stream stays open: another beat on the same call.
+        let again = try client.heartbeat(call: hbA, serviceID: a.serviceId, sequence: 8)
+        guard case .heartbeatResponse(let r2)? = again.message else { return XCTFail() }
+        XCTAssertEqual(r2.sequence, 8)
+
+        // Cancel the watch: the server ends the call.
+        client.send(Frame(callId: watch, endOfStream: true))
+        var ended = false
+        for _ in 0..<50 {
+            let frame = try client.readFrame(call: watch)
+            if frame.endOfStream { ended = true; XCTAssertEqual(frame.status?.statusCode, .ok); break }
+        }
+        XCTAssertTrue(ended)
+    }
+
+    func testActivityBecomesAnEdgeOnTheWatchAndInGetTopology() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let client = try server.client()
+        let source = try client.register("frontend")
+        _ = try client.register("backend")
+        let watch = client.startWatch()
+        XCTAssertEqual(try client.update(on: watch).type, .snapshot)
+
+        let call = client.newCallID()
+        for (latency, ok) in [(10, true), (20, true), (30, false)] {
+            var report = ReportActivityRequest()
+            report.serviceId = source.serviceId
+            report.targetService = "backend"
+            report.type = ok ? .requestSent : .error
+            report.latencyMs = Int32(latency)
+            report.success = ok
+            client.send(Frame(callId: call, message: .reportActivityRequest(report)))
+        }
+        client.send(Frame(callId: call, endOfStream: true))
+        let reply = try client.readFrame(call: call)
+        guard case .reportActivityResponse(let response)? = reply.message else { return XCTFail() }
+        XCTAssertEqual(response.acceptedEvents, 3)
+
+        var edge: ServiceEdge?
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            let update = try client.update(on: watch)
+            if let e = update.edge, e.totalRequests == 3 { edge = e; break }
+        }
+        let watched = try XCTUnwrap(edge, "no edge update with 3 requests on the watch")
+        XCTAssertEqual(watched.sourceServiceId, source.serviceId)
+        XCTAssertEqual(watched.targetService, "backend")
+        XCTAssertEqual(watched.totalErrors, 1)
+        XCTAssertEqual(watched.avgLatencyMs, 20, accuracy: 0.5)
+
+        let snapshot = try client.topology()
+        let got = try XCTUnwrap(snapshot.edges.first)
+        XCTAssertEqual(got.totalRequests, 3)
+        XCTAssertEqual(got.totalErrors, 1)
+        XCTAssertEqual(got.avgLatencyMs, 20, accuracy: 0.5)
+    }
+
+    func testLivenessStaleDeadRemovalWithinFiftyMillisecondsThenNotFoundAndReRegister() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let client = try server.client()
+        let watcher = try server.client()
+        let handle = try client.register("payments")
+        let beat = client.newCallID()
+        // Heartbeats keep it alive, well past the stale timeout.
+        var lastBeatAck: Int64 = 0
+        for sequence in 1...8 {
+            let reply = try client.heartbeat(call: beat, serviceID: handle.serviceId, sequence: Int64(sequence))
+            guard case .heartbeatResponse(let response)? = reply.message else { return XCTFail() }
+            XCTAssertTrue(response.acknowledged)
+            lastBeatAck = wallMs()
+            usleep(50_000)
+        }
+        let alive = try XCTUnwrap(client.topology().nodes.first)
+        XCTAssertEqual(alive.state, .idle)
+        _ = lastBeatAck
+
+        let watch = watcher.startWatch()
+        XCTAssertEqual(try watcher.update(on: watch).type, .snapshot)
+        // Silence from now on. STALE when silence > 2 x 100 ms, DEAD (and removal) when > 3 x 100 ms,
+        // measured from the last heartbeat as the server recorded it.
+        var sawStale: Int64?, sawDead: Int64?, sawRemoved: Int64?
+        var lastHeartbeatMs: Int64 = 0
+        let deadline = Date().addingTimeInterval(5)
+        while sawRemoved == nil, Date() < deadline {
+            let update = try watcher.update(on: watch)
+            let at = wallMs()
+            guard let node = update.node else { continue }
+            if node.lastHeartbeatMs > 0 { lastHeartbeatMs = node.lastHeartbeatMs }
+            if update.type == .nodeUpdated && node.state == .stale && sawStale == nil { sawStale = at }
+            if update.type == .nodeUpdated && node.state == .dead { sawDead = at }
+            if update.type == .nodeRemoved { sawRemoved = at }
+        }
+        let stale = try XCTUnwrap(sawStale, "no STALE update")
+        let dead = try XCTUnwrap(sawDead, "no DEAD update")
+        let removed = try XCTUnwrap(sawRemoved, "no NODE_REMOVED update")
+        XCTAssertGreaterThan(lastHeartbeatMs, 0)
+        let staleDue = lastHeartbeatMs + 200 + 1
+        let deadDue = lastHeartbeatMs + 300 + 1
+        // Lateness against each deadline (never early), with the 50 ms bound.
+        XCTAssertGreaterThanOrEqual(stale, staleDue - 2)
+        XCTAssertLessThanOrEqual(stale - staleDue, 50, "STALE \(stale - staleDue) ms late")
+        XCTAssertGreaterThanOrEqual(dead, deadDue - 2)
+        XCTAssertLessThanOrEqual(dead - deadDue, 50, "DEAD \(dead - deadDue) ms late")
+        XCTAssertLessThanOrEqual(removed - deadDue, 50, "removal \(removed - deadDue) ms late")
+        XCTAssertLessThanOrEqual(server.server.stats().maxTimerLatenessMs, 50)
+
+        // A heartbeat now: acknowledged=false, NOT_FOUND.
+        let reply = try client.heartbeat(call: beat, serviceID: handle.serviceId, sequence: 99)
+        guard case .heartbeatResponse(let response)? = reply.message else { return XCTFail() }
+        XCTAssertFalse(response.acknowledged)
+        XCTAssertEqual(response.sequence, 99)
+        XCTAssertEqual(reply.status?.statusCode, .notFound)
+
+        // Re-registering with the old id restores the same node.
+        let again = try client.register("payments", id: handle.serviceId)
+        XCTAssertEqual(again.serviceId, handle.serviceId)
+        let restored = try XCTUnwrap(client.topology().nodes.first)
+        XCTAssertEqual(restored.serviceId, handle.serviceId)
+        let beat2 = client.newCallID()
+        guard case .heartbeatResponse(let ok)? = try client.heartbeat(call: beat2, serviceID: handle.serviceId, sequence: 100).message
+        else { return XCTFail() }
+        XCTAssertTrue(ok.acknowledged)
+        XCTAssertTrue(server.logLines.contains("msg=\"service dead\""))
+    }
+
+    func testQuietWatchGetsProgressUpdates() throws {
+        let server = try RunningServer { $0.topology.progressIntervalMs = 100; $0.topology.heartbeatIntervalMs = 5_000 }
+        defer { server.stop() }
+        let client = try server.client()
+        let watch = client.startWatch()
+        let snapshot = try client.update(on: watch)
+        XCTAssertEqual(snapshot.type, .snapshot)
+        let start = Date()
+        let progress = try client.update(on: watch, timeout: 2)
+        XCTAssertEqual(progress.type, .progress)
+        XCTAssertGreaterThanOrEqual(progress.revision, snapshot.revision)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+    }
+
+    func testClosedConnectionDoesNotKillItsServices() throws {
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 1_000 }
+        defer { server.stop() }
+        var client: TestClient? = try server.client()
+        let handle = try client!.register("survivor")
+        client = nil  // closes the socket
+        let other = try server.client()
+        usleep(100_000)
+        XCTAssertEqual(try other.topology().nodes.map(\.serviceId), [handle.serviceId])
+    }
+
+    func testFiveHundredConnectionsRegisteringAndHeartbeating() throws {
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 2_000 }
+        defer { server.stop() }
+        var clients: [TestClient] = []
+        for _ in 0..<500 { clients.append(try server.client()) }
+        // Each sends its registration before any reply is read: 500 calls in flight at once.
+        for (i, client) in clients.enumerated() {
+            var request = RegisterServiceRequest()
+            request.serviceName = "svc-\(i)"
+            client.send(Frame(callId: 1, message: .registerServiceRequest(request)))
+        }
+        var ids: [String] = []
+        for client in clients {
+            let reply = try client.readFrame(call: 1)
+            guard case .registerServiceResponse(let r)? = reply.message, let id = r.handle?.serviceId else { return XCTFail() }
+            ids.append(id)
+        }
+        for (client, id) in zip(clients, ids) {
+            client.send(Frame(callId: 2, message: .heartbeatRequest(HeartbeatRequest(serviceId: id, sequence: 1))))
+        }
+        for client in clients {
+            guard case .heartbeatResponse(let r)? = try client.readFrame(call: 2).message else { return XCTFail() }
+            XCTAssertTrue(r.acknowledged)
+        }
+        XCTAssertEqual(try clients[0].topology().nodes.count, 500)
+        XCTAssertEqual(server.server.stats().connections, 500)
+    }
+}

@@ -1,0 +1,257 @@
+import Foundation
+import TopologyCore
+import TopologyServer
+import TopologyWire
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func hex(_ text: String) -> [UInt8] {
+    let digits = text.filter { !$0.isWhitespace }
+    var bytes: [UInt8] = []
+    var index = digits.startIndex
+    while index < digits.endIndex {
+        let next = digits.index(index, offsetBy: 2)
+        bytes.append(UInt8(digits[index..<next], radix: 16)!)
+        index = next
+    }
+    return bytes
+}
+
+/// A connection that heartbeats one service and measures how long each ack takes.
+final class Witness {
+    let client: TestClient
+    let serviceID: String
+    let call: UInt64
+    var sequence: Int64 = 0
+    var worstAckMs: Double = 0
+
+    init(_ server: RunningServer) throws {
+        client = try server.client()
+        serviceID = try client.register("witness").serviceId
+        call = client.newCallID()
+    }
+
+    func beat(file: StaticString = #filePath, line: UInt = #line) throws {
+        sequence += 1
+        let start = Date()
+        let reply = try client.heartbeat(call: call, serviceID: serviceID, sequence: sequence)
+        worstAckMs = max(worstAckMs, Date().timeIntervalSince(start) * 1000)
+        guard case .heartbeatResponse(let response)? = reply.message else { return XCTFail("no ack", file: file, line: line) }
+        XCTAssertTrue(response.acknowledged, file: file, line: line)
+        XCTAssertEqual(response.sequence, sequence, file: file, line: line)
+    }
+}
+
+final class RobustnessTests: XCTestCase {
+    func testMalformedInputClosesOnlyTheBadConnection() throws {
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 2_000 }
+        defer { server.stop() }
+        let witness = try Witness(server)
+        let cases: [(String, [UInt8], StatusCode?)] = [
+            ("length prefix over 5 bytes", hex("80 80 80 80 80 00"), .invalidArgument),
+            ("length over the frame limit", hex("ff ff ff ff 0f"), .resourceExhausted),
+            ("invalid wire type", hex("02 0f 00"), .invalidArgument),
+            ("invalid UTF-8 in a string", hex("05 52 03 0a 01 ff"), .invalidArgument),
+            ("nested length past the end", hex("04 52 05 0a 01"), .invalidArgument),
+            ("nested huge length", hex("06 52 ff ff ff ff 0f"), .invalidArgument),
+            ("group wire type", hex("02 0b 0c"), .invalidArgument),
+            ("field number 0", hex("02 00 00"), .invalidArgument),
+            ("call id 0", hex("02 08 00"), .invalidArgument),
+            ("HTTP request", Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8), .invalidArgument),
+            ("TLS client hello", hex("16 03 01 00 a5 01 00 00 a1 03 03") + [UInt8](repeating: 0x41, count: 160), nil),
+            ("frame cut off, then close", hex("10 52 0e 0a"), nil),
+        ]
+        for (name, bytes, expected) in cases {
+            let bad = try server.client()
+            bad.sendRaw(bytes)
+            if expected == nil { shutdown(bad.fd, Int32(SHUT_WR)) }
+            let frames: [Frame]
+            do { frames = try bad.readUntilClosed(timeout: 5) } catch { XCTFail("\(name): \(error)"); continue }
+            if let expected {
+                let last = try XCTUnwrap(frames.last, "\(name): no Status frame")
+                XCTAssertEqual(last.callId, 0, name)
+                XCTAssertEqual(last.status?.statusCode, expected, "\(name): \(last.status?.message ?? "")")
+                XCTAssertFalse(last.status?.message.isEmpty ?? true, name)
+            }
+            try witness.beat()
+        }
+        XCTAssertLessThan(witness.worstAckMs, 250, "a bad connection delayed the witness")
+        XCTAssertEqual(server.server.stats().connections, 1)
+        XCTAssertTrue(server.logLines.contains("not HTTP"))
+    }
+
+    func testSlowWatcherIsAbsorbedByTheCoreAndResyncedWhenItReads() throws {
+        let server = try RunningServer {
+            $0.topology.heartbeatIntervalMs = 5_000
+            $0.topology.watchBufferLimit = 16
+            $0.maxOutboundBytes = 64 * 1024
+        }
+        defer { server.stop() }
+        let producer = try server.client()
+        let filler = String(repeating: "x", count: 1_000)
+        let metadata = ServiceMetadata(region: filler, environment: filler, team: filler, versionHash: filler,
+                                       serviceInterface: filler, serviceRole: filler, programName: filler)
+        for i in 0..<60 { _ = try producer.register("big-\(i)", metadata: metadata) }
+        let witness = try Witness(server)
+
+        let slow = try TestClient(port: server.port, receiveBuffer: 4096)
+        let watch = slow.startWatch()
+        usleep(100_000)
+        // Lots of changes while the watcher does not read.
+        for round in 0..<5 {
+            var ids: [String] = []
+            for i in 0..<40 { ids.append(try producer.register("churn-\(round)-\(i)", metadata: metadata).serviceId) }
+            for id in ids { _ = try producer.unary(.unregisterServiceRequest(UnregisterServiceRequest(serviceId: id))) }
+            try witness.beat()
+        }
+        XCTAssertLessThan(witness.worstAckMs, 250, "the slow watcher delayed another client")
+        let stats = server.server.stats()
+        // Bounded: the watch bound (32 KiB) plus one batch of updates (the first one holds the
+        // ~430 KB snapshot); without the bound all 400 updates of ~7 KB would be queued (~3 MB).
+        XCTAssertLessThan(stats.outboundBytes, 1_000_000, "server-side queue: \(stats.outboundBytes) bytes")
+        // The kernel buffers did fill (so the bound, not the kernel, held the backlog back).
+        XCTAssertGreaterThan(stats.maxConnectionOutboundBytes, 32 * 1024)
+        XCTAssertLessThan(stats.maxConnectionOutboundBytes, 1_000_000)
+
+        // Now it reads: first the original snapshot, and then a resync snapshot.
+        var sawResync = false
+        let deadline = Date().addingTimeInterval(10)
+        var count = 0
+        while !sawResync, Date() < deadline {
+            let update = try slow.update(on: watch, timeout: 5)
+            count += 1
+            if update.type == .snapshot && update.resync { sawResync = true }
+        }
+        XCTAssertTrue(sawResync, "no resync snapshot after \(count) updates")
+        XCTAssertTrue(server.logLines.contains("msg=\"watcher resynced\""))
+    }
+
+    func testLargeSnapshotDoesNotCountAgainstTheHeartbeatsOnTheSameConnection() throws {
+        let server = try RunningServer { $0.maxOutboundBytes = 16 * 1024; $0.topology.heartbeatIntervalMs = 5_000 }
+        defer { server.stop() }
+        let setup = try server.client()
+        let filler = String(repeating: "z", count: 1_000)
+        let metadata = ServiceMetadata(region: filler, environment: filler, team: filler, versionHash: filler,
+                                       serviceInterface: filler, serviceRole: filler, programName: filler)
+        var id = ""
+        for i in 0..<900 { id = try setup.register("big-\(i)", metadata: metadata).serviceId }
+        let client = try TestClient(port: server.port, receiveBuffer: 4096)
+        let watch = client.startWatch()
+        usleep(100_000)  // the ~6.3 MB snapshot (more than the kernel buffers hold) is queued; the client reads nothing yet
+        let beat = client.newCallID()
+        for sequence in 1...5 {
+            client.send(Frame(callId: beat, message: .heartbeatRequest(HeartbeatRequest(serviceId: id, sequence: Int64(sequence)))))
+        }
+        usleep(100_000)
+        XCTAssertEqual(try client.update(on: watch, timeout: 5).type, .snapshot)
+        for sequence in 1...5 {
+            guard case .heartbeatResponse(let r)? = try client.readFrame(call: beat).message else { return XCTFail() }
+            XCTAssertEqual(r.sequence, Int64(sequence))
+        }
+        // The case this test is about did happen: more than the limit was queued at the time.
+        XCTAssertGreaterThan(server.server.stats().maxConnectionOutboundBytes, 16 * 1024)
+    }
+
+    func testEachLimitIsReportedWithItsStatus() throws {
+        let server = try RunningServer {
+            $0.maxFrameBytes = 1024
+            $0.maxConnections = 4
+            $0.maxCallsPerConnection = 2
+            $0.topology.maxWatchers = 1
+            $0.topology.maxServices = 2
+            $0.topology.maxServiceNameBytes = 16
+            $0.firstFrameTimeoutMs = 150
+            $0.topology.heartbeatIntervalMs = 5_000
+        }
+        defer { server.stop() }
+        let a = try server.client()
+
+        // Max frame bytes.
+        do {
+            let c = try server.client()
+            var request = RegisterServiceRequest()
+            request.serviceName = String(repeating: "n", count: 2_000)
+            c.send(Frame(callId: 1, message: .registerServiceRequest(request)))
+            let last = try XCTUnwrap(try c.readUntilClosed().last)
+            XCTAssertEqual(last.status?.statusCode, .resourceExhausted)
+            XCTAssertTrue(last.status!.message.contains("--max-frame-bytes=1024"), last.status!.message)
+        }
+        // Max string length (service name).
+        do {
+            let reply = try a.unary(.registerServiceRequest(RegisterServiceRequest(serviceName: String(repeating: "n", count: 40))))
+            XCTAssertEqual(reply.status?.statusCode, .invalidArgument)
+            XCTAssertTrue(reply.endOfStream)
+        }
+        // Max services.
+        let s1 = try a.register("one")
+        _ = try a.register("two")
+        do {
+            let reply = try a.unary(.registerServiceRequest(RegisterServiceRequest(serviceName: "three")))
+            XCTAssertEqual(reply.status?.statusCode, .resourceExhausted)
+            XCTAssertTrue(reply.status!.message.contains("maxServices"), reply.status!.message)
+            XCTAssertTrue(reply.status!.message.contains("2"), reply.status!.message)
+        }
+        // Max calls per connection: two open streams, a third is refused on its call id.
+        do {
+            let c1 = a.newCallID(), c2 = a.newCallID(), c3 = a.newCallID()
+            _ = try a.heartbeat(call: c1, serviceID: s1.serviceId, sequence: 1)
+            _ = try a.heartbeat(call: c2, serviceID: s1.serviceId, sequence: 1)
+            let reply = try a.heartbeat(call: c3, serviceID: s1.serviceId, sequence: 1)
+            XCTAssertEqual(reply.status?.statusCode, .resourceExhausted)
+            XCTAssertTrue(reply.status!.message.contains("--max-calls-per-connection is 2"), reply.status!.message)
+            XCTAssertTrue(reply.endOfStream)
+        }
+        // Max watchers.
+        let w = try server.client()
+        do {
+            let first = w.startWatch()
+            XCTAssertEqual(try w.update(on: first).type, .snapshot)
+            let second = w.startWatch()
+            let reply = try w.readFrame(call: second)
+            XCTAssertEqual(reply.status?.statusCode, .resourceExhausted)
+            XCTAssertTrue(reply.status!.message.contains("maxWatchers"), reply.status!.message)
+        }
+        // First-frame deadline.
+        do {
+            let silent = try server.client()
+            let start = Date()
+            let last = try XCTUnwrap(try silent.readUntilClosed().last)
+            XCTAssertEqual(last.status?.statusCode, .deadlineExceeded)
+            XCTAssertTrue(last.status!.message.contains("--first-frame-timeout-ms=150"))
+            XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+        }
+        // Max connections: a, the watcher's and two more; the fifth is refused.
+        do {
+            let c3 = try server.client()
+            _ = try c3.topology()
+            let c4 = try server.client()
+            _ = try c4.topology()
+            let refused = try server.client()
+            let last = try XCTUnwrap(try refused.readUntilClosed().last)
+            XCTAssertEqual(last.status?.statusCode, .resourceExhausted)
+            XCTAssertTrue(last.status!.message.contains("--max-connections is 4"), last.status!.message)
+        }
+        try eventually("the refusal log line") { server.logLines.contains("limit=max-connections") }
+        XCTAssertTrue(server.logLines.contains("limit=max-calls-per-connection"))
+    }
+
+    func testClientThatDoesNotReadRepliesIsClosedAtTheOutboundLimit() throws {
+        let server = try RunningServer { $0.maxOutboundBytes = 16 * 1024 }
+        defer { server.stop() }
+        let setup = try server.client()
+        let filler = String(repeating: "y", count: 1_000)
+        for i in 0..<20 { _ = try setup.register("s\(i)", metadata: ServiceMetadata(region: filler, environment: filler)) }
+        let greedy = try TestClient(port: server.port, receiveBuffer: 4096)
+        // ~40 KB per reply, never read.
+        var bytes: [UInt8] = []
+        for call in 1...300 { Frame(callId: UInt64(call), message: .getTopologyRequest(GetTopologyRequest())).encodeLengthPrefixed(appendingTo: &bytes) }
+        greedy.sendRaw(bytes)
+        try eventually("the server to close the greedy connection") { server.logLines.contains("--max-outbound-bytes=16384") }
+        XCTAssertLessThan(server.server.stats().outboundBytes, 2_000_000)
+        _ = try greedy.readUntilClosed(timeout: 5)
+        XCTAssertTrue(greedy.closedByPeer)
+        XCTAssertEqual(try setup.topology().nodes.count, 20)
+    }
+}
