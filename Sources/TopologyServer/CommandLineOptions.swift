@@ -27,6 +27,17 @@ public enum CommandLineOptions {
         }
     }
 
+    /// The flag that sets a `TopologyConfiguration` field (`maxServices` -> `--max-services`), if
+    /// there is one.
+    static func flag(forConfigurationField field: String) -> String? {
+        var flag = "--"
+        for character in field {
+            if character.isUppercase { flag += "-" }
+            flag += character.lowercased()
+        }
+        return options.contains { $0.flag == flag } ? flag : nil
+    }
+
     static func integer<T: FixedWidthInteger>(_ text: String, min: T, max: T = .max) -> T? {
         guard let value = T(text), value >= min, value <= max else { return nil }
         return value
@@ -44,7 +55,7 @@ public enum CommandLineOptions {
             c.topology.heartbeatIntervalMs = n; return true
         },
         Option(flag: "--timeout-multiplier", form: "an integer, 1 to 1000",
-               help: "missed intervals before STALE (default 3)") { c, v in
+               help: "missed intervals before DEAD; STALE after 2 (default 3)") { c, v in
             guard let n: Int64 = integer(v, min: 1, max: 1000) else { return false }
             c.topology.timeoutMultiplier = n; return true
         },
@@ -93,6 +104,11 @@ public enum CommandLineOptions {
             guard let n: Int = integer(v, min: 1) else { return false }
             c.topology.maxServices = n; return true
         },
+        Option(flag: "--max-edges-per-service", form: "an integer, 1 or more",
+               help: "distinct targets one service may report calls to (default 10000)") { c, v in
+            guard let n: Int = integer(v, min: 1) else { return false }
+            c.topology.maxEdgesPerService = n; return true
+        },
         Option(flag: "--max-calls-per-connection", form: "an integer, 1 or more",
                help: "open streaming calls per connection (default 1000)") { c, v in
             guard let n: Int = integer(v, min: 1) else { return false }
@@ -104,7 +120,7 @@ public enum CommandLineOptions {
             c.topology.maxWatchers = n; return true
         },
         Option(flag: "--watch-buffer-limit", form: "an integer, 1 or more",
-               help: "updates queued per watcher before a resync (default 1024)") { c, v in
+               help: "updates queued per watcher before coalescing (default 1024)") { c, v in
             guard let n: Int = integer(v, min: 1) else { return false }
             c.topology.watchBufferLimit = n; return true
         },

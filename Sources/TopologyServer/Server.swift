@@ -371,8 +371,8 @@ public final class Server: @unchecked Sendable {
                 ])
                 reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok, message: .registerServiceResponse(response)), now: now)
             } catch {
-                logRefusal("RegisterService", error.status, connection)
-                fail(connection, callID: callID, error.status, now: now)
+                logRefusal("RegisterService", error.serverStatus, connection)
+                fail(connection, callID: callID, error.serverStatus, now: now)
             }
 
         case .unregisterServiceRequest(let request):
@@ -399,10 +399,10 @@ public final class Server: @unchecked Sendable {
                 let response = try topology.heartbeat(request, now: now)
                 reply(connection, Frame(callId: callID, message: .heartbeatResponse(response)), now: now)
             } catch {
-                logger.debug("heartbeat refused", ["service_id": request.serviceId, "code": error.status.statusCode.description])
+                logger.debug("heartbeat refused", ["service_id": request.serviceId, "code": error.serverStatus.statusCode.description])
                 connection.calls[callID] = nil
                 let response = HeartbeatResponse(sequence: request.sequence, acknowledged: false, serverEpoch: serverEpoch)
-                reply(connection, Frame(callId: callID, endOfStream: true, status: error.status, message: .heartbeatResponse(response)), now: now)
+                reply(connection, Frame(callId: callID, endOfStream: true, status: error.serverStatus, message: .heartbeatResponse(response)), now: now)
                 return
             }
             if frame.endOfStream { finishCall(connection, callID: callID, now: now) }
@@ -419,8 +419,8 @@ public final class Server: @unchecked Sendable {
                 accepted += try topology.reportActivity(request, now: now)
                 connection.calls[callID] = .activity(accepted: accepted)
             } catch {
-                logRefusal("ReportActivity", error.status, connection)
-                fail(connection, callID: callID, error.status, now: now)
+                logRefusal("ReportActivity", error.serverStatus, connection)
+                fail(connection, callID: callID, error.serverStatus, now: now)
                 return
             }
             if frame.endOfStream { finishCall(connection, callID: callID, now: now) }
@@ -437,8 +437,8 @@ public final class Server: @unchecked Sendable {
                 logger.info("watch started", ["peer": connection.peer, "call_id": String(callID), "watchers": String(topology.watcherCount)])
                 retryWatchers.append(watcher)  // its snapshot is queued already
             } catch {
-                logRefusal("WatchTopology", error.status, connection)
-                fail(connection, callID: callID, error.status, now: now)
+                logRefusal("WatchTopology", error.serverStatus, connection)
+                fail(connection, callID: callID, error.serverStatus, now: now)
                 return
             }
             if frame.endOfStream { finishCall(connection, callID: callID, now: now) }
