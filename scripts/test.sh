@@ -13,7 +13,7 @@ swift build --build-tests
 bin=$(swift build --show-bin-path)
 
 section "Swift tests"
-swift test --skip-build
+swift test --skip-build --disable-swift-testing
 
 section "Interop: golden vectors, differential tests against the official protobuf library, schema contract"
 TOPOLOGY_WIRE_PROBE="$bin/topology-wire-probe" .venv/bin/python -m pytest Tests/interop -q

@@ -1,1 +1,116 @@
-print("load generator: not yet written")
+// LoadGen: the load generator of scripts/bench.sh. Simulated services, connections, watchers and a
+// probe against topology-server or the floor (bench/floor), on loopback, from one thread.
+//
+//   LoadGen floor-frame
+//       prints the hex of a typical HeartbeatResponse frame (length prefix included): the floor's reply
+//   LoadGen heartbeats --address HOST:PORT --pid PID [--target server|floor] [--label L]
+//           [--connections N] [--services-per-connection N] [--rate HB_PER_S | --rate 0 --window N]
+//           [--tick-ms N] [--warmup-ms N] [--duration-ms N]
+//   LoadGen fleet --address HOST:PORT --pid PID [--label L] [--connections N] [--services-per-connection N]
+//           [--interval-ms N] [--multiplier N] [--hold-ms N] [--get-topology N] [--watchers 1,10,100]
+//           [--watch-ms N] [--probe-interval-ms N] [--settle-ms N] [--drain-ms N] [--silence N]
+//
+// --pid is the process under test: its CPU time (utime+stime of /proc/PID/stat) and VmRSS are read
+// at the edges of each measured window. Results: `RESULT <label>.<key> <value>` lines on stdout.
+// Exit status 0 only if every check held (no errors, no missed deadline, every reply received).
+import TopologyWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+guard let command = arguments.first else {
+    fatal("usage: LoadGen floor-frame | heartbeats ... | fleet ... (see bench/LoadGen/main.swift)")
+}
+arguments.removeFirst()
+
+/// `--name value` pairs; each is taken once, and any left over is an unknown flag.
+struct Flags {
+    private var values: [String: String] = [:]
+
+    init(_ arguments: [String]) {
+        var index = 0
+        while index < arguments.count {
+            let name = arguments[index]
+            guard name.hasPrefix("--"), index + 1 < arguments.count else { fatal("expected --flag value, got \(name)") }
+            values[String(name.dropFirst(2))] = arguments[index + 1]
+            index += 2
+        }
+    }
+
+    mutating func int(_ name: String, _ fallback: Int) -> Int {
+        guard let text = values.removeValue(forKey: name) else { return fallback }
+        guard let value = Int(text), value >= 0 else { fatal("--\(name) needs a whole number, got \(text)") }
+        return value
+    }
+
+    mutating func string(_ name: String, _ fallback: String) -> String {
+        values.removeValue(forKey: name) ?? fallback
+    }
+
+    func finish() {
+        if let unknown = values.keys.sorted().first { fatal("unknown flag --\(unknown)") }
+    }
+}
+
+var flags = Flags(arguments)
+
+let fileLimit = Net.raiseFileLimit()
+
+switch command {
+case "floor-frame":
+    // Call ids and sequences of 2 bytes, a 32-hex-digit server epoch: what the server sends.
+    var bytes: [UInt8] = []
+    Frame(callId: 200, message: .heartbeatResponse(HeartbeatResponse(
+        sequence: 1_000, acknowledged: true, serverEpoch: String(repeating: "f", count: 32))))
+        .encodeLengthPrefixed(appendingTo: &bytes)
+    print(bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
+
+case "heartbeats":
+    let address = Net.address(flags.string("address", "127.0.0.1:50053"))
+    let pid = Int32(flags.int("pid", 0))
+    let floorTarget = flags.string("target", "server") == "floor"
+    var o = HeartbeatOptions()
+    o.label = flags.string("label", o.label)
+    o.connections = flags.int("connections", o.connections)
+    o.perConnection = flags.int("services-per-connection", o.perConnection)
+    o.rate = flags.int("rate", o.rate)
+    o.window = flags.int("window", o.window)
+    o.tickMs = max(1, flags.int("tick-ms", o.tickMs))
+    o.warmupMs = flags.int("warmup-ms", o.warmupMs)
+    o.durationMs = flags.int("duration-ms", o.durationMs)
+    flags.finish()
+    guard pid > 0 else { fatal("--pid of the process under test is required") }
+    guard o.connections + 16 < fileLimit else { fatal("\(o.connections) connections need ulimit -n above \(o.connections + 16) (it is \(fileLimit))") }
+    let ok = runHeartbeats(Driver(address: address, floorTarget: floorTarget), pid: pid, o)
+    exit(ok ? 0 : 1)
+
+case "fleet":
+    let address = Net.address(flags.string("address", "127.0.0.1:50053"))
+    let pid = Int32(flags.int("pid", 0))
+    var o = FleetOptions()
+    o.label = flags.string("label", o.label)
+    o.connections = flags.int("connections", o.connections)
+    o.perConnection = flags.int("services-per-connection", o.perConnection)
+    o.intervalMs = max(1, flags.int("interval-ms", o.intervalMs))
+    o.multiplier = max(1, flags.int("multiplier", o.multiplier))
+    o.tickMs = max(1, flags.int("tick-ms", o.tickMs))
+    o.holdMs = flags.int("hold-ms", o.holdMs)
+    o.getTopology = flags.int("get-topology", o.getTopology)
+    let watchers = flags.string("watchers", "")
+    o.watchers = watchers.split(separator: ",").map { Int($0) ?? 0 }.filter { $0 > 0 }
+    o.watchMs = flags.int("watch-ms", o.watchMs)
+    o.probeIntervalMs = max(1, flags.int("probe-interval-ms", o.probeIntervalMs))
+    o.settleMs = flags.int("settle-ms", o.settleMs)
+    o.drainMs = flags.int("drain-ms", o.drainMs)
+    o.silence = flags.int("silence", o.silence)
+    flags.finish()
+    guard pid > 0 else { fatal("--pid of the process under test is required") }
+    let needed = o.connections + (o.watchers.max() ?? 0) + 16
+    guard needed < fileLimit else { fatal("\(o.connections) connections need ulimit -n above \(needed) (it is \(fileLimit))") }
+    let ok = runFleet(Driver(address: address, floorTarget: false), pid: pid, o)
+    exit(ok ? 0 : 1)
+
+default:
+    fatal("unknown command \(command): floor-frame, heartbeats or fleet")
+}
