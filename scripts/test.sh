@@ -23,3 +23,10 @@ TOPOLOGY_SERVER="$bin/topology-server" make -C clients/c test
 
 section "Python client tests (codec vs the official library, fake and real servers, CLI)"
 TOPOLOGY_SERVER="$bin/topology-server" .venv/bin/python -m pytest -q clients/python/tests
+
+section "Dashboard and HTTP API (JSON, SSE, /metrics, headless Chromium)"
+scripts/setup-browser.sh
+TOPOLOGY_SERVER="$bin/topology-server" .venv/bin/python -m pytest -q Tests/dashboard
+
+section "Benchmark smoke run (tiny sizes; the figures mean nothing, the run must not rot)"
+scripts/bench.sh --smoke

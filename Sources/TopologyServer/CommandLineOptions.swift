@@ -49,6 +49,28 @@ public enum CommandLineOptions {
             guard let a = ListenAddress(parsing: v) else { return false }
             c.address = a; return true
         },
+        Option(flag: "--http-address", form: "HOST:PORT (IPv4) or [IPV6]:PORT, or empty to disable HTTP",
+               help: "dashboard, JSON, SSE, /metrics (default 127.0.0.1:50054)") { c, v in
+            c.httpAddressIsDefault = false
+            if v.isEmpty { c.httpAddress = nil; return true }
+            guard let a = ListenAddress(parsing: v) else { return false }
+            c.httpAddress = a; return true
+        },
+        Option(flag: "--http-request-timeout-ms", form: "an integer of milliseconds, 1 or more",
+               help: "HTTP request head and response deadline (default 10000)") { c, v in
+            guard let n: Int64 = integer(v, min: 1) else { return false }
+            c.httpRequestTimeoutMs = n; return true
+        },
+        Option(flag: "--max-http-connections", form: "an integer, 1 or more",
+               help: "open HTTP connections at most (default 256)") { c, v in
+            guard let n: Int = integer(v, min: 1) else { return false }
+            c.maxHTTPConnections = n; return true
+        },
+        Option(flag: "--sse-comment-interval-ms", form: "an integer of milliseconds, 1 or more",
+               help: "comment line period on SSE streams (default 15000)") { c, v in
+            guard let n: Int64 = integer(v, min: 1) else { return false }
+            c.sseCommentIntervalMs = n; return true
+        },
         Option(flag: "--heartbeat-interval-ms", form: "an integer of milliseconds, 1 or more",
                help: "how often services heartbeat (default 5000)") { c, v in
             guard let n: Int64 = integer(v, min: 1, max: Int64(Int32.max)) else { return false }
@@ -154,6 +176,8 @@ public enum CommandLineOptions {
     /// Parses `arguments` (without the program name) over `environment`.
     public static func parse(_ arguments: [String], environment: [String: String]) throws(CommandLineError) -> CommandLineAction {
         var configuration = ServerConfiguration()
+        configuration.httpAddress = ListenAddress(host: "127.0.0.1", port: 50054, family: .ipv4)
+        configuration.httpAddressIsDefault = true
         for option in options {
             if let value = environment[option.environmentName] {
                 guard option.apply(&configuration, value) else {

@@ -35,27 +35,38 @@ public final class Server: @unchecked Sendable {
     let clock = ServerClock()
     public let serverEpoch: String
 
-    private var topology: Topology
-    private var epoll: Epoll?
+    var topology: Topology
+    var epoll: Epoll?
     private var listener: Int32 = -1
     private var wakeFD: Int32 = -1
     private var signalFD: Int32 = -1
     /// The address actually bound (the port filled in when 0 was asked for).
     public private(set) var boundAddress: ListenAddress?
 
-    private var connections: [UInt64: Connection] = [:]
-    private var nextConnectionID: UInt64 = 16
+    var connections: [UInt64: Connection] = [:]
+    var nextConnectionID: UInt64 = 16
     private var watcherCalls: [WatcherID: (connection: UInt64, callID: UInt64)] = [:]
     /// Connections waiting for their first frame, in accept order (so deadlines are in order too).
     private var firstFrameQueue: [(connection: UInt64, deadlineMs: Int64)] = []
     private var firstFrameQueueHead = 0
     private var flushList: [Connection] = []
-    private var retryWatchers: [WatcherID] = []
+    var retryWatchers: [WatcherID] = []
     private var closingConnections: Set<UInt64> = []
-    private var shutdownDeadlineMs: Int64?
-    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    var shutdownDeadlineMs: Int64?
+    var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var framesSinceTimerCheck = 0
     private var lastOutboundSumMs: Int64 = 0
+
+    // The HTTP listener (HTTP/Server+HTTP.swift).
+    var httpListener: Int32 = -1
+    var httpConnections: [UInt64: HTTPConnection] = [:]
+    var sseWatchers: [WatcherID: UInt64] = [:]
+    var httpFlushList: [HTTPConnection] = []
+    /// Counters for /metrics, owned by the loop thread.
+    var metrics = ServerMetrics()
+    let startedAtMs: Int64
+    /// The HTTP address actually bound, nil when there is no HTTP listener.
+    public internal(set) var boundHTTPAddress: ListenAddress?
 
     private let statsLock = NSLock()
     private var sharedStats = ServerStats()
@@ -72,12 +83,14 @@ public final class Server: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger ?? Logger(level: configuration.logLevel)
         self.serverEpoch = makeServerEpoch()
-        self.topology = Topology(configuration: configuration.topology, serverEpoch: serverEpoch, now: clock.nowMs())
+        self.startedAtMs = clock.nowMs()
+        self.topology = Topology(configuration: configuration.topology, serverEpoch: serverEpoch, now: startedAtMs)
     }
 
     deinit {
-        for fd in [listener, wakeFD, signalFD, epoll?.fd ?? -1] where fd >= 0 { Sockets.close(fd) }
+        for fd in [listener, httpListener, wakeFD, signalFD, epoll?.fd ?? -1] where fd >= 0 { Sockets.close(fd) }
         for connection in connections.values { Sockets.close(connection.fd) }
+        for connection in httpConnections.values { Sockets.close(connection.fd) }
     }
 
     /// The statistics as of the loop's last wake-up.
@@ -99,6 +112,7 @@ public final class Server: @unchecked Sendable {
         let (fd, bound) = try Sockets.listen(on: configuration.address)
         listener = fd
         try epoll.add(fd, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.listenerToken)
+        try startHTTP()
         wakeFD = try syscallBlocking("eventfd") { topology_eventfd_create() }
         try epoll.add(wakeFD, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.wakeToken)
         if handleSignals {
@@ -142,8 +156,9 @@ public final class Server: @unchecked Sendable {
             deliverWatchUpdates()
             flushAll(now: clock.nowMs())
             publishStats()
-            if let shutdownDeadlineMs, connections.isEmpty || clock.nowMs() >= shutdownDeadlineMs {
+            if let shutdownDeadlineMs, connections.isEmpty && httpConnections.isEmpty || clock.nowMs() >= shutdownDeadlineMs {
                 for connection in Array(connections.values) { closeNow(connection, reason: "shutdown") }
+                for connection in Array(httpConnections.values) { closeHTTPNow(connection, reason: "shutdown") }
                 logger.info("stopped", ["services": String(topology.serviceCount)])
                 return
             }
@@ -156,6 +171,8 @@ public final class Server: @unchecked Sendable {
         switch token {
         case Server.listenerToken:
             acceptAll(now: now)
+        case Server.httpListenerToken:
+            acceptHTTP(now: now)
         case Server.wakeToken:
             var value: UInt64 = 0
             _ = try? syscall("read eventfd") { Glibc.read(wakeFD, &value, 8) }
@@ -166,7 +183,10 @@ public final class Server: @unchecked Sendable {
                 beginShutdown(reason: number == SIGINT ? "SIGINT" : "SIGTERM", now: now)
             }
         default:
-            guard let connection = connections[token] else { return }
+            guard let connection = connections[token] else {
+                if let http = httpConnections[token] { handleHTTPEvent(http, events: events, now: now) }
+                return
+            }
             if connection.closing, events & UInt32(TOPOLOGY_EPOLLHUP | TOPOLOGY_EPOLLERR) != 0 {
                 closeNow(connection, reason: "peer gone")
                 return
@@ -203,6 +223,8 @@ public final class Server: @unchecked Sendable {
                       message: "too many connections: the limit --max-connections is \(configuration.maxConnections); retry later with backoff"))
                     .encodeLengthPrefixed(appendingTo: &bytes)
                 logger.warning("connection refused", ["peer": peer, "limit": "max-connections", "value": String(configuration.maxConnections)])
+                metrics.limitRejected("--max-connections")
+                metrics.frameError(.resourceExhausted)
                 _ = try? bytes.withUnsafeBytes { try Sockets.write(fd, $0) }
                 Sockets.close(fd)
                 continue
@@ -219,6 +241,7 @@ public final class Server: @unchecked Sendable {
                 continue
             }
             connections[id] = connection
+            metrics.connectionsAccepted += 1
             firstFrameQueue.append((id, now + configuration.firstFrameTimeoutMs))
             logger.debug("connection opened", ["peer": peer, "connections": String(connections.count)])
         }
@@ -272,6 +295,7 @@ public final class Server: @unchecked Sendable {
                 let code: StatusCode
                 switch error {
                 case .frameTooLarge(let length, let limit):
+                    metrics.limitRejected("--max-frame-bytes")
                     code = .resourceExhausted
                     message = "frame of \(length) bytes is over the limit --max-frame-bytes=\(limit); the connection is closed"
                 default:
@@ -312,6 +336,7 @@ public final class Server: @unchecked Sendable {
     /// The byte stream cannot be trusted any more: one Status frame on call 0, then close.
     private func protocolError(_ connection: Connection, code: StatusCode, message: String, now: Int64) {
         logger.warning("protocol error", ["peer": connection.peer, "code": code.description, "error": message])
+        metrics.frameError(code)
         endCalls(connection)
         connection.append(Frame(callId: 0, endOfStream: true, status: Status(code: code, message: message)))
         scheduleFlush(connection)
@@ -326,6 +351,7 @@ public final class Server: @unchecked Sendable {
         // is not counted against the client.
         if connection.pendingBytes > configuration.maxOutboundBytes + connection.largestWatchBatchBytes {
             let limit = configuration.maxOutboundBytes
+            metrics.limitRejected("--max-outbound-bytes")
             protocolError(connection, code: .resourceExhausted,
                           message: "the client is not reading its replies: \(connection.pendingBytes) bytes queued, over the limit --max-outbound-bytes=\(limit)",
                           now: now)
@@ -336,6 +362,7 @@ public final class Server: @unchecked Sendable {
     }
 
     private func fail(_ connection: Connection, callID: UInt64, _ status: Status, now: Int64) {
+        metrics.frameError(status.statusCode)
         if let call = connection.calls.removeValue(forKey: callID), case .watch(let watcher) = call {
             endWatch(watcher)
         }
@@ -366,6 +393,7 @@ public final class Server: @unchecked Sendable {
             guard unary(connection, callID, open, "RegisterService", now) else { return }
             do {
                 let response = try topology.register(request, now: now)
+                metrics.registrations += 1
                 logger.info("service registered", [
                     "service_id": response.handle?.serviceId ?? "", "name": request.serviceName, "peer": connection.peer,
                 ])
@@ -379,6 +407,7 @@ public final class Server: @unchecked Sendable {
             guard unary(connection, callID, open, "UnregisterService", now) else { return }
             let response = topology.unregister(request, now: now)
             if response.removed {
+                metrics.unregistrations += 1
                 logger.info("service unregistered", ["service_id": request.serviceId, "peer": connection.peer])
             }
             reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok, message: .unregisterServiceResponse(response)), now: now)
@@ -395,10 +424,16 @@ public final class Server: @unchecked Sendable {
             } else {
                 guard openCall(connection, callID, .heartbeat, now) else { return }
             }
+            let started = ServerClock.monotonicNs()
             do {
                 let response = try topology.heartbeat(request, now: now)
+                metrics.heartbeatSeconds.observe(Double(ServerClock.monotonicNs() - started) / 1e9)
+                metrics.heartbeats += 1
                 reply(connection, Frame(callId: callID, message: .heartbeatResponse(response)), now: now)
             } catch {
+                metrics.heartbeatSeconds.observe(Double(ServerClock.monotonicNs() - started) / 1e9)
+                metrics.heartbeatsRefused += 1
+                metrics.frameError(error.serverStatus.statusCode)
                 logger.debug("heartbeat refused", ["service_id": request.serviceId, "code": error.serverStatus.statusCode.description])
                 connection.calls[callID] = nil
                 let response = HeartbeatResponse(sequence: request.sequence, acknowledged: false, serverEpoch: serverEpoch)
@@ -416,7 +451,9 @@ public final class Server: @unchecked Sendable {
                 guard openCall(connection, callID, .activity(accepted: 0), now) else { return }
             }
             do {
-                accepted += try topology.reportActivity(request, now: now)
+                let count = try topology.reportActivity(request, now: now)
+                metrics.activityEvents += count
+                accepted += count
                 connection.calls[callID] = .activity(accepted: accepted)
             } catch {
                 logRefusal("ReportActivity", error.serverStatus, connection)
@@ -490,16 +527,21 @@ public final class Server: @unchecked Sendable {
     private func refuseCallLimit(_ connection: Connection, _ callID: UInt64, _ now: Int64) {
         let limit = configuration.maxCallsPerConnection
         logger.warning("call refused", ["peer": connection.peer, "limit": "max-calls-per-connection", "value": String(limit)])
+        metrics.limitRejected("--max-calls-per-connection")
+        metrics.frameError(.resourceExhausted)
         reply(connection, Frame(callId: callID, endOfStream: true, status: Status(code: .resourceExhausted,
               message: "too many open calls on this connection: the limit --max-calls-per-connection is \(limit); end some calls or open another connection")), now: now)
     }
 
     private func logRefusal(_ rpc: String, _ status: Status, _ connection: Connection) {
         let level: LogLevel = status.statusCode == .resourceExhausted ? .warning : .info
+        if status.statusCode == .resourceExhausted, let flag = status.message.split(separator: " ").first(where: { $0.hasPrefix("--") }) {
+            metrics.limitRejected(String(flag))
+        }
         logger.log(level, "request refused", ["rpc": rpc, "peer": connection.peer, "code": status.statusCode.description, "error": status.message])
     }
 
-    private func endWatch(_ watcher: WatcherID) {
+    func endWatch(_ watcher: WatcherID) {
         topology.endWatch(watcher)
         watcherCalls[watcher] = nil
     }
@@ -531,6 +573,7 @@ public final class Server: @unchecked Sendable {
             if let connection = connections[id] { consider(connection.closeDeadlineMs) }
         }
         if let shutdownDeadlineMs { consider(shutdownDeadlineMs) }
+        if !httpConnections.isEmpty, let http = nextHTTPWakeupMs() { consider(http) }
         return deadline
     }
 
@@ -562,6 +605,7 @@ public final class Server: @unchecked Sendable {
                 closeNow(connection, reason: "close deadline")
             }
         }
+        runHTTPTimers(now: now)
     }
 
     // MARK: - Watches
@@ -573,6 +617,10 @@ public final class Server: @unchecked Sendable {
         retryWatchers.removeAll(keepingCapacity: true)
         let bound = configuration.maxOutboundBytes / 2
         for watcher in ready {
+            if let httpID = sseWatchers[watcher] {
+                deliverSSE(watcher, connectionID: httpID)
+                continue
+            }
             guard let (connectionID, callID) = watcherCalls[watcher], let connection = connections[connectionID],
                   !connection.closing else { continue }
             while true {
@@ -611,6 +659,7 @@ public final class Server: @unchecked Sendable {
             connection.scheduledForFlush = false
             if connections[connection.id] != nil { flush(connection, now: now) }
         }
+        if !httpFlushList.isEmpty { flushHTTPList(now: now) }
     }
 
     /// Writes what the kernel takes; registers for EPOLLOUT if some is left.
@@ -680,6 +729,7 @@ public final class Server: @unchecked Sendable {
             Sockets.close(listener)
             listener = -1
         }
+        shutdownHTTP(now: now)
         let unavailable = Status(code: .unavailable, message: "server shutting down")
         for connection in connections.values where !connection.closing {
             for callID in connection.calls.keys.sorted() {
@@ -701,6 +751,13 @@ public final class Server: @unchecked Sendable {
     private func logEvents(_ events: [TopologyEvent]) {
         guard !events.isEmpty else { return }
         var counts: [String: Int] = [:]
+        for event in events {
+            switch event {
+            case .serviceDead: metrics.deaths += 1
+            case .watcherResynced: metrics.watcherResyncs += 1
+            default: break
+            }
+        }
         for (index, event) in events.enumerated() {
             let (message, level, fields) = Server.describe(event)
             if index < Server.eventLinesPerWakeup {
@@ -731,6 +788,7 @@ public final class Server: @unchecked Sendable {
         let t = c.topology
         logger.info("listening", [
             "address": address.description,
+            "http_address": boundHTTPAddress?.description ?? "",
             "server_epoch": serverEpoch,
             "version": topologyServerVersion,
             "heartbeat_interval_ms": String(t.heartbeatIntervalMs),
@@ -752,6 +810,9 @@ public final class Server: @unchecked Sendable {
             "first_frame_timeout_ms": String(c.firstFrameTimeoutMs),
             "max_service_name_bytes": String(t.maxServiceNameBytes),
             "max_string_bytes": String(t.maxStringBytes),
+            "http_request_timeout_ms": String(c.httpRequestTimeoutMs),
+            "max_http_connections": String(c.maxHTTPConnections),
+            "sse_comment_interval_ms": String(c.sseCommentIntervalMs),
             "log_level": c.logLevel.name,
         ])
     }

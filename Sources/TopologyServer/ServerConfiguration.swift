@@ -61,5 +61,22 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var shutdownGraceMs: Int64 = 500
     public var logLevel = LogLevel.info
 
+    /// Where the HTTP listener (dashboard, JSON API, SSE watch, /metrics) listens; nil: no HTTP.
+    /// The library default is none; the command line's is 127.0.0.1:50054 (`--http-address`).
+    public var httpAddress: ListenAddress? = nil
+    /// `httpAddress` is the command line's default rather than asked for: if its port is taken (a
+    /// second server on the host), the server logs a warning and runs without HTTP instead of failing.
+    public var httpAddressIsDefault = false
+    /// An HTTP client must send a complete request head within this time of connecting (or of its
+    /// previous response), and read each response within it; otherwise it is closed (408 if it had
+    /// started a request). Also how long an idle keep-alive connection is kept.
+    public var httpRequestTimeoutMs: Int64 = 10_000
+    /// An SSE watch stream gets a comment line this often, so proxies and clients see it is alive.
+    public var sseCommentIntervalMs: Int64 = 15_000
+    /// Open HTTP connections at most (SSE streams included); one more is answered 503 and closed.
+    public var maxHTTPConnections = 256
+    /// Request line and header bounds of the HTTP parser (over them: 431).
+    var httpLimits = HTTPLimits()
+
     public init() {}
 }

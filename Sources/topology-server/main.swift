@@ -29,6 +29,9 @@ case .run(let configuration):
     do {
         try server.start(handleSignals: true)
     } catch let error as SystemError where error.errno == EADDRINUSE {
+        if let http = configuration.httpAddress, error.operation == "bind \(http)" {
+            fail("HTTP address \(http) is already in use; choose another with --http-address, or disable HTTP with --http-address=", code: 1)
+        }
         fail("address \(configuration.address) is already in use (another server running?); choose another with --address", code: 1)
     } catch {
         fail("cannot start: \(error)", code: 1)

@@ -9,6 +9,7 @@
 //   LoadGen fleet --address HOST:PORT --pid PID [--label L] [--connections N] [--services-per-connection N]
 //           [--interval-ms N] [--multiplier N] [--hold-ms N] [--get-topology N] [--watchers 1,10,100]
 //           [--watch-ms N] [--probe-interval-ms N] [--settle-ms N] [--drain-ms N] [--silence N]
+//           [--heartbeat-on-register 0|1]
 //
 // --pid is the process under test: its CPU time (utime+stime of /proc/PID/stat) and VmRSS are read
 // at the edges of each measured window. Results: `RESULT <label>.<key> <value>` lines on stdout.
@@ -104,6 +105,7 @@ case "fleet":
     o.settleMs = flags.int("settle-ms", o.settleMs)
     o.drainMs = flags.int("drain-ms", o.drainMs)
     o.silence = flags.int("silence", o.silence)
+    o.heartbeatOnRegister = flags.int("heartbeat-on-register", 0) != 0
     flags.finish()
     guard pid > 0 else { fatal("--pid of the process under test is required") }
     let needed = o.connections + (o.watchers.max() ?? 0) + 16

@@ -1,0 +1,78 @@
+import TopologyCore
+
+/// One HTTP client connection: its request parser, its outbound buffer, its deadline, and, once it
+/// asked for `/api/v1/watch`, its SSE stream.
+///
+///     outbound: [ written | pending ............ ]
+///               0         writeIndex             count
+final class HTTPConnection {
+    /// The watch behind an SSE stream.
+    struct EventStream {
+        let watcher: WatcherID
+        var nextCommentMs: Int64
+    }
+
+    let id: UInt64
+    let fd: Int32
+    let peer: String
+    var parser: HTTPRequestParser
+    var outbound: [UInt8] = []
+    var writeIndex = 0
+    var waitingForWritable = false
+    var scheduledForFlush = false
+    /// No more reading; close once `outbound` is written (or at `closeDeadlineMs`).
+    var closing = false
+    var closeDeadlineMs: Int64 = .max
+    /// The peer ended its side (EOF) while a response was still queued: no more reading; closed
+    /// once the queue is written.
+    var peerClosed = false
+    /// The current request head must be complete, and the response read, by then (not for SSE).
+    var deadlineMs: Int64
+    var stream: EventStream?
+    /// The SSE watcher has updates left in the core, held back while `outbound` was at its bound.
+    var watcherBlocked = false
+
+    init(id: UInt64, fd: Int32, peer: String, limits: HTTPLimits, deadlineMs: Int64) {
+        self.id = id
+        self.fd = fd
+        self.peer = peer
+        self.parser = HTTPRequestParser(limits: limits)
+        self.deadlineMs = deadlineMs
+    }
+
+    var pendingBytes: Int { outbound.count - writeIndex }
+
+    func compact() {
+        if writeIndex == outbound.count {
+            outbound.removeAll(keepingCapacity: outbound.capacity <= 256 * 1024)
+            writeIndex = 0
+        } else if writeIndex > 0 && writeIndex >= outbound.count - writeIndex {
+            outbound.removeSubrange(0..<writeIndex)
+            writeIndex = 0
+        }
+    }
+}
+
+/// Server-Sent Events framing of topology updates.
+enum SSEEncoder {
+    /// One event: `id: <epoch>.<revision>`, then the update's proto3
+    /// JSON as `data:` lines (one per line of JSON, so a newline can never end the event early).
+    static func append(_ update: TopologyUpdateJSON, epoch: String, to out: inout [UInt8]) {
+        var text = "id: \(epoch).\(update.revision)\n"
+        for line in update.json.split(separator: "\n", omittingEmptySubsequences: false) {
+            text += "data: \(line)\n"
+        }
+        text += "\n"
+        out.append(contentsOf: text.utf8)
+    }
+
+    static func appendComment(_ comment: String, to out: inout [UInt8]) {
+        out.append(contentsOf: ": \(comment)\n\n".utf8)
+    }
+}
+
+/// An update ready for SSE: its revision and JSON text.
+struct TopologyUpdateJSON {
+    var revision: UInt64
+    var json: String
+}

@@ -1,0 +1,254 @@
+/// An HTTP/1.x request as the router needs it: method, target split into path and query, version,
+/// headers (names lowercased), and whether the connection stays open after the response.
+struct HTTPRequest: Equatable {
+    var method: String
+    var target: String
+    var path: String
+    var query: [(String, String)]
+    var minorVersion: Int
+    var headers: [(name: String, value: String)]
+
+    func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
+
+    /// HTTP/1.1 keeps the connection unless `Connection: close`; HTTP/1.0 closes unless `keep-alive`.
+    var keepAlive: Bool {
+        let tokens = (header("connection") ?? "").lowercased().split(separator: ",").map { $0.trimmingCharacters(in: CharacterSetLite.whitespace) }
+        if minorVersion >= 1 { return !tokens.contains("close") }
+        return tokens.contains("keep-alive")
+    }
+
+    static func == (a: HTTPRequest, b: HTTPRequest) -> Bool {
+        a.method == b.method && a.target == b.target && a.minorVersion == b.minorVersion
+            && a.headers.map { "\($0.name):\($0.value)" } == b.headers.map { "\($0.name):\($0.value)" }
+    }
+}
+
+/// Why a request cannot be served: the status to answer with and a line for people. The connection
+/// is closed after the answer (the byte stream cannot be trusted any more).
+struct HTTPParseError: Error, Equatable {
+    var status: HTTPStatus
+    var message: String
+}
+
+/// Limits of the request parser.
+struct HTTPLimits: Equatable, Sendable {
+    /// Longest request line (method, target, version), without its CRLF. Over it: 431.
+    var maxRequestLineBytes = 8 * 1024
+    /// Most bytes of header lines together, CRLFs included. Over it: 431.
+    var maxHeaderBytes = 16 * 1024
+    /// Most header lines. Over it: 431.
+    var maxHeaderCount = 100
+}
+
+/// A sans-I/O HTTP/1.x request parser (as h11): `append` bytes as they arrive, then `next()` gives a
+/// complete request, nil when more bytes are needed, or throws `HTTPParseError`. Only GET and HEAD
+/// are served, so a request with a body (Content-Length > 0 or any Transfer-Encoding) is refused
+/// with 413 before the body is read. Pipelined requests are returned one by one.
+struct HTTPRequestParser {
+    let limits: HTTPLimits
+    private(set) var buffer: [UInt8] = []
+    private var start = 0
+
+    init(limits: HTTPLimits = HTTPLimits()) {
+        self.limits = limits
+    }
+
+    /// Bytes received and not yet consumed by a request.
+    var bufferedBytes: Int { buffer.count - start }
+
+    mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        if start > 0 && start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    mutating func next() throws(HTTPParseError) -> HTTPRequest? {
+        // Tolerate empty lines before a request (RFC 9112 section 2.2).
+        while start + 1 < buffer.count, buffer[start] == 13, buffer[start + 1] == 10 { start += 2 }
+        let end = buffer.count
+        // The request line.
+        guard let lineEnd = findLF(from: start, limit: limits.maxRequestLineBytes + 2) else {
+            if end - start > limits.maxRequestLineBytes + 1 {
+                throw HTTPParseError(status: .requestHeaderFieldsTooLarge,
+                                     message: "request line longer than \(limits.maxRequestLineBytes) bytes")
+            }
+            return nil
+        }
+        let requestLine = try line(from: start, toLF: lineEnd)
+        guard requestLine.count <= limits.maxRequestLineBytes else {
+            throw HTTPParseError(status: .requestHeaderFieldsTooLarge, message: "request line longer than \(limits.maxRequestLineBytes) bytes")
+        }
+        // The header lines, up to the empty line.
+        var headers: [(name: String, value: String)] = []
+        var position = lineEnd + 1
+        let headerStart = position
+        while true {
+            let budget = limits.maxHeaderBytes - (position - headerStart)
+            guard let lf = findLF(from: position, limit: budget) else {
+                if end - headerStart >= limits.maxHeaderBytes {
+                    throw HTTPParseError(status: .requestHeaderFieldsTooLarge, message: "header fields longer than \(limits.maxHeaderBytes) bytes")
+                }
+                return nil
+            }
+            let text = try line(from: position, toLF: lf)
+            position = lf + 1
+            if text.isEmpty { break }
+            guard headers.count < limits.maxHeaderCount else {
+                throw HTTPParseError(status: .requestHeaderFieldsTooLarge, message: "more than \(limits.maxHeaderCount) header fields")
+            }
+            headers.append(try HTTPRequestParser.header(text))
+        }
+        start = position
+        var request = try HTTPRequestParser.requestLine(requestLine)
+        request.headers = headers
+        try HTTPRequestParser.checkFraming(request)
+        return request
+    }
+
+    /// The index of the next LF at or after `from`, looking at no more than `limit` bytes.
+    private func findLF(from: Int, limit: Int) -> Int? {
+        let stop = min(buffer.count, from + max(0, limit))
+        var i = from
+        while i < stop {
+            if buffer[i] == 10 { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The line before `lf` without its CR; a bare LF, a stray CR, NUL or a non-UTF-8 byte is a 400.
+    private func line(from: Int, toLF lf: Int) throws(HTTPParseError) -> String {
+        guard lf > from, buffer[lf - 1] == 13 else {
+            throw HTTPParseError(status: .badRequest, message: "line ends with a bare LF; HTTP lines end with CRLF")
+        }
+        let bytes = buffer[from..<(lf - 1)]
+        for byte in bytes where byte == 13 || byte == 0 || (byte < 32 && byte != 9) || byte == 127 {
+            throw HTTPParseError(status: .badRequest, message: "control character in the request head")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw HTTPParseError(status: .badRequest, message: "request head is not valid UTF-8")
+        }
+        return text
+    }
+
+    private static let tokenCharacters = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+
+    private static func isToken(_ text: Substring) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { tokenCharacters.contains($0) }
+    }
+
+    static func requestLine(_ text: String) throws(HTTPParseError) -> HTTPRequest {
+        let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count == 3, isToken(parts[0]), !parts[1].isEmpty else {
+            throw HTTPParseError(status: .badRequest, message: "malformed request line; expected METHOD SP TARGET SP HTTP/1.1")
+        }
+        let version = parts[2]
+        let minor: Int
+        switch version {
+        case "HTTP/1.1": minor = 1
+        case "HTTP/1.0": minor = 0
+        default:
+            if version.hasPrefix("HTTP/"), version.count == 8 {
+                throw HTTPParseError(status: .httpVersionNotSupported, message: "\(version) is not supported; use HTTP/1.1")
+            }
+            throw HTTPParseError(status: .badRequest, message: "malformed HTTP version '\(version)'")
+        }
+        let target = String(parts[1])
+        guard target.hasPrefix("/") else {
+            throw HTTPParseError(status: .badRequest, message: "request target must be an absolute path (origin-form)")
+        }
+        let pathPart: Substring
+        let queryPart: Substring?
+        if let q = target.firstIndex(of: "?") {
+            pathPart = target[..<q]
+            queryPart = target[target.index(after: q)...]
+        } else {
+            pathPart = Substring(target)
+            queryPart = nil
+        }
+        let fragmentless = queryPart.map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
+        guard let path = percentDecode(pathPart, plusIsSpace: false) else {
+            throw HTTPParseError(status: .badRequest, message: "malformed percent-encoding in the path")
+        }
+        var query: [(String, String)] = []
+        if let fragmentless, !fragmentless.isEmpty {
+            for pair in fragmentless.split(separator: "&", omittingEmptySubsequences: true) {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard let key = percentDecode(kv[0], plusIsSpace: true),
+                      let value = percentDecode(kv.count > 1 ? kv[1] : "", plusIsSpace: true) else {
+                    throw HTTPParseError(status: .badRequest, message: "malformed percent-encoding in the query")
+                }
+                query.append((key, value))
+            }
+        }
+        return HTTPRequest(method: String(parts[0]), target: target, path: path, query: query, minorVersion: minor, headers: [])
+    }
+
+    static func header(_ text: String) throws(HTTPParseError) -> (name: String, value: String) {
+        if text.first == " " || text.first == "\t" {
+            throw HTTPParseError(status: .badRequest, message: "obsolete header line folding is not accepted")
+        }
+        guard let colon = text.firstIndex(of: ":"), isToken(text[..<colon]) else {
+            throw HTTPParseError(status: .badRequest, message: "malformed header field; expected NAME: VALUE")
+        }
+        let value = text[text.index(after: colon)...].trimmingCharacters(in: CharacterSetLite.whitespace)
+        return (text[..<colon].lowercased(), value)
+    }
+
+    /// GET and HEAD carry no body here: any body, or an ambiguous length, is refused before reading it.
+    static func checkFraming(_ request: HTTPRequest) throws(HTTPParseError) {
+        if request.headers.contains(where: { $0.name == "transfer-encoding" }) {
+            throw HTTPParseError(status: .contentTooLarge, message: "request bodies are not accepted (Transfer-Encoding)")
+        }
+        let lengths = request.headers.filter { $0.name == "content-length" }.map(\.value)
+        guard let first = lengths.first else { return }
+        guard lengths.allSatisfy({ $0 == first }), !first.isEmpty, first.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+            throw HTTPParseError(status: .badRequest, message: "malformed Content-Length")
+        }
+        if first.contains(where: { $0 != "0" }) {
+            throw HTTPParseError(status: .contentTooLarge, message: "request bodies are not accepted (Content-Length \(first.prefix(20)))")
+        }
+    }
+
+    /// `%XX` decoding (and `+` as space in queries); nil for a bad escape or non-UTF-8 result.
+    static func percentDecode(_ text: Substring, plusIsSpace: Bool) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        func hex(_ c: UInt8?) -> UInt8? {
+            guard let c else { return nil }
+            switch c {
+            case 48...57: return c - 48
+            case 65...70: return c - 55
+            case 97...102: return c - 87
+            default: return nil
+            }
+        }
+        while let c = iterator.next() {
+            if c == 37 {
+                guard let hi = hex(iterator.next()), let lo = hex(iterator.next()) else { return nil }
+                bytes.append(hi << 4 | lo)
+            } else if c == 43 && plusIsSpace {
+                bytes.append(32)
+            } else {
+                bytes.append(c)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}
+
+/// Whitespace for trimming without Foundation's CharacterSet on the hot path.
+enum CharacterSetLite {
+    static let whitespace: Set<Character> = [" ", "\t"]
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: Set<Character>) -> String {
+        guard let first = firstIndex(where: { !set.contains($0) }) else { return "" }
+        let last = lastIndex(where: { !set.contains($0) })!
+        return String(self[first...last])
+    }
+}

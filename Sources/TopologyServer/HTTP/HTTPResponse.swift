@@ -1,0 +1,53 @@
+/// An HTTP status code and its reason phrase.
+struct HTTPStatus: Equatable, Hashable, Sendable {
+    var code: Int
+    var reason: String
+
+    static let ok = HTTPStatus(code: 200, reason: "OK")
+    static let badRequest = HTTPStatus(code: 400, reason: "Bad Request")
+    static let notFound = HTTPStatus(code: 404, reason: "Not Found")
+    static let methodNotAllowed = HTTPStatus(code: 405, reason: "Method Not Allowed")
+    static let requestTimeout = HTTPStatus(code: 408, reason: "Request Timeout")
+    static let contentTooLarge = HTTPStatus(code: 413, reason: "Content Too Large")
+    static let requestHeaderFieldsTooLarge = HTTPStatus(code: 431, reason: "Request Header Fields Too Large")
+    static let serviceUnavailable = HTTPStatus(code: 503, reason: "Service Unavailable")
+    static let httpVersionNotSupported = HTTPStatus(code: 505, reason: "HTTP Version Not Supported")
+}
+
+/// A complete response: status, headers and body. `serialize` writes the head with Content-Length
+/// (and, for HEAD, no body).
+struct HTTPResponse {
+    var status: HTTPStatus
+    var headers: [(String, String)] = []
+    var body: [UInt8] = []
+
+    init(status: HTTPStatus, contentType: String, body: [UInt8], headers: [(String, String)] = []) {
+        self.status = status
+        self.headers = [("Content-Type", contentType)] + headers
+        self.body = body
+    }
+
+    static func text(_ status: HTTPStatus, _ text: String, headers: [(String, String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array((text + "\n").utf8), headers: headers)
+    }
+
+    static func json(_ text: String) -> HTTPResponse {
+        HTTPResponse(status: .ok, contentType: "application/json", body: Array(text.utf8), headers: [("Cache-Control", "no-store")])
+    }
+
+    /// Appends the response to `out`; `headOnly` for HEAD (same headers, no body).
+    func serialize(into out: inout [UInt8], keepAlive: Bool, headOnly: Bool) {
+        var head = "HTTP/1.1 \(status.code) \(status.reason)\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        head += "Content-Length: \(body.count)\r\n"
+        head += keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n"
+        head += "\r\n"
+        out.append(contentsOf: head.utf8)
+        if !headOnly { out.append(contentsOf: body) }
+    }
+
+    /// The head of a Server-Sent Events stream (no Content-Length: the stream ends with the connection).
+    static func eventStreamHead() -> [UInt8] {
+        Array("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n".utf8)
+    }
+}

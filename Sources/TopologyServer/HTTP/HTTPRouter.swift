@@ -1,0 +1,103 @@
+import TopologyWire
+
+/// What a request asks for, decided from its method, path and query alone (no I/O, no state).
+enum HTTPRoute: Equatable {
+    case dashboard
+    case topology(TopologyQuery)
+    /// An SSE watch: the query, and the resume point parsed from `Last-Event-ID` (or `?last_event_id=`).
+    case watch(TopologyQuery, resume: SSEEventID?)
+    case metrics
+    case healthz
+    case readyz
+    case error(HTTPStatus, String)
+}
+
+/// The id of an SSE event: `<server_epoch>.<revision>`. Revisions restart with each server process,
+/// so the epoch travels with them: a resume from another process's id is served a resync snapshot.
+struct SSEEventID: Equatable {
+    var serverEpoch: String
+    var revision: UInt64
+
+    var text: String { "\(serverEpoch).\(revision)" }
+
+    /// Parses `<epoch>.<revision>`; an unparsable id still counts as a resume (from an unknown
+    /// epoch), so the client gets a resync snapshot rather than a plain one it might merge wrongly.
+    init(parsing text: String) {
+        let trimmed = text.trimmingCharacters(in: CharacterSetLite.whitespace)
+        if let dot = trimmed.lastIndex(of: "."), let revision = UInt64(trimmed[trimmed.index(after: dot)...]) {
+            serverEpoch = String(trimmed[..<dot])
+            self.revision = revision
+        } else {
+            serverEpoch = "unparsable:" + trimmed.prefix(64)
+            revision = 0
+        }
+    }
+
+    init(serverEpoch: String, revision: UInt64) {
+        self.serverEpoch = serverEpoch
+        self.revision = revision
+    }
+}
+
+enum HTTPRouter {
+    static let paths: Set<String> = ["/", "/index.html", "/api/v1/topology", "/api/v1/watch", "/metrics", "/healthz", "/readyz"]
+
+    static func route(_ request: HTTPRequest) -> HTTPRoute {
+        guard paths.contains(request.path) else {
+            return .error(.notFound, "no such resource: \(request.path); see docs/dashboard.md for the HTTP API")
+        }
+        guard request.method == "GET" || request.method == "HEAD" else {
+            return .error(.methodNotAllowed, "method \(request.method) is not allowed; this server answers GET and HEAD")
+        }
+        switch request.path {
+        case "/", "/index.html": return .dashboard
+        case "/metrics": return .metrics
+        case "/healthz": return .healthz
+        case "/readyz": return .readyz
+        default: break
+        }
+        let query: TopologyQuery
+        switch parseQuery(request.query) {
+        case .success(let q): query = q
+        case .failure(let error): return .error(.badRequest, error.message)
+        }
+        if request.path == "/api/v1/topology" { return .topology(query) }
+        var resume: SSEEventID?
+        if let header = request.header("last-event-id"), !header.isEmpty {
+            resume = SSEEventID(parsing: header)
+        } else if let param = request.query.last(where: { $0.0 == "last_event_id" })?.1, !param.isEmpty {
+            resume = SSEEventID(parsing: param)
+        }
+        return .watch(query, resume: resume)
+    }
+
+    struct QueryError: Error { var message: String }
+
+    /// `service`, `state`, `environment`, `team`, `region`: repeatable, or comma-separated.
+    /// States by name, with or without the `SERVICE_STATE_` prefix, any case.
+    static func parseQuery(_ pairs: [(String, String)]) -> Result<TopologyQuery, QueryError> {
+        var query = TopologyQuery()
+        for (key, raw) in pairs {
+            let values = raw.split(separator: ",").map { String($0).trimmingCharacters(in: CharacterSetLite.whitespace) }.filter { !$0.isEmpty }
+            switch key {
+            case "service": query.serviceNames += values
+            case "environment": query.environments += values
+            case "team": query.teams += values
+            case "region": query.regions += values
+            case "state":
+                for value in values {
+                    let upper = value.uppercased()
+                    let name = upper.hasPrefix("SERVICE_STATE_") ? upper : "SERVICE_STATE_" + upper
+                    guard let state = ServiceState(protoName: name), state != .unspecified else {
+                        return .failure(QueryError(message: "unknown state '\(value)'; expected REGISTERED, IDLE, ACTIVE, STALE or DEAD"))
+                    }
+                    query.states.append(state)
+                }
+            case "last_event_id": break
+            default:
+                return .failure(QueryError(message: "unknown query parameter '\(key)'; accepted: service, state, environment, team, region"))
+            }
+        }
+        return .success(query)
+    }
+}

@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TopologyWire
+
+/// The server's counters, owned and updated by the loop thread only (no locks), and rendered in the
+/// Prometheus text exposition format (version 0.0.4) by the loop thread when `/metrics` is read.
+struct ServerMetrics {
+    var registrations = 0
+    var unregistrations = 0
+    var heartbeats = 0
+    var heartbeatsRefused = 0
+    var activityEvents: Int64 = 0
+    var deaths = 0
+    var connectionsAccepted = 0
+    var httpRequests: [Int: Int] = [:]
+    /// Frames the server sent with a non-OK Status, by gRPC status code name.
+    var frameErrors: [String: Int] = [:]
+    /// Requests or connections refused by a configured limit, by the flag that sets it.
+    var limitRejections: [String: Int] = [:]
+    var watcherResyncs = 0
+    var heartbeatSeconds = Histogram(bounds: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01])
+
+    struct Histogram {
+        let bounds: [Double]
+        var counts: [Int]
+        var sum = 0.0
+        var count = 0
+
+        init(bounds: [Double]) {
+            self.bounds = bounds
+            counts = Array(repeating: 0, count: bounds.count)
+        }
+
+        mutating func observe(_ value: Double) {
+            sum += value
+            count += 1
+            if let index = bounds.firstIndex(where: { value <= $0 }) { counts[index] += 1 }
+        }
+    }
+
+    mutating func frameError(_ code: StatusCode) {
+        frameErrors[code.description, default: 0] += 1
+    }
+
+    mutating func limitRejected(_ flag: String) {
+        limitRejections[flag, default: 0] += 1
+    }
+
+    /// What the loop knows at the time of the scrape and the counters do not hold.
+    struct Gauges {
+        var servicesByState: [ServiceState: Int]
+        var edges: Int
+        var watchers: Int
+        var sseWatchers: Int
+        var binaryConnections: Int
+        var httpConnections: Int
+        var revision: UInt64
+        var residentBytes: Int
+        var version: String
+        var serverEpoch: String
+        var startTimeSeconds: Double
+    }
+
+    func render(_ g: Gauges) -> String {
+        var out = ""
+        func family(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func sample(_ name: String, _ labels: [(String, String)] = [], _ value: String) {
+            if labels.isEmpty {
+                out += "\(name) \(value)\n"
+            } else {
+                out += "\(name){" + labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "} \(value)\n"
+            }
+        }
+        family("topology_build_info", "gauge", "Build information; the value is always 1.")
+        sample("topology_build_info", [("version", g.version), ("server_epoch", g.serverEpoch)], "1")
+        family("topology_start_time_seconds", "gauge", "Start time of the server process, seconds since the Unix epoch.")
+        sample("topology_start_time_seconds", [], format(g.startTimeSeconds))
+        family("topology_services", "gauge", "Live services by state.")
+        for state in [ServiceState.registered, .idle, .active, .stale] {
+            sample("topology_services", [("state", stateLabel(state))], String(g.servicesByState[state] ?? 0))
+        }
+        family("topology_edges", "gauge", "Edges (caller -> target) currently in the topology.")
+        sample("topology_edges", [], String(g.edges))
+        family("topology_revision", "gauge", "The topology's current revision (restarts with each process).")
+        sample("topology_revision", [], String(g.revision))
+        family("topology_registrations_total", "counter", "RegisterService calls accepted.")
+        sample("topology_registrations_total", [], String(registrations))
+        family("topology_unregistrations_total", "counter", "UnregisterService calls that removed a service.")
+        sample("topology_unregistrations_total", [], String(unregistrations))
+        family("topology_heartbeats_total", "counter", "Heartbeats handled, by result.")
+        sample("topology_heartbeats_total", [("result", "acknowledged")], String(heartbeats))
+        sample("topology_heartbeats_total", [("result", "not_found")], String(heartbeatsRefused))
+        family("topology_activity_events_total", "counter", "Calls reported through ReportActivity and accepted (batch_size counted).")
+        sample("topology_activity_events_total", [], String(activityEvents))
+        family("topology_service_deaths_total", "counter", "Services declared DEAD after missing their heartbeats.")
+        sample("topology_service_deaths_total", [], String(deaths))
+        family("topology_watchers", "gauge", "Open topology watches, by transport.")
+        sample("topology_watchers", [("transport", "frames")], String(max(0, g.watchers - g.sseWatchers)))
+        sample("topology_watchers", [("transport", "sse")], String(g.sseWatchers))
+        family("topology_watcher_resyncs_total", "counter", "Watchers whose backlog overflowed and were sent a resync snapshot.")
+        sample("topology_watcher_resyncs_total", [], String(watcherResyncs))
+        family("topology_connections", "gauge", "Open client connections, by listener.")
+        sample("topology_connections", [("listener", "frames")], String(g.binaryConnections))
+        sample("topology_connections", [("listener", "http")], String(g.httpConnections))
+        family("topology_connections_accepted_total", "counter", "Connections accepted on the frames listener.")
+        sample("topology_connections_accepted_total", [], String(connectionsAccepted))
+        family("topology_frame_errors_total", "counter", "Frames sent with a non-OK Status, by gRPC status code.")
+        for (code, count) in frameErrors.sorted(by: { $0.key < $1.key }) {
+            sample("topology_frame_errors_total", [("code", code)], String(count))
+        }
+        family("topology_limit_rejections_total", "counter", "Requests or connections refused by a configured limit, by flag.")
+        for (limit, count) in limitRejections.sorted(by: { $0.key < $1.key }) {
+            sample("topology_limit_rejections_total", [("limit", limit)], String(count))
+        }
+        family("topology_http_requests_total", "counter", "HTTP requests answered, by status code.")
+        for (code, count) in httpRequests.sorted(by: { $0.key < $1.key }) {
+            sample("topology_http_requests_total", [("code", String(code))], String(count))
+        }
+        family("topology_heartbeat_handling_seconds", "histogram", "Time the core took to handle one heartbeat.")
+        var cumulative = 0
+        for (index, bound) in heartbeatSeconds.bounds.enumerated() {
+            cumulative += heartbeatSeconds.counts[index]
+            sample("topology_heartbeat_handling_seconds_bucket", [("le", format(bound))], String(cumulative))
+        }
+        sample("topology_heartbeat_handling_seconds_bucket", [("le", "+Inf")], String(heartbeatSeconds.count))
+        sample("topology_heartbeat_handling_seconds_sum", [], format(heartbeatSeconds.sum))
+        sample("topology_heartbeat_handling_seconds_count", [], String(heartbeatSeconds.count))
+        family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
+        sample("process_resident_memory_bytes", [], String(g.residentBytes))
+        return out
+    }
+
+    private func stateLabel(_ state: ServiceState) -> String {
+        String((state.protoName ?? "UNKNOWN").dropFirst("SERVICE_STATE_".count))
+    }
+
+    private func escapeLabel(_ value: String) -> String {
+        var out = ""
+        for c in value {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    private func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
+    /// Resident set size from /proc/self/statm (pages * page size); 0 if unreadable.
+    static func residentMemoryBytes() -> Int {
+        let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 128)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 127) }
+        guard n > 0 else { return 0 }
+        let fields = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

@@ -1,0 +1,209 @@
+@testable import TopologyServer
+import TopologyWire
+import XCTest
+
+/// The HTTP request parser and the router, without sockets: every malformed request and every limit.
+final class HTTPParserTests: XCTestCase {
+    private func parse(_ text: String, limits: HTTPLimits = HTTPLimits()) throws -> HTTPRequest? {
+        var parser = HTTPRequestParser(limits: limits)
+        parser.append(Array(text.utf8))
+        return try parser.next()
+    }
+
+    private func assertRefused(_ text: String, _ status: HTTPStatus, limits: HTTPLimits = HTTPLimits(),
+                               file: StaticString = #filePath, line: UInt = #line) {
+        var parser = HTTPRequestParser(limits: limits)
+        parser.append(Array(text.utf8))
+        do {
+            let request = try parser.next()
+            XCTFail("accepted: \(String(describing: request))", file: file, line: line)
+        } catch {
+            XCTAssertEqual(error.status, status, error.message, file: file, line: line)
+            XCTAssertFalse(error.message.isEmpty, file: file, line: line)
+        }
+    }
+
+    private let simple = "GET /api/v1/topology?service=a%20b&state=active HTTP/1.1\r\nHost: x\r\nLast-Event-ID: e.4\r\n\r\n"
+
+    func testAllAtOnceByteByByteAndPipelined() throws {
+        let whole = try XCTUnwrap(parse(simple))
+        XCTAssertEqual(whole.method, "GET")
+        XCTAssertEqual(whole.path, "/api/v1/topology")
+        XCTAssertEqual(whole.query.map { "\($0.0)=\($0.1)" }, ["service=a b", "state=active"])
+        XCTAssertEqual(whole.minorVersion, 1)
+        XCTAssertEqual(whole.header("host"), "x")
+        XCTAssertEqual(whole.header("last-event-id"), "e.4")
+
+        var parser = HTTPRequestParser()
+        let bytes = Array(simple.utf8)
+        for (index, byte) in bytes.enumerated() {
+            parser.append([byte])
+            let request = try parser.next()
+            if index < bytes.count - 1 { XCTAssertNil(request, "complete after \(index + 1) bytes") } else { XCTAssertEqual(request, whole) }
+        }
+        XCTAssertEqual(parser.bufferedBytes, 0)
+
+        var pipelined = HTTPRequestParser()
+        pipelined.append(Array((simple + "HEAD / HTTP/1.0\r\n\r\n" + simple).utf8))
+        XCTAssertEqual(try pipelined.next(), whole)
+        XCTAssertEqual(try pipelined.next()?.method, "HEAD")
+        XCTAssertEqual(try pipelined.next(), whole)
+        XCTAssertNil(try pipelined.next())
+    }
+
+    func testKeepAliveRules() throws {
+        XCTAssertTrue(try XCTUnwrap(parse("GET / HTTP/1.1\r\n\r\n")).keepAlive)
+        XCTAssertFalse(try XCTUnwrap(parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n")).keepAlive)
+        XCTAssertFalse(try XCTUnwrap(parse("GET / HTTP/1.0\r\n\r\n")).keepAlive)
+        XCTAssertTrue(try XCTUnwrap(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")).keepAlive)
+    }
+
+    func testLeadingEmptyLinesAndHeaderWhitespaceAreTolerated() throws {
+        let request = try XCTUnwrap(parse("\r\n\r\nGET / HTTP/1.1\r\nX-A:   padded \t\r\nContent-Length: 0\r\n\r\n"))
+        XCTAssertEqual(request.header("x-a"), "padded")
+    }
+
+    func testMalformedRequestsAre400() {
+        let cases = [
+            "GET /\r\n\r\n",                                   // two parts
+            "GET / HTTP/1.1 extra\r\n\r\n",                    // four parts
+            "GET  / HTTP/1.1\r\n\r\n",                         // double space
+            " / HTTP/1.1\r\n\r\n",                             // empty method
+            "G(T / HTTP/1.1\r\n\r\n",                          // method not a token
+            "GET http://example.com/ HTTP/1.1\r\n\r\n",        // absolute-form target
+            "GET * HTTP/1.1\r\n\r\n",                          // asterisk-form
+            "GET / FOO/1.1\r\n\r\n",                           // not HTTP
+            "GET / HTTP/1\r\n\r\n",                            // malformed version
+            "GET / HTTP/1.1\n\n",                              // bare LF
+            "GET / HTTP/1.1\r\nHost: x\n\r\n",                 // bare LF in a header
+            "GET /\u{01} HTTP/1.1\r\n\r\n",                    // control character
+            "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",               // stray CR
+            "GET / HTTP/1.1\r\nX: a\u{0}b\r\n\r\n",            // NUL
+            "GET / HTTP/1.1\r\nNoColon\r\n\r\n",               // header without a colon
+            "GET / HTTP/1.1\r\nHost : x\r\n\r\n",              // space before the colon
+            "GET / HTTP/1.1\r\n: x\r\n\r\n",                   // empty header name
+            "GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n",       // obsolete line folding
+            "GET /%zz HTTP/1.1\r\n\r\n",                       // bad escape in the path
+            "GET /?a=%4 HTTP/1.1\r\n\r\n",                     // truncated escape in the query
+            "GET /%ff HTTP/1.1\r\n\r\n",                       // escape decoding to invalid UTF-8
+            "GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",   // non-numeric length
+            "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",    // negative length
+            "GET / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 1\r\n\r\n",  // conflicting lengths
+        ]
+        for text in cases { assertRefused(text, .badRequest) }
+        var parser = HTTPRequestParser()
+        parser.append([0x47, 0x45, 0x54, 0x20, 0x2F, 0xC3, 0x28, 0x20] + Array("HTTP/1.1\r\n\r\n".utf8))  // invalid UTF-8
+        XCTAssertThrowsError(try parser.next()) { XCTAssertEqual(($0 as? HTTPParseError)?.status, .badRequest) }
+    }
+
+    func testOtherVersionsAre505() {
+        assertRefused("GET / HTTP/2.0\r\n\r\n", .httpVersionNotSupported)
+        assertRefused("GET / HTTP/1.2\r\n\r\n", .httpVersionNotSupported)
+    }
+
+    func testBodiesAre413BeforeTheyAreRead() {
+        assertRefused("GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", .contentTooLarge)
+        assertRefused("GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", .contentTooLarge)
+        assertRefused("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", .contentTooLarge)
+        XCTAssertNotNil(try parse("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"))
+        XCTAssertNotNil(try parse("GET / HTTP/1.1\r\nContent-Length: 000\r\n\r\n"))
+    }
+
+    func testRequestLineLimitIs431AtOnceAndExactLimitPasses() throws {
+        let limits = HTTPLimits(maxRequestLineBytes: 64, maxHeaderBytes: 128, maxHeaderCount: 4)
+        let atLimit = "GET /" + String(repeating: "a", count: 64 - "GET / HTTP/1.1".count) + " HTTP/1.1"
+        XCTAssertEqual(atLimit.utf8.count, 64)
+        XCTAssertNotNil(try parse(atLimit + "\r\n\r\n", limits: limits))
+        assertRefused("GET /a" + atLimit.dropFirst(5) + "\r\n\r\n", .requestHeaderFieldsTooLarge, limits: limits)
+        // No line end yet, but already over the limit: refused without waiting for more.
+        assertRefused("GET /" + String(repeating: "b", count: 100), .requestHeaderFieldsTooLarge, limits: limits)
+        // Under the limit without a line end: wait.
+        XCTAssertNil(try parse("GET /" + String(repeating: "b", count: 50), limits: limits))
+    }
+
+    func testHeaderBytesAndCountLimitsAre431() throws {
+        let limits = HTTPLimits(maxRequestLineBytes: 64, maxHeaderBytes: 128, maxHeaderCount: 4)
+        // 128 bytes of header lines, CRLFs and the final empty line included: accepted.
+        let value = String(repeating: "v", count: 128 - "X: \r\n\r\n".utf8.count)
+        XCTAssertNotNil(try parse("GET / HTTP/1.1\r\nX: \(value)\r\n\r\n", limits: limits))
+        assertRefused("GET / HTTP/1.1\r\nX: \(value)v\r\n\r\n", .requestHeaderFieldsTooLarge, limits: limits)
+        assertRefused("GET / HTTP/1.1\r\nX: " + String(repeating: "v", count: 200), .requestHeaderFieldsTooLarge, limits: limits)
+        XCTAssertNil(try parse("GET / HTTP/1.1\r\nX: " + String(repeating: "v", count: 100), limits: limits))
+        let four = (1...4).map { "H\($0): x\r\n" }.joined()
+        XCTAssertNotNil(try parse("GET / HTTP/1.1\r\n\(four)\r\n", limits: limits))
+        assertRefused("GET / HTTP/1.1\r\n\(four)H5: x\r\n\r\n", .requestHeaderFieldsTooLarge, limits: limits)
+    }
+
+    // MARK: - Router
+
+    private func route(_ text: String) throws -> HTTPRoute {
+        HTTPRouter.route(try XCTUnwrap(parse(text)))
+    }
+
+    func testRoutes() throws {
+        XCTAssertEqual(try route("GET / HTTP/1.1\r\n\r\n"), .dashboard)
+        XCTAssertEqual(try route("HEAD /index.html HTTP/1.1\r\n\r\n"), .dashboard)
+        XCTAssertEqual(try route("GET /metrics HTTP/1.1\r\n\r\n"), .metrics)
+        XCTAssertEqual(try route("GET /healthz HTTP/1.1\r\n\r\n"), .healthz)
+        XCTAssertEqual(try route("GET /readyz HTTP/1.1\r\n\r\n"), .readyz)
+        XCTAssertEqual(try route("GET /api/v1/topology HTTP/1.1\r\n\r\n"), .topology(TopologyQuery()))
+        XCTAssertEqual(try route("GET /api/v1/watch HTTP/1.1\r\n\r\n"), .watch(TopologyQuery(), resume: nil))
+        guard case .error(.notFound, _) = try route("GET /nope HTTP/1.1\r\n\r\n") else { return XCTFail("404 expected") }
+        guard case .error(.notFound, _) = try route("POST /nope HTTP/1.1\r\n\r\n") else { return XCTFail("404 expected") }
+        for method in ["POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "get"] {
+            guard case .error(.methodNotAllowed, _) = try route("\(method) /metrics HTTP/1.1\r\n\r\n") else {
+                return XCTFail("405 expected for \(method)")
+            }
+        }
+    }
+
+    func testQueryFilters() throws {
+        var expected = TopologyQuery()
+        expected.serviceNames = ["a", "b", "c"]
+        expected.states = [.active, .stale, .idle]
+        expected.environments = ["prod"]
+        expected.teams = ["t"]
+        expected.regions = ["eu"]
+        XCTAssertEqual(try route("GET /api/v1/topology?service=a,b&service=c&state=active,SERVICE_STATE_STALE&state=Idle&environment=prod&team=t&region=eu HTTP/1.1\r\n\r\n"),
+                       .topology(expected))
+        guard case .error(.badRequest, let message) = try route("GET /api/v1/topology?state=sleepy HTTP/1.1\r\n\r\n") else { return XCTFail("400 expected") }
+        XCTAssertTrue(message.contains("sleepy"), message)
+        guard case .error(.badRequest, _) = try route("GET /api/v1/topology?state=unspecified HTTP/1.1\r\n\r\n") else { return XCTFail("400 expected") }
+        guard case .error(.badRequest, let unknown) = try route("GET /api/v1/watch?colour=red HTTP/1.1\r\n\r\n") else { return XCTFail("400 expected") }
+        XCTAssertTrue(unknown.contains("colour"), unknown)
+    }
+
+    func testResumePointFromLastEventIDHeaderOrQuery() throws {
+        XCTAssertEqual(try route("GET /api/v1/watch HTTP/1.1\r\nLast-Event-ID: abc123.42\r\n\r\n"),
+                       .watch(TopologyQuery(), resume: SSEEventID(serverEpoch: "abc123", revision: 42)))
+        XCTAssertEqual(try route("GET /api/v1/watch?last_event_id=abc123.7 HTTP/1.1\r\n\r\n"),
+                       .watch(TopologyQuery(), resume: SSEEventID(serverEpoch: "abc123", revision: 7)))
+        // The header wins over the query parameter (EventSource sends the header on its reconnects).
+        XCTAssertEqual(try route("GET /api/v1/watch?last_event_id=abc123.7 HTTP/1.1\r\nLast-Event-ID: abc123.9\r\n\r\n"),
+                       .watch(TopologyQuery(), resume: SSEEventID(serverEpoch: "abc123", revision: 9)))
+        // An id that does not parse is still a resume, from an epoch no server has: a resync.
+        guard case .watch(_, let garbage?) = try route("GET /api/v1/watch HTTP/1.1\r\nLast-Event-ID: 17\r\n\r\n") else { return XCTFail() }
+        XCTAssertTrue(garbage.serverEpoch.hasPrefix("unparsable:"))
+        XCTAssertEqual(SSEEventID(parsing: "a.b.5"), SSEEventID(serverEpoch: "a.b", revision: 5))
+    }
+
+    func testSSEEventFraming() {
+        var out: [UInt8] = []
+        SSEEncoder.append(TopologyUpdateJSON(revision: 12, json: "{\"a\":1}"), epoch: "ep", to: &out)
+        SSEEncoder.append(TopologyUpdateJSON(revision: 13, json: "{\n\"b\":2}"), epoch: "ep", to: &out)
+        SSEEncoder.appendComment("keep-alive", to: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self),
+                       "id: ep.12\ndata: {\"a\":1}\n\nid: ep.13\ndata: {\ndata: \"b\":2}\n\n: keep-alive\n\n")
+    }
+
+    func testResponseSerializationHasContentLengthAndHeadHasNoBody() {
+        var out: [UInt8] = []
+        HTTPResponse.text(.notFound, "nope").serialize(into: &out, keepAlive: true, headOnly: false)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self),
+                       "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nnope\n")
+        out = []
+        HTTPResponse.text(.ok, "ok").serialize(into: &out, keepAlive: false, headOnly: true)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self),
+                       "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\nConnection: close\r\n\r\n")
+    }
+}

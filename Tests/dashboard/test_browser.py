@@ -1,0 +1,253 @@
+"""The dashboard in a real browser: headless Chromium (Debian's `chromium`, see
+scripts/setup-browser.sh) loads the page from a real topology-server while this test registers three
+services in three languages, reports traffic between two of them and lets the third die. Assertions
+read the live DOM over the DevTools protocol (``websocket-client``, test-only).
+
+The screenshot goes to .build/dashboard/dashboard.png; with TOPOLOGY_UPDATE_SCREENSHOT=1 also to
+docs/images/dashboard.png (the one docs/dashboard.md shows)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from base64 import b64decode
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import websocket
+
+from conftest import REPO, Server, wait_for
+from topology_client import HealthState, ServiceLanguage, ServiceMetrics, TopologyClient
+
+
+class Browser:
+    """Headless Chromium with a DevTools endpoint on 127.0.0.1; one page, driven over CDP."""
+
+    def __init__(self, url: str) -> None:
+        binary = shutil.which("chromium")
+        if binary is None:
+            pytest.fail("chromium is not installed: run scripts/setup-browser.sh")
+        self.profile = tempfile.mkdtemp(prefix="topology-chromium-")
+        self.proc = subprocess.Popen([
+            binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-sync",
+            "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
+            "--metrics-recording-only", "--mute-audio", "--hide-scrollbars",
+            # No network but this machine's loopback: nothing is resolved, nothing leaves.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+            f"--user-data-dir={self.profile}", "--window-size=1280,800", url,
+        ], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.devtools = self._devtools_address()
+        page = wait_for(self._page_target, 15, "the page target")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=10, suppress_origin=True)
+        self._ids = itertools.count(1)
+
+    def _devtools_address(self) -> str:
+        # Chromium writes the port it picked into the profile once it listens.
+        port_file = Path(self.profile) / "DevToolsActivePort"
+        text = wait_for(lambda: port_file.exists() and port_file.read_text(), 20, "Chromium's DevToolsActivePort")
+        return f"127.0.0.1:{text.splitlines()[0]}"
+
+    def _page_target(self) -> Any:
+        with urllib.request.urlopen(f"http://{self.devtools}/json/list", timeout=5) as response:
+            targets = json.load(response)
+        return next((t for t in targets if t.get("type") == "page" and "webSocketDebuggerUrl" in t), None)
+
+    def call(self, method: str, **params: Any) -> Any:
+        message_id = next(self._ids)
+        self.ws.send(json.dumps({"id": message_id, "method": method, "params": params}))
+        while True:
+            reply = json.loads(self.ws.recv())
+            if reply.get("id") == message_id:
+                if "error" in reply:
+                    raise AssertionError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise AssertionError(f"page script failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def screenshot(self, path: Path) -> None:
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b64decode(data))
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        except Exception:  # noqa: BLE001 - closing anyway
+            pass
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+NODES_JS = """JSON.stringify(Array.from(document.querySelectorAll('#nodes g.node')).map(g => ({
+  name: g.dataset.name, state: g.dataset.state, language: g.dataset.language, health: g.dataset.health,
+  label: g.querySelector('text.label').textContent, badge: g.querySelector('text.badge').textContent,
+  hidden: g.classList.contains('hidden')})))"""
+EDGES_JS = """JSON.stringify(Array.from(document.querySelectorAll('#edges g.edge')).map(g => ({
+  source: g.dataset.source, target: g.dataset.target, rps: Number(g.dataset.rps), state: g.dataset.state,
+  label: g.querySelector('text').textContent, hidden: g.classList.contains('hidden')})))"""
+
+
+@pytest.fixture
+def browser_and_server() -> Iterator[tuple]:
+    server = Server()
+    browser = None
+    try:
+        browser = Browser(server.base_url + "/")
+        yield browser, server
+    finally:
+        if browser is not None:
+            browser.close()
+        server.stop()
+
+
+def nodes(browser: Browser) -> dict:
+    return {n["name"]: n for n in json.loads(browser.evaluate(NODES_JS))}
+
+
+def edges(browser: Browser) -> list:
+    return json.loads(browser.evaluate(EDGES_JS))
+
+
+def test_dashboard_shows_services_traffic_and_death(browser_and_server) -> None:
+    browser, server = browser_and_server
+    wait_for(lambda: browser.evaluate("document.getElementById('conn').dataset.state") == "live", 15, "the page to connect")
+
+    services = {"checkout": ServiceLanguage.SERVICE_LANGUAGE_PYTHON, "payments": ServiceLanguage.SERVICE_LANGUAGE_GO,
+                "inventory": ServiceLanguage.SERVICE_LANGUAGE_RUST}
+    health = {"checkout": HealthState.HEALTH_STATE_HEALTHY, "payments": HealthState.HEALTH_STATE_DEGRADED,
+              "inventory": HealthState.HEALTH_STATE_HEALTHY}
+    clients = {}
+    stop_traffic = threading.Event()
+    try:
+        for name, language in services.items():
+            client = TopologyClient(server.address, timeout=5, health_provider=lambda n=name: health[n],
+                                    metrics_provider=lambda: ServiceMetrics(cpu_percent=12.5, memory_bytes=48 << 20))
+            client.register(name, language=language, version="1.2.3", metadata={"environment": "staging"})
+            clients[name] = client
+
+        # All three appear, alive, with their names and language badges.
+        seen = wait_for(lambda: (lambda n: n if len(n) == 3 and all(
+            v["state"] in ("REGISTERED", "IDLE") for v in n.values()) else None)(nodes(browser)), 10, "three live nodes")
+        assert {n: v["language"] for n, v in seen.items()} == {"checkout": "Python", "payments": "Go", "inventory": "Rust"}
+        assert {n: v["badge"] for n, v in seen.items()} == {"checkout": "PY", "payments": "GO", "inventory": "RS"}
+        assert all(v["label"] == n and not v["hidden"] for n, v in seen.items())
+        wait_for(lambda: all(v["state"] == "IDLE" for v in nodes(browser).values()), 5, "IDLE after the first heartbeats")
+        # The health ring follows the health each service reports.
+        wait_for(lambda: {n: v["health"] for n, v in nodes(browser).items()} ==
+                 {"checkout": "HEALTHY", "payments": "DEGRADED", "inventory": "HEALTHY"}, 5, "health rings")
+
+        # Traffic checkout -> payments, 50 calls a second, flushed by the client every activity period.
+        def traffic() -> None:
+            while not stop_traffic.is_set():
+                clients["checkout"].report_call("payments", "Charge", latency_ms=4.0, ok=True)
+                time.sleep(0.02)
+        threading.Thread(target=traffic, daemon=True).start()
+
+        edge = wait_for(lambda: next((e for e in edges(browser) if e["source"] == "checkout" and e["target"] == "payments"
+                                      and e["rps"] > 5), None), 10, "the checkout -> payments edge with its rps")
+        assert edge["state"] == "CONNECTION_STATE_ACTIVE"
+        assert edge["label"].startswith(f"{edge['rps']:.1f} rps") or edge["label"].startswith(f"{edge['rps']:.0f} rps"), edge
+        assert "p99" in edge["label"]
+        assert nodes(browser)["checkout"]["state"] == "ACTIVE"
+        total_rps = browser.evaluate("document.getElementById('total-rps').textContent")
+        assert total_rps.endswith("rps total") and float(total_rps.split()[0]) > 5
+
+        # The filter box hides what does not match (by name or environment).
+        browser.evaluate("(() => { const f = document.getElementById('filter'); f.value = 'pay'; f.dispatchEvent(new Event('input')); })()")
+        hidden = {n: v["hidden"] for n, v in nodes(browser).items()}
+        assert hidden == {"checkout": True, "payments": False, "inventory": True}
+        browser.evaluate("(() => { const f = document.getElementById('filter'); f.value = 'staging'; f.dispatchEvent(new Event('input')); })()")
+        assert not any(v["hidden"] for v in nodes(browser).values())
+        browser.evaluate("(() => { const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); })()")
+
+        # Click a node: its details (language, version, environment, heartbeat age) fill the side panel.
+        browser.evaluate("document.querySelector('#nodes g.node[data-name=\"checkout\"]')"
+                         ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+        details = browser.evaluate("document.getElementById('details').innerText")
+        assert details.splitlines()[0] == "checkout", details
+        for expected in ("Python", "1.2.3", "staging", "ACTIVE", "HEALTHY", "s ago", "12.5 %", "48.0 MiB"):
+            assert expected in details, (expected, details)
+
+        # Let the layout settle, then the screenshot for people.
+        time.sleep(1.5)
+        shot = REPO / ".build" / "dashboard" / "dashboard.png"
+        browser.screenshot(shot)
+        assert shot.stat().st_size > 10_000
+        if os.environ.get("TOPOLOGY_UPDATE_SCREENSHOT") == "1":
+            (REPO / "docs" / "images").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, REPO / "docs" / "images" / "dashboard.png")
+
+        # inventory stops heartbeating: it turns DEAD (red) briefly, then leaves the graph.
+        clients.pop("inventory").close()
+        wait_for(lambda: nodes(browser).get("inventory", {}).get("state") == "DEAD", 5, "inventory shown DEAD", interval=0.02)
+        wait_for(lambda: "inventory" not in nodes(browser), 5, "inventory to leave the graph")
+        remaining = nodes(browser)
+        assert set(remaining) == {"checkout", "payments"}
+        assert remaining["checkout"]["state"] == "ACTIVE"
+        assert browser.evaluate("document.getElementById('total-services').textContent") == "2 services"
+    finally:
+        stop_traffic.set()
+        for client in clients.values():
+            client.close()
+
+
+def test_dashboard_reconnects_by_itself_and_resyncs_after_a_server_restart() -> None:
+    first = Server()
+    second = None
+    browser = None
+    clients = []
+    try:
+        browser = Browser(first.base_url + "/")
+        wait_for(lambda: browser.evaluate("document.getElementById('conn').dataset.state") == "live", 15, "the page to connect")
+        old = TopologyClient(first.address, timeout=5)
+        clients.append(old)
+        old.register("before-restart", language=ServiceLanguage.SERVICE_LANGUAGE_JAVA)
+        wait_for(lambda: "before-restart" in nodes(browser), 10, "the first server's service")
+        old_id = browser.evaluate("document.querySelector('#nodes g.node').dataset.id")
+
+        # The server goes away: the indicator says so.
+        old.close()
+        first.stop()
+        wait_for(lambda: browser.evaluate("document.getElementById('conn').dataset.state") != "live", 10, "the indicator to leave 'live'")
+
+        # A new server process on the same HTTP port: the page reconnects on its own, presents its
+        # last event id (an id of the old process), and is given a resync snapshot, not deltas.
+        second = Server("--http-address", first.http)
+        new = TopologyClient(second.address, timeout=5)
+        clients.append(new)
+        new.register("after-restart", language=ServiceLanguage.SERVICE_LANGUAGE_CSHARP)
+        after = wait_for(lambda: (lambda n: n if set(n) == {"after-restart"} else None)(nodes(browser)), 20,
+                         "the page to show only the new server's service")
+        assert after["after-restart"]["language"] == "C#"
+        assert browser.evaluate("document.getElementById('conn').dataset.state") == "live"
+        assert browser.evaluate(f"document.querySelector('#nodes g.node[data-id=\"{old_id}\"]') === null")
+        assert first.epoch and any("transport=sse" in line and f"resume={first.epoch}." in line for line in second.log), \
+            "the page did not present its last event id:\n" + "\n".join(second.log)
+    finally:
+        for client in clients:
+            client.close()
+        if browser is not None:
+            browser.close()
+        first.stop()
+        if second is not None:
+            second.stop()

@@ -1,0 +1,132 @@
+"""/metrics, parsed by the reference Prometheus text parser (prometheus_client, test-only), with the
+counters checked against exactly what this test did to a real server."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import Server, wait_for
+from topology_client import Frame, ServiceLanguage, TopologyClient
+from topology_client.framing import FrameReader, encode_frame
+from topology_client.messages import HeartbeatRequest
+
+
+def scrape(server: Server) -> dict:
+    """{(sample name, frozenset of labels): value}, and the families' types under ("TYPE", name)."""
+    text = server.get("/metrics").decode()
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        samples[("TYPE", family.name)] = family.type
+        for s in family.samples:
+            samples[(s.name, frozenset(s.labels.items()))] = s.value
+    return samples
+
+
+def value(samples: dict, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def raw_heartbeat(address: str, service_id: str) -> Frame:
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(encode_frame(Frame(call_id=1, heartbeat_request=HeartbeatRequest(service_id=service_id, sequence=7))))
+        reader = FrameReader()
+        while True:
+            data = sock.recv(65536)
+            assert data, "server closed the connection"
+            reader.feed(data)
+            frame = reader.next_frame()
+            if frame is not None:
+                return frame
+
+
+def test_metrics_counters_match_what_the_test_did() -> None:
+    server = Server("--max-services", "3")
+    clients = []
+    try:
+        before = scrape(server)
+        assert before[("TYPE", "topology_registrations")] == "counter"
+        assert before[("TYPE", "topology_heartbeat_handling_seconds")] == "histogram"
+        build = [dict(k[1]) for k in before if k[0] == "topology_build_info"]
+        assert len(build) == 1 and build[0]["version"] == "0.1.0" and len(build[0]["server_epoch"]) == 32
+        assert value(before, "topology_build_info", **build[0]) == 1.0
+        assert value(before, "process_resident_memory_bytes") > 1_000_000
+
+        languages = [ServiceLanguage.SERVICE_LANGUAGE_PYTHON, ServiceLanguage.SERVICE_LANGUAGE_GO,
+                     ServiceLanguage.SERVICE_LANGUAGE_RUST]
+        for index, language in enumerate(languages):
+            client = TopologyClient(server.address, timeout=5)
+            client.register(f"metrics-{index}", language=language)
+            clients.append(client)
+
+        # A fourth service is refused by --max-services.
+        extra = TopologyClient(server.address, timeout=5)
+        try:
+            extra.register("one-too-many")
+            raise AssertionError("the fourth registration was accepted")
+        except Exception as error:  # the client raises ServerStatusError
+            assert "max-services" in str(error)
+        finally:
+            extra.close()
+
+        # 25 calls from service 0 to service 1, in one flush.
+        for _ in range(25):
+            clients[0].report_call("metrics-1", "Get", latency_ms=3.0, ok=True)
+        assert clients[0].flush() == 25
+
+        # A heartbeat for an unknown id: NOT_FOUND.
+        reply = raw_heartbeat(server.address, "00000000-0000-4000-8000-000000000000")
+        assert reply.status is not None and reply.status.code == 5
+
+        # Service 2 stops heartbeating and dies (3 x 200 ms).
+        clients[2].close()
+        wait_for(lambda: value(scrape(server), "topology_service_deaths_total") == 1, 5, "one death")
+
+        # Stop the other two, then compare the heartbeat counters with what the clients saw answered.
+        clients[0].close()
+        clients[1].close()
+        time.sleep(0.3)
+        acknowledged = sum(c.stats.heartbeats_acknowledged for c in clients)
+        after = scrape(server)
+
+        assert value(after, "topology_registrations_total") == 3
+        assert value(after, "topology_activity_events_total") == 25
+        assert value(after, "topology_service_deaths_total") == 1
+        assert value(after, "topology_heartbeats_total", result="acknowledged") == acknowledged
+        assert acknowledged >= 3
+        assert value(after, "topology_heartbeats_total", result="not_found") == 1
+        assert value(after, "topology_heartbeat_handling_seconds_count") == acknowledged + 1
+        assert value(after, "topology_heartbeat_handling_seconds_bucket", le="+Inf") == acknowledged + 1
+        assert value(after, "topology_frame_errors_total", code="NOT_FOUND") == 1
+        assert value(after, "topology_frame_errors_total", code="RESOURCE_EXHAUSTED") == 1
+        assert value(after, "topology_limit_rejections_total", limit="--max-services") == 1
+        # Two services still live (their heartbeats only just stopped), one edge between them.
+        live = sum(value(after, "topology_services", state=s) for s in ("REGISTERED", "IDLE", "ACTIVE", "STALE"))
+        assert live == 2
+        assert value(after, "topology_edges") == 1
+        assert value(after, "topology_connections_accepted_total") >= 5
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
+
+
+def test_metrics_watchers_and_connections_gauges(server: Server) -> None:
+    host, port = server.http.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sse:
+        sse.sendall(b"GET /api/v1/watch HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sse.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200 OK")
+        samples = scrape(server)
+        assert value(samples, "topology_watchers", transport="sse") == 1
+        assert value(samples, "topology_watchers", transport="frames") == 0
+        # The SSE stream and the scrape itself.
+        assert value(samples, "topology_connections", listener="http") == 2
+    wait_for(lambda: value(scrape(server), "topology_watchers", transport="sse") == 0, 5, "the SSE watch to end")
+    samples = scrape(server)
+    assert value(samples, "topology_http_requests_total", code="200") >= 3
