@@ -247,6 +247,7 @@ def full_messages(pb):
         type=pb.UPDATE_TYPE_SNAPSHOT, node=node, edge=edge, snapshot=snapshot, revision=78, coalesced=True,
         resync=True)
     status = pb.Status(code=5, message="service 3f2504e0 is not registered: register again")
+    authenticate = pb.AuthenticateRequest(token="s3cr3t-7f9c2ba4e88f827d616045507605853e")
     return {
         "ServiceMetadata": metadata,
         "ServiceMetrics": metrics,
@@ -271,6 +272,8 @@ def full_messages(pb):
         "ServiceNode": node,
         "ServiceEdge": edge,
         "TopologyUpdate": update,
+        "AuthenticateRequest": authenticate,
+        "AuthenticateResponse": pb.AuthenticateResponse(authenticated=True),
         "Status": status,
         "Frame": pb.Frame(call_id=7, end_of_stream=True, status=status, heartbeat_response=heartbeat_response),
     }
@@ -280,7 +283,7 @@ FRAME_MEMBERS = [
     "register_service_request", "register_service_response", "heartbeat_request", "heartbeat_response",
     "report_activity_request", "report_activity_response", "unregister_service_request",
     "unregister_service_response", "get_topology_request", "get_topology_response",
-    "watch_topology_request", "watch_topology_response",
+    "watch_topology_request", "watch_topology_response", "authenticate_request", "authenticate_response",
 ]
 
 
@@ -577,6 +580,20 @@ def build(pb):
     v.valid("unknown_update_type", "TopologyUpdate with type=INT32_MAX", pb.TopologyUpdate(type=INT32_MAX))
     v.valid("progress_update", "TopologyUpdate of type UPDATE_TYPE_PROGRESS (a Topology addition) with a revision",
             pb.TopologyUpdate(type=pb.UPDATE_TYPE_PROGRESS, revision=UINT64_MAX))
+
+    # -- Authentication (the handshake of docs/protocol.md, byte for byte) ------------------------
+    v.valid("authenticate_handshake",
+            "Frame opening a connection to a server run with --auth-token-file: call 1 carries "
+            "authenticate_request (oneof field 22) with the token",
+            pb.Frame(call_id=1, authenticate_request=pb.AuthenticateRequest(token="correct-horse-battery-staple")))
+    v.valid("authenticate_accepted",
+            "Frame answering a good token: call 1, end_of_stream, Status OK (an empty Status), "
+            "authenticate_response (oneof field 23) with authenticated=true",
+            pb.Frame(call_id=1, end_of_stream=True, status=pb.Status(),
+                     authenticate_response=pb.AuthenticateResponse(authenticated=True)))
+    v.valid("unauthenticated_on_call_0",
+            "Frame refusing a connection: call 0, end_of_stream, Status UNAUTHENTICATED (16)",
+            pb.Frame(call_id=0, end_of_stream=True, status=pb.Status(code=16, message="bad token")))
 
     # -- Errors -------------------------------------------------------------------------------
     E = v.error

@@ -10,6 +10,7 @@ public enum MessageRegistry {
         TopologyQuery.self, GetTopologyRequest.self, GetTopologyResponse.self,
         WatchTopologyRequest.self, WatchTopologyResponse.self,
         TopologySnapshot.self, ServiceNode.self, ServiceEdge.self, TopologyUpdate.self,
+        AuthenticateRequest.self, AuthenticateResponse.self,
         Status.self, Frame.self,
     ]
 

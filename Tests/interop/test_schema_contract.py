@@ -150,9 +150,25 @@ def test_contract_frame_and_status_match_the_schema(contract):
     for name, fields in messages.items():
         check_message(name, fields, problems)
     frame = pb.DESCRIPTOR.message_types_by_name["Frame"]
-    members = {f.name for f in frame.oneofs_by_name["message"].fields}
-    assert members == {name for name, (number, *_) in messages["Frame"].items() if number >= 10}
+    members = {f.name: f.number for f in frame.oneofs_by_name["message"].fields}
+    contract_members = {name: number for name, (number, *_) in messages["Frame"].items() if number >= 10}
+    assert set(contract_members) <= set(members), "a contract oneof member is missing from the schema"
+    # Topology's own members (the authenticate handshake) come after the contract's, never between.
+    for name, number in members.items():
+        if name not in contract_members and number <= max(contract_members.values()):
+            problems.append(f"Frame.{name} = {number}: an added oneof member must be numbered past the contract's")
     assert not problems, "\n".join(problems)
+
+
+def test_authenticate_additions():
+    frame = pb.DESCRIPTOR.message_types_by_name["Frame"]
+    assert frame.fields_by_name["authenticate_request"].number == 22
+    assert frame.fields_by_name["authenticate_response"].number == 23
+    assert frame.fields_by_name["authenticate_request"].containing_oneof.name == "message"
+    request = pb.DESCRIPTOR.message_types_by_name["AuthenticateRequest"]
+    assert [(f.name, f.number, f.type) for f in request.fields] == [("token", 1, FD.TYPE_STRING)]
+    response = pb.DESCRIPTOR.message_types_by_name["AuthenticateResponse"]
+    assert [(f.name, f.number, f.type) for f in response.fields] == [("authenticated", 1, FD.TYPE_BOOL)]
 
 
 def test_contract_enums_match_the_schema(contract):

@@ -20,6 +20,8 @@ public struct Frame: WireMessage {
         indirect case getTopologyResponse(GetTopologyResponse)
         case watchTopologyRequest(WatchTopologyRequest)
         indirect case watchTopologyResponse(WatchTopologyResponse)
+        case authenticateRequest(AuthenticateRequest)
+        case authenticateResponse(AuthenticateResponse)
     }
 
     public var callId: UInt64 = 0
@@ -55,6 +57,8 @@ public struct Frame: WireMessage {
         case let .getTopologyResponse(m)?: visitor.visitMessage(m, field: FieldID(19, "getTopologyResponse"))
         case let .watchTopologyRequest(m)?: visitor.visitMessage(m, field: FieldID(20, "watchTopologyRequest"))
         case let .watchTopologyResponse(m)?: visitor.visitMessage(m, field: FieldID(21, "watchTopologyResponse"))
+        case let .authenticateRequest(m)?: visitor.visitMessage(m, field: FieldID(22, "authenticateRequest"))
+        case let .authenticateResponse(m)?: visitor.visitMessage(m, field: FieldID(23, "authenticateResponse"))
         }
     }
 
@@ -87,6 +91,10 @@ public struct Frame: WireMessage {
             if case let .watchTopologyRequest(m) = $0 { m } else { nil } }
         case 21: return try decodeMember(&decoder, Message.watchTopologyResponse) {
             if case let .watchTopologyResponse(m) = $0 { m } else { nil } }
+        case 22: return try decodeMember(&decoder, Message.authenticateRequest) {
+            if case let .authenticateRequest(m) = $0 { m } else { nil } }
+        case 23: return try decodeMember(&decoder, Message.authenticateResponse) {
+            if case let .authenticateResponse(m) = $0 { m } else { nil } }
         default: return false
         }
     }
