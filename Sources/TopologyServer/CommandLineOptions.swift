@@ -166,6 +166,10 @@ public enum CommandLineOptions {
             guard let n: Int = integer(v, min: 1) else { return false }
             c.topology.maxStringBytes = n; return true
         },
+        Option(flag: "--auth-token-file", form: "the path of a file holding the token, or empty for no authentication",
+               help: "clients must present the token in it (docs/security.md)") { c, v in
+            c.authTokenFile = v.isEmpty ? nil : v; return true
+        },
         Option(flag: "--log-level", form: "debug, info, warn or error",
                help: "least severe level logged (default info)") { c, v in
             guard let level = LogLevel(name: v) else { return false }

@@ -31,6 +31,9 @@ final class Connection {
     var decoder: FrameDecoder
     var calls: [UInt64: Call] = [:]
     var receivedFirstFrame = false
+    /// The server requires a token (`--auth-token-file`) and this connection has not presented it
+    /// yet: its next frame must be an authenticate_request (Server+Authentication.swift).
+    var awaitingAuthentication = false
     /// The first bytes received (up to 4), kept only to recognise an HTTP request.
     var firstBytes: [UInt8] = []
     var outbound: [UInt8] = []

@@ -64,6 +64,8 @@ public final class Server: @unchecked Sendable {
     var httpFlushList: [HTTPConnection] = []
     /// Counters for /metrics, owned by the loop thread.
     var metrics = ServerMetrics()
+    /// The token of `--auth-token-file`, read by `start()`; nil: no authentication.
+    var authToken: AuthToken?
     let startedAtMs: Int64
     /// The HTTP address actually bound, nil when there is no HTTP listener.
     public internal(set) var boundHTTPAddress: ListenAddress?
@@ -106,6 +108,7 @@ public final class Server: @unchecked Sendable {
     /// thread is started, so no thread receives them the default way.
     @discardableResult
     public func start(handleSignals: Bool = false) throws -> ListenAddress {
+        try setUpAccessControl()
         let epoll = try Epoll()
         self.epoll = epoll
         _ = raiseOpenFileLimit()
@@ -240,6 +243,7 @@ public final class Server: @unchecked Sendable {
                 Sockets.close(fd)
                 continue
             }
+            connection.awaitingAuthentication = authToken != nil
             connections[id] = connection
             metrics.connectionsAccepted += 1
             firstFrameQueue.append((id, now + configuration.firstFrameTimeoutMs))
@@ -310,6 +314,7 @@ public final class Server: @unchecked Sendable {
             }
             guard let frame else { return }
             connection.receivedFirstFrame = true
+            if connection.awaitingAuthentication, !admitFirstFrame(frame, on: connection, now: now) { return }
             handleFrame(frame, on: connection, now: clock.nowMs())
             framesSinceTimerCheck += 1
             if framesSinceTimerCheck >= 64 { runTimersIfDue() }
@@ -334,8 +339,8 @@ public final class Server: @unchecked Sendable {
     }
 
     /// The byte stream cannot be trusted any more: one Status frame on call 0, then close.
-    private func protocolError(_ connection: Connection, code: StatusCode, message: String, now: Int64) {
-        logger.warning("protocol error", ["peer": connection.peer, "code": code.description, "error": message])
+    func protocolError(_ connection: Connection, code: StatusCode, message: String, now: Int64, logAs event: String = "protocol error") {
+        logger.warning(event, ["peer": connection.peer, "code": code.description, "error": message])
         metrics.frameError(code)
         endCalls(connection)
         connection.append(Frame(callId: 0, endOfStream: true, status: Status(code: code, message: message)))
@@ -345,7 +350,7 @@ public final class Server: @unchecked Sendable {
 
     // MARK: - Calls
 
-    private func reply(_ connection: Connection, _ frame: Frame, now: Int64) {
+    func reply(_ connection: Connection, _ frame: Frame, now: Int64) {
         guard !connection.closing else { return }
         // Watch batches may overshoot the watch bound by one batch (a large snapshot): that much
         // is not counted against the client.
@@ -480,8 +485,12 @@ public final class Server: @unchecked Sendable {
             }
             if frame.endOfStream { finishCall(connection, callID: callID, now: now) }
 
+        case .authenticateRequest(let request):
+            guard unary(connection, callID, open, "Authenticate", now) else { return }
+            authenticate(request, callID: callID, on: connection, now: now)
+
         case .registerServiceResponse, .heartbeatResponse, .reportActivityResponse, .unregisterServiceResponse,
-             .getTopologyResponse, .watchTopologyResponse:
+             .getTopologyResponse, .watchTopologyResponse, .authenticateResponse:
             fail(connection, callID: callID, Status(code: .invalidArgument,
                  message: "a client sends requests; this frame carries a response message"), now: now)
         }
@@ -789,6 +798,7 @@ public final class Server: @unchecked Sendable {
         logger.info("listening", [
             "address": address.description,
             "http_address": boundHTTPAddress?.description ?? "",
+            "auth_token_file": c.authTokenFile ?? "",
             "server_epoch": serverEpoch,
             "version": topologyServerVersion,
             "heartbeat_interval_ms": String(t.heartbeatIntervalMs),

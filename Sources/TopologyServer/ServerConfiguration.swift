@@ -34,6 +34,11 @@ public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
         self.family = family
     }
 
+    /// Only this host can connect: an IPv4 127/8 address or ::1.
+    var isLoopback: Bool {
+        family == .ipv4 ? host.hasPrefix("127.") : ["::1", "0:0:0:0:0:0:0:1"].contains(host)
+    }
+
     /// `127.0.0.1:50053` or `[::1]:50053`: the form the flag takes and the startup log line shows.
     public var description: String { family == .ipv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
@@ -77,6 +82,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxHTTPConnections = 256
     /// Request line and header bounds of the HTTP parser (over them: 431).
     var httpLimits = HTTPLimits()
+    /// A file holding the shared secret every client must present (docs/security.md), read once by
+    /// `Server.start()`; nil: no authentication. With it, each frames connection must open with an
+    /// authenticate_request carrying the token, and every HTTP endpoint but /healthz needs
+    /// `Authorization: Bearer <token>` (or `?access_token=`).
+    public var authTokenFile: String? = nil
 
     public init() {}
 }

@@ -98,6 +98,24 @@ final class ExecutableTests: XCTestCase {
         XCTAssertTrue(badEnv.errorOutput.contains("TOPOLOGY_ADDRESS"), badEnv.errorOutput)
     }
 
+    func testUnusableTokenFileExitsOneWithOneLine() throws {
+        let url = try executable()
+        let missing = try Child(url, ["--address", "127.0.0.1:0", "--http-address=", "--auth-token-file", "/nonexistent/topology-token"])
+        XCTAssertEqual(missing.waitExit(timeout: 10), 1)
+        usleep(50_000)
+        XCTAssertEqual(missing.errorOutput,
+                       "topology-server: cannot start: --auth-token-file /nonexistent/topology-token: cannot read it: No such file or directory\n")
+
+        let empty = try TokenFile(contents: "\n")
+        defer { empty.remove() }
+        let fromEnvironment = try Child(url, ["--address", "127.0.0.1:0", "--http-address="],
+                                        environment: ["TOPOLOGY_AUTH_TOKEN_FILE": empty.path])
+        XCTAssertEqual(fromEnvironment.waitExit(timeout: 10), 1)
+        usleep(50_000)
+        XCTAssertTrue(fromEnvironment.errorOutput.contains("--auth-token-file \(empty.path) is empty"), fromEnvironment.errorOutput)
+        XCTAssertEqual(fromEnvironment.errorOutput.split(separator: "\n").count, 1, fromEnvironment.errorOutput)
+    }
+
     func testSigtermEndsWatchesWithUnavailableAndPortInUseExitsOne() throws {
         let url = try executable()
         let server = try Child(url, ["--address", "127.0.0.1:0", "--heartbeat-interval-ms", "100"])

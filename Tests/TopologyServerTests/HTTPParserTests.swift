@@ -136,8 +136,8 @@ final class HTTPParserTests: XCTestCase {
 
     // MARK: - Router
 
-    private func route(_ text: String) throws -> HTTPRoute {
-        HTTPRouter.route(try XCTUnwrap(parse(text)))
+    func route(_ text: String, token: AuthToken? = nil) throws -> HTTPRoute {
+        HTTPRouter.route(try XCTUnwrap(parse(text)), token: token)
     }
 
     func testRoutes() throws {

@@ -1,6 +1,7 @@
 // The dashboard page, embedded in the binary as a string literal (no resource bundle lookup).
 // Hand-written HTML, CSS and JavaScript; it talks to this server only (GET /api/v1/watch as
-// Server-Sent Events), which the Content-Security-Policy header of the response enforces too.
+// Server-Sent Events), which the Content-Security-Policy header of the response enforces too. A page
+// opened with ?access_token= passes the token on to its own requests (docs/security.md).
 
 /// The dashboard: one self-contained page served at `/`.
 enum DashboardPage {
@@ -96,6 +97,11 @@ enum DashboardPage {
   let selected = null;        // {kind: "node"|"edge", key}
   let lastEventId = "";
   let source = null;
+  // The token this page was opened with (/?access_token=..., docs/security.md). EventSource cannot
+  // send an Authorization header, so the page's own requests carry it in their query too.
+  const ACCESS_TOKEN = new URLSearchParams(location.search).get("access_token");
+  const withToken = (url) => ACCESS_TOKEN === null ? url
+    : url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(ACCESS_TOKEN);
   let alpha = 1;
   let dirty = true;
   let filterText = "";
@@ -125,7 +131,7 @@ enum DashboardPage {
 
   function connect() {
     const url = "/api/v1/watch" + (lastEventId ? "?last_event_id=" + encodeURIComponent(lastEventId) : "");
-    source = new EventSource(url);
+    source = new EventSource(withToken(url));
     source.onopen = () => setConnection("live", "live");
     source.onerror = () => {
       if (source.readyState === EventSource.CLOSED) {
@@ -133,6 +139,13 @@ enum DashboardPage {
         // resuming from the last event id we saw.
         setConnection("offline", "offline, retrying…");
         source.close();
+        // To EventSource a refused token is an error like any other: ask once more, to say so.
+        fetch(withToken("/api/v1/watch"), { method: "HEAD", cache: "no-store" }).then((r) => {
+          if (r.status === 401) {
+            setConnection("offline", ACCESS_TOKEN === null ? "this server needs a token: open the page as /?access_token=…"
+              : "token refused by the server, retrying…");
+          }
+        }).catch(() => {});
         setTimeout(connect, 2000);
       } else {
         setConnection("connecting", "reconnecting…");  // EventSource resends Last-Event-ID itself

@@ -5,6 +5,7 @@ struct HTTPStatus: Equatable, Hashable, Sendable {
 
     static let ok = HTTPStatus(code: 200, reason: "OK")
     static let badRequest = HTTPStatus(code: 400, reason: "Bad Request")
+    static let unauthorized = HTTPStatus(code: 401, reason: "Unauthorized")
     static let notFound = HTTPStatus(code: 404, reason: "Not Found")
     static let methodNotAllowed = HTTPStatus(code: 405, reason: "Method Not Allowed")
     static let requestTimeout = HTTPStatus(code: 408, reason: "Request Timeout")

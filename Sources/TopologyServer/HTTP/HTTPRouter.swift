@@ -9,6 +9,8 @@ enum HTTPRoute: Equatable {
     case metrics
     case healthz
     case readyz
+    /// The server requires a token (`--auth-token-file`) and the request does not present it.
+    case unauthorized(BearerAuthorization.Failure)
     case error(HTTPStatus, String)
 }
 
@@ -42,7 +44,12 @@ struct SSEEventID: Equatable {
 enum HTTPRouter {
     static let paths: Set<String> = ["/", "/index.html", "/api/v1/topology", "/api/v1/watch", "/metrics", "/healthz", "/readyz"]
 
-    static func route(_ request: HTTPRequest) -> HTTPRoute {
+    /// With a `token`, every path but /healthz (which a load balancer probes without credentials)
+    /// needs it, unknown paths included: an unauthenticated client learns nothing.
+    static func route(_ request: HTTPRequest, token: AuthToken?) -> HTTPRoute {
+        if let token, request.path != "/healthz", let failure = BearerAuthorization.check(request, token: token) {
+            return .unauthorized(failure)
+        }
         guard paths.contains(request.path) else {
             return .error(.notFound, "no such resource: \(request.path); see docs/dashboard.md for the HTTP API")
         }
@@ -93,7 +100,7 @@ enum HTTPRouter {
                     }
                     query.states.append(state)
                 }
-            case "last_event_id": break
+            case "last_event_id", BearerAuthorization.queryParameter: break
             default:
                 return .failure(QueryError(message: "unknown query parameter '\(key)'; accepted: service, state, environment, team, region"))
             }

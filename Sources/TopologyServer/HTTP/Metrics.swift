@@ -18,6 +18,8 @@ struct ServerMetrics {
     var frameErrors: [String: Int] = [:]
     /// Requests or connections refused by a configured limit, by the flag that sets it.
     var limitRejections: [String: Int] = [:]
+    /// Connections (frames) and requests (HTTP) refused for a missing or wrong token.
+    var authenticationFailures = ["frames": 0, "http": 0]
     var watcherResyncs = 0
     var heartbeatSeconds = Histogram(bounds: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01])
 
@@ -45,6 +47,10 @@ struct ServerMetrics {
 
     mutating func limitRejected(_ flag: String) {
         limitRejections[flag, default: 0] += 1
+    }
+
+    mutating func authenticationFailed(listener: String) {
+        authenticationFailures[listener, default: 0] += 1
     }
 
     /// What the loop knows at the time of the scrape and the counters do not hold.
@@ -114,6 +120,10 @@ struct ServerMetrics {
         family("topology_limit_rejections_total", "counter", "Requests or connections refused by a configured limit, by flag.")
         for (limit, count) in limitRejections.sorted(by: { $0.key < $1.key }) {
             sample("topology_limit_rejections_total", [("limit", limit)], String(count))
+        }
+        family("topology_authentication_failures_total", "counter", "Connections (frames) and requests (http) refused for a missing or wrong token, by listener.")
+        for (listener, count) in authenticationFailures.sorted(by: { $0.key < $1.key }) {
+            sample("topology_authentication_failures_total", [("listener", listener)], String(count))
         }
         family("topology_http_requests_total", "counter", "HTTP requests answered, by status code.")
         for (code, count) in httpRequests.sorted(by: { $0.key < $1.key }) {

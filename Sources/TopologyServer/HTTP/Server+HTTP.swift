@@ -139,10 +139,12 @@ extension Server {
         let headOnly = request.method == "HEAD"
         let keepAlive = request.keepAlive
         let response: HTTPResponse
-        switch HTTPRouter.route(request) {
+        switch HTTPRouter.route(request, token: authToken) {
         case .dashboard:
             response = HTTPResponse(status: .ok, contentType: "text/html; charset=utf-8", body: DashboardPage.bytes, headers: [
                 ("Cache-Control", "no-store"),
+                // The address may carry ?access_token=: never send it on in a Referer.
+                ("Referrer-Policy", "no-referrer"),
                 // The page may talk to this server only: no CDN, no third party.
                 ("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"),
                 ("X-Content-Type-Options", "nosniff"),
@@ -156,6 +158,10 @@ extension Server {
             response = .text(.ok, "ok")
         case .readyz:
             response = shutdownDeadlineMs == nil ? .text(.ok, "ready") : .text(.serviceUnavailable, "shutting down")
+        case .unauthorized(let failure):
+            metrics.authenticationFailed(listener: "http")
+            logger.info("http request unauthorized", ["peer": connection.peer, "path": request.path, "reason": failure.reason])
+            response = .text(.unauthorized, failure.message, headers: [("WWW-Authenticate", failure.challenge), ("Cache-Control", "no-store")])
         case .error(let status, let message):
             response = .text(status, message, headers: status == .methodNotAllowed ? [("Allow", "GET, HEAD")] : [])
         case .watch(let query, let resume):
