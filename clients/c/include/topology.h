@@ -59,7 +59,9 @@ enum {
     TOPO_ENOTFOUND = -9,  /* the server answered NOT_FOUND */
     TOPO_ESTATE = -10,    /* not valid now: not registered, already registered, client closing */
     TOPO_ESYS = -11,      /* a system call failed (errno is in the last error message) */
-    TOPO_ELIMIT = -12     /* a local limit was reached (e.g. distinct activity keys) */
+    TOPO_ELIMIT = -12,    /* a local limit was reached (e.g. distinct activity keys) */
+    TOPO_EAUTH = -13      /* the server refused the connection: UNAUTHENTICATED (no token, or a
+                           * token that is not the one of its --auth-token-file) */
 };
 
 /* The name and meaning of an error code ("TOPO_ETIMEDOUT: timed out"). Static storage.
@@ -226,6 +228,11 @@ typedef struct topo_options {
     topo_metrics_cb metrics_cb;
     topo_state_cb state_cb;
     void *userdata;               /* passed to the three callbacks */
+    /* The token of a server run with --auth-token-file (without the file's trailing newline), or
+     * NULL. Sent first on every connection and reconnection, before anything else; copied. A
+     * refused token fails topo_client_connect() with TOPO_EAUTH, and later reconnections keep
+     * trying with backoff (last error and last status 16 say why). No TLS: see docs/security.md. */
+    const char *auth_token;
 } topo_options;
 
 /* Fills *options with the defaults (all zero). Thread-safe (touches only *options). */

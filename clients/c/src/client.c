@@ -27,6 +27,7 @@
 #define WATCH_QUEUE_MAX 4096
 #define WATCH_QUEUE_MAX_BYTES (64u * 1024 * 1024) /* wire bytes of the queued updates */
 #define GRPC_NOT_FOUND 5
+#define GRPC_UNAUTHENTICATED 16
 
 typedef struct pending {
     uint64_t call_id;
@@ -73,6 +74,7 @@ struct topo_client {
     topo_metrics_cb metrics_cb;
     topo_state_cb state_cb;
     void *userdata;
+    char *auth_token;    /* pb_strdup'd; NULL: the server requires none */
 
     pthread_mutex_t mu, wmu;
     pthread_cond_t cv;
@@ -108,6 +110,7 @@ struct topo_client {
 
     char last_error[256];
     char drop_reason[256]; /* why the connection is being dropped, when we know better than EOF */
+    int drop_err;          /* the error its pending calls get, when we know better than ECLOSED */
     int32_t last_status;
     topo_client_stats stats;
 };
@@ -130,6 +133,7 @@ const char *topo_strerror(int err)
     case TOPO_ESTATE: return "TOPO_ESTATE: not valid in this state";
     case TOPO_ESYS: return "TOPO_ESYS: system call failed";
     case TOPO_ELIMIT: return "TOPO_ELIMIT: local limit reached";
+    case TOPO_EAUTH: return "TOPO_EAUTH: the server refused the connection (missing or wrong auth_token)";
     }
     return "unknown topology error";
 }
@@ -293,13 +297,24 @@ static int connect_once(topo_client *c)
         size_t k = (start + i) % n;
         char *addr = c->addresses[k];
         int timeout = c->connect_timeout_ms, io = c->io_timeout_ms;
+        uint64_t auth_call = c->auth_token ? ++c->next_call_id : 0;
+        int32_t status = 0;
         pthread_mutex_unlock(&c->mu);
         fd = net_connect(addr, timeout, io, err, sizeof err);
+        if (fd >= 0 && c->auth_token) { /* before the connection is published: nothing else is sent */
+            int rc = auth_handshake(fd, c->auth_token, auth_call, io, c->max_frame, &status, err, sizeof err);
+            if (rc != TOPO_OK) {
+                close(fd);
+                fd = rc;
+            }
+        }
         pthread_mutex_lock(&c->mu);
+        if (status) c->last_status = status;
         if (fd >= 0) {
             c->addr_index = k;
             break;
         }
+        if (fd == TOPO_EAUTH) break; /* the token, not the address: the next one would refuse it too */
     }
     c->connecting = false;
     pthread_cond_broadcast(&c->cv);
@@ -340,6 +355,8 @@ static void connection_lost(topo_client *c, uint64_t gen, int err, const char *w
     pthread_mutex_unlock(&c->wmu);
     if (!c->closing) set_error(c, "%s", c->drop_reason[0] ? c->drop_reason : why);
     c->drop_reason[0] = '\0';
+    if (c->drop_err) err = c->drop_err;
+    c->drop_err = 0;
     for (p = c->pendings; p; p = p->next)
         if (!p->done) {
             p->done = true;
@@ -412,6 +429,7 @@ static void dispatch(topo_client *c, w_frame *f, size_t bytes)
             set_error(c, "server closed the connection: status %d: %s", (int)f->status.code,
                       f->status.message ? f->status.message : "");
             snprintf(c->drop_reason, sizeof c->drop_reason, "%s", c->last_error);
+            if (f->status.code == GRPC_UNAUTHENTICATED) c->drop_err = TOPO_EAUTH;
         }
         pb_free(&w_frame_desc, f);
         return;
@@ -954,6 +972,11 @@ static void client_free(topo_client *c)
     pb_free(&w_register_req_desc, &c->reg);
     pb_str_free(c->service_id);
     pb_str_free(c->epoch);
+    if (c->auth_token) { /* a secret: not left behind in freed memory */
+        volatile char *p = c->auth_token;
+        while (*p) *p++ = '\0';
+        pb_str_free(c->auth_token);
+    }
     agg_destroy(&c->agg);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->wmu);
@@ -1019,6 +1042,10 @@ int topo_client_connect(const topo_options *o, topo_client **out)
     c->metrics_cb = o->metrics_cb;
     c->state_cb = o->state_cb;
     c->userdata = o->userdata;
+    if (o->auth_token && !(c->auth_token = pb_strdup(o->auth_token))) {
+        client_free(c);
+        return TOPO_ENOMEM;
+    }
     c->rng = ((uint64_t)mono_ms() << 20) ^ (uint64_t)(uintptr_t)c ^ (uint64_t)getpid() ^ 0x9E3779B97F4A7C15ull;
     pthread_mutex_lock(&c->mu);
     rc = connect_once(c);

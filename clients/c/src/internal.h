@@ -33,6 +33,14 @@ int cond_init_monotonic(pthread_cond_t *cv);
 /* Waits on cv until deadline_ms (monotonic; <0 = forever). */
 void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ms);
 
+/* ---- auth.c: the handshake of a server run with --auth-token-file ------------------------ */
+
+/* Authenticates the fresh connection fd with token (a pb_strdup string) on call_id, within
+ * io_timeout_ms. TOPO_OK, or TOPO_EAUTH (refused: *status = 16), TOPO_ESTATUS (another error
+ * Status: *status set), or a transport error; err gets a sentence (never the token). */
+int auth_handshake(int fd, const char *token, uint64_t call_id, int io_timeout_ms, uint32_t max_frame,
+                   int32_t *status, char *err, size_t err_len);
+
 /* ---- hist.c: per (target, method) aggregation of reported calls -------------------------- */
 
 #define HIST_GAMMA 1.02

@@ -248,6 +248,16 @@ static const pb_field watch_resp_f[] = {
 };
 DESC(w_watch_resp_desc, "runtime.v1.WatchTopologyResponse", w_watch_resp, watch_resp_f);
 
+static const pb_field auth_req_f[] = {
+    IMP(w_auth_req, 1, PB_STRING, token, "token"),
+};
+DESC(w_auth_req_desc, "runtime.v1.AuthenticateRequest", w_auth_req, auth_req_f);
+
+static const pb_field auth_resp_f[] = {
+    IMP(w_auth_resp, 1, PB_BOOL, authenticated, "authenticated"),
+};
+DESC(w_auth_resp_desc, "runtime.v1.AuthenticateResponse", w_auth_resp, auth_resp_f);
+
 static const pb_field status_f[] = {
     IMP(w_status, 1, PB_INT32, code, "code"),
     IMP(w_status, 2, PB_STRING, message, "message"),
@@ -270,6 +280,8 @@ static const pb_field frame_f[] = {
     ONE(19, get_resp, w_get_resp_desc, "getTopologyResponse"),
     ONE(20, watch_req, w_watch_req_desc, "watchTopologyRequest"),
     ONE(21, watch_resp, w_watch_resp_desc, "watchTopologyResponse"),
+    ONE(22, auth_req, w_auth_req_desc, "authenticateRequest"),
+    ONE(23, auth_resp, w_auth_resp_desc, "authenticateResponse"),
 };
 DESC(w_frame_desc, "runtime.v1.Frame", w_frame, frame_f);
 
@@ -280,7 +292,8 @@ const pb_msgdesc *w_desc_by_name(const char *name)
         &w_heartbeat_resp_desc, &w_histogram_desc, &w_activity_req_desc, &w_activity_resp_desc,
         &w_unregister_req_desc, &w_unregister_resp_desc, &w_query_desc, &w_get_req_desc,
         &w_get_resp_desc, &w_watch_req_desc, &w_watch_resp_desc, &w_snapshot_desc, &w_node_desc,
-        &w_edge_desc, &w_update_desc, &w_status_desc, &w_frame_desc};
+        &w_edge_desc, &w_update_desc, &w_auth_req_desc, &w_auth_resp_desc, &w_status_desc,
+        &w_frame_desc};
     size_t i;
     for (i = 0; i < N(all); i++)
         if (strcmp(all[i]->name, name) == 0) return all[i];

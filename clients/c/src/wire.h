@@ -125,6 +125,15 @@ typedef struct w_watch_resp {
     topo_update update;
 } w_watch_resp;
 
+/* The handshake of a server run with --auth-token-file (Topology addition). */
+typedef struct w_auth_req {
+    char *token;
+} w_auth_req;
+
+typedef struct w_auth_resp {
+    bool authenticated;
+} w_auth_resp;
+
 typedef struct w_status {
     int32_t code;
     char *message;
@@ -135,7 +144,8 @@ enum {
     W_NONE = 0,
     W_REGISTER_REQ = 10, W_REGISTER_RESP = 11, W_HEARTBEAT_REQ = 12, W_HEARTBEAT_RESP = 13,
     W_ACTIVITY_REQ = 14, W_ACTIVITY_RESP = 15, W_UNREGISTER_REQ = 16, W_UNREGISTER_RESP = 17,
-    W_GET_REQ = 18, W_GET_RESP = 19, W_WATCH_REQ = 20, W_WATCH_RESP = 21
+    W_GET_REQ = 18, W_GET_RESP = 19, W_WATCH_REQ = 20, W_WATCH_RESP = 21, W_AUTH_REQ = 22,
+    W_AUTH_RESP = 23
 };
 
 typedef struct w_frame {
@@ -157,6 +167,8 @@ typedef struct w_frame {
         w_get_resp get_resp;
         w_watch_req watch_req;
         w_watch_resp watch_resp;
+        w_auth_req auth_req;
+        w_auth_resp auth_resp;
     } u;
 } w_frame;
 
@@ -164,8 +176,8 @@ extern const pb_msgdesc w_metadata_desc, w_metrics_desc, w_health_desc, w_regist
     w_handle_desc, w_register_resp_desc, w_heartbeat_req_desc, w_heartbeat_resp_desc,
     w_histogram_desc, w_activity_req_desc, w_activity_resp_desc, w_unregister_req_desc,
     w_unregister_resp_desc, w_query_desc, w_get_req_desc, w_get_resp_desc, w_watch_req_desc,
-    w_watch_resp_desc, w_snapshot_desc, w_node_desc, w_edge_desc, w_update_desc, w_status_desc,
-    w_frame_desc;
+    w_watch_resp_desc, w_snapshot_desc, w_node_desc, w_edge_desc, w_update_desc, w_auth_req_desc,
+    w_auth_resp_desc, w_status_desc, w_frame_desc;
 
 /* The descriptor of a message by its full name ("runtime.v1.Frame"), NULL if unknown. */
 const pb_msgdesc *w_desc_by_name(const char *name);

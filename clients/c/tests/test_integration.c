@@ -16,6 +16,7 @@ typedef struct server {
     pid_t pid;
     int port;
     char log[128];
+    const char *token_file; /* --auth-token-file, or NULL */
 } server;
 
 static const char *server_bin;
@@ -63,17 +64,29 @@ static int server_start(server *s, int port)
     s->port = 0;
     s->pid = fork();
     if (s->pid == 0) {
-        int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const char *argv[16];
+        int argc = 0, fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int nul = open("/dev/null", O_RDWR);
         dup2(fd, 2);
         dup2(nul, 1);
         dup2(nul, 0);
-        if (extra_flags)
-            execl(server_bin, server_bin, "--address", addr, "--heartbeat-interval-ms", hb,
-                  "--timeout-multiplier", "3", "--activity-flush-ms", flush, (char *)NULL);
-        else
-            execl(server_bin, server_bin, "--address", addr, "--heartbeat-interval-ms", hb,
-                  "--timeout-multiplier", "3", (char *)NULL);
+        argv[argc++] = server_bin;
+        argv[argc++] = "--address";
+        argv[argc++] = addr;
+        argv[argc++] = "--heartbeat-interval-ms";
+        argv[argc++] = hb;
+        argv[argc++] = "--timeout-multiplier";
+        argv[argc++] = "3";
+        if (extra_flags) {
+            argv[argc++] = "--activity-flush-ms";
+            argv[argc++] = flush;
+        }
+        if (s->token_file) {
+            argv[argc++] = "--auth-token-file";
+            argv[argc++] = s->token_file;
+        }
+        argv[argc] = NULL;
+        execv(server_bin, (char *const *)argv);
         _exit(127);
     }
     deadline = t_now_ms() + 20000;
@@ -566,6 +579,154 @@ out:
     topo_client_close(c);
 }
 
+/* ---- --auth-token-file ------------------------------------------------------------------ */
+
+#define AUTH_TOKEN "c-itest-token-5d41402abc4b2a76b9719d911017c592"
+
+static int write_token(const char *path, const char *token)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f, "%s\n", token);
+    fclose(f);
+    return chmod(path, 0600);
+}
+
+static topo_client *auth_client(int port, const char *token, int *rc)
+{
+    char addr[64];
+    const char *addrs[1];
+    topo_options o;
+    topo_client *c = NULL;
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    addrs[0] = addr;
+    topo_options_init(&o);
+    o.addresses = addrs;
+    o.addresses_count = 1;
+    o.io_timeout_ms = 2000;
+    o.reconnect_max_ms = 50;
+    o.auth_token = token;
+    *rc = topo_client_connect(&o, &c);
+    return c;
+}
+
+/* Restarts s on the same port (which the old socket may hold a moment longer). */
+static void auth_restart(server *s, int port)
+{
+    int tries;
+    server_stop(s, SIGKILL);
+    for (tries = 0; tries < 50; tries++) {
+        if (server_start(s, port) == 0) break;
+        t_sleep_ms(100);
+    }
+    CHECK(s->pid > 0);
+}
+
+static bool wait_state(topo_client *c, topo_client_state want, uint64_t registrations, int ms)
+{
+    long long deadline = t_now_ms() + ms;
+    while (t_now_ms() < deadline) {
+        topo_client_stats st;
+        topo_client_get_stats(c, &st);
+        if (topo_client_state_get(c) == want && st.registrations >= registrations) return true;
+        t_sleep_ms(2);
+    }
+    return false;
+}
+
+static void test_auth(void)
+{
+    server as;
+    char path[128], msg[256];
+    topo_client *good = NULL, *bare = NULL, *bad = NULL;
+    topo_service_info info;
+    topo_snapshot *s = NULL;
+    topo_watch *w = NULL;
+    topo_update *u = NULL;
+    long long t0, deadline;
+    int rc, got;
+    memset(&as, 0, sizeof as);
+    snprintf(path, sizeof path, "/tmp/topo-c-token-%d", (int)getpid());
+    CHECK(write_token(path, AUTH_TOKEN) == 0);
+    as.token_file = path;
+    CHECK(server_start(&as, 0) == 0);
+    if (as.pid <= 0) goto out;
+
+    /* The right token: calls work, a watch starts. */
+    good = auth_client(as.port, AUTH_TOKEN, &rc);
+    CHECK_RC(rc, TOPO_OK);
+    if (!good) goto out;
+    memset(&info, 0, sizeof info);
+    info.name = "c-itest-authenticated";
+    info.language = TOPO_LANG_C;
+    CHECK_RC(topo_register(good, &info), TOPO_OK);
+    CHECK_RC(topo_watch_start(good, NULL, NULL, NULL, &w), TOPO_OK);
+    if (!w) goto out;
+    CHECK_RC(topo_watch_next(w, 3000, &u), TOPO_OK);
+    topo_update_free(u);
+    u = NULL;
+
+    /* A wrong token: refused at once, no client. */
+    t0 = t_now_ms();
+    bad = auth_client(as.port, "c-itest-not-the-token-at-all", &rc);
+    CHECK_RC(rc, TOPO_EAUTH);
+    CHECK(bad == NULL);
+    CHECK(t_now_ms() - t0 < 1000);
+
+    /* No token: the TCP connection opens; the first call is refused, quickly, saying why. */
+    bare = auth_client(as.port, NULL, &rc);
+    CHECK_RC(rc, TOPO_OK);
+    if (bare) {
+        t0 = t_now_ms();
+        CHECK_RC(topo_get_topology(bare, NULL, &s), TOPO_EAUTH);
+        CHECK(s == NULL);
+        CHECK(t_now_ms() - t0 < 1000);
+        CHECK_EQ_INT(topo_client_last_status(bare), 16);
+        topo_client_last_error(bare, msg, sizeof msg);
+        CHECK(strstr(msg, "requires authentication") != NULL);
+        printf("     without a token: \"%s\"\n", msg);
+    }
+
+    /* A server restart (same port, same token): the client authenticates again before it
+     * re-registers, and the watch resumes. */
+    auth_restart(&as, as.port);
+    CHECK(wait_state(good, TOPO_CLIENT_REGISTERED, 2, 5000));
+    CHECK_RC(topo_get_topology(good, NULL, &s), TOPO_OK);
+    CHECK(s && s->nodes_count == 1);
+    topo_snapshot_free(s);
+    s = NULL;
+    got = 0;
+    deadline = t_now_ms() + 3000;
+    while (!got && t_now_ms() < deadline) {
+        if (topo_watch_next(w, 200, &u) != TOPO_OK) continue;
+        got = u->type == TOPO_UPDATE_SNAPSHOT || u->type == TOPO_UPDATE_NODE_ADDED;
+        topo_update_free(u);
+        u = NULL;
+    }
+    CHECK(got);
+
+    /* Restarted with another token: the client keeps trying and says why; once the token matches
+     * again it is back by itself. */
+    CHECK(write_token(path, "c-itest-rotated-token-0123456789") == 0);
+    auth_restart(&as, as.port);
+    deadline = t_now_ms() + 3000;
+    while (topo_client_last_status(good) != 16 && t_now_ms() < deadline) t_sleep_ms(2);
+    CHECK_EQ_INT(topo_client_last_status(good), 16);
+    CHECK(topo_client_state_get(good) == TOPO_CLIENT_RECOVERING);
+    topo_client_last_error(good, msg, sizeof msg);
+    CHECK(strstr(msg, "does not match") != NULL);
+    printf("     token rotated on the server: \"%s\"\n", msg);
+    CHECK(write_token(path, AUTH_TOKEN) == 0);
+    auth_restart(&as, as.port);
+    CHECK(wait_state(good, TOPO_CLIENT_REGISTERED, 3, 5000));
+out:
+    topo_watch_close(w);
+    topo_client_close(bare);
+    topo_client_close(good);
+    server_finish(&as, SIGTERM);
+    unlink(path);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -584,6 +745,7 @@ int main(void)
     RUN(test_activity_10k);
     RUN(test_watch);
     RUN(test_restart_keeps_id);
+    RUN(test_auth);
     server_finish(&srv, SIGTERM);
     return T_SUMMARY("test_integration");
 }
