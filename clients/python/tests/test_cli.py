@@ -22,8 +22,8 @@ from topology_client.messages import (ServiceEdge, ServiceNode, ServiceState, To
 from topology_client.watch import TopologyView
 
 
-def run_cli(*args: str, timeout: float = 15) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
-    env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT))
+def run_cli(*args: str, timeout: float = 15, env_extra: Optional[dict] = None) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT), **(env_extra or {}))
     return subprocess.run([sys.executable, "-m", "topology_client", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
 

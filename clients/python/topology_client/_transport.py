@@ -3,7 +3,9 @@
 :class:`FrameConnection` is one TCP connection that sends and receives ``Frame``s; receiving is
 bounded by a deadline (``poll`` before ``recv``), sending by the I/O timeout. :class:`MuxConnection`
 adds a reader thread that routes each incoming frame to the open call with its ``call_id``, so
-unary calls, a heartbeat stream and activity streams share one connection.
+unary calls, a heartbeat stream and activity streams share one connection. Given a ``token``, a
+connection authenticates before anything else is sent on it (servers run with
+``--auth-token-file``; docs/protocol.md).
 
 After any error a connection is closed and never reused (as ``smtplib`` and pymemcache do).
 """
@@ -18,10 +20,10 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from .errors import (ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError, TopologyError,
-                     TopologyTimeoutError, status_name)
+from .errors import (AuthenticationError, ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError,
+                     TopologyError, TopologyTimeoutError, status_name)
 from .framing import DEFAULT_MAX_FRAME_SIZE, FrameReader, encode_frame
-from .messages import Frame
+from .messages import AuthenticateRequest, Frame
 
 __all__ = ["DEFAULT_ADDRESS", "parse_address", "normalize_addresses", "FrameConnection", "MuxConnection", "Call"]
 
@@ -30,6 +32,9 @@ _RECV_SIZE = 65536
 #: Frames a call may have waiting unread before the connection is declared broken (a server that
 #: floods one call cannot grow the client's memory without bound).
 MAX_QUEUED_FRAMES = 10_000
+#: The call of the authenticate handshake; the call is over when it is answered, so later calls may
+#: use the id again.
+_AUTH_CALL_ID = 1
 
 
 def parse_address(address: str) -> Tuple[str, int]:
@@ -102,10 +107,33 @@ class FrameConnection:
         self.error: Optional[TopologyError] = None
 
     @classmethod
-    def open(cls, addresses: Sequence[str], *, timeout: float,
-             max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> "FrameConnection":
+    def open(cls, addresses: Sequence[str], *, timeout: float, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+             token: Optional[str] = None) -> "FrameConnection":
+        """Connects to the first address that accepts, and authenticates with ``token`` if given."""
         sock, address = connect_any(addresses, timeout)
-        return cls(sock, address, io_timeout=timeout, max_frame_size=max_frame_size)
+        conn = cls(sock, address, io_timeout=timeout, max_frame_size=max_frame_size)
+        if token is not None:
+            conn.authenticate(token)
+        return conn
+
+    def authenticate(self, token: str) -> None:
+        """The handshake of a server run with ``--auth-token-file``: must be the connection's first
+        frame. Raises :class:`AuthenticationError` when the server refuses the token; any failure
+        closes the connection."""
+        self.send(Frame(call_id=_AUTH_CALL_ID, authenticate_request=AuthenticateRequest(token=token)))
+        reply = self.recv(self.io_timeout)
+        if reply is None:
+            raise self.fail(TopologyTimeoutError(
+                f"no answer to authenticate from {self.address} within {self.io_timeout:g} s"))
+        status = reply.status
+        if status is not None and status.code == StatusCode.UNAUTHENTICATED:
+            raise self.fail(AuthenticationError(status.message))
+        if status is not None and status.code != StatusCode.OK:
+            raise self.fail(ServerStatusError(status.code, status.message))
+        response = reply.authenticate_response
+        if reply.call_id != _AUTH_CALL_ID or response is None or not response.authenticated:
+            raise self.fail(ProtocolError(
+                f"server {self.address} answered authenticate with something else (call {reply.call_id})"))
 
     @property
     def closed(self) -> bool:
@@ -241,9 +269,9 @@ class MuxConnection:
         self._thread.start()
 
     @classmethod
-    def open(cls, addresses: Sequence[str], *, timeout: float,
-             max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> "MuxConnection":
-        return cls(FrameConnection.open(addresses, timeout=timeout, max_frame_size=max_frame_size))
+    def open(cls, addresses: Sequence[str], *, timeout: float, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+             token: Optional[str] = None) -> "MuxConnection":
+        return cls(FrameConnection.open(addresses, timeout=timeout, max_frame_size=max_frame_size, token=token))
 
     @property
     def closed(self) -> bool:
@@ -286,10 +314,7 @@ class MuxConnection:
                 frame = self.conn.recv(None)
                 assert frame is not None
                 if frame.call_id == 0:
-                    status = frame.status
-                    detail = f"{status_name(status.code)}: {status.message}" if status else "no status"
-                    raise self.conn.fail(TopologyConnectionError(
-                        f"server {self.address} closed the connection ({detail})"))
+                    raise self.conn.fail(connection_error(frame, self.address))
                 with self._lock:
                     call = self._calls.get(frame.call_id)
                     if call is not None and frame.end_of_stream and call.on_frame is not None:
@@ -315,6 +340,15 @@ class MuxConnection:
             for call in calls:
                 if call.on_frame is None:
                     call.queue.put(_CLOSED)
+
+
+def connection_error(frame: Frame, address: str) -> TopologyError:
+    """The error a frame on call 0 (the server's last word before it closes) stands for."""
+    status = frame.status
+    if status is not None and status.code == StatusCode.UNAUTHENTICATED:
+        return AuthenticationError(status.message)
+    detail = f"{status_name(status.code)}: {status.message}" if status else "no status"
+    return TopologyConnectionError(f"server {address} closed the connection ({detail})")
 
 
 def raise_for_status(frame: Frame) -> None:

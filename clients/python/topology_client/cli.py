@@ -4,6 +4,9 @@
 - ``watch``: a live table refreshed in place on a terminal; one line per update otherwise;
 - ``register NAME``: registers a service and heartbeats until Ctrl-C (then unregisters).
 
+A server run with ``--auth-token-file`` needs its token: ``--token-file PATH`` or the environment
+variable ``TOPOLOGY_AUTH_TOKEN_FILE`` (the file's trailing newline is not part of the token).
+
 Errors are printed as one line on stderr, with exit status 1 (2 for bad usage).
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -28,6 +32,20 @@ from .messages import (ServiceEdge, ServiceLanguage, ServiceMetadata, ServiceNod
 from .watch import TopologyView
 
 PROG = "python3 -m topology_client"
+TOKEN_FILE_ENV = "TOPOLOGY_AUTH_TOKEN_FILE"
+
+
+def read_token_file(path: str) -> str:
+    """The token in ``path``: the file without its trailing line breaks. Raises ``TopologyError``
+    when it cannot be read or holds nothing."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read(4096).rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TopologyError(f"cannot read the token file {path}: {getattr(error, 'strerror', None) or error}") from None
+    if not token:
+        raise TopologyError(f"the token file {path} is empty")
+    return token
 
 
 # --------------------------------------------------------------------------------------------------
@@ -112,7 +130,7 @@ def _query(args: argparse.Namespace) -> TopologyQuery:
 
 
 def cmd_get(args: argparse.Namespace, out: TextIO) -> int:
-    client = TopologyClient(args.address, timeout=args.timeout)
+    client = TopologyClient(args.address, timeout=args.timeout, token=args.token)
     try:
         snapshot = client.get_topology(_query(args))
     finally:
@@ -127,7 +145,7 @@ def cmd_get(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
     live = out.isatty() and not args.plain
-    client = TopologyClient(args.address, timeout=args.timeout)
+    client = TopologyClient(args.address, timeout=args.timeout, token=args.token)
     view = TopologyView()
     with client.watch(_query(args), idle_timeout=args.idle_timeout) as watch:
         if not live:
@@ -175,7 +193,7 @@ def cmd_register(args: argparse.Namespace, out: TextIO) -> int:
         out.flush()
 
     metadata = ServiceMetadata(environment=args.environment, team=args.team, region=args.region)
-    client = TopologyClient(args.address, timeout=args.timeout, on_state_change=on_state,
+    client = TopologyClient(args.address, timeout=args.timeout, token=args.token, on_state_change=on_state,
                             metrics_provider=ProcessMetrics())
     try:
         with client:
@@ -208,6 +226,8 @@ def _add_common(parser: argparse.ArgumentParser, top: bool) -> None:
                         help=f"server address; repeat or comma-separate for failover (default {DEFAULT_ADDRESS})")
     parser.add_argument("--timeout", type=float, default=5.0 if top else argparse.SUPPRESS, metavar="SECONDS",
                         help="connect and answer timeout (default 5)")
+    parser.add_argument("--token-file", default=default, metavar="PATH",
+                        help=f"the token of a server run with --auth-token-file (default ${TOKEN_FILE_ENV})")
 
 
 def _add_query(parser: argparse.ArgumentParser) -> None:
@@ -262,6 +282,8 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
                         level=logging.INFO if args.command == "register" else logging.WARNING)
     handler = {"get": cmd_get, "watch": cmd_watch, "register": cmd_register}[args.command]
     try:
+        token_file = args.token_file or os.environ.get(TOKEN_FILE_ENV)
+        args.token = read_token_file(token_file) if token_file else None
         return handler(args, out)
     except TopologyError as error:
         sys.stderr.write(f"topology: error: {error}\n")

@@ -110,6 +110,8 @@ class TopologyClient:
             client.report_call("payments", "Charge", latency_ms=12.5, ok=True)
 
     Every method is thread-safe. ``timeout`` (seconds) bounds connecting, each send and each answer.
+    ``token``: the token of a server run with ``--auth-token-file`` (docs/security.md), sent first
+    on every connection and reconnection; a refused one raises :class:`AuthenticationError`.
     """
 
     def __init__(self, addresses: Union[str, Sequence[str]] = DEFAULT_ADDRESS, *, timeout: float = 5.0,
@@ -117,8 +119,10 @@ class TopologyClient:
                  metrics_provider: Optional[MetricsProvider] = None,
                  on_state_change: Optional[Callable[["ClientState"], None]] = None,
                  reconnect_initial_delay: float = 0.05, reconnect_max_delay: float = 5.0,
-                 max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, max_activity_keys: int = 10_000) -> None:
+                 max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, max_activity_keys: int = 10_000,
+                 token: Optional[str] = None) -> None:
         self.addresses = normalize_addresses(addresses)
+        self._token = token
         self.timeout = timeout
         self.health_provider = health_provider
         self.metrics_provider = metrics_provider
@@ -313,7 +317,7 @@ class TopologyClient:
                      reconnect_initial_delay=(self.reconnect_initial_delay if reconnect_initial_delay is None
                                               else reconnect_initial_delay),
                      reconnect_max_delay=self.reconnect_max_delay if reconnect_max_delay is None else reconnect_max_delay,
-                     max_frame_size=self.max_frame_size)
+                     max_frame_size=self.max_frame_size, token=self._token)
 
     # ------------------------------------------------------------------------------------------
     # Internals
@@ -335,7 +339,8 @@ class TopologyClient:
                 raise TopologyConnectionError("the client is closed")
             mux = self._mux
             if mux is None or mux.closed:
-                mux = MuxConnection.open(self.addresses, timeout=self.timeout, max_frame_size=self.max_frame_size)
+                mux = MuxConnection.open(self.addresses, timeout=self.timeout, max_frame_size=self.max_frame_size,
+                                         token=self._token)
                 self._mux = mux
                 if self._state is ClientState.DISCONNECTED:
                     self._set_state(ClientState.CONNECTED)

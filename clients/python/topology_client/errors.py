@@ -6,9 +6,10 @@
      +-- TopologyConnectionError  no connection, or it was lost
      |    +-- TopologyTimeoutError  ... or an answer did not come in time (also a ``TimeoutError``)
      +-- ServerStatusError        the server answered with a non-OK Status (``code``, ``status_message``)
+          +-- AuthenticationError ... UNAUTHENTICATED (16): no token, or not the server's
 
 As with ``smtplib``, a connection that raised any of these (except ``ServerStatusError``, which is
-an answer to one call) is closed and is never reused.
+an answer to one call) is closed and is never reused. ``AuthenticationError`` closes it too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "TopologyConnectionError",
     "TopologyTimeoutError",
     "ServerStatusError",
+    "AuthenticationError",
     "StatusCode",
 ]
 
@@ -95,3 +97,12 @@ class ServerStatusError(TopologyError):
     @property
     def code_name(self) -> str:
         return status_name(self.code)
+
+
+class AuthenticationError(ServerStatusError):
+    """The server refused the connection (code 16, UNAUTHENTICATED): it runs with
+    ``--auth-token-file`` and the client sent no token (pass ``token=``) or another one. The
+    server closed the connection; retrying with the same token is refused the same way."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(StatusCode.UNAUTHENTICATED, message)

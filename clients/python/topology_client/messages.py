@@ -20,7 +20,8 @@ __all__ = [
     "ServiceHandle", "RegisterServiceResponse", "HeartbeatRequest", "HeartbeatResponse", "LatencyHistogram",
     "ReportActivityRequest", "ReportActivityResponse", "UnregisterServiceRequest", "UnregisterServiceResponse",
     "TopologyQuery", "GetTopologyRequest", "ServiceNode", "ServiceEdge", "TopologySnapshot",
-    "GetTopologyResponse", "WatchTopologyRequest", "TopologyUpdate", "WatchTopologyResponse", "Status", "Frame",
+    "GetTopologyResponse", "WatchTopologyRequest", "TopologyUpdate", "WatchTopologyResponse",
+    "AuthenticateRequest", "AuthenticateResponse", "Status", "Frame",
     "MESSAGE_TYPES",
 ]
 
@@ -335,6 +336,22 @@ class WatchTopologyResponse(Message):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Authenticate (a Topology addition: the handshake of a server run with --auth-token-file)
+# ---------------------------------------------------------------------------------------------------
+
+@message("runtime.v1.AuthenticateRequest")
+@dataclass
+class AuthenticateRequest(Message):
+    token: str = pb(1, STRING)
+
+
+@message("runtime.v1.AuthenticateResponse")
+@dataclass
+class AuthenticateResponse(Message):
+    authenticated: bool = pb(1, BOOL)
+
+
+# ---------------------------------------------------------------------------------------------------
 # Transport
 # ---------------------------------------------------------------------------------------------------
 
@@ -375,6 +392,10 @@ class Frame(Message):
         20, MESSAGE, message_type=WatchTopologyRequest, oneof=_ONEOF)
     watch_topology_response: Optional[WatchTopologyResponse] = pb(
         21, MESSAGE, message_type=WatchTopologyResponse, oneof=_ONEOF)
+    authenticate_request: Optional[AuthenticateRequest] = pb(
+        22, MESSAGE, message_type=AuthenticateRequest, oneof=_ONEOF)
+    authenticate_response: Optional[AuthenticateResponse] = pb(
+        23, MESSAGE, message_type=AuthenticateResponse, oneof=_ONEOF)
 
 
 #: Every message class by its full protobuf name (``runtime.v1.Frame``).
@@ -383,4 +404,4 @@ MESSAGE_TYPES: Dict[str, Type[Message]] = {cls.FULL_NAME: cls for cls in (
     RegisterServiceResponse, HeartbeatRequest, HeartbeatResponse, LatencyHistogram, ReportActivityRequest,
     ReportActivityResponse, UnregisterServiceRequest, UnregisterServiceResponse, TopologyQuery,
     GetTopologyRequest, ServiceNode, ServiceEdge, TopologySnapshot, GetTopologyResponse, WatchTopologyRequest,
-    TopologyUpdate, WatchTopologyResponse, Status, Frame)}
+    TopologyUpdate, WatchTopologyResponse, AuthenticateRequest, AuthenticateResponse, Status, Frame)}

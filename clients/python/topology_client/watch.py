@@ -7,6 +7,7 @@ connection is lost, the server shuts down (Status UNAVAILABLE), or the stream st
 ``idle_timeout`` (the server sends PROGRESS updates on quiet streams), the watch reconnects with
 backoff and asks to resume after the last revision it saw; the server replays what was missed or
 sends a SNAPSHOT marked ``resync``. Updates already seen (same epoch, revision not newer) are dropped.
+A refused token (:class:`AuthenticationError`) is not retried: it ends the watch.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import threading
 import time
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-from ._transport import FrameConnection, normalize_addresses
-from .errors import ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError, TopologyError
+from ._transport import FrameConnection, connection_error, normalize_addresses
+from .errors import (AuthenticationError, ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError,
+                     TopologyError)
 from .framing import DEFAULT_MAX_FRAME_SIZE
 from .messages import (Frame, ServiceEdge, ServiceNode, TopologyQuery, TopologySnapshot, TopologyUpdate, UpdateType,
                        WatchTopologyRequest)
@@ -32,14 +34,17 @@ class Watch(Iterator[TopologyUpdate]):
     thread). Use :meth:`next_update` for a bounded wait.
 
     ``reconnect=False`` makes a lost stream raise :class:`TopologyConnectionError` instead.
-    ``include_progress=True`` also yields the PROGRESS updates of quiet streams.
+    ``include_progress=True`` also yields the PROGRESS updates of quiet streams. ``token``: the
+    token of a server run with ``--auth-token-file``, sent first on every connection.
     """
 
     def __init__(self, addresses: Union[str, Sequence[str]], query: Optional[TopologyQuery] = None, *,
                  timeout: float = 5.0, reconnect: bool = True, include_progress: bool = False,
                  idle_timeout: float = 30.0, reconnect_initial_delay: float = 0.05,
-                 reconnect_max_delay: float = 5.0, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
+                 reconnect_max_delay: float = 5.0, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+                 token: Optional[str] = None) -> None:
         self.addresses = normalize_addresses(addresses)
+        self._token = token
         self.query = query or TopologyQuery()
         self.timeout = timeout
         self.reconnect = reconnect
@@ -149,7 +154,8 @@ class Watch(Iterator[TopologyUpdate]):
         return request
 
     def _open(self) -> None:
-        conn = FrameConnection.open(self.addresses, timeout=self.timeout, max_frame_size=self.max_frame_size)
+        conn = FrameConnection.open(self.addresses, timeout=self.timeout, max_frame_size=self.max_frame_size,
+                                    token=self._token)
         try:
             conn.send(Frame(call_id=_CALL_ID, watch_topology_request=self._request()))
         except TopologyError:
@@ -183,6 +189,10 @@ class Watch(Iterator[TopologyUpdate]):
             return False
         try:
             self._open()
+        except AuthenticationError as error:
+            self.last_error = str(error)
+            self._closed.set()
+            raise
         except TopologyError as error:
             self.last_error = str(error)
             self._next_attempt = time.monotonic() + self._jittered()
@@ -193,8 +203,13 @@ class Watch(Iterator[TopologyUpdate]):
     def _on_frame(self, conn: FrameConnection, frame: Frame) -> Optional[TopologyUpdate]:
         if frame.call_id == 0 or frame.call_id != _CALL_ID:
             if frame.call_id == 0 and frame.status is not None:
-                self._lost(TopologyConnectionError(
-                    f"server {conn.address} closed the connection: {frame.status.message}"))
+                error = connection_error(frame, conn.address)
+                if isinstance(error, AuthenticationError):
+                    self.last_error = str(error)
+                    self._closed.set()
+                    conn.close()
+                    raise error
+                self._lost(error)
             return None
         status = frame.status
         if status is not None and status.code != StatusCode.OK:
