@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from base64 import b64decode
 from pathlib import Path
@@ -245,6 +246,54 @@ def test_dashboard_reconnects_by_itself_and_resyncs_after_a_server_restart() -> 
             "the page did not present its last event id:\n" + "\n".join(second.log)
     finally:
         for client in clients:
+            client.close()
+        if browser is not None:
+            browser.close()
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def test_dashboard_with_a_token_passes_it_on_and_says_when_it_is_refused(tmp_path: Path) -> None:
+    token, rotated = "dashboard-test-token-3c59dc048e8850243be8079a5c74d079", "dashboard-rotated-token-0123456789"
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
+    first = Server("--auth-token-file", str(token_file))
+    second = None
+    browser = None
+    client = None
+    try:
+        # Without the token even the page is refused.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            first.get("/")
+        assert refused.value.code == 401
+        assert refused.value.headers["WWW-Authenticate"] == 'Bearer realm="topology"'
+
+        # Opened with ?access_token=, the page passes the token on to its event stream.
+        browser = Browser(first.base_url + "/?access_token=" + token)
+        wait_for(lambda: browser.evaluate("document.getElementById('conn').dataset.state") == "live", 15, "the page to connect")
+        client = TopologyClient(first.address, timeout=5, token=token)
+        client.register("guarded", language=ServiceLanguage.SERVICE_LANGUAGE_PYTHON)
+        wait_for(lambda: "guarded" in nodes(browser), 10, "the service on the page")
+        # Only the test's own request went without the token (the page asks for no favicon either).
+        refusals = [line for line in first.log if "unauthorized" in line]
+        assert len(refusals) == 1 and "path=/ " in refusals[0], "\n".join(first.log)
+
+        # The server comes back with another token: the page says its token is refused.
+        client.close()
+        client = None
+        first.stop()
+        token_file.write_text(rotated + "\n")
+        second = Server("--http-address", first.http, "--auth-token-file", str(token_file))
+        wait_for(lambda: "token refused" in browser.evaluate("document.getElementById('conn-text').textContent"), 20,
+                 "the indicator to say the token is refused")
+        assert browser.evaluate("document.getElementById('conn').dataset.state") == "offline"
+        assert any("http request unauthorized" in line and "reason=invalid" in line for line in second.log)
+        for line in first.log + second.log:
+            assert token not in line and rotated not in line, f"a log line holds a token: {line}"
+    finally:
+        if client is not None:
             client.close()
         if browser is not None:
             browser.close()

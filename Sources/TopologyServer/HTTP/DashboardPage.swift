@@ -14,6 +14,7 @@ enum DashboardPage {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Topology</title>
+<link rel="icon" href="data:,">
 <style>
   :root { --bg:#0f1419; --panel:#171d24; --line:#2a333d; --text:#d8dee6; --dim:#8592a0;
           --registered:#7aa2f7; --idle:#8b949e; --active:#3fb950; --stale:#d29922; --dead:#f85149; --unknown:#57606a; }
