@@ -160,19 +160,26 @@ static void server_finish(server *s, int sig)
     else unlink(s->log);
 }
 
-static topo_client *client(void)
+/* topo_client_connect to 127.0.0.1:port, with auth_token = token (may be NULL). */
+static int connect_with(int port, const char *token, topo_client **c)
 {
     char addr[64];
     const char *addrs[1];
     topo_options o;
-    topo_client *c = NULL;
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", srv.port);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
     addrs[0] = addr;
     topo_options_init(&o);
     o.addresses = addrs;
     o.addresses_count = 1;
     o.io_timeout_ms = 3000;
-    CHECK_RC(topo_client_connect(&o, &c), TOPO_OK);
+    o.auth_token = token;
+    return topo_client_connect(&o, c);
+}
+
+static topo_client *client(void)
+{
+    topo_client *c = NULL;
+    CHECK_RC(connect_with(srv.port, NULL, &c), TOPO_OK);
     return c;
 }
 
@@ -592,24 +599,6 @@ static int write_token(const char *path, const char *token)
     return chmod(path, 0600);
 }
 
-static topo_client *auth_client(int port, const char *token, int *rc)
-{
-    char addr[64];
-    const char *addrs[1];
-    topo_options o;
-    topo_client *c = NULL;
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-    addrs[0] = addr;
-    topo_options_init(&o);
-    o.addresses = addrs;
-    o.addresses_count = 1;
-    o.io_timeout_ms = 2000;
-    o.reconnect_max_ms = 50;
-    o.auth_token = token;
-    *rc = topo_client_connect(&o, &c);
-    return c;
-}
-
 /* Restarts s on the same port (which the old socket may hold a moment longer). */
 static void auth_restart(server *s, int port)
 {
@@ -644,7 +633,7 @@ static void test_auth(void)
     topo_watch *w = NULL;
     topo_update *u = NULL;
     long long t0, deadline;
-    int rc, got;
+    int got;
     memset(&as, 0, sizeof as);
     snprintf(path, sizeof path, "/tmp/topo-c-token-%d", (int)getpid());
     CHECK(write_token(path, AUTH_TOKEN) == 0);
@@ -653,8 +642,7 @@ static void test_auth(void)
     if (as.pid <= 0) goto out;
 
     /* The right token: calls work, a watch starts. */
-    good = auth_client(as.port, AUTH_TOKEN, &rc);
-    CHECK_RC(rc, TOPO_OK);
+    CHECK_RC(connect_with(as.port, AUTH_TOKEN, &good), TOPO_OK);
     if (!good) goto out;
     memset(&info, 0, sizeof info);
     info.name = "c-itest-authenticated";
@@ -668,14 +656,12 @@ static void test_auth(void)
 
     /* A wrong token: refused at once, no client. */
     t0 = t_now_ms();
-    bad = auth_client(as.port, "c-itest-not-the-token-at-all", &rc);
-    CHECK_RC(rc, TOPO_EAUTH);
+    CHECK_RC(connect_with(as.port, "c-itest-not-the-token-at-all", &bad), TOPO_EAUTH);
     CHECK(bad == NULL);
     CHECK(t_now_ms() - t0 < 1000);
 
     /* No token: the TCP connection opens; the first call is refused, quickly, saying why. */
-    bare = auth_client(as.port, NULL, &rc);
-    CHECK_RC(rc, TOPO_OK);
+    CHECK_RC(connect_with(as.port, NULL, &bare), TOPO_OK);
     if (bare) {
         t0 = t_now_ms();
         CHECK_RC(topo_get_topology(bare, NULL, &s), TOPO_EAUTH);
