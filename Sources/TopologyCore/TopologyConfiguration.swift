@@ -14,7 +14,17 @@ public struct TopologyConfiguration: Sendable, Equatable {
     /// The window of rps, error rate and latency percentiles.
     public var rpsWindowMs: Int64 = 5_000
     /// An edge whose target resolves to no node is removed after this long without activity.
-    public var unresolvedEdgeTimeoutMs: Int64 = 60_000   // 2 x idle timeout by default
+    /// Unless set, 2 x idleTimeoutMs: it follows the idle timeout until it is set itself.
+    public var unresolvedEdgeTimeoutMs: Int64 {
+        get {
+            if let unresolvedEdgeTimeoutOverrideMs { return unresolvedEdgeTimeoutOverrideMs }
+            let (doubled, overflow) = idleTimeoutMs.multipliedReportingOverflow(by: 2)
+            return overflow ? (idleTimeoutMs < 0 ? .min : .max) : doubled
+        }
+        set { unresolvedEdgeTimeoutOverrideMs = newValue }
+    }
+    /// The value `unresolvedEdgeTimeoutMs` was set to; nil while it is derived.
+    private var unresolvedEdgeTimeoutOverrideMs: Int64? = nil
     /// A quiet watch gets a PROGRESS update this often.
     public var progressIntervalMs: Int64 = 5_000
     public var maxServices: Int = 200_000
@@ -43,7 +53,8 @@ public struct TopologyConfiguration: Sendable, Equatable {
         copy.activityFlushMs = max(1, activityFlushMs)
         copy.nodeUpdateThrottleMs = max(0, nodeUpdateThrottleMs)
         copy.rpsWindowMs = max(1, rpsWindowMs)
-        copy.unresolvedEdgeTimeoutMs = max(0, unresolvedEdgeTimeoutMs)
+        // A derived timeout stays derived (from the sanitized idle timeout).
+        copy.unresolvedEdgeTimeoutOverrideMs = unresolvedEdgeTimeoutOverrideMs.map { max(0, $0) }
         copy.progressIntervalMs = max(1, progressIntervalMs)
         copy.maxServices = max(0, maxServices)
         copy.maxServiceNameBytes = max(1, maxServiceNameBytes)

@@ -50,14 +50,14 @@ public enum CommandLineOptions {
             c.address = a; return true
         },
         Option(flag: "--http-address", form: "HOST:PORT (IPv4) or [IPV6]:PORT, or empty to disable HTTP",
-               help: "dashboard, JSON, SSE, /metrics (default 127.0.0.1:50054)") { c, v in
+               help: "HTTP dashboard and API (default 127.0.0.1:50054)") { c, v in
             c.httpAddressIsDefault = false
             if v.isEmpty { c.httpAddress = nil; return true }
             guard let a = ListenAddress(parsing: v) else { return false }
             c.httpAddress = a; return true
         },
         Option(flag: "--http-request-timeout-ms", form: "an integer of milliseconds, 1 or more",
-               help: "HTTP request head and response deadline (default 10000)") { c, v in
+               help: "HTTP request/response deadline (default 10000)") { c, v in
             guard let n: Int64 = integer(v, min: 1) else { return false }
             c.httpRequestTimeoutMs = n; return true
         },
@@ -67,7 +67,7 @@ public enum CommandLineOptions {
             c.maxHTTPConnections = n; return true
         },
         Option(flag: "--sse-comment-interval-ms", form: "an integer of milliseconds, 1 or more",
-               help: "comment line period on SSE streams (default 15000)") { c, v in
+               help: "SSE keep-alive comment period (default 15000)") { c, v in
             guard let n: Int64 = integer(v, min: 1) else { return false }
             c.sseCommentIntervalMs = n; return true
         },
@@ -77,12 +77,12 @@ public enum CommandLineOptions {
             c.topology.heartbeatIntervalMs = n; return true
         },
         Option(flag: "--timeout-multiplier", form: "an integer, 1 to 1000",
-               help: "missed intervals before DEAD; STALE after 2 (default 3)") { c, v in
+               help: "missed intervals to DEAD; STALE at 2 (default 3)") { c, v in
             guard let n: Int64 = integer(v, min: 1, max: 1000) else { return false }
             c.topology.timeoutMultiplier = n; return true
         },
         Option(flag: "--idle-timeout-ms", form: "an integer of milliseconds, 1 or more",
-               help: "no activity for this long: ACTIVE -> IDLE (default 30000)") { c, v in
+               help: "quiet this long: ACTIVE -> IDLE (default 30000)") { c, v in
             guard let n: Int64 = integer(v, min: 1) else { return false }
             c.topology.idleTimeoutMs = n; return true
         },
@@ -92,27 +92,27 @@ public enum CommandLineOptions {
             c.topology.activityFlushMs = n; return true
         },
         Option(flag: "--node-update-throttle-ms", form: "an integer of milliseconds, 0 or more",
-               help: "min time between heartbeat-driven node updates (default 5000)") { c, v in
+               help: "min gap of heartbeat node updates (default 5000)") { c, v in
             guard let n: Int64 = integer(v, min: 0) else { return false }
             c.topology.nodeUpdateThrottleMs = n; return true
         },
         Option(flag: "--rps-window-ms", form: "an integer of milliseconds, 1 or more",
-               help: "window for edge rps, error rate, percentiles (default 5000)") { c, v in
+               help: "edge rps and latency window (default 5000)") { c, v in
             guard let n: Int64 = integer(v, min: 1) else { return false }
             c.topology.rpsWindowMs = n; return true
         },
         Option(flag: "--unresolved-edge-timeout-ms", form: "an integer of milliseconds, 1 or more",
-               help: "forget edges to unknown targets after (default 60000)") { c, v in
+               help: "forget edges to unknown targets after this (default: 2 x --idle-timeout-ms)") { c, v in
             guard let n: Int64 = integer(v, min: 1) else { return false }
             c.topology.unresolvedEdgeTimeoutMs = n; return true
         },
         Option(flag: "--progress-interval-ms", form: "an integer of milliseconds, 1 or more",
-               help: "a quiet watch gets a PROGRESS update this often (default 5000)") { c, v in
+               help: "PROGRESS period of a quiet watch (default 5000)") { c, v in
             guard let n: Int64 = integer(v, min: 1) else { return false }
             c.topology.progressIntervalMs = n; return true
         },
         Option(flag: "--max-frame-bytes", form: "an integer of bytes, 64 to 67108864",
-               help: "largest frame a client may send (default 1048576)") { c, v in
+               help: "largest client frame (default 1048576)") { c, v in
             guard let n: Int = integer(v, min: 64, max: 64 << 20) else { return false }
             c.maxFrameBytes = n; return true
         },
@@ -127,32 +127,32 @@ public enum CommandLineOptions {
             c.topology.maxServices = n; return true
         },
         Option(flag: "--max-edges-per-service", form: "an integer, 1 or more",
-               help: "distinct targets one service may report calls to (default 10000)") { c, v in
+               help: "call targets per service (default 10000)") { c, v in
             guard let n: Int = integer(v, min: 1) else { return false }
             c.topology.maxEdgesPerService = n; return true
         },
         Option(flag: "--max-calls-per-connection", form: "an integer, 1 or more",
-               help: "open streaming calls per connection (default 1000)") { c, v in
+               help: "open streams per connection (default 1000)") { c, v in
             guard let n: Int = integer(v, min: 1) else { return false }
             c.maxCallsPerConnection = n; return true
         },
         Option(flag: "--max-watchers", form: "an integer, 1 or more",
-               help: "open WatchTopology streams at most (default 1000)") { c, v in
+               help: "open watch streams at most (default 1000)") { c, v in
             guard let n: Int = integer(v, min: 1) else { return false }
             c.topology.maxWatchers = n; return true
         },
         Option(flag: "--watch-buffer-limit", form: "an integer, 1 or more",
-               help: "updates queued per watcher before coalescing (default 1024)") { c, v in
+               help: "queued updates per watcher (default 1024)") { c, v in
             guard let n: Int = integer(v, min: 1) else { return false }
             c.topology.watchBufferLimit = n; return true
         },
         Option(flag: "--max-outbound-bytes", form: "an integer of bytes, 4096 or more",
-               help: "unread reply bytes per connection (default 4194304)") { c, v in
+               help: "unread bytes per connection (default 4194304)") { c, v in
             guard let n: Int = integer(v, min: 4096) else { return false }
             c.maxOutboundBytes = n; return true
         },
         Option(flag: "--first-frame-timeout-ms", form: "an integer of milliseconds, 1 or more",
-               help: "a new connection must send a frame within (default 10000)") { c, v in
+               help: "first frame deadline (default 10000)") { c, v in
             guard let n: Int64 = integer(v, min: 1) else { return false }
             c.firstFrameTimeoutMs = n; return true
         },
@@ -167,7 +167,7 @@ public enum CommandLineOptions {
             c.topology.maxStringBytes = n; return true
         },
         Option(flag: "--auth-token-file", form: "the path of a file holding the token, or empty for no authentication",
-               help: "clients must present the token in it (docs/security.md)") { c, v in
+               help: "token clients must present (docs/security.md)") { c, v in
             c.authTokenFile = v.isEmpty ? nil : v; return true
         },
         Option(flag: "--log-level", form: "debug, info, warn or error",
@@ -218,18 +218,40 @@ public enum CommandLineOptions {
         return .run(configuration)
     }
 
+    /// The widest line of `helpText`, in columns: it fits a standard terminal.
+    static let helpWidth = 80
+
+    /// One line per flag; a help text too long for the room beside its flag wraps, indented.
     public static var helpText: String {
         var text = """
             usage: topology-server [--flag value | --flag=value]...
-            The service-topology server: length-prefixed protobuf Frames over TCP (docs/operations.md).
-            Each flag may also be set as TOPOLOGY_<FLAG>, e.g. TOPOLOGY_ADDRESS=0.0.0.0:50053.
+            The service-topology server: length-prefixed protobuf Frames over TCP
+            (docs/operations.md). Each flag may also be set as TOPOLOGY_<FLAG>,
+            e.g. TOPOLOGY_ADDRESS=0.0.0.0:50053.
 
             """
-        for option in options {
-            let padded = option.flag.padding(toLength: 29, withPad: " ", startingAt: 0)
-            text += "  \(padded) \(option.help)\n"
+        let rows = options.map { ($0.flag, $0.help) } + [("--help", "this text"), ("--version", "the version")]
+        for (flag, help) in rows {
+            let lead = "  " + flag.padding(toLength: 29, withPad: " ", startingAt: 0) + " "
+            for (index, line) in wrap(help, width: helpWidth - lead.count).enumerated() {
+                text += (index == 0 ? lead : String(repeating: " ", count: lead.count)) + line + "\n"
+            }
         }
-        text += "  --help                        this text\n  --version                     the version\n"
         return text
+    }
+
+    /// `text` in lines of at most `width` characters, broken at spaces.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty && line.count + 1 + word.count > width {
+                lines.append(line)
+                line = ""
+            }
+            line += line.isEmpty ? String(word) : " " + word
+        }
+        lines.append(line)
+        return lines
     }
 }

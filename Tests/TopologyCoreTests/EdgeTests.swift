@@ -77,7 +77,35 @@ final class EdgeTests: XCTestCase {
     }
 
     func testUnresolvedEdgeExpiresAfterTimeout() {
-        var h = Harness()
+        assertUnresolvedEdgeExpires(after: 60_000, TopologyConfiguration())
+    }
+
+    /// The default is 2 x the idle timeout, so it follows a changed idle timeout; a value set
+    /// explicitly stays as set whatever the idle timeout.
+    func testUnresolvedEdgeTimeoutDefaultsToTwiceTheIdleTimeout() {
+        var configuration = TopologyConfiguration()
+        XCTAssertEqual(configuration.unresolvedEdgeTimeoutMs, 60_000)
+        configuration.idleTimeoutMs = 7_000
+        XCTAssertEqual(configuration.unresolvedEdgeTimeoutMs, 14_000)
+        XCTAssertEqual(configuration.sanitized().unresolvedEdgeTimeoutMs, 14_000)
+        assertUnresolvedEdgeExpires(after: 14_000, configuration)
+
+        var explicit = TopologyConfiguration()
+        explicit.unresolvedEdgeTimeoutMs = 9_000
+        explicit.idleTimeoutMs = 2_000
+        XCTAssertEqual(explicit.unresolvedEdgeTimeoutMs, 9_000)
+        XCTAssertEqual(explicit.sanitized().unresolvedEdgeTimeoutMs, 9_000)
+        assertUnresolvedEdgeExpires(after: 9_000, explicit)
+
+        // Sanitizing a negative idle timeout leaves a derived 0, not a negative timeout.
+        var negative = TopologyConfiguration()
+        negative.idleTimeoutMs = -5
+        XCTAssertEqual(negative.sanitized().unresolvedEdgeTimeoutMs, 0)
+    }
+
+    private func assertUnresolvedEdgeExpires(after timeout: Int64, _ configuration: TopologyConfiguration,
+                                             file: StaticString = #filePath, line: UInt = #line) {
+        var h = Harness(configuration)
         let a = h.register("a")
         h.heartbeat(a)
         h.activity(a, to: "nobody")
@@ -90,16 +118,16 @@ final class EdgeTests: XCTestCase {
             h.advance(to: time)
         }
         run(to: last + 1_000)
-        XCTAssertEqual(h.topology.edge(sourceId: a, target: "nobody")!.targetServiceId, "")
+        XCTAssertEqual(h.topology.edge(sourceId: a, target: "nobody")!.targetServiceId, "", file: file, line: line)
         let watcher = h.watch()
-        run(to: last + 59_999)
-        XCTAssertNotNil(h.topology.edge(sourceId: a, target: "nobody"))
+        run(to: last + timeout - 1)
+        XCTAssertNotNil(h.topology.edge(sourceId: a, target: "nobody"), "gone before \(timeout) ms", file: file, line: line)
         _ = h.take(watcher)
-        run(to: last + 60_000)
-        XCTAssertNil(h.topology.edge(sourceId: a, target: "nobody"))
-        XCTAssertEqual(types(h.take(watcher).filter { $0.edge != nil }), [.edgeRemoved])
-        XCTAssertTrue(h.events.contains(.unresolvedEdgeExpired(sourceId: a, target: "nobody")))
-        XCTAssertEqual(h.topology.edgeCount, 0)
+        run(to: last + timeout)
+        XCTAssertNil(h.topology.edge(sourceId: a, target: "nobody"), "still there after \(timeout) ms", file: file, line: line)
+        XCTAssertEqual(types(h.take(watcher).filter { $0.edge != nil }), [.edgeRemoved], file: file, line: line)
+        XCTAssertTrue(h.events.contains(.unresolvedEdgeExpired(sourceId: a, target: "nobody")), file: file, line: line)
+        XCTAssertEqual(h.topology.edgeCount, 0, file: file, line: line)
     }
 
     func testTargetResolutionRules() {

@@ -1,4 +1,4 @@
-import TopologyServer
+@testable import TopologyServer
 import XCTest
 
 final class CommandLineTests: XCTestCase {
@@ -30,6 +30,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(c.logLevel, .debug)
     }
 
+    func testUnresolvedEdgeTimeoutFollowsTheIdleTimeoutUnlessSet() throws {
+        XCTAssertEqual(try configuration([]).topology.unresolvedEdgeTimeoutMs, 60_000)
+        XCTAssertEqual(try configuration(["--idle-timeout-ms", "1000"]).topology.unresolvedEdgeTimeoutMs, 2_000)
+        XCTAssertEqual(try configuration([], ["TOPOLOGY_IDLE_TIMEOUT_MS": "4000"]).topology.unresolvedEdgeTimeoutMs, 8_000)
+        // Set explicitly, in either order or from the environment: it stays as set.
+        XCTAssertEqual(try configuration(["--unresolved-edge-timeout-ms", "500", "--idle-timeout-ms", "1000"])
+            .topology.unresolvedEdgeTimeoutMs, 500)
+        XCTAssertEqual(try configuration(["--idle-timeout-ms", "1000"], ["TOPOLOGY_UNRESOLVED_EDGE_TIMEOUT_MS": "700"])
+            .topology.unresolvedEdgeTimeoutMs, 700)
+        // And the server runs with it (the startup line shows the value in effect).
+        let server = try RunningServer { $0.topology.idleTimeoutMs = 1_500 }
+        defer { server.stop() }
+        XCTAssertTrue(server.logLines.contains("unresolved_edge_timeout_ms=3000"))
+    }
+
     func testBadInputNamesTheFlagAndTheAcceptedForm() {
         let cases: [([String], [String: String], String)] = [
             (["--nope"], [:], "unknown flag --nope"),
@@ -53,7 +68,14 @@ final class CommandLineTests: XCTestCase {
         guard case .help(let text) = try CommandLineOptions.parse(["--address", "1.2.3.4:5", "--help"], environment: [:]) else {
             return XCTFail()
         }
-        XCTAssertLessThanOrEqual(text.split(separator: "\n").count, 40)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertLessThanOrEqual(lines.count, 40)
+        for line in lines {
+            XCTAssertLessThanOrEqual(line.count, 80, "wider than 80 columns: \(line)")
+        }
+        for option in CommandLineOptions.options {
+            XCTAssertTrue(text.contains("  \(option.flag) "), "\(option.flag) missing")
+        }
         guard case .version(let version) = try CommandLineOptions.parse(["--version"], environment: [:]) else { return XCTFail() }
         XCTAssertTrue(version.hasPrefix("topology-server "))
     }
