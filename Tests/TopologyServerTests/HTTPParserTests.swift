@@ -51,6 +51,31 @@ final class HTTPParserTests: XCTestCase {
         XCTAssertNil(try pipelined.next())
     }
 
+    /// A keep-alive client whose every read ends inside a request: the parser drops what it has
+    /// consumed, so its buffer stays a few requests long however many requests the connection makes.
+    func testBufferStaysBoundedWhenReadsAlwaysEndMidRequest() throws {
+        var parser = HTTPRequestParser()
+        let requests = (0..<2_000).map { Array("GET /api/v1/topology?n=\(10_000 + $0) HTTP/1.1\r\nHost: x\r\n\r\n".utf8) }
+        let size = requests[0].count
+        var parsed = 0
+        var largest = 0
+        // Each read: the second half of one request and the first half of the next.
+        parser.append(requests[0][..<(size / 2)])
+        for index in requests.indices {
+            var read = Array(requests[index][(size / 2)...])
+            if index + 1 < requests.count { read += requests[index + 1][..<(size / 2)] }
+            parser.append(read)
+            largest = max(largest, parser.buffer.count)
+            while let request = try parser.next() {
+                XCTAssertEqual(request.query.first?.1, String(10_000 + parsed))
+                parsed += 1
+            }
+            XCTAssertEqual(parser.bufferedBytes, index + 1 < requests.count ? size / 2 : 0)
+        }
+        XCTAssertEqual(parsed, requests.count)
+        XCTAssertLessThanOrEqual(largest, 4 * size, "the buffer grew with the connection's life")
+    }
+
     func testKeepAliveRules() throws {
         XCTAssertTrue(try XCTUnwrap(parse("GET / HTTP/1.1\r\n\r\n")).keepAlive)
         XCTAssertFalse(try XCTUnwrap(parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n")).keepAlive)

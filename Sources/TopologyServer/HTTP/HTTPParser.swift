@@ -56,9 +56,12 @@ struct HTTPRequestParser {
     /// Bytes received and not yet consumed by a request.
     var bufferedBytes: Int { buffer.count - start }
 
+    /// Adds received bytes. Consumed bytes are dropped once they are the larger part of the buffer,
+    /// so a keep-alive client whose reads end mid-request holds at most about twice its pending
+    /// bytes, at an amortized O(1) copying cost per byte.
     mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-        if start > 0 && start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+        if start > 0 && start >= buffer.count - start {
+            buffer.removeSubrange(0..<start)
             start = 0
         }
         buffer.append(contentsOf: bytes)
