@@ -31,7 +31,7 @@ extension Topology {
         switch nodes[sourceIndex].wire.state {
         case .registered, .idle:
             let before = FilterView(nodes[sourceIndex].wire)
-            nodes[sourceIndex].wire.state = .active
+            setState(sourceIndex, .active)
             publishNode(source, type: .nodeUpdated, before: before, now: now)
             scheduleLiveness(source)
         default:

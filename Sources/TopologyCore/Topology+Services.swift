@@ -56,10 +56,10 @@ extension Topology {
         }
         switch oldState {
         case .registered:
-            nodes[index].wire.state = .idle
+            setState(index, .idle)
             immediate = true
         case .stale:
-            nodes[index].wire.state = activeOrIdle(nodes[index], live: live)
+            setState(index, activeOrIdle(nodes[index], live: live))
             immediate = true
             pendingEvents.append(.serviceRecovered(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
         default:
@@ -173,6 +173,7 @@ extension Topology {
         record.wire.registeredMs = now
         nodes[index] = record
         nodeIndex[key] = slot
+        stateCounts[record.wire.state] += 1
         publishNode(slot, type: .nodeAdded, before: nil, now: now)
         scheduleLiveness(slot)
         indexResolutionKeys(slot)
@@ -187,7 +188,7 @@ extension Topology {
         let live = now - forgivenStallMs
         nodes[index].livenessBase = max(nodes[index].livenessBase, live)
         if nodes[index].wire.state == .stale {
-            nodes[index].wire.state = activeOrIdle(nodes[index], live: live)
+            setState(index, activeOrIdle(nodes[index], live: live))
             pendingEvents.append(.serviceRecovered(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
         }
         publishNode(slot, type: .nodeUpdated, before: before, now: now)
@@ -220,7 +221,7 @@ extension Topology {
         let index = Int(slot)
         var view = FilterView(nodes[index].wire)
         if dead {
-            nodes[index].wire.state = .dead
+            setState(index, .dead)
             publishNode(slot, type: .nodeUpdated, before: view, now: now)
             view = FilterView(nodes[index].wire)
             pendingEvents.append(.serviceDead(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
@@ -232,10 +233,19 @@ extension Topology {
             removeEdge(edgeSlot, now: now, sourceView: nil)
         }
         nodeIndex[nodes[index].key] = nil
+        stateCounts[nodes[index].wire.state] -= 1
         let generation = nodes[index].generation &+ 1
         nodes[index] = NodeRecord()
         nodes[index].generation = generation
         freeNodes.append(slot)
+    }
+
+    /// Moves a live node to `state`. Every state change goes through here, so `stateCounts` stays
+    /// exact without a pass over the fleet.
+    mutating func setState(_ index: Int, _ state: ServiceState) {
+        stateCounts[nodes[index].wire.state] -= 1
+        stateCounts[state] += 1
+        nodes[index].wire.state = state
     }
 
     /// Publishes the node's current state as `type` (NODE_ADDED or NODE_UPDATED); clears any
@@ -310,12 +320,12 @@ extension Topology {
         let state = nodes[index].wire.state
         if state != .stale && silence > configuration.staleTimeoutMs {
             let before = FilterView(nodes[index].wire)
-            nodes[index].wire.state = .stale
+            setState(index, .stale)
             publishNode(slot, type: .nodeUpdated, before: before, now: now)
             pendingEvents.append(.serviceStale(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
         } else if state == .active, let last = nodes[index].lastActivity, live - last >= configuration.idleTimeoutMs {
             let before = FilterView(nodes[index].wire)
-            nodes[index].wire.state = .idle
+            setState(index, .idle)
             publishNode(slot, type: .nodeUpdated, before: before, now: now)
         }
         scheduleLiveness(slot)

@@ -22,6 +22,8 @@ public struct Topology {
     var nextRegistrationOrder: UInt64 = 0
     /// Resolution keys (name, interface::role, interface, address) -> node slots.
     var resolutionIndex: [String: [Int32]] = [:]
+    /// Live nodes per state (see `setState`).
+    var stateCounts = ServiceStateCounts()
 
     // Edges.
     var edges: [EdgeRecord] = []
@@ -74,6 +76,8 @@ public struct Topology {
 
     /// Live services (every state but DEAD, which is removed at once).
     public var serviceCount: Int { nodeIndex.count }
+    /// Live services per state, counted as states change (no pass over the fleet).
+    public var serviceCountsByState: ServiceStateCounts { stateCounts }
     public var watcherCount: Int { liveWatcherCount }
     /// Edges visible in snapshots (published at an activity flush).
     public var edgeCount: Int { publishedEdgeCount }

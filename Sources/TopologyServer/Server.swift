@@ -437,7 +437,7 @@ public final class Server: @unchecked Sendable {
                 reply(connection, Frame(callId: callID, message: .heartbeatResponse(response)), now: now)
             } catch {
                 metrics.heartbeatSeconds.observe(Double(ServerClock.monotonicNs() - started) / 1e9)
-                metrics.heartbeatsRefused += 1
+                metrics.heartbeatRefused(error.serverStatus.statusCode)
                 metrics.frameError(error.serverStatus.statusCode)
                 logger.debug("heartbeat refused", ["service_id": request.serviceId, "code": error.serverStatus.statusCode.description])
                 connection.calls[callID] = nil

@@ -7,6 +7,7 @@ import TopologyWire
 /// invariants checked after every step:
 /// - the live services are exactly the model's, each in the state the model computes from its
 ///   times alone; no node outlives its DEAD deadline (except by what the stall guard forgave);
+///   the core's per-state counts match a count over its snapshot;
 /// - every watcher that has taken all its updates holds exactly a fresh snapshot with its filter
 ///   (up to the fields a throttled refresh may still hold back; after a quiet period, exactly);
 /// - revisions strictly increase on every stream;
@@ -183,6 +184,11 @@ final class ModelBasedTests: XCTestCase {
             let everything = h.topology.snapshot(for: TopologyQuery(), now: h.now)
             let liveIds = Set(everything.nodes.map(\.serviceId))
             XCTAssertEqual(liveIds, Set(model.nodes.keys), context)
+            // The per-state counts kept as states change equal a count over the snapshot.
+            for state in [ServiceState.unspecified, .registered, .idle, .active, .stale, .dead] {
+                XCTAssertEqual(h.topology.serviceCountsByState[state], everything.nodes.filter { $0.state == state }.count,
+                               "\(context): services \(state)")
+            }
             for edge in everything.edges {
                 XCTAssertTrue(liveIds.contains(edge.sourceServiceId), "\(context): edge from a removed source")
                 XCTAssertEqual(edge.targetServiceId, model.resolve(edge.targetService), "\(context): resolution of \(edge.targetService)")

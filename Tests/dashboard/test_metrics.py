@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from conftest import Server, wait_for
 from topology_client import Frame, ServiceLanguage, TopologyClient
 from topology_client.framing import FrameReader, encode_frame
-from topology_client.messages import HeartbeatRequest
+from topology_client.messages import ApplicationHealth, HealthState, HeartbeatRequest
 
 
 def scrape(server: Server) -> dict:
@@ -29,10 +29,11 @@ def value(samples: dict, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def raw_heartbeat(address: str, service_id: str) -> Frame:
+def raw_heartbeat(address: str, service_id: str, health: ApplicationHealth | None = None) -> Frame:
     host, port = address.rsplit(":", 1)
+    request = HeartbeatRequest(service_id=service_id, sequence=7, health=health)
     with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(encode_frame(Frame(call_id=1, heartbeat_request=HeartbeatRequest(service_id=service_id, sequence=7))))
+        sock.sendall(encode_frame(Frame(call_id=1, heartbeat_request=request)))
         reader = FrameReader()
         while True:
             data = sock.recv(65536)
@@ -81,6 +82,11 @@ def test_metrics_counters_match_what_the_test_did() -> None:
         reply = raw_heartbeat(server.address, "00000000-0000-4000-8000-000000000000")
         assert reply.status is not None and reply.status.code == 5
 
+        # A live service's heartbeat with a health message over --max-string-bytes: INVALID_ARGUMENT.
+        too_long = ApplicationHealth(state=HealthState.HEALTH_STATE_HEALTHY, message="m" * 1025)
+        reply = raw_heartbeat(server.address, clients[1].service_id, too_long)
+        assert reply.status is not None and reply.status.code == 3, reply.status
+
         # Service 2 stops heartbeating and dies (3 x 200 ms).
         clients[2].close()
         wait_for(lambda: value(scrape(server), "topology_service_deaths_total") == 1, 5, "one death")
@@ -98,9 +104,11 @@ def test_metrics_counters_match_what_the_test_did() -> None:
         assert value(after, "topology_heartbeats_total", result="acknowledged") == acknowledged
         assert acknowledged >= 3
         assert value(after, "topology_heartbeats_total", result="not_found") == 1
-        assert value(after, "topology_heartbeat_handling_seconds_count") == acknowledged + 1
-        assert value(after, "topology_heartbeat_handling_seconds_bucket", le="+Inf") == acknowledged + 1
+        assert value(after, "topology_heartbeats_total", result="invalid_argument") == 1
+        assert value(after, "topology_heartbeat_handling_seconds_count") == acknowledged + 2
+        assert value(after, "topology_heartbeat_handling_seconds_bucket", le="+Inf") == acknowledged + 2
         assert value(after, "topology_frame_errors_total", code="NOT_FOUND") == 1
+        assert value(after, "topology_frame_errors_total", code="INVALID_ARGUMENT") == 1
         assert value(after, "topology_frame_errors_total", code="RESOURCE_EXHAUSTED") == 1
         assert value(after, "topology_limit_rejections_total", limit="--max-services") == 1
         # Two services still live (their heartbeats only just stopped), one edge between them.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TopologyCore
 import TopologyWire
 
 /// The server's counters, owned and updated by the loop thread only (no locks), and rendered in the
@@ -9,7 +10,8 @@ struct ServerMetrics {
     var registrations = 0
     var unregistrations = 0
     var heartbeats = 0
-    var heartbeatsRefused = 0
+    /// Heartbeats refused, by the `result` label of their status (see `heartbeatRefused`).
+    var heartbeatsRefused = ["not_found": 0, "invalid_argument": 0]
     var activityEvents: Int64 = 0
     var deaths = 0
     var connectionsAccepted = 0
@@ -45,6 +47,11 @@ struct ServerMetrics {
         frameErrors[code.description, default: 0] += 1
     }
 
+    /// A heartbeat answered with `code`: NOT_FOUND (unknown id) or INVALID_ARGUMENT (a bad field).
+    mutating func heartbeatRefused(_ code: StatusCode) {
+        heartbeatsRefused[code.description.lowercased(), default: 0] += 1
+    }
+
     mutating func limitRejected(_ flag: String) {
         limitRejections[flag, default: 0] += 1
     }
@@ -55,7 +62,7 @@ struct ServerMetrics {
 
     /// What the loop knows at the time of the scrape and the counters do not hold.
     struct Gauges {
-        var servicesByState: [ServiceState: Int]
+        var servicesByState: ServiceStateCounts
         var edges: Int
         var watchers: Int
         var sseWatchers: Int
@@ -86,7 +93,7 @@ struct ServerMetrics {
         sample("topology_start_time_seconds", [], format(g.startTimeSeconds))
         family("topology_services", "gauge", "Live services by state.")
         for state in [ServiceState.registered, .idle, .active, .stale] {
-            sample("topology_services", [("state", stateLabel(state))], String(g.servicesByState[state] ?? 0))
+            sample("topology_services", [("state", stateLabel(state))], String(g.servicesByState[state]))
         }
         family("topology_edges", "gauge", "Edges (caller -> target) currently in the topology.")
         sample("topology_edges", [], String(g.edges))
@@ -98,7 +105,9 @@ struct ServerMetrics {
         sample("topology_unregistrations_total", [], String(unregistrations))
         family("topology_heartbeats_total", "counter", "Heartbeats handled, by result.")
         sample("topology_heartbeats_total", [("result", "acknowledged")], String(heartbeats))
-        sample("topology_heartbeats_total", [("result", "not_found")], String(heartbeatsRefused))
+        for (result, count) in heartbeatsRefused.sorted(by: { $0.key < $1.key }) {
+            sample("topology_heartbeats_total", [("result", result)], String(count))
+        }
         family("topology_activity_events_total", "counter", "Calls reported through ReportActivity and accepted (batch_size counted).")
         sample("topology_activity_events_total", [], String(activityEvents))
         family("topology_service_deaths_total", "counter", "Services declared DEAD after missing their heartbeats.")

@@ -381,10 +381,8 @@ extension Server {
     // MARK: Metrics
 
     func renderMetrics(now: Int64) -> String {
-        var byState: [ServiceState: Int] = [:]
-        for node in topology.snapshot(for: TopologyQuery(), now: now).nodes { byState[node.state, default: 0] += 1 }
         let gauges = ServerMetrics.Gauges(
-            servicesByState: byState, edges: topology.edgeCount, watchers: topology.watcherCount, sseWatchers: sseWatchers.count,
+            servicesByState: topology.serviceCountsByState, edges: topology.edgeCount, watchers: topology.watcherCount, sseWatchers: sseWatchers.count,
             binaryConnections: connections.count, httpConnections: httpConnections.count, revision: topology.currentRevision,
             residentBytes: ServerMetrics.residentMemoryBytes(), version: topologyServerVersion, serverEpoch: serverEpoch,
             startTimeSeconds: Double(startedAtMs) / 1000)
