@@ -159,7 +159,7 @@ public final class Server: @unchecked Sendable {
             deliverWatchUpdates()
             flushAll(now: clock.nowMs())
             publishStats()
-            if let shutdownDeadlineMs, connections.isEmpty && httpConnections.isEmpty || clock.nowMs() >= shutdownDeadlineMs {
+            if let shutdownDeadlineMs, connections.isEmpty && httpConnectionsAreIdle || clock.nowMs() >= shutdownDeadlineMs {
                 for connection in Array(connections.values) { closeNow(connection, reason: "shutdown") }
                 for connection in Array(httpConnections.values) { closeHTTPNow(connection, reason: "shutdown") }
                 logger.info("stopped", ["services": String(topology.serviceCount)])

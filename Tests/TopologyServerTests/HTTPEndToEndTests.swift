@@ -84,6 +84,47 @@ final class HTTPEndToEndTests: XCTestCase {
         XCTAssertTrue(old.closesWithin(2))
     }
 
+    /// During the shutdown drain an open keep-alive connection is still answered, with
+    /// `Connection: close`: `/readyz` says 503, and a new watch is refused.
+    func testReadinessDuringTheShutdownDrain() throws {
+        let running = try httpServer { $0.shutdownGraceMs = 3_000 }
+        defer { running.stop() }
+        let frames = try running.client()
+        let watch = frames.startWatch()
+        XCTAssertEqual(try frames.update(on: watch).type, .snapshot)
+        // Each connection: one request answered, and the head of the next begun (in the same send,
+        // so the server has read it before it is stopped): the drain waits for those heads.
+        let readiness = try running.http()
+        let watcher = try running.http()
+        for (client, target) in [(readiness, "/readyz"), (watcher, "/api/v1/watch")] {
+            client.send("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\nGET \(target) HTTP/1.1\r\nHost: t\r\n")
+            let ready = try client.response()
+            XCTAssertEqual(ready.status, 200)
+            XCTAssertEqual(ready.text, "ready\n")
+            XCTAssertEqual(ready.headers["connection"], "keep-alive")
+        }
+
+        running.server.stop()
+        // The frames watch ends with UNAVAILABLE: the shutdown has begun.
+        let last = try frames.readFrame(call: watch)
+        XCTAssertEqual(last.status?.statusCode, .unavailable)
+        XCTAssertThrowsError(try running.http(), "the HTTP listener still accepts")
+
+        readiness.send("\r\n")
+        let draining = try readiness.response()
+        XCTAssertEqual(draining.status, 503)
+        XCTAssertEqual(draining.text, "shutting down\n")
+        XCTAssertEqual(draining.headers["connection"], "close")
+        XCTAssertTrue(readiness.closesWithin(2))
+
+        watcher.send("\r\n")
+        let refused = try watcher.response()
+        XCTAssertEqual(refused.status, 503)
+        XCTAssertTrue(refused.text.contains("shutting down"), refused.text)
+        XCTAssertEqual(refused.headers["connection"], "close")
+        XCTAssertTrue(watcher.closesWithin(2))
+    }
+
     func testDashboardIsSelfContained() throws {
         let running = try httpServer()
         defer { running.stop() }

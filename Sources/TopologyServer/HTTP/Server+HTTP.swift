@@ -137,7 +137,8 @@ extension Server {
 
     private func respond(to request: HTTPRequest, on connection: HTTPConnection, now: Int64) {
         let headOnly = request.method == "HEAD"
-        let keepAlive = request.keepAlive
+        // During the shutdown drain a request is still answered, and its connection then closed.
+        let keepAlive = request.keepAlive && shutdownDeadlineMs == nil
         let response: HTTPResponse
         switch HTTPRouter.route(request, token: authToken) {
         case .dashboard:
@@ -164,6 +165,8 @@ extension Server {
             response = .text(.unauthorized, failure.message, headers: [("WWW-Authenticate", failure.challenge), ("Cache-Control", "no-store")])
         case .error(let status, let message):
             response = .text(status, message, headers: status == .methodNotAllowed ? [("Allow", "GET, HEAD")] : [])
+        case .watch where shutdownDeadlineMs != nil:
+            response = .text(.serviceUnavailable, "server shutting down; watch again on the next server")
         case .watch(let query, let resume):
             if headOnly {
                 connection.outbound.append(contentsOf: HTTPResponse.eventStreamHead())
@@ -365,16 +368,26 @@ extension Server {
         }
     }
 
-    /// Ends SSE streams and closes HTTP connections at shutdown (after what is queued is written).
+    /// At shutdown: stops accepting and ends SSE streams (after what is queued is written). Other
+    /// connections stay open for the drain: a request on one is still answered (`/readyz` with 503),
+    /// with `Connection: close`.
     func shutdownHTTP(now: Int64) {
         if httpListener >= 0 {
             epoll?.remove(httpListener)
             Sockets.close(httpListener)
             httpListener = -1
         }
-        for connection in httpConnections.values where !connection.closing {
-            if connection.stream != nil { SSEEncoder.appendComment("server shutting down", to: &connection.outbound) }
+        for connection in httpConnections.values where !connection.closing && connection.stream != nil {
+            SSEEncoder.appendComment("server shutting down", to: &connection.outbound)
             beginClosingHTTP(connection, now: now)
+        }
+    }
+
+    /// No HTTP connection has work left for the shutdown drain to wait for: each is an idle
+    /// keep-alive connection (nothing queued, no request begun), which may be closed at once.
+    var httpConnectionsAreIdle: Bool {
+        httpConnections.values.allSatisfy {
+            !$0.closing && $0.stream == nil && $0.pendingBytes == 0 && $0.parser.bufferedBytes == 0
         }
     }
 
