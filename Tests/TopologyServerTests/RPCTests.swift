@@ -216,15 +216,44 @@ final class RPCTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(start), 1)
     }
 
+    /// A closed connection does not end its services: they live on until their heartbeats stop
+    /// counting, then go STALE and DEAD by their timers, as a watcher on another connection sees.
     func testClosedConnectionDoesNotKillItsServices() throws {
-        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 1_000 }
+        let interval: Int64 = 200  // STALE after more than 400 ms of silence, DEAD after more than 600 ms
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = interval; $0.topology.timeoutMultiplier = 3 }
         defer { server.stop() }
-        var client: TestClient? = try server.client()
-        let handle = try client!.register("survivor")
-        client = nil  // closes the socket
         let other = try server.client()
-        usleep(100_000)
+        let watch = other.startWatch()
+        XCTAssertEqual(try other.update(on: watch).type, .snapshot)
+        var client: TestClient? = try server.client()
+        let registeredAt = Date()
+        let handle = try client!.register("survivor")
+        XCTAssertEqual(try other.update(on: watch).type, .nodeAdded)
+        client = nil  // closes the socket
+        try eventually("the server to see the close") { server.server.stats().connections == 1 }
+        // Still there once the server has closed the connection (well before it could go STALE).
         XCTAssertEqual(try other.topology().nodes.map(\.serviceId), [handle.serviceId])
+
+        func nextNodeUpdate() throws -> TopologyUpdate {
+            while true {
+                let update = try other.update(on: watch, timeout: 5)
+                if update.type != .progress { return update }
+            }
+        }
+        let stale = try nextNodeUpdate()
+        XCTAssertEqual(stale.type, .nodeUpdated)
+        XCTAssertEqual(stale.node?.serviceId, handle.serviceId)
+        XCTAssertEqual(stale.node?.state, .stale)
+        XCTAssertGreaterThan(Date().timeIntervalSince(registeredAt) * 1000, Double(2 * interval), "STALE before its time")
+        let dead = try nextNodeUpdate()
+        XCTAssertEqual(dead.type, .nodeUpdated)
+        XCTAssertEqual(dead.node?.state, .dead)
+        XCTAssertGreaterThan(Date().timeIntervalSince(registeredAt) * 1000, Double(3 * interval), "DEAD before its time")
+        let removed = try nextNodeUpdate()
+        XCTAssertEqual(removed.type, .nodeRemoved)
+        XCTAssertEqual(removed.node?.serviceId, handle.serviceId)
+        XCTAssertEqual(try other.topology().nodes.count, 0)
+        try eventually("the death in the log") { server.logLines.contains("msg=\"service dead\"") }
     }
 
     func testFiveHundredConnectionsRegisteringAndHeartbeating() throws {

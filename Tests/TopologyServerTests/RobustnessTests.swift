@@ -49,21 +49,30 @@ final class RobustnessTests: XCTestCase {
         let server = try RunningServer { $0.topology.heartbeatIntervalMs = 2_000 }
         defer { server.stop() }
         let witness = try Witness(server)
-        let cases: [(String, [UInt8], StatusCode?)] = [
-            ("length prefix over 5 bytes", hex("80 80 80 80 80 00"), .invalidArgument),
-            ("length over the frame limit", hex("ff ff ff ff 0f"), .resourceExhausted),
-            ("invalid wire type", hex("02 0f 00"), .invalidArgument),
-            ("invalid UTF-8 in a string", hex("05 52 03 0a 01 ff"), .invalidArgument),
-            ("nested length past the end", hex("04 52 05 0a 01"), .invalidArgument),
-            ("nested huge length", hex("06 52 ff ff ff ff 0f"), .invalidArgument),
-            ("group wire type", hex("02 0b 0c"), .invalidArgument),
-            ("field number 0", hex("02 00 00"), .invalidArgument),
-            ("call id 0", hex("02 08 00"), .invalidArgument),
-            ("HTTP request", Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8), .invalidArgument),
-            ("TLS client hello", hex("16 03 01 00 a5 01 00 00 a1 03 03") + [UInt8](repeating: 0x41, count: 160), nil),
-            ("frame cut off, then close", hex("10 52 0e 0a"), nil),
+        // (name, bytes, the Status code on call 0 (nil: closed without one), a part of its message)
+        let cases: [(String, [UInt8], StatusCode?, String)] = [
+            ("length prefix over 5 bytes", hex("80 80 80 80 80 00"), .invalidArgument, "malformed length prefix"),
+            ("length over the frame limit", hex("ff ff ff ff 0f"), .resourceExhausted, "--max-frame-bytes="),
+            ("invalid wire type", hex("02 0f 00"), .invalidArgument, "invalid wire type 7"),
+            ("invalid UTF-8 in a string", hex("05 52 03 0a 01 ff"), .invalidArgument, "invalid UTF-8"),
+            ("nested length past the end", hex("04 52 05 0a 01"), .invalidArgument, "truncated"),
+            ("nested huge length", hex("06 52 ff ff ff ff 0f"), .invalidArgument, "truncated"),
+            ("group wire type", hex("02 0b 0c"), .invalidArgument, "groups are not supported"),
+            ("field number 0", hex("02 00 00"), .invalidArgument, "invalid field number 0"),
+            // call_id as an 11-byte varint: no 64-bit value needs more than 10.
+            ("value varint over 10 bytes", hex("0c 08 80 80 80 80 80 80 80 80 80 80 00"), .invalidArgument,
+             "malformed varint at offset 1: longer than 10 bytes"),
+            // Tag 80 80 80 80 10 = field 2^29 (wire type 0), one past the largest field number.
+            ("field number over 2^29 - 1", hex("06 80 80 80 80 10 00"), .invalidArgument,
+             "invalid field number 536870912 at offset 0: must be 1 to 536870911"),
+            ("call id 0", hex("02 08 00"), .invalidArgument, "call_id 0 is reserved"),
+            // An empty Frame decodes as call 0 with no message: the same answer.
+            ("zero-length frame", hex("00"), .invalidArgument, "call_id 0 is reserved"),
+            ("HTTP request", Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8), .invalidArgument, "not HTTP"),
+            ("TLS client hello", hex("16 03 01 00 a5 01 00 00 a1 03 03") + [UInt8](repeating: 0x41, count: 160), nil, ""),
+            ("frame cut off, then close", hex("10 52 0e 0a"), nil, ""),
         ]
-        for (name, bytes, expected) in cases {
+        for (name, bytes, expected, fragment) in cases {
             let bad = try server.client()
             bad.sendRaw(bytes)
             if expected == nil { shutdown(bad.fd, Int32(SHUT_WR)) }
@@ -72,8 +81,9 @@ final class RobustnessTests: XCTestCase {
             if let expected {
                 let last = try XCTUnwrap(frames.last, "\(name): no Status frame")
                 XCTAssertEqual(last.callId, 0, name)
+                XCTAssertTrue(last.endOfStream, name)
                 XCTAssertEqual(last.status?.statusCode, expected, "\(name): \(last.status?.message ?? "")")
-                XCTAssertFalse(last.status?.message.isEmpty ?? true, name)
+                XCTAssertTrue(last.status?.message.contains(fragment) ?? false, "\(name): \(last.status?.message ?? "")")
             }
             try witness.beat()
         }
