@@ -15,8 +15,9 @@ bin=$(swift build --show-bin-path)
 section "Swift tests"
 swift test --skip-build --disable-swift-testing
 
-section "Interop: golden vectors, differential tests against the official protobuf library, schema contract"
-TOPOLOGY_WIRE_PROBE="$bin/topology-wire-probe" .venv/bin/python -m pytest Tests/interop -q
+section "Interop: golden vectors, differential tests against the official protobuf library, schema contract, protocol.md's bytes"
+TOPOLOGY_WIRE_PROBE="$bin/topology-wire-probe" TOPOLOGY_SERVER="$bin/topology-server" \
+    .venv/bin/python -m pytest Tests/interop -q
 
 section "C client tests (plain and ASan+UBSan, against a real topology-server)"
 TOPOLOGY_SERVER="$bin/topology-server" make -C clients/c test
