@@ -25,7 +25,7 @@ from typing import Any, Iterator
 import pytest
 import websocket
 
-from conftest import REPO, Server, wait_for
+from dashboard_support import REPO, Server, wait_for
 from topology_client import HealthState, ServiceLanguage, ServiceMetrics, TopologyClient
 
 

@@ -8,7 +8,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import Server, wait_for
+from dashboard_support import Server, wait_for
 from topology_client import Frame, ServiceLanguage, TopologyClient
 from topology_client.framing import FrameReader, encode_frame
 from topology_client.messages import ApplicationHealth, HealthState, HeartbeatRequest
