@@ -17,6 +17,7 @@ typedef struct server {
     int port;
     char log[128];
     const char *token_file; /* --auth-token-file, or NULL */
+    const char *const *flags; /* more flags, NULL-terminated, or NULL */
 } server;
 
 static const char *server_bin;
@@ -64,8 +65,8 @@ static int server_start(server *s, int port)
     s->port = 0;
     s->pid = fork();
     if (s->pid == 0) {
-        const char *argv[16];
-        int argc = 0, fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const char *argv[24];
+        int argc = 0, k, fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int nul = open("/dev/null", O_RDWR);
         dup2(fd, 2);
         dup2(nul, 1);
@@ -85,6 +86,7 @@ static int server_start(server *s, int port)
             argv[argc++] = "--auth-token-file";
             argv[argc++] = s->token_file;
         }
+        for (k = 0; s->flags && s->flags[k] && argc < 23; k++) argv[argc++] = s->flags[k];
         argv[argc] = NULL;
         execv(server_bin, (char *const *)argv);
         _exit(127);
@@ -285,7 +287,6 @@ typedef struct worker {
     topo_client *c;
     int index;
     int failures;
-    long long ns;
 } worker;
 
 #define CALLS_PER_THREAD 2500
@@ -295,16 +296,12 @@ static void *report_worker(void *arg)
 {
     worker *w = arg;
     int i;
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
     for (i = 0; i < CALLS_PER_THREAD; i++) {
         int k = w->index * CALLS_PER_THREAD + i;
         double latency = 1.0 + (double)(k % 100); /* uniform 1..100 ms, each exactly 100 times */
         bool ok = k % 20 != 0;                      /* 500 errors */
         if (topo_report_call(w->c, ACTIVITY_TARGET, "GET /items", latency, ok) != TOPO_OK) w->failures++;
     }
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    w->ns = (long long)(b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
     return NULL;
 }
 
@@ -316,7 +313,7 @@ static void test_activity_10k(void)
     worker w[4];
     char id[64];
     int i;
-    long long deadline, ns = 0;
+    long long deadline;
     const topo_edge *e = NULL;
     topo_snapshot *s = NULL;
     if (!c) return;
@@ -334,10 +331,7 @@ static void test_activity_10k(void)
     for (i = 0; i < 4; i++) {
         pthread_join(th[i], NULL);
         CHECK_EQ_INT(w[i].failures, 0);
-        ns += w[i].ns;
     }
-    printf("     report_call: %.0f ns per call (4 threads, average per thread)\n",
-           (double)ns / (4.0 * CALLS_PER_THREAD));
     CHECK_RC(topo_flush(c), TOPO_OK); /* or wait for the background flush */
     deadline = t_now_ms() + 5000;
     while (t_now_ms() < deadline) {
@@ -713,6 +707,90 @@ out:
     unlink(path);
 }
 
+/* ---- activity the server refuses ------------------------------------------------------------ */
+
+/* Waits until calls_dropped reaches want; returns it. */
+static uint64_t wait_dropped(topo_client *c, uint64_t want)
+{
+    topo_client_stats st;
+    long long deadline = t_now_ms() + 5000;
+    do {
+        topo_client_get_stats(c, &st);
+        if (st.calls_dropped >= want) break;
+        t_sleep_ms(5);
+    } while (t_now_ms() < deadline);
+    return st.calls_dropped;
+}
+
+/* Calls whose report the server answers with an error Status are counted in calls_dropped, with
+ * the last error and status saying why; the others reach their edges. */
+static void test_refused_activity(void)
+{
+    static const char *const flags[] = {"--max-edges-per-service", "2", "--max-string-bytes", "24", NULL};
+    static const char *const targets[] = {"c-refused-one", "c-refused-two", "c-refused-three"};
+    const char *long_target = "c-refused-target-over-24-bytes"; /* 30 bytes: under the client's 1024 */
+    server ls;
+    topo_client *c = NULL;
+    topo_service_info info;
+    topo_snapshot *s = NULL;
+    char id[64], msg[256];
+    uint64_t dropped = 0, delivered = 0;
+    long long deadline;
+    int i, k;
+    memset(&ls, 0, sizeof ls);
+    ls.flags = flags;
+    CHECK(server_start(&ls, 0) == 0);
+    if (ls.pid <= 0) return;
+    CHECK_RC(connect_with(ls.port, NULL, &c), TOPO_OK);
+    if (!c) goto out;
+    memset(&info, 0, sizeof info);
+    info.name = "c-itest-refused";
+    info.language = TOPO_LANG_C;
+    CHECK_RC(topo_register(c, &info), TOPO_OK);
+    topo_client_service_id(c, id, sizeof id);
+
+    /* INVALID_ARGUMENT: a target over the server's --max-string-bytes */
+    for (k = 0; k < 8; k++) CHECK_RC(topo_report_call(c, long_target, NULL, 2.0, true), TOPO_OK);
+    CHECK_RC(topo_flush(c), TOPO_OK);
+    CHECK_EQ_INT(wait_dropped(c, 8), 8);
+    CHECK_EQ_INT(topo_client_last_status(c), 3);
+    topo_client_last_error(c, msg, sizeof msg);
+    CHECK(strstr(msg, "report activity: server status 3") && strstr(msg, "target_service"));
+    printf("     refused: \"%s\"\n", msg);
+
+    /* RESOURCE_EXHAUSTED: a third target past --max-edges-per-service 2 (1, 2 and 4 calls, so the
+     * dropped count says which one came third) */
+    for (i = 0; i < 3; i++)
+        for (k = 0; k < (1 << i); k++) CHECK_RC(topo_report_call(c, targets[i], "get", 2.0, true), TOPO_OK);
+    CHECK_RC(topo_flush(c), TOPO_OK);
+    dropped = wait_dropped(c, 9) - 8;
+    CHECK(dropped == 1 || dropped == 2 || dropped == 4);
+    CHECK_EQ_INT(topo_client_last_status(c), 8);
+    topo_client_last_error(c, msg, sizeof msg);
+    CHECK(strstr(msg, "report activity: server status 8") && strstr(msg, "limit reached"));
+    printf("     refused: \"%s\"\n", msg);
+    deadline = t_now_ms() + 5000; /* the other two reach their edges at the next activity flush */
+    do {
+        delivered = 0;
+        topo_snapshot_free(s);
+        s = NULL;
+        if (topo_get_topology(c, NULL, &s) != TOPO_OK) break;
+        for (i = 0; i < 3; i++) {
+            const topo_edge *e = find_edge(s, id, targets[i]);
+            if (e) delivered += e->total_requests;
+        }
+        if (delivered + dropped >= 7) break;
+        t_sleep_ms(20);
+    } while (t_now_ms() < deadline);
+    CHECK_EQ_INT(delivered + dropped, 7);
+    CHECK(find_edge(s, id, long_target) == NULL);
+    topo_snapshot_free(s);
+    CHECK_RC(topo_unregister(c), TOPO_OK);
+out:
+    topo_client_close(c);
+    server_finish(&ls, SIGTERM);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -732,6 +810,7 @@ int main(void)
     RUN(test_watch);
     RUN(test_restart_keeps_id);
     RUN(test_auth);
+    RUN(test_refused_activity);
     server_finish(&srv, SIGTERM);
     return T_SUMMARY("test_integration");
 }
