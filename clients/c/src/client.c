@@ -942,17 +942,18 @@ static void send_heartbeat(topo_client *c)
     pb_str_free(f.u.heartbeat_req.health.message);
 }
 
-/* mu held. */
-static void subscribe(topo_client *c, topo_watch *w)
+/* mu held. Returns what sending the request gave (TOPO_ESTATE: nothing to send now). */
+static int subscribe(topo_client *c, topo_watch *w)
 {
     w_frame f;
+    int rc;
     if (w->cancel_call_id) {
         memset(&f, 0, sizeof f);
         f.call_id = w->cancel_call_id;
         f.end_of_stream = true;
         w->cancel_call_id = 0;
         (void)send_frame_locked(c, &f, c->gen);
-        if (w->closing || c->fd < 0) return;
+        if (w->closing || c->fd < 0) return TOPO_ESTATE;
     }
     memset(&f, 0, sizeof f);
     w->call_id = ++c->next_call_id;
@@ -965,7 +966,9 @@ static void subscribe(topo_client *c, topo_watch *w)
         f.u.watch_req.resume_after_revision = w->last_revision;
         f.u.watch_req.resume_server_epoch = w->epoch;
     }
-    if (send_frame_locked(c, &f, c->gen) != TOPO_OK && w->call_id == f.call_id) w->call_id = 0;
+    rc = send_frame_locked(c, &f, c->gen);
+    if (rc != TOPO_OK && w->call_id == f.call_id) w->call_id = 0;
+    return rc;
 }
 
 static bool wants_connection(topo_client *c)
@@ -1031,7 +1034,7 @@ static void *keeper_main(void *arg)
             if (c->next_register < wake) wake = c->next_register;
         }
         for (w = c->watches; w && c->fd >= 0; w = w->next)
-            if (w->call_id == 0 && !w->closing && !w->failed) subscribe(c, w);
+            if (w->call_id == 0 && !w->closing && !w->failed) (void)subscribe(c, w);
         if (c->fd < 0) continue;
         if (c->registered && !c->need_register && c->service_id) {
             now = mono_ms();
@@ -1383,8 +1386,9 @@ int topo_watch_start(topo_client *c, const topo_query *query, topo_update_cb cb,
     if (rc == TOPO_OK) {
         w->next = c->watches;
         c->watches = w;
-        subscribe(c, w);
-        if (w->call_id == 0 && c->fd < 0) rc = TOPO_ECLOSED;
+        /* sent: the watch is on (the connection may drop at once; then it resubscribes, or has
+         * ended, which topo_watch_next reports) */
+        if (subscribe(c, w) != TOPO_OK) rc = TOPO_ECLOSED;
     }
     if (rc != TOPO_OK) {
         topo_watch **pp;

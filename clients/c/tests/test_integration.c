@@ -185,6 +185,17 @@ static topo_client *client(void)
     return c;
 }
 
+/* Registers a C service called name (checked) and copies its id into id (if not NULL). */
+static void register_c(topo_client *c, const char *name, char *id, size_t id_len)
+{
+    topo_service_info info;
+    memset(&info, 0, sizeof info);
+    info.name = name;
+    info.language = TOPO_LANG_C;
+    CHECK_RC(topo_register(c, &info), TOPO_OK);
+    if (id) topo_client_service_id(c, id, id_len);
+}
+
 static const topo_node *find_node(const topo_snapshot *s, const char *id)
 {
     size_t i;
@@ -308,7 +319,6 @@ static void *report_worker(void *arg)
 static void test_activity_10k(void)
 {
     topo_client *c = client();
-    topo_service_info info;
     pthread_t th[4];
     worker w[4];
     char id[64];
@@ -317,11 +327,7 @@ static void test_activity_10k(void)
     const topo_edge *e = NULL;
     topo_snapshot *s = NULL;
     if (!c) return;
-    memset(&info, 0, sizeof info);
-    info.name = "c-itest-caller";
-    info.language = TOPO_LANG_C;
-    CHECK_RC(topo_register(c, &info), TOPO_OK);
-    topo_client_service_id(c, id, sizeof id);
+    register_c(c, "c-itest-caller", id, sizeof id);
     for (i = 0; i < 4; i++) {
         w[i].c = c;
         w[i].index = i;
@@ -414,7 +420,6 @@ static void test_watch(void)
     topo_client *wc = client(), *b = client();
     topo_watch *w = NULL, *wcb = NULL, *filtered = NULL;
     topo_update *u = NULL;
-    topo_service_info info;
     cb_state st;
     char id[64];
     const char *names[1] = {"c-itest-watched"};
@@ -441,11 +446,7 @@ static void test_watch(void)
     CHECK_RC(topo_watch_start(wc, NULL, on_update, &st, NULL), TOPO_EINVAL);
     CHECK_RC(topo_watch_next(wcb, 10, &u), TOPO_ESTATE); /* a callback watch */
 
-    memset(&info, 0, sizeof info);
-    info.name = "c-itest-watched";
-    info.language = TOPO_LANG_C;
-    CHECK_RC(topo_register(b, &info), TOPO_OK);
-    topo_client_service_id(b, id, sizeof id);
+    register_c(b, "c-itest-watched", id, sizeof id);
     snprintf(st.watch_id, sizeof st.watch_id, "%s", id);
     CHECK(wait_for(w, TOPO_UPDATE_NODE_ADDED, id, false, 3000));
     CHECK(wait_for(filtered, TOPO_UPDATE_NODE_ADDED, id, false, 3000));
@@ -489,7 +490,6 @@ out:
 static void test_restart_keeps_id(void)
 {
     topo_client *c = client(), *wc = client();
-    topo_service_info info;
     topo_watch *w = NULL;
     topo_update *u = NULL;
     char id[64], id2[64];
@@ -497,11 +497,7 @@ static void test_restart_keeps_id(void)
     long long t_listen, t_back = -1, deadline;
     topo_snapshot *s = NULL;
     if (!c || !wc) goto out;
-    memset(&info, 0, sizeof info);
-    info.name = "c-itest-survivor";
-    info.language = TOPO_LANG_C;
-    CHECK_RC(topo_register(c, &info), TOPO_OK);
-    topo_client_service_id(c, id, sizeof id);
+    register_c(c, "c-itest-survivor", id, sizeof id);
     CHECK_RC(topo_watch_start(wc, NULL, NULL, NULL, &w), TOPO_OK);
     if (!w) goto out;
     CHECK_RC(topo_watch_next(w, 3000, &u), TOPO_OK);
@@ -622,7 +618,6 @@ static void test_auth(void)
     server as;
     char path[128], msg[256];
     topo_client *good = NULL, *bare = NULL, *bad = NULL;
-    topo_service_info info;
     topo_snapshot *s = NULL;
     topo_watch *w = NULL;
     topo_update *u = NULL;
@@ -638,10 +633,7 @@ static void test_auth(void)
     /* The right token: calls work, a watch starts. */
     CHECK_RC(connect_with(as.port, AUTH_TOKEN, &good), TOPO_OK);
     if (!good) goto out;
-    memset(&info, 0, sizeof info);
-    info.name = "c-itest-authenticated";
-    info.language = TOPO_LANG_C;
-    CHECK_RC(topo_register(good, &info), TOPO_OK);
+    register_c(good, "c-itest-authenticated", NULL, 0);
     CHECK_RC(topo_watch_start(good, NULL, NULL, NULL, &w), TOPO_OK);
     if (!w) goto out;
     CHECK_RC(topo_watch_next(w, 3000, &u), TOPO_OK);
@@ -731,7 +723,6 @@ static void test_refused_activity(void)
     const char *long_target = "c-refused-target-over-24-bytes"; /* 30 bytes: under the client's 1024 */
     server ls;
     topo_client *c = NULL;
-    topo_service_info info;
     topo_snapshot *s = NULL;
     char id[64], msg[256];
     uint64_t dropped = 0, delivered = 0;
@@ -743,11 +734,7 @@ static void test_refused_activity(void)
     if (ls.pid <= 0) return;
     CHECK_RC(connect_with(ls.port, NULL, &c), TOPO_OK);
     if (!c) goto out;
-    memset(&info, 0, sizeof info);
-    info.name = "c-itest-refused";
-    info.language = TOPO_LANG_C;
-    CHECK_RC(topo_register(c, &info), TOPO_OK);
-    topo_client_service_id(c, id, sizeof id);
+    register_c(c, "c-itest-refused", id, sizeof id);
 
     /* INVALID_ARGUMENT: a target over the server's --max-string-bytes */
     for (k = 0; k < 8; k++) CHECK_RC(topo_report_call(c, long_target, NULL, 2.0, true), TOPO_OK);
