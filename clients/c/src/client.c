@@ -1033,9 +1033,14 @@ static void *keeper_main(void *arg)
             }
             if (c->next_register < wake) wake = c->next_register;
         }
-        for (w = c->watches; w && c->fd >= 0; w = w->next)
-            if (w->call_id == 0 && !w->closing && !w->failed) (void)subscribe(c, w);
-        if (c->fd < 0) continue;
+        for (w = c->watches; w; w = w->next)
+            if (w->call_id == 0 && !w->closing && !w->failed) break;
+        if (w) {
+            /* subscribe() releases mu while it sends: a watch may be closed and freed meanwhile,
+             * so the list is walked again from its head, never on from w */
+            (void)subscribe(c, w);
+            continue;
+        }
         if (c->registered && !c->need_register && c->service_id) {
             now = mono_ms();
             if (now >= c->next_hb) {
