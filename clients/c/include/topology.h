@@ -327,10 +327,12 @@ typedef struct topo_client_stats {
     uint64_t activity_reports;  /* ReportActivityRequest frames sent */
     uint64_t calls_reported;    /* calls topo_report_call() took (returned TOPO_OK) */
     /* Calls lost and known to be lost: refused by topo_report_call() with TOPO_ELIMIT or
-     * TOPO_ENOMEM, and calls whose report the server answered with an error Status (e.g.
+     * TOPO_ENOMEM; calls whose report the server answered with an error Status (e.g.
      * RESOURCE_EXHAUSTED past --max-edges-per-service, INVALID_ARGUMENT for a string over its
-     * --max-string-bytes; the last error and last status say which). Calls waiting while the
-     * connection is down are not lost: they are sent after recovery. */
+     * --max-string-bytes; the last error and last status say which); and calls a flush could not
+     * send that found no room back among the 4096 pending pairs. Calls waiting while the
+     * connection is down are not lost: they are sent after recovery. A report on the wire when
+     * the connection died is in neither counter: its fate is unknown. */
     uint64_t calls_dropped;
 } topo_client_stats;
 void topo_client_get_stats(topo_client *client, topo_client_stats *out);
