@@ -82,8 +82,8 @@ class DecodeError(ProtocolError):
 
 class FrameTooLargeError(ProtocolError):
     """The server announced a frame over the client's ``max_frame_size``. The connection is closed
-    (the body cannot be skipped safely); asking again would fetch the same frame, so a
-    :class:`~topology_client.Watch` ends with it instead of reconnecting."""
+    (as after any framing error, nothing more is read from it); asking again would fetch the same
+    frame, so a :class:`~topology_client.Watch` ends with it instead of reconnecting."""
 
 
 class TopologyConnectionError(TopologyError):
