@@ -2,7 +2,7 @@
 #include <topology.h>
 
 int main(void) {
-    const char *addrs[] = {"127.0.0.1:50053", "127.0.0.1:50054"};   /* tried in order */
+    const char *addrs[] = {"127.0.0.1:50053", "topology-2.internal:50053"}; /* in order */
     topo_options o;
     topo_client *c;
     topo_service_info svc = {"billing", TOPO_SERVICE_TYPE_SERVER, TOPO_LANG_C, "1.4.2", NULL, NULL, NULL};

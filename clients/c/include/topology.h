@@ -42,6 +42,17 @@ extern "C" {
 
 #define TOPO_VERSION "0.1.0"
 
+/* The default of topo_options.max_frame_bytes: 128 MiB. A snapshot costs about 364 bytes per node
+ * with every field set at realistic lengths (UUID id, 20-byte name, address, host, all seven
+ * metadata strings, metrics, health with a message) and about 174 bytes per edge, so the server's
+ * default --max-services (200,000) needs some 70 MiB of nodes, leaving room for about 350,000
+ * edges. A larger topology needs a larger max_frame_bytes. */
+#define TOPO_DEFAULT_MAX_FRAME_BYTES (128u * 1024 * 1024)
+
+/* The longest target and method topo_report_call() accepts, in bytes: the server's default
+ * --max-string-bytes. (A server run with a lower limit refuses longer ones: see calls_dropped.) */
+#define TOPO_MAX_REPORT_STRING_BYTES 1024
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Errors                                                                                          */
 /* ---------------------------------------------------------------------------------------------- */
@@ -222,7 +233,10 @@ typedef struct topo_options {
     int io_timeout_ms;            /* wait for a reply / a blocked send; 0 = 5000 */
     int reconnect_min_ms;         /* first backoff delay; 0 = 20 */
     int reconnect_max_ms;         /* backoff cap; 0 = min(heartbeat interval, 5000) */
-    uint32_t max_frame_bytes;     /* largest frame accepted from the server; 0 = 16 MiB */
+    uint32_t max_frame_bytes;     /* largest frame accepted from the server; 0 =
+                                   * TOPO_DEFAULT_MAX_FRAME_BYTES (128 MiB). A larger frame drops the
+                                   * connection (TOPO_ETOOBIG); a watch it was for ends (see
+                                   * topo_watch_start) */
     bool collect_process_metrics; /* without a metrics_cb: send this process's CPU% and RSS */
     topo_health_cb health_cb;
     topo_metrics_cb metrics_cb;
@@ -270,13 +284,16 @@ TOPO_MUST_CHECK int topo_unregister(topo_client *client);
 /* Records one call this service made to `target` (a service name, interface::role, or address)
  * with `method` (may be NULL), its latency in milliseconds and whether it succeeded. No I/O: calls
  * are aggregated in memory per (target, method) and flushed by the keeper thread every
- * activity-flush period (from the server's handle) as one batched ReportActivity per pair, with
+ * activity-flush period (from the server's handle), each pair as one ReportActivity call with
  * batch_size, error_count and a LatencyHistogram (GAMMA 1.02 buckets, so percentiles survive the
- * batching). Costs one mutex (no system call unless contended) and a binary search: ~100-300 ns.
+ * batching). Costs a length and UTF-8 check, one mutex (no system call unless contended) and a
+ * binary search: 140-390 ns on one thread in `make bench` on a busy 2-core machine.
  * Calls are kept while the connection is down and sent after recovery; they are lost only if a
- * connection dies after their report left (at most once, never counted twice).
- * TOPO_ESTATE if no service is registered, TOPO_ELIMIT past 4096 distinct pending pairs or 2^31-1
- * calls in one pair. Thread-safe. */
+ * connection dies after their report left (at most once, never counted twice), or if the server
+ * refuses their report (counted in calls_dropped, see topo_client_stats).
+ * TOPO_EINVAL for a NULL or empty target, or a target or method over TOPO_MAX_REPORT_STRING_BYTES
+ * or not valid UTF-8 (the server would refuse it); TOPO_ESTATE if no service is registered;
+ * TOPO_ELIMIT past 4096 distinct pending pairs or 2^31-1 calls in one pair. Thread-safe. */
 TOPO_MUST_CHECK int topo_report_call(topo_client *client, const char *target, const char *method,
                                      double latency_ms, bool ok);
 
@@ -308,8 +325,15 @@ typedef struct topo_client_stats {
     uint64_t reconnects;        /* successful connections after the first */
     uint64_t registrations;     /* successful registrations, re-registrations included */
     uint64_t activity_reports;  /* ReportActivityRequest frames sent */
-    uint64_t calls_reported;    /* calls passed to topo_report_call() */
-    uint64_t calls_dropped;     /* calls lost (connection down at flush time, key limit) */
+    uint64_t calls_reported;    /* calls topo_report_call() took (returned TOPO_OK) */
+    /* Calls lost and known to be lost: refused by topo_report_call() with TOPO_ELIMIT or
+     * TOPO_ENOMEM; calls whose report the server answered with an error Status (e.g.
+     * RESOURCE_EXHAUSTED past --max-edges-per-service, INVALID_ARGUMENT for a string over its
+     * --max-string-bytes; the last error and last status say which); and calls a flush could not
+     * send that found no room back among the 4096 pending pairs. Calls waiting while the
+     * connection is down are not lost: they are sent after recovery. A report on the wire when
+     * the connection died is in neither counter: its fate is unknown. */
+    uint64_t calls_dropped;
 } topo_client_stats;
 void topo_client_get_stats(topo_client *client, topo_client_stats *out);
 
@@ -328,14 +352,27 @@ typedef void (*topo_update_cb)(void *userdata, topo_update *update);
  * SNAPSHOT. After a lost connection the watch re-subscribes by itself, resuming after the last
  * revision it received (the server replays, or sends a SNAPSHOT with resync set). Updates waiting
  * for delivery are bounded (4096 updates, 64 MiB of wire bytes); past that, the queue is dropped
- * and the watch resubscribes, and the next update delivered is a SNAPSHOT with resync set. Returns once the request is sent. Thread-safe. */
+ * and the watch resubscribes, and the next update delivered is a SNAPSHOT with resync set.
+ * The watch ends (no more updates, no resubscribing; topo_watch_status() says why) when the
+ * server refuses it with an error Status other than UNAVAILABLE or RESOURCE_EXHAUSTED
+ * (TOPO_ESTATUS, TOPO_ENOTFOUND), or sends it a frame over max_frame_bytes (TOPO_ETOOBIG: the
+ * connection is dropped and the client reconnects for its other work, but resubscribing would
+ * only fetch the same too-big snapshot again; raise max_frame_bytes or narrow the query). A
+ * too-big frame whose call id had not arrived with its length counts as the frame of every watch
+ * subscribed on that connection. Returns once the request is sent. Thread-safe. */
 TOPO_MUST_CHECK int topo_watch_start(topo_client *client, const topo_query *query,
                                      topo_update_cb cb, void *userdata, topo_watch **out);
 
 /* The next update, waiting up to timeout_ms (-1 = forever). On TOPO_OK *out is the caller's.
- * TOPO_ETIMEDOUT when none came, TOPO_ESTATE for a callback watch or a closed client.
+ * TOPO_ETIMEDOUT when none came, TOPO_ESTATE for a callback watch or a closed client, and the
+ * watch's error once it ended and every update queued before was taken (see topo_watch_status).
  * Thread-safe (one consumer at a time gets each update). */
 TOPO_MUST_CHECK int topo_watch_next(topo_watch *watch, int timeout_ms, topo_update **out);
+
+/* TOPO_OK while the watch is live, or the error that ended it: TOPO_ETOOBIG, TOPO_ESTATUS or
+ * TOPO_ENOTFOUND (the last error of its client has the sentence). For a callback watch this is
+ * the only way to learn it ended. Thread-safe. */
+int topo_watch_status(topo_watch *watch);
 
 /* Cancels the subscription (end_of_stream to the server), frees pending updates and the watch.
  * Must be the last call on the watch; not from its callback. NULL is allowed. */

@@ -27,6 +27,7 @@
 #define WATCH_QUEUE_MAX 4096
 #define WATCH_QUEUE_MAX_BYTES (64u * 1024 * 1024) /* wire bytes of the queued updates */
 #define GRPC_NOT_FOUND 5
+#define ACT_CALLS_MAX (4 * AGG_MAX_KEYS) /* unanswered activity reports remembered per connection */
 #define GRPC_UNAUTHENTICATED 16
 
 typedef struct pending {
@@ -36,6 +37,12 @@ typedef struct pending {
     w_frame reply;
     struct pending *next;
 } pending;
+
+/* An activity report sent on its own call and not answered yet: how many calls it stands for. */
+typedef struct act_call {
+    uint64_t call_id;
+    uint64_t calls;
+} act_call;
 
 typedef struct qnode {
     topo_update *u;
@@ -54,7 +61,7 @@ struct topo_watch {
     bool next_snapshot_resync; /* after a local overflow */
     qnode *head, *tail;
     size_t qlen, qbytes;
-    int failed;                /* TOPO_ESTATUS when the server refused the watch */
+    int failed;                /* why the watch ended: TOPO_ESTATUS/ENOTFOUND (refused), ETOOBIG */
     bool closing;
     topo_update_cb cb;
     void *userdata;
@@ -106,6 +113,8 @@ struct topo_client {
     int64_t last_cpu_at;
 
     aggregator agg;
+    act_call *acts;      /* reports awaiting their answer, oldest first, from acts_head */
+    size_t acts_head, acts_len, acts_cap;
     topo_watch *watches;
 
     char last_error[256];
@@ -363,10 +372,74 @@ static void connection_lost(topo_client *c, uint64_t gen, int err, const char *w
             p->result = err;
         }
     c->hb_call_id = 0;
+    c->acts_head = c->acts_len = 0; /* reports on the wire: at most once, their fate unknown */
     for (w = c->watches; w; w = w->next) w->call_id = w->cancel_call_id = 0;
     c->next_connect = mono_ms(); /* first retry at once, then backoff */
     pthread_cond_broadcast(&c->cv);
     set_state(c, c->registered ? TOPO_CLIENT_RECOVERING : TOPO_CLIENT_DISCONNECTED);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Activity answers: each report is its own call, so a refusal names the calls it stands for    */
+/* ------------------------------------------------------------------------------------------- */
+
+/* mu held. Remembers a report about to be sent. Past ACT_CALLS_MAX unanswered reports (a server
+ * that does not answer) the oldest is forgotten: its fate stays unknown, as after a lost
+ * connection. Out of memory: not remembered, same outcome. */
+static void act_track(topo_client *c, uint64_t call_id, uint64_t calls)
+{
+    if (c->acts_len == c->acts_cap && c->acts_head > 0) {
+        memmove(c->acts, c->acts + c->acts_head, (c->acts_len - c->acts_head) * sizeof *c->acts);
+        c->acts_len -= c->acts_head;
+        c->acts_head = 0;
+    }
+    if (c->acts_len == c->acts_cap) {
+        size_t cap = c->acts_cap ? c->acts_cap * 2 : 64;
+        act_call *n = cap <= ACT_CALLS_MAX ? realloc(c->acts, cap * sizeof *n) : NULL;
+        if (n) {
+            c->acts = n;
+            c->acts_cap = cap;
+        } else if (c->acts_len > 0) {
+            memmove(c->acts, c->acts + 1, (c->acts_len - 1) * sizeof *c->acts);
+            c->acts_len--;
+        } else {
+            return;
+        }
+    }
+    c->acts[c->acts_len].call_id = call_id;
+    c->acts[c->acts_len].calls = calls;
+    c->acts_len++;
+}
+
+/* mu held. Forgets the report on call_id (one that could not be sent). */
+static void act_untrack(topo_client *c, uint64_t call_id)
+{
+    size_t i;
+    for (i = c->acts_head; i < c->acts_len; i++)
+        if (c->acts[i].call_id == call_id) {
+            memmove(c->acts + i, c->acts + i + 1, (c->acts_len - i - 1) * sizeof *c->acts);
+            c->acts_len--;
+            break;
+        }
+    if (c->acts_head == c->acts_len) c->acts_head = c->acts_len = 0;
+}
+
+/* mu held. The answer to a report, if f is one: a refusal counts its calls as dropped. The server
+ * answers in order, so the match is nearly always the oldest entry. */
+static void activity_answer(topo_client *c, const w_frame *f)
+{
+    size_t i;
+    for (i = c->acts_head; i < c->acts_len; i++) {
+        if (c->acts[i].call_id != f->call_id) continue;
+        if (f->has_status && f->status.code != 0) {
+            agg_note_dropped(&c->agg, c->acts[i].calls);
+            (void)status_to_error(c, &f->status, "report activity");
+        }
+        if (i == c->acts_head) c->acts_head++;
+        else act_untrack(c, f->call_id);
+        if (c->acts_head == c->acts_len) c->acts_head = c->acts_len = 0;
+        return;
+    }
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -501,8 +574,26 @@ static void dispatch(topo_client *c, w_frame *f, size_t bytes)
         }
         break;
     }
-    /* anything else (late replies, activity acks) is dropped */
+    if (!w) activity_answer(c, f);
+    /* anything else (late replies) is dropped */
     pb_free(&w_frame_desc, f);
+}
+
+/* mu held. A frame over max_frame_bytes arrived: the watch it was for ends, since resubscribing
+ * would fetch the same frame again and drop the connection the heartbeats share, forever. call_id
+ * 0 (not known): every watch subscribed on the connection counts as its owner. */
+static void watches_too_big(topo_client *c, uint64_t call_id, const char *why)
+{
+    topo_watch *w;
+    bool any = false;
+    for (w = c->watches; w; w = w->next) {
+        if (w->closing || w->call_id == 0 || (call_id && w->call_id != call_id)) continue;
+        w->failed = TOPO_ETOOBIG;
+        any = true;
+    }
+    if (any)
+        snprintf(c->drop_reason, sizeof c->drop_reason,
+                 "watch ended: %.150s (max_frame_bytes); raise max_frame_bytes or narrow the query", why);
 }
 
 static void *reader_main(void *arg)
@@ -569,6 +660,7 @@ static void *reader_main(void *arg)
         frame_reader_free(&fr);
         pthread_mutex_lock(&c->mu);
         if (err != TOPO_ECLOSED) c->drop_reason[0] = '\0'; /* a protocol error says it best */
+        if (err == TOPO_ETOOBIG && gen == c->gen) watches_too_big(c, fr.big_call_id, why);
         connection_lost(c, gen, err, why);
     }
     pthread_mutex_unlock(&c->mu);
@@ -668,26 +760,31 @@ out:
 int topo_report_call(topo_client *c, const char *target, const char *method, double latency_ms,
                      bool ok)
 {
-    if (!c || !target || !*target) return TOPO_EINVAL;
+    if (!c || !target) return TOPO_EINVAL;
     return agg_add(&c->agg, target, method, latency_ms, ok);
 }
 
-/* mu held. Sends the aggregates as one ReportActivity call. */
+/* mu held. Sends each aggregate as its own ReportActivity call (request and end_of_stream in one
+ * frame), so that the answer to each names the calls it stands for: activity_answer() counts a
+ * refused one as dropped. What could not be sent goes back to the aggregator. */
 static int flush_locked(topo_client *c)
 {
     agg_entry *list, *e;
-    uint64_t call_id, gen = c->gen;
+    uint64_t gen = c->gen;
     int rc = TOPO_OK;
     w_frame f;
     int64_t now = wall_ms();
     if (!c->registered || !c->service_id || c->need_register || c->fd < 0) return TOPO_ESTATE;
     list = agg_take(&c->agg);
-    if (!list) return TOPO_OK;
-    call_id = ++c->next_call_id;
-    for (e = list; e && rc == TOPO_OK; e = e->next) {
+    for (e = list; e; e = e->next) {
         w_activity_req *r;
+        if (!c->service_id || gen != c->gen) { /* unregistered or reconnected while mu was free */
+            rc = TOPO_ECLOSED;
+            break;
+        }
         memset(&f, 0, sizeof f);
-        f.call_id = call_id;
+        f.call_id = ++c->next_call_id;
+        f.end_of_stream = true;
         f.which = W_ACTIVITY_REQ;
         r = &f.u.activity_req;
         r->service_id = c->service_id;
@@ -704,7 +801,7 @@ static int flush_locked(topo_client *c)
         r->has_success = true;
         r->success = e->errors == 0;
         r->has_batch_size = true;
-        r->batch_size = (int32_t)e->calls;
+        r->batch_size = (int32_t)e->calls; /* the aggregator keeps calls <= INT32_MAX per entry */
         r->has_error_count = true;
         r->error_count = (int32_t)e->errors;
         r->has_latency_histogram = true;
@@ -713,19 +810,17 @@ static int flush_locked(topo_client *c)
         r->latency_histogram.counts = e->cnt;
         r->latency_histogram.counts_count = e->n;
         r->latency_histogram.zero_count = e->zero_count;
+        act_track(c, f.call_id, e->calls); /* before sending: the answer may come before we return */
         rc = send_frame_locked(c, &f, gen);
-        if (rc == TOPO_OK) c->stats.activity_reports++;
-        else break;
+        if (rc != TOPO_OK) {
+            act_untrack(c, f.call_id);
+            break;
+        }
+        c->stats.activity_reports++;
     }
-    if (rc == TOPO_OK) {
-        memset(&f, 0, sizeof f);
-        f.call_id = call_id;
-        f.end_of_stream = true;
-        rc = send_frame_locked(c, &f, gen);
-        agg_free_list(list);
-    } else {
-        /* nothing after e was sent: keep it for the next flush (a report may be lost if the
-         * connection died after the bytes left; never counted twice) */
+    {
+        /* e and what follows were not sent: keep them for the next flush (a report may be lost if
+         * the connection died after its bytes left; never counted twice) */
         agg_entry *rest = list, *prev = NULL;
         while (rest && rest != e) {
             prev = rest;
@@ -847,17 +942,18 @@ static void send_heartbeat(topo_client *c)
     pb_str_free(f.u.heartbeat_req.health.message);
 }
 
-/* mu held. */
-static void subscribe(topo_client *c, topo_watch *w)
+/* mu held. Returns what sending the request gave (TOPO_ESTATE: nothing to send now). */
+static int subscribe(topo_client *c, topo_watch *w)
 {
     w_frame f;
+    int rc;
     if (w->cancel_call_id) {
         memset(&f, 0, sizeof f);
         f.call_id = w->cancel_call_id;
         f.end_of_stream = true;
         w->cancel_call_id = 0;
         (void)send_frame_locked(c, &f, c->gen);
-        if (w->closing || c->fd < 0) return;
+        if (w->closing || c->fd < 0) return TOPO_ESTATE;
     }
     memset(&f, 0, sizeof f);
     w->call_id = ++c->next_call_id;
@@ -870,7 +966,9 @@ static void subscribe(topo_client *c, topo_watch *w)
         f.u.watch_req.resume_after_revision = w->last_revision;
         f.u.watch_req.resume_server_epoch = w->epoch;
     }
-    if (send_frame_locked(c, &f, c->gen) != TOPO_OK && w->call_id == f.call_id) w->call_id = 0;
+    rc = send_frame_locked(c, &f, c->gen);
+    if (rc != TOPO_OK && w->call_id == f.call_id) w->call_id = 0;
+    return rc;
 }
 
 static bool wants_connection(topo_client *c)
@@ -935,9 +1033,14 @@ static void *keeper_main(void *arg)
             }
             if (c->next_register < wake) wake = c->next_register;
         }
-        for (w = c->watches; w && c->fd >= 0; w = w->next)
-            if (w->call_id == 0 && !w->closing && !w->failed) subscribe(c, w);
-        if (c->fd < 0) continue;
+        for (w = c->watches; w; w = w->next)
+            if (w->call_id == 0 && !w->closing && !w->failed) break;
+        if (w) {
+            /* subscribe() releases mu while it sends: a watch may be closed and freed meanwhile,
+             * so the list is walked again from its head, never on from w */
+            (void)subscribe(c, w);
+            continue;
+        }
         if (c->registered && !c->need_register && c->service_id) {
             now = mono_ms();
             if (now >= c->next_hb) {
@@ -978,6 +1081,7 @@ static void client_free(topo_client *c)
         pb_str_free(c->auth_token);
     }
     agg_destroy(&c->agg);
+    free(c->acts);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->wmu);
     pthread_cond_destroy(&c->cv);
@@ -1036,7 +1140,7 @@ int topo_client_connect(const topo_options *o, topo_client **out)
     c->reconnect_min_ms = o->reconnect_min_ms > 0 ? o->reconnect_min_ms : 20;
     c->reconnect_max_ms = o->reconnect_max_ms > 0 ? o->reconnect_max_ms : 0;
     c->backoff_ms = c->reconnect_min_ms;
-    c->max_frame = o->max_frame_bytes ? o->max_frame_bytes : 16u * 1024 * 1024;
+    c->max_frame = o->max_frame_bytes ? o->max_frame_bytes : TOPO_DEFAULT_MAX_FRAME_BYTES;
     c->process_metrics = o->collect_process_metrics;
     c->health_cb = o->health_cb;
     c->metrics_cb = o->metrics_cb;
@@ -1287,8 +1391,9 @@ int topo_watch_start(topo_client *c, const topo_query *query, topo_update_cb cb,
     if (rc == TOPO_OK) {
         w->next = c->watches;
         c->watches = w;
-        subscribe(c, w);
-        if (w->call_id == 0 && c->fd < 0) rc = TOPO_ECLOSED;
+        /* sent: the watch is on (the connection may drop at once; then it resubscribes, or has
+         * ended, which topo_watch_next reports) */
+        if (subscribe(c, w) != TOPO_OK) rc = TOPO_ECLOSED;
     }
     if (rc != TOPO_OK) {
         topo_watch **pp;
@@ -1339,6 +1444,16 @@ int topo_watch_next(topo_watch *w, int timeout_ms, topo_update **out)
         rc = TOPO_ETIMEDOUT;
     }
     pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int topo_watch_status(topo_watch *w)
+{
+    int rc;
+    if (!w) return TOPO_EINVAL;
+    pthread_mutex_lock(&w->c->mu);
+    rc = w->failed;
+    pthread_mutex_unlock(&w->c->mu);
     return rc;
 }
 

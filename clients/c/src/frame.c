@@ -10,7 +10,7 @@
 void frame_reader_init(frame_reader *r, uint32_t max_frame)
 {
     memset(r, 0, sizeof *r);
-    r->max_frame = max_frame ? max_frame : 16u * 1024 * 1024;
+    r->max_frame = max_frame ? max_frame : TOPO_DEFAULT_MAX_FRAME_BYTES;
 }
 
 void frame_reader_free(frame_reader *r)
@@ -46,6 +46,20 @@ frame_err frame_reader_feed(frame_reader *r, const void *data, size_t n)
     return FRAME_OK;
 }
 
+/* The call_id of a frame body from its first bytes, without decoding the rest (which may be far
+ * over the limit and not buffered): 0 when they are not there yet or do not start with field 1. */
+static uint64_t peek_call_id(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    size_t i;
+    if (n < 2 || p[0] != 0x08) return 0; /* field 1, varint */
+    for (i = 1; i < n && i <= 10; i++) {
+        v |= (uint64_t)(p[i] & 0x7F) << (7 * (i - 1));
+        if (p[i] < 0x80) return v;
+    }
+    return 0;
+}
+
 frame_err frame_reader_next(frame_reader *r, w_frame *out)
 {
     uint64_t length = 0;
@@ -70,6 +84,7 @@ frame_err frame_reader_next(frame_reader *r, w_frame *out)
     }
     if (length > r->max_frame) {
         r->announced = length;
+        r->big_call_id = peek_call_id(r->buf + i, r->len - i);
         return r->failed = FRAME_ERR_TOO_BIG;
     }
     header = i - r->pos;

@@ -93,12 +93,19 @@ static int bucket_add(agg_entry *e, int32_t idx, uint64_t count)
     return TOPO_OK;
 }
 
+static agg_entry *find_entry(aggregator *a, const char *target, const char *method)
+{
+    agg_entry *e;
+    for (e = a->table[hash_key(target, method) % AGG_BUCKETS]; e; e = e->next)
+        if (strcmp(e->target, target) == 0 && same_method(e->method, method)) return e;
+    return NULL;
+}
+
 static agg_entry *find_or_add(aggregator *a, const char *target, const char *method, int *rc)
 {
     uint32_t b = hash_key(target, method) % AGG_BUCKETS;
-    agg_entry *e;
-    for (e = a->table[b]; e; e = e->next)
-        if (strcmp(e->target, target) == 0 && same_method(e->method, method)) return e;
+    agg_entry *e = find_entry(a, target, method);
+    if (e) return e;
     if (a->keys >= AGG_MAX_KEYS) {
         *rc = TOPO_ELIMIT;
         return NULL;
@@ -124,10 +131,18 @@ oom:
     return NULL;
 }
 
+/* A target or method the server takes with its default --max-string-bytes. */
+static bool report_string_ok(const char *s)
+{
+    size_t n = strnlen(s, TOPO_MAX_REPORT_STRING_BYTES + 1);
+    return n <= TOPO_MAX_REPORT_STRING_BYTES && pb_utf8_valid((const uint8_t *)s, n);
+}
+
 int agg_add(aggregator *a, const char *target, const char *method, double latency_ms, bool ok)
 {
     int rc = TOPO_OK;
     agg_entry *e;
+    if (!*target || !report_string_ok(target) || (method && !report_string_ok(method))) return TOPO_EINVAL;
     pthread_mutex_lock(&a->mu);
     if (!a->accepting) {
         pthread_mutex_unlock(&a->mu);
@@ -189,17 +204,33 @@ void agg_put_back(aggregator *a, agg_entry *list)
         size_t k;
         list = list->next;
         src->next = NULL;
-        dst = find_or_add(a, src->target, src->method, &rc);
-        if (dst) {
+        dst = find_entry(a, src->target, src->method);
+        if (dst && dst->calls + src->calls <= (uint64_t)INT32_MAX) {
             for (k = 0; k < src->n && rc == TOPO_OK; k++) rc = bucket_add(dst, src->idx[k], src->cnt[k]);
             dst->calls += src->calls;
             dst->errors += src->errors;
             dst->zero_count += src->zero_count;
             dst->latency_sum += src->latency_sum;
+            agg_free_list(src);
+        } else if (a->keys < AGG_MAX_KEYS) {
+            /* Kept whole as an entry of its own: batch_size is an int32, so two entries of one pair
+             * whose sum would pass INT32_MAX are sent as two reports. Behind dst, so new calls
+             * keep going to dst. */
+            agg_entry **at = dst ? &dst->next : &a->table[hash_key(src->target, src->method) % AGG_BUCKETS];
+            src->next = *at;
+            *at = src;
+            a->keys++;
         } else {
             a->dropped += src->calls;
+            agg_free_list(src);
         }
-        agg_free_list(src);
     }
+    pthread_mutex_unlock(&a->mu);
+}
+
+void agg_note_dropped(aggregator *a, uint64_t calls)
+{
+    pthread_mutex_lock(&a->mu);
+    a->dropped += calls;
     pthread_mutex_unlock(&a->mu);
 }

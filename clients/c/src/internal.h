@@ -72,12 +72,18 @@ typedef struct aggregator {
 int agg_init(aggregator *a);
 void agg_destroy(aggregator *a);
 void agg_set_accepting(aggregator *a, bool on);
-/* TOPO_ESTATE when not accepting, TOPO_ELIMIT over AGG_MAX_KEYS keys. */
+/* TOPO_EINVAL for an empty target, or a target or method over TOPO_MAX_REPORT_STRING_BYTES or not
+ * valid UTF-8 (not counted as dropped: never taken); TOPO_ESTATE when not accepting; TOPO_ELIMIT
+ * over AGG_MAX_KEYS keys or INT32_MAX calls in the pair's entry. */
 int agg_add(aggregator *a, const char *target, const char *method, double latency_ms, bool ok);
 /* Detaches every entry (a list linked by next) and empties the aggregator. */
 agg_entry *agg_take(aggregator *a);
-/* Puts entries back (merging), e.g. when they could not be sent. */
+/* Puts entries back, e.g. when they could not be sent: merged into the pair's entry while the
+ * sum stays <= INT32_MAX calls (batch_size is an int32), else kept as an entry of its own; counted
+ * as dropped only past AGG_MAX_KEYS entries. Every entry keeps calls <= INT32_MAX. */
 void agg_put_back(aggregator *a, agg_entry *list);
+/* Counts calls lost after they left the aggregator (their report was refused). */
+void agg_note_dropped(aggregator *a, uint64_t calls);
 void agg_free_list(agg_entry *list);
 
 #endif

@@ -726,6 +726,7 @@ static void json_scalar(sbuf *b, const pb_field *f, const void *p)
         char tmp[40];
         if (isnan(x)) sb_str(b, "\"NaN\"");
         else if (isinf(x)) sb_str(b, x > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        else if (x == 0 && signbit(x)) sb_str(b, "-0.0"); /* "%.17g" gives "-0": an integer to JSON readers */
         else {
             snprintf(tmp, sizeof tmp, "%.17g", x);
             sb_str(b, tmp);

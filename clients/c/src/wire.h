@@ -203,9 +203,12 @@ typedef struct frame_reader {
     frame_err failed;
     pb_status decode_status; /* detail of FRAME_ERR_DECODE */
     uint64_t announced;      /* detail of FRAME_ERR_TOO_BIG */
+    uint64_t big_call_id;    /* FRAME_ERR_TOO_BIG: the frame's call_id when its first body bytes
+                              * (field 1, which encoders write first) were already buffered; else 0 */
     size_t last_len;         /* body size of the frame frame_reader_next returned last */
 } frame_reader;
 
+/* max_frame 0 = TOPO_DEFAULT_MAX_FRAME_BYTES. */
 void frame_reader_init(frame_reader *r, uint32_t max_frame);
 void frame_reader_free(frame_reader *r);
 /* Appends bytes read from the stream. */

@@ -206,6 +206,21 @@ static frame_err feed_one(const uint8_t *b, size_t n, uint32_t limit)
     return e;
 }
 
+/* Feeds b to a reader with a 1 MiB limit that must fail with FRAME_ERR_TOO_BIG; its big_call_id. */
+static uint64_t too_big_call_id(const uint8_t *b, size_t n)
+{
+    frame_reader r;
+    w_frame f;
+    uint64_t id;
+    frame_reader_init(&r, 1 << 20);
+    memset(&f, 0, sizeof f);
+    CHECK_EQ_INT(frame_reader_feed(&r, b, n), FRAME_OK);
+    CHECK_EQ_INT(frame_reader_next(&r, &f), FRAME_ERR_TOO_BIG);
+    id = r.big_call_id;
+    frame_reader_free(&r);
+    return id;
+}
+
 static void test_framing_errors(void)
 {
     const uint8_t big[] = {0xff, 0xff, 0xff, 0x7f};           /* 268 MB announced */
@@ -225,6 +240,16 @@ static void test_framing_errors(void)
     CHECK_EQ_INT(feed_one(bad_utf8, sizeof bad_utf8, 1 << 20), FRAME_ERR_DECODE);
     CHECK_EQ_INT(feed_one(empty, sizeof empty, 1 << 20), FRAME_OK); /* an empty Frame is valid */
     CHECK_EQ_INT(feed_one(big, 2, 1 << 20), FRAME_NEED_MORE);       /* 0xff 0xff: 16383, fine */
+    /* the call id of a too-big frame, when its first body bytes came with the length */
+    {
+        const uint8_t with_id[] = {0xff, 0xff, 0xff, 0x7f, 0x08, 0x96, 0x01, 0xaa};
+        const uint8_t cut_id[] = {0xff, 0xff, 0xff, 0x7f, 0x08, 0x96};
+        const uint8_t other_field[] = {0xff, 0xff, 0xff, 0x7f, 0x10, 0x01};
+        CHECK_EQ_INT(too_big_call_id(with_id, sizeof with_id), 150);
+        CHECK_EQ_INT(too_big_call_id(cut_id, sizeof cut_id), 0);
+        CHECK_EQ_INT(too_big_call_id(other_field, sizeof other_field), 0);
+        CHECK_EQ_INT(too_big_call_id(big, sizeof big), 0);
+    }
 }
 
 /* Random mutations of valid frames: the decoder must return, never crash or leak (ASan). */
@@ -324,6 +349,23 @@ static void test_aggregator(void)
     CHECK_EQ_INT(total, 1001);
     agg_free_list(list);
     CHECK(agg_take(&a) == NULL);
+    /* strings the server would refuse (its default --max-string-bytes) are refused here */
+    {
+        char longest[TOPO_MAX_REPORT_STRING_BYTES + 2];
+        uint64_t dropped = a.dropped;
+        memset(longest, 'x', sizeof longest - 1);
+        longest[sizeof longest - 1] = '\0'; /* one byte over */
+        CHECK_RC(agg_add(&a, longest, NULL, 1.0, true), TOPO_EINVAL);
+        CHECK_RC(agg_add(&a, "svc-d", longest, 1.0, true), TOPO_EINVAL);
+        CHECK_RC(agg_add(&a, "", NULL, 1.0, true), TOPO_EINVAL);
+        CHECK_RC(agg_add(&a, "svc-\xff", NULL, 1.0, true), TOPO_EINVAL);
+        CHECK_RC(agg_add(&a, "svc-d", "get \xc3", 1.0, true), TOPO_EINVAL);
+        CHECK_EQ_INT(a.dropped, dropped); /* never taken, so not dropped: the caller got the error */
+        longest[TOPO_MAX_REPORT_STRING_BYTES] = '\0'; /* exactly the limit */
+        CHECK_RC(agg_add(&a, longest, longest, 1.0, true), TOPO_OK);
+        CHECK_RC(agg_add(&a, "svc-\xc3\xa9", NULL, 1.0, true), TOPO_OK); /* é */
+        agg_free_list(agg_take(&a));
+    }
     /* the key limit */
     {
         char name[32];
@@ -361,54 +403,106 @@ static void test_strerror(void)
 }
 
 /* Not a check: how long encoding and decoding a heartbeat frame takes (printed for the report). */
-static void test_codec_speed(void)
+/* agg_put_back never makes an entry of more than INT32_MAX calls (batch_size is an int32): a
+ * returned entry that would push its pair past it stays an entry of its own, and nothing is lost. */
+static void test_put_back_keeps_int32(void)
 {
-    w_frame f, g;
-    uint8_t buf[256];
-    size_t n = 0;
-    int i, iters = 200000;
-    long long t0, t1, t2;
-    memset(&f, 0, sizeof f);
-    f.call_id = 3;
-    f.which = W_HEARTBEAT_REQ;
-    f.u.heartbeat_req.service_id = pb_strdup("3f2504e0-4f89-41d3-9a0c-0305e82c3301");
-    f.u.heartbeat_req.sequence = 12345;
-    f.u.heartbeat_req.has_metrics = true;
-    f.u.heartbeat_req.metrics.cpu_percent = 12.5;
-    f.u.heartbeat_req.metrics.memory_bytes = 123456789;
-    f.u.heartbeat_req.has_health = true;
-    f.u.heartbeat_req.health.state = TOPO_HEALTH_HEALTHY;
-    t0 = t_now_ms();
-    {
-        pb_error err = PB_OK;
-        for (i = 0; i < iters && err == PB_OK; i++) n = pb_encode(&w_frame_desc, &f, buf, sizeof buf, &err);
-        CHECK(err == PB_OK);
+    aggregator a;
+    agg_entry *list, *e;
+    uint64_t total = 0;
+    int entries = 0;
+    CHECK(agg_init(&a) == TOPO_OK);
+    agg_set_accepting(&a, true);
+    CHECK_RC(agg_add(&a, "svc", "get", 3.0, true), TOPO_OK);
+    list = agg_take(&a); /* as a flush takes it; pretend it holds INT32_MAX - 1 calls */
+    CHECK(list && !list->next);
+    if (!list) return;
+    list->zero_count += (uint64_t)INT32_MAX - 1 - list->calls;
+    list->calls = (uint64_t)INT32_MAX - 1;
+    CHECK_RC(agg_add(&a, "svc", "get", 4.0, false), TOPO_OK); /* reported meanwhile */
+    CHECK_RC(agg_add(&a, "svc", "get", 5.0, true), TOPO_OK);
+    agg_put_back(&a, list); /* the send failed: INT32_MAX - 1 + 2 would not fit */
+    CHECK_RC(agg_add(&a, "svc", "get", 6.0, true), TOPO_OK); /* still taken */
+    list = agg_take(&a);
+    for (e = list; e; e = e->next) {
+        CHECK(e->calls <= (uint64_t)INT32_MAX);
+        CHECK(strcmp(e->target, "svc") == 0 && e->method && strcmp(e->method, "get") == 0);
+        total += e->calls;
+        entries++;
     }
-    t1 = t_now_ms();
-    for (i = 0; i < iters; i++) {
-        memset(&g, 0, sizeof g);
-        if (!pb_decode(&w_frame_desc, &g, buf, n, NULL)) break;
-        pb_free(&w_frame_desc, &g);
-    }
-    t2 = t_now_ms();
-    CHECK_EQ_INT(i, iters);
-    printf("     heartbeat Frame (%zu bytes): encode %.0f ns, decode %.0f ns\n", n,
-           (double)(t1 - t0) * 1e6 / iters, (double)(t2 - t1) * 1e6 / iters);
-    pb_free(&w_frame_desc, &f);
-    {
-        aggregator a;
-        int rc = TOPO_OK;
-        CHECK(agg_init(&a) == TOPO_OK);
-        agg_set_accepting(&a, true);
-        t0 = t_now_ms();
-        for (i = 0; i < iters && rc == TOPO_OK; i++)
-            rc = agg_add(&a, "inventory", "GET /items", 1.0 + (i % 500) * 0.37, i % 10 != 0);
-        t1 = t_now_ms();
-        CHECK_RC(rc, TOPO_OK);
-        printf("     report_call aggregation, one thread: %.0f ns per call\n",
-               (double)(t1 - t0) * 1e6 / iters);
-        agg_destroy(&a);
-    }
+    CHECK_EQ_INT(entries, 2);
+    CHECK_EQ_INT(total, (uint64_t)INT32_MAX - 1 + 3);
+    CHECK_EQ_INT(a.dropped, 0);
+    /* two entries that fit together are merged again */
+    for (e = list; e; e = e->next)
+        if (e->calls > 3) {
+            e->zero_count -= (uint64_t)INT32_MAX - 10;
+            e->calls -= (uint64_t)INT32_MAX - 10;
+        }
+    agg_put_back(&a, list);
+    list = agg_take(&a);
+    CHECK(list && !list->next);
+    if (list) CHECK_EQ_INT(list->calls, 9 + 3);
+    agg_free_list(list);
+    agg_destroy(&a);
+}
+
+/* TOPO_DEFAULT_MAX_FRAME_BYTES holds the GetTopology answer for the server's default
+ * --max-services (200,000) with every node field set at realistic lengths, plus 350,000 edges
+ * (the figures topology.h gives). Sizes add up: each repeated element costs tag + length + body. */
+static void test_default_frame_fits_max_services(void)
+{
+    topo_node n;
+    topo_edge e;
+    uint64_t node, edge, snapshot, response, frame;
+    memset(&n, 0, sizeof n);
+    memset(&e, 0, sizeof e);
+    n.service_id = pb_strdup("3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+    n.service_name = pb_strdup("payments-api-000123");
+    n.service_type = TOPO_SERVICE_TYPE_SERVER;
+    n.language = TOPO_LANG_C;
+    n.version = pb_strdup("1.42.7+build.1234");
+    n.address = pb_strdup("10.123.45.67:8443");
+    n.host = pb_strdup("ip-10-123-45-67.eu-west-1.compute.internal");
+    n.has_metadata = true;
+    n.metadata.region = pb_strdup("eu-west-1");
+    n.metadata.environment = pb_strdup("production");
+    n.metadata.team = pb_strdup("payments-platform");
+    n.metadata.version_hash = pb_strdup("0123456789abcdef0123456789abcdef01234567");
+    n.metadata.service_interface = pb_strdup("payments.v1.PaymentService");
+    n.metadata.service_role = pb_strdup("server");
+    n.metadata.program_name = pb_strdup("payments-api");
+    n.state = TOPO_NODE_ACTIVE;
+    n.last_heartbeat_ms = n.last_activity_ms = n.registered_ms = 1733040000123LL;
+    n.health = TOPO_HEALTH_HEALTHY;
+    n.has_metrics = true;
+    n.metrics.cpu_percent = 12.345;
+    n.metrics.memory_bytes = 1234567890;
+    n.has_health_detail = true;
+    n.health_detail.state = TOPO_HEALTH_HEALTHY;
+    n.health_detail.message = pb_strdup("all dependencies reachable");
+    n.health_detail.has_error_count = true;
+    n.health_detail.error_count = 3;
+    e.source_service_id = pb_strdup("3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+    e.target_service = pb_strdup("ledger-api-000456");
+    e.target_service_id = pb_strdup("9a8b7c6d-4f89-41d3-9a0c-0305e82c3301");
+    e.state = TOPO_EDGE_ACTIVE;
+    e.last_activity_ms = 1733040000456LL;
+    e.total_requests = 123456789;
+    e.total_errors = 1234;
+    e.avg_latency_ms = e.rps = e.error_rate = e.latency_p50_ms = e.latency_p95_ms = e.latency_p99_ms = 1.5;
+    node = pb_encoded_size(&w_node_desc, &n);
+    edge = pb_encoded_size(&w_edge_desc, &e);
+    CHECK(node > 340 && node < 380); /* the figures the header gives: ~364 and ~174 bytes */
+    CHECK(edge > 160 && edge < 190);
+    snapshot = 200000 * (1 + pb_varint_size(node) + node) + 350000 * (1 + pb_varint_size(edge) + edge) +
+               64 /* timestamp, revision, epoch */;
+    response = 1 + pb_varint_size(snapshot) + snapshot;
+    frame = 2 + pb_varint_size(response) + response + 16 /* call id, end_of_stream, status */;
+    CHECK(frame <= TOPO_DEFAULT_MAX_FRAME_BYTES);
+    CHECK(200000 * node > 16u * 1024 * 1024); /* the old 16 MiB default held ~46,000 such nodes */
+    pb_free(&w_node_desc, &n);
+    pb_free(&w_edge_desc, &e);
 }
 
 int main(void)
@@ -423,6 +517,7 @@ int main(void)
     RUN(test_aggregator);
     RUN(test_addresses);
     RUN(test_strerror);
-    RUN(test_codec_speed);
+    RUN(test_put_back_keeps_int32);
+    RUN(test_default_frame_fits_max_services);
     return T_SUMMARY("test_codec");
 }

@@ -17,6 +17,7 @@ typedef struct server {
     int port;
     char log[128];
     const char *token_file; /* --auth-token-file, or NULL */
+    const char *const *flags; /* more flags, NULL-terminated, or NULL */
 } server;
 
 static const char *server_bin;
@@ -64,8 +65,8 @@ static int server_start(server *s, int port)
     s->port = 0;
     s->pid = fork();
     if (s->pid == 0) {
-        const char *argv[16];
-        int argc = 0, fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const char *argv[24];
+        int argc = 0, k, fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int nul = open("/dev/null", O_RDWR);
         dup2(fd, 2);
         dup2(nul, 1);
@@ -85,6 +86,7 @@ static int server_start(server *s, int port)
             argv[argc++] = "--auth-token-file";
             argv[argc++] = s->token_file;
         }
+        for (k = 0; s->flags && s->flags[k] && argc < 23; k++) argv[argc++] = s->flags[k];
         argv[argc] = NULL;
         execv(server_bin, (char *const *)argv);
         _exit(127);
@@ -181,6 +183,17 @@ static topo_client *client(void)
     topo_client *c = NULL;
     CHECK_RC(connect_with(srv.port, NULL, &c), TOPO_OK);
     return c;
+}
+
+/* Registers a C service called name (checked) and copies its id into id (if not NULL). */
+static void register_c(topo_client *c, const char *name, char *id, size_t id_len)
+{
+    topo_service_info info;
+    memset(&info, 0, sizeof info);
+    info.name = name;
+    info.language = TOPO_LANG_C;
+    CHECK_RC(topo_register(c, &info), TOPO_OK);
+    if (id) topo_client_service_id(c, id, id_len);
 }
 
 static const topo_node *find_node(const topo_snapshot *s, const char *id)
@@ -285,7 +298,6 @@ typedef struct worker {
     topo_client *c;
     int index;
     int failures;
-    long long ns;
 } worker;
 
 #define CALLS_PER_THREAD 2500
@@ -295,36 +307,27 @@ static void *report_worker(void *arg)
 {
     worker *w = arg;
     int i;
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
     for (i = 0; i < CALLS_PER_THREAD; i++) {
         int k = w->index * CALLS_PER_THREAD + i;
         double latency = 1.0 + (double)(k % 100); /* uniform 1..100 ms, each exactly 100 times */
         bool ok = k % 20 != 0;                      /* 500 errors */
         if (topo_report_call(w->c, ACTIVITY_TARGET, "GET /items", latency, ok) != TOPO_OK) w->failures++;
     }
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    w->ns = (long long)(b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
     return NULL;
 }
 
 static void test_activity_10k(void)
 {
     topo_client *c = client();
-    topo_service_info info;
     pthread_t th[4];
     worker w[4];
     char id[64];
     int i;
-    long long deadline, ns = 0;
+    long long deadline;
     const topo_edge *e = NULL;
     topo_snapshot *s = NULL;
     if (!c) return;
-    memset(&info, 0, sizeof info);
-    info.name = "c-itest-caller";
-    info.language = TOPO_LANG_C;
-    CHECK_RC(topo_register(c, &info), TOPO_OK);
-    topo_client_service_id(c, id, sizeof id);
+    register_c(c, "c-itest-caller", id, sizeof id);
     for (i = 0; i < 4; i++) {
         w[i].c = c;
         w[i].index = i;
@@ -334,10 +337,7 @@ static void test_activity_10k(void)
     for (i = 0; i < 4; i++) {
         pthread_join(th[i], NULL);
         CHECK_EQ_INT(w[i].failures, 0);
-        ns += w[i].ns;
     }
-    printf("     report_call: %.0f ns per call (4 threads, average per thread)\n",
-           (double)ns / (4.0 * CALLS_PER_THREAD));
     CHECK_RC(topo_flush(c), TOPO_OK); /* or wait for the background flush */
     deadline = t_now_ms() + 5000;
     while (t_now_ms() < deadline) {
@@ -420,7 +420,6 @@ static void test_watch(void)
     topo_client *wc = client(), *b = client();
     topo_watch *w = NULL, *wcb = NULL, *filtered = NULL;
     topo_update *u = NULL;
-    topo_service_info info;
     cb_state st;
     char id[64];
     const char *names[1] = {"c-itest-watched"};
@@ -447,11 +446,7 @@ static void test_watch(void)
     CHECK_RC(topo_watch_start(wc, NULL, on_update, &st, NULL), TOPO_EINVAL);
     CHECK_RC(topo_watch_next(wcb, 10, &u), TOPO_ESTATE); /* a callback watch */
 
-    memset(&info, 0, sizeof info);
-    info.name = "c-itest-watched";
-    info.language = TOPO_LANG_C;
-    CHECK_RC(topo_register(b, &info), TOPO_OK);
-    topo_client_service_id(b, id, sizeof id);
+    register_c(b, "c-itest-watched", id, sizeof id);
     snprintf(st.watch_id, sizeof st.watch_id, "%s", id);
     CHECK(wait_for(w, TOPO_UPDATE_NODE_ADDED, id, false, 3000));
     CHECK(wait_for(filtered, TOPO_UPDATE_NODE_ADDED, id, false, 3000));
@@ -495,7 +490,6 @@ out:
 static void test_restart_keeps_id(void)
 {
     topo_client *c = client(), *wc = client();
-    topo_service_info info;
     topo_watch *w = NULL;
     topo_update *u = NULL;
     char id[64], id2[64];
@@ -503,11 +497,7 @@ static void test_restart_keeps_id(void)
     long long t_listen, t_back = -1, deadline;
     topo_snapshot *s = NULL;
     if (!c || !wc) goto out;
-    memset(&info, 0, sizeof info);
-    info.name = "c-itest-survivor";
-    info.language = TOPO_LANG_C;
-    CHECK_RC(topo_register(c, &info), TOPO_OK);
-    topo_client_service_id(c, id, sizeof id);
+    register_c(c, "c-itest-survivor", id, sizeof id);
     CHECK_RC(topo_watch_start(wc, NULL, NULL, NULL, &w), TOPO_OK);
     if (!w) goto out;
     CHECK_RC(topo_watch_next(w, 3000, &u), TOPO_OK);
@@ -628,7 +618,6 @@ static void test_auth(void)
     server as;
     char path[128], msg[256];
     topo_client *good = NULL, *bare = NULL, *bad = NULL;
-    topo_service_info info;
     topo_snapshot *s = NULL;
     topo_watch *w = NULL;
     topo_update *u = NULL;
@@ -644,10 +633,7 @@ static void test_auth(void)
     /* The right token: calls work, a watch starts. */
     CHECK_RC(connect_with(as.port, AUTH_TOKEN, &good), TOPO_OK);
     if (!good) goto out;
-    memset(&info, 0, sizeof info);
-    info.name = "c-itest-authenticated";
-    info.language = TOPO_LANG_C;
-    CHECK_RC(topo_register(good, &info), TOPO_OK);
+    register_c(good, "c-itest-authenticated", NULL, 0);
     CHECK_RC(topo_watch_start(good, NULL, NULL, NULL, &w), TOPO_OK);
     if (!w) goto out;
     CHECK_RC(topo_watch_next(w, 3000, &u), TOPO_OK);
@@ -713,6 +699,85 @@ out:
     unlink(path);
 }
 
+/* ---- activity the server refuses ------------------------------------------------------------ */
+
+/* Waits until calls_dropped reaches want; returns it. */
+static uint64_t wait_dropped(topo_client *c, uint64_t want)
+{
+    topo_client_stats st;
+    long long deadline = t_now_ms() + 5000;
+    do {
+        topo_client_get_stats(c, &st);
+        if (st.calls_dropped >= want) break;
+        t_sleep_ms(5);
+    } while (t_now_ms() < deadline);
+    return st.calls_dropped;
+}
+
+/* Calls whose report the server answers with an error Status are counted in calls_dropped, with
+ * the last error and status saying why; the others reach their edges. */
+static void test_refused_activity(void)
+{
+    static const char *const flags[] = {"--max-edges-per-service", "2", "--max-string-bytes", "24", NULL};
+    static const char *const targets[] = {"c-refused-one", "c-refused-two", "c-refused-three"};
+    const char *long_target = "c-refused-target-over-24-bytes"; /* 30 bytes: under the client's 1024 */
+    server ls;
+    topo_client *c = NULL;
+    topo_snapshot *s = NULL;
+    char id[64], msg[256];
+    uint64_t dropped = 0, delivered = 0;
+    long long deadline;
+    int i, k;
+    memset(&ls, 0, sizeof ls);
+    ls.flags = flags;
+    CHECK(server_start(&ls, 0) == 0);
+    if (ls.pid <= 0) return;
+    CHECK_RC(connect_with(ls.port, NULL, &c), TOPO_OK);
+    if (!c) goto out;
+    register_c(c, "c-itest-refused", id, sizeof id);
+
+    /* INVALID_ARGUMENT: a target over the server's --max-string-bytes */
+    for (k = 0; k < 8; k++) CHECK_RC(topo_report_call(c, long_target, NULL, 2.0, true), TOPO_OK);
+    CHECK_RC(topo_flush(c), TOPO_OK);
+    CHECK_EQ_INT(wait_dropped(c, 8), 8);
+    CHECK_EQ_INT(topo_client_last_status(c), 3);
+    topo_client_last_error(c, msg, sizeof msg);
+    CHECK(strstr(msg, "report activity: server status 3") && strstr(msg, "target_service"));
+    printf("     refused: \"%s\"\n", msg);
+
+    /* RESOURCE_EXHAUSTED: a third target past --max-edges-per-service 2 (1, 2 and 4 calls, so the
+     * dropped count says which one came third) */
+    for (i = 0; i < 3; i++)
+        for (k = 0; k < (1 << i); k++) CHECK_RC(topo_report_call(c, targets[i], "get", 2.0, true), TOPO_OK);
+    CHECK_RC(topo_flush(c), TOPO_OK);
+    dropped = wait_dropped(c, 9) - 8;
+    CHECK(dropped == 1 || dropped == 2 || dropped == 4);
+    CHECK_EQ_INT(topo_client_last_status(c), 8);
+    topo_client_last_error(c, msg, sizeof msg);
+    CHECK(strstr(msg, "report activity: server status 8") && strstr(msg, "limit reached"));
+    printf("     refused: \"%s\"\n", msg);
+    deadline = t_now_ms() + 5000; /* the other two reach their edges at the next activity flush */
+    do {
+        delivered = 0;
+        topo_snapshot_free(s);
+        s = NULL;
+        if (topo_get_topology(c, NULL, &s) != TOPO_OK) break;
+        for (i = 0; i < 3; i++) {
+            const topo_edge *e = find_edge(s, id, targets[i]);
+            if (e) delivered += e->total_requests;
+        }
+        if (delivered + dropped >= 7) break;
+        t_sleep_ms(20);
+    } while (t_now_ms() < deadline);
+    CHECK_EQ_INT(delivered + dropped, 7);
+    CHECK(find_edge(s, id, long_target) == NULL);
+    topo_snapshot_free(s);
+    CHECK_RC(topo_unregister(c), TOPO_OK);
+out:
+    topo_client_close(c);
+    server_finish(&ls, SIGTERM);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -732,6 +797,7 @@ int main(void)
     RUN(test_watch);
     RUN(test_restart_keeps_id);
     RUN(test_auth);
+    RUN(test_refused_activity);
     server_finish(&srv, SIGTERM);
     return T_SUMMARY("test_integration");
 }

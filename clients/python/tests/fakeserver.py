@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import uuid
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Set
 
 from topology_client.framing import FrameReader, encode_frame
 from topology_client.messages import (Frame, HeartbeatResponse, RegisterServiceResponse, ReportActivityResponse,
@@ -122,6 +122,7 @@ class Behaving:
         self.heartbeats = 0
         self.reports: List[Frame] = []
         self.reply_epoch: Optional[str] = None  # when set, heartbeat responses carry this epoch
+        self.refuse_targets: Set[str] = set()  # reports to these get RESOURCE_EXHAUSTED, as past a limit
 
     def forget_all(self) -> None:
         with self.lock:
@@ -159,6 +160,10 @@ class Behaving:
                 return [Frame(heartbeat_response=HeartbeatResponse(sequence=request.sequence, acknowledged=True,
                                                                    server_epoch=epoch))]
             if frame.report_activity_request is not None:
+                if frame.report_activity_request.target_service in self.refuse_targets:
+                    activity.pop(frame.call_id, None)
+                    return [Frame(end_of_stream=True, status=Status(
+                        code=8, message="limit reached: --max-edges-per-service is 2; retry later"))]
                 self.reports.append(frame)
                 n = frame.report_activity_request.batch_size or 1
                 activity[frame.call_id] = activity.get(frame.call_id, 0) + n

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import wait_for
 from fakeserver import Behaving, FakeServer, read_frame
-from topology_client import (ClientState, ProtocolError, ServerStatusError, TopologyClient, TopologyConnectionError,
-                             TopologyError, TopologyTimeoutError, UpdateType)
+from topology_client import (ClientState, FrameTooLargeError, ProtocolError, ServerStatusError, TopologyClient,
+                             TopologyConnectionError, TopologyError, TopologyTimeoutError, UpdateType)
 from topology_client.framing import FrameReader, encode_frame
 from topology_client.messages import (Frame, HeartbeatResponse, RegisterServiceResponse, ServiceHandle, Status,
                                       TopologySnapshot, TopologyUpdate, WatchTopologyResponse)
@@ -410,3 +410,51 @@ def test_report_call_does_no_io_on_the_callers_thread(servers: List[FakeServer],
                                     for f in fake.reports) == 1000, 2.0)
     assert senders and threading.current_thread().name not in senders
     assert set(senders) == {"topology-heartbeat"}
+
+
+def test_refused_reports_are_counted_as_dropped(servers: List[FakeServer]) -> None:
+    """Each (target, method) goes on a call of its own, so a refusal names exactly its calls: they
+    are counted in activity_calls_dropped with the server's reason; the others arrive."""
+    fake = Behaving()
+    fake.refuse_targets = {"full"}
+    server = start(servers, fake)
+    with TopologyClient(server.address, timeout=2) as client:
+        client.register("svc")
+        for _ in range(3):
+            client.report_call("full", "q", 1.0)
+        client.report_call("ok", "q", 1.0)
+        client.report_call("ok", "q", 2.0)
+        assert wait_for(lambda: client.stats.activity_calls_dropped == 3, 2.0)  # the background flush
+        assert "limit reached" in (client.stats.last_error or "") and "'full'" in (client.stats.last_error or "")
+        assert wait_for(lambda: sum(f.report_activity_request.batch_size or 0  # type: ignore[union-attr]
+                                    for f in fake.reports) == 2, 2.0)
+        client.report_call("full", "q", 1.0)
+        client.report_call("ok", "q", 1.0)
+        with pytest.raises(ServerStatusError) as info:  # flush() says so, once every answer came
+            client.flush()
+        assert info.value.code == 8
+        assert client.stats.activity_calls_dropped == 4 and client.stats.activity_events_accepted == 3
+
+
+def test_watch_frame_too_large_ends_the_watch(servers: List[FakeServer]) -> None:
+    """A frame over max_frame_size ends the watch with FrameTooLargeError: reconnecting would fetch
+    the same snapshot again, for ever."""
+    requests: List[int] = []
+
+    def handler(sock: socket.socket, server: FakeServer) -> None:
+        reader = FrameReader()
+        frame = read_frame(sock, reader)
+        if frame is None:
+            return
+        requests.append(frame.call_id)
+        sock.sendall(b"\x81\x80\x40\x08\x01")  # a frame of 1 MiB + 1 on call 1: its length, then its start
+        read_frame(sock, reader, timeout=2)
+
+    server = start(servers, handler)
+    with TopologyClient(server.address, timeout=1, max_frame_size=64 * 1024).watch() as watch:
+        with pytest.raises(FrameTooLargeError, match="1048577 bytes is over the limit of 65536"):
+            watch.next_update(timeout=3)
+        assert watch.closed and "max_frame_size" in (watch.last_error or "")
+        time.sleep(0.3)  # a watch that reconnects does so within 50-100 ms
+        assert watch.next_update(timeout=0.1) is None
+    assert requests == [1]

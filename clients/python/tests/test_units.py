@@ -9,13 +9,19 @@ import threading
 
 import pytest
 
-from topology_client import (ActivityAggregator, FrameReader, ProtocolError, TopologyView, bucket_index, bucket_value,
-                             encode_frame, percentile)
+from typing import Any, List, Optional
+
+from topology_client import (ActivityAggregator, FrameReader, FrameTooLargeError, ProtocolError, TopologyClient,
+                             TopologyConnectionError, TopologyView, bucket_index, bucket_value, encode_frame, percentile)
+from topology_client._proto import encode_varint
 from topology_client._transport import normalize_addresses, parse_address
-from topology_client.activity import GAMMA
+from topology_client.activity import GAMMA, MAX_BATCH
 from topology_client.errors import DecodeError
-from topology_client.messages import (Frame, HeartbeatResponse, ServiceEdge, ServiceNode, ServiceState, Status,
-                                      TopologySnapshot, TopologyUpdate, UpdateType)
+from topology_client.framing import DEFAULT_MAX_FRAME_SIZE
+from topology_client.messages import (ApplicationHealth, ConnectionState, Frame, GetTopologyResponse, HealthState,
+                                      HeartbeatResponse, ServiceEdge, ServiceLanguage, ServiceMetadata, ServiceMetrics,
+                                      ServiceNode, ServiceState, ServiceType, Status, TopologySnapshot, TopologyUpdate,
+                                      UpdateType)
 
 FRAMES = [
     Frame(call_id=1, heartbeat_response=HeartbeatResponse(sequence=1, acknowledged=True, server_epoch="e")),
@@ -58,10 +64,44 @@ def test_reader_random_splits() -> None:
 def test_reader_rejects_oversized_prefix_before_the_body() -> None:
     reader = FrameReader(max_frame_size=1000)
     reader.feed(b"\xe9\x07")  # 1001
-    with pytest.raises(ProtocolError, match="over the limit"):
+    with pytest.raises(FrameTooLargeError, match="over the limit of 1000 bytes"):
         reader.next_frame()
     with pytest.raises(ProtocolError):  # unusable afterwards
         reader.next_frame()
+
+
+def test_default_frame_fits_the_servers_default_max_services() -> None:
+    """200,000 nodes (the server's default --max-services) with every field set at realistic
+    lengths, plus 350,000 edges, fit in one GetTopology answer under the default limit (64 MiB, the
+    old default, did not: the nodes alone take some 70 MiB). Sizes add up: each repeated element
+    costs its tag, its length and its body."""
+    node = ServiceNode(
+        service_id="3f2504e0-4f89-41d3-9a0c-0305e82c3301", service_name="payments-api-000123",
+        service_type=ServiceType.SERVICE_TYPE_SERVER, language=ServiceLanguage.SERVICE_LANGUAGE_PYTHON,
+        version="1.42.7+build.1234", address="10.123.45.67:8443", host="ip-10-123-45-67.eu-west-1.compute.internal",
+        metadata=ServiceMetadata(region="eu-west-1", environment="production", team="payments-platform",
+                                 version_hash="0123456789abcdef0123456789abcdef01234567",
+                                 service_interface="payments.v1.PaymentService", service_role="server",
+                                 program_name="payments-api"),
+        state=ServiceState.SERVICE_STATE_ACTIVE, last_heartbeat_ms=1733040000123, last_activity_ms=1733040000456,
+        health=HealthState.HEALTH_STATE_HEALTHY, metrics=ServiceMetrics(cpu_percent=12.345, memory_bytes=1234567890),
+        health_detail=ApplicationHealth(state=HealthState.HEALTH_STATE_HEALTHY, message="all dependencies reachable",
+                                        error_count=3),
+        registered_ms=1733030000000)
+    edge = ServiceEdge(source_service_id=node.service_id, target_service="ledger-api-000456",
+                       state=ConnectionState.CONNECTION_STATE_ACTIVE, last_activity_ms=1733040000456,
+                       total_requests=123456789, total_errors=1234, avg_latency_ms=12.34, rps=123.4,
+                       target_service_id="9a8b7c6d-4f89-41d3-9a0c-0305e82c3301", error_rate=0.01,
+                       latency_p50_ms=10.1, latency_p95_ms=30.2, latency_p99_ms=80.3)
+    one = Frame(call_id=7, end_of_stream=True, get_topology_response=GetTopologyResponse(snapshot=TopologySnapshot(
+        nodes=[node], edges=[edge], timestamp_ms=1733040000000, revision=123456789, server_epoch=node.service_id)))
+    node_bytes, edge_bytes = len(node.encode()), len(edge.encode())
+    assert 340 < node_bytes < 380 and 160 < edge_bytes < 190  # the figures the docs give
+    per_node = 1 + len(encode_varint(node_bytes)) + node_bytes  # tag, length, body
+    per_edge = 1 + len(encode_varint(edge_bytes)) + edge_bytes
+    total = len(one.encode()) + 8 + 199_999 * per_node + 349_999 * per_edge  # +8: longer outer lengths
+    assert total <= DEFAULT_MAX_FRAME_SIZE
+    assert 200_000 * node_bytes > 64 * 1024 * 1024
 
 
 def test_reader_rejects_huge_incomplete_prefix() -> None:
@@ -140,21 +180,103 @@ def test_aggregator_counts_exactly_from_threads() -> None:
         t.start()
     for t in threads:
         t.join()
-    [report] = agg.drain("svc", 1234)
+    [report] = [batch.report("svc", 1234) for batch in agg.take()]
     assert report.batch_size == 10_000 and report.error_count == 1000 and report.success is False
     assert report.error_message == "boom" and report.timestamp_ms == 1234 and report.method == "Charge"
     hist = report.latency_histogram
     assert hist is not None and sum(hist.counts) == 10_000 and hist.indexes == sorted(set(hist.indexes))
     assert 45 <= report.latency_ms <= 56
     assert abs(percentile(hist, 0.99) - 99.01) / 99.01 < 0.03
-    assert agg.drain("svc", 0) == []
+    assert agg.take() == []
 
 
 def test_aggregator_is_bounded() -> None:
     agg = ActivityAggregator(max_keys=3)
     for i in range(10):
         agg.record(f"t{i}", "", 1.0, ok=True)
-    assert len(agg.drain("s", 0)) == 3 and agg.dropped_calls == 7
+    assert len(agg.take()) == 3 and agg.dropped_calls == 7
+
+
+def test_put_back_never_passes_max_batch() -> None:
+    """Batches that could not be sent are merged back with what was recorded meanwhile only while
+    the sum fits an int32 batch_size; otherwise they stay a batch of their own. Nothing is lost."""
+    agg = ActivityAggregator()
+    agg.record("svc", "get", 3.0, ok=True)
+    [taken] = agg.take()
+    taken.bucket.zero_count += MAX_BATCH - 1 - taken.bucket.calls  # as if it held MAX_BATCH - 1 calls
+    taken.bucket.calls = MAX_BATCH - 1
+    agg.record("svc", "get", 4.0, ok=False)
+    agg.record("svc", "get", 5.0, ok=True)
+    agg.put_back([taken])
+    agg.record("svc", "get", 6.0, ok=True)
+    batches = agg.take()
+    assert len(batches) == 2 and all(b.calls <= MAX_BATCH for b in batches)
+    assert sum(b.calls for b in batches) == MAX_BATCH - 1 + 3 and agg.dropped_calls == 0
+    reports = [b.report("s", 0) for b in batches]
+    assert all(r.batch_size == sum(r.latency_histogram.counts) + r.latency_histogram.zero_count  # type: ignore[union-attr]
+               for r in reports)
+    # the two fit together once the big one is small: merged again
+    big = next(b for b in batches if b.calls > 3)
+    big.bucket.zero_count -= MAX_BATCH - 10
+    big.bucket.calls -= MAX_BATCH - 10
+    agg.put_back(batches)
+    [merged] = agg.take()
+    assert merged.calls == 9 + 3 and merged.bucket.errors == 1
+
+
+def test_put_back_is_bounded() -> None:
+    agg = ActivityAggregator(max_keys=2)
+    agg.record("a", "", 1.0, ok=True)
+    agg.record("b", "", 1.0, ok=True)
+    taken = agg.take()
+    agg.record("c", "", 1.0, ok=True)
+    agg.record("d", "", 1.0, ok=True)
+    agg.put_back(taken)  # room for none of them: counted, not kept
+    assert agg.pending_calls() == 2 and agg.dropped_calls == 2
+
+
+class _StubCall:
+    def __init__(self, mux: "_StubMux") -> None:
+        self.mux = mux
+
+    def send(self, frame: Frame) -> None:
+        if len(self.mux.sent) == self.mux.fail_at:
+            raise TopologyConnectionError("connection to stub lost: cut")
+        self.mux.sent.append(frame)
+
+    def close(self) -> None:
+        pass
+
+
+class _StubMux:
+    """Stands for a MuxConnection whose connection dies after ``fail_at`` frames."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.fail_at = fail_at
+        self.sent: List[Frame] = []
+
+    def open_call(self, on_frame: Optional[Any] = None) -> _StubCall:
+        return _StubCall(self)
+
+
+def test_background_flush_keeps_what_was_not_sent() -> None:
+    """A send error in a background flush puts back the reports not sent (as the C client does);
+    only a report that left may be lost, and none is counted as dropped: their fate is unknown."""
+    client = TopologyClient("127.0.0.1:9")  # never connects: the flush goes to the stub
+    for target, calls in (("a", 1), ("b", 2), ("c", 4)):
+        for _ in range(calls):
+            client.report_call(target, "m", 1.0)
+    mux = _StubMux(fail_at=1)
+    client._flush_in_background(mux, "sid")  # type: ignore[arg-type]
+    assert len(mux.sent) == 1
+    sent = mux.sent[0].report_activity_request
+    assert sent is not None and mux.sent[0].end_of_stream
+    assert client._activity.pending_calls() == 7 - (sent.batch_size or 0)
+    assert client.stats.activity_calls_dropped == 0 and "cut" in (client.stats.last_error or "")
+    again = _StubMux(fail_at=99)
+    client._flush_in_background(again, "sid")  # type: ignore[arg-type]
+    assert sum(f.report_activity_request.batch_size or 0 for f in again.sent) == 7 - (sent.batch_size or 0)  # type: ignore[union-attr]
+    client.close()
 
 
 def test_aggregator_separates_targets_and_methods() -> None:
@@ -162,7 +284,7 @@ def test_aggregator_separates_targets_and_methods() -> None:
     agg.record("a", "m1", 1, True)
     agg.record("a", "m2", 0, True)
     agg.record("b", "", 3, False)
-    reports = {(r.target_service, r.method): r for r in agg.drain("s", 0)}
+    reports = {(r.target_service, r.method): r for r in (batch.report("s", 0) for batch in agg.take())}
     assert set(reports) == {("a", "m1"), ("a", "m2"), ("b", None)}
     assert reports[("a", "m2")].latency_histogram.zero_count == 1  # type: ignore[union-attr]
     assert reports[("b", None)].error_count == 1 and reports[("a", "m1")].success is True

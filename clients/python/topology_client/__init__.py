@@ -16,8 +16,8 @@ Command line: ``python3 -m topology_client --help``.
 from ._transport import DEFAULT_ADDRESS, parse_address
 from .activity import ActivityAggregator, bucket_index, bucket_value, percentile
 from .client import ClientState, ClientStats, ProcessMetrics, TopologyClient
-from .errors import (AuthenticationError, DecodeError, ProtocolError, ServerStatusError, StatusCode,
-                     TopologyConnectionError, TopologyError, TopologyTimeoutError)
+from .errors import (AuthenticationError, DecodeError, FrameTooLargeError, ProtocolError, ServerStatusError,
+                     StatusCode, TopologyConnectionError, TopologyError, TopologyTimeoutError)
 from .framing import FrameReader, encode_frame
 from .messages import (ActivityType, ApplicationHealth, ConnectionState, Frame, HealthState, LatencyHistogram,
                        ServiceEdge, ServiceHandle, ServiceLanguage, ServiceMetadata, ServiceMetrics, ServiceNode,
@@ -28,8 +28,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "TopologyClient", "ClientState", "ClientStats", "ProcessMetrics", "Watch", "TopologyView",
-    "TopologyError", "ProtocolError", "DecodeError", "TopologyConnectionError", "TopologyTimeoutError",
-    "ServerStatusError", "AuthenticationError", "StatusCode",
+    "TopologyError", "ProtocolError", "DecodeError", "FrameTooLargeError", "TopologyConnectionError",
+    "TopologyTimeoutError", "ServerStatusError", "AuthenticationError", "StatusCode",
     "ServiceType", "ServiceLanguage", "HealthState", "ServiceState", "ConnectionState", "UpdateType", "ActivityType",
     "ServiceMetadata", "ServiceMetrics", "ApplicationHealth", "ServiceHandle", "ServiceNode", "ServiceEdge",
     "TopologySnapshot", "TopologyUpdate", "TopologyQuery", "LatencyHistogram", "Frame", "Status",

@@ -20,8 +20,8 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from .errors import (AuthenticationError, ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError,
-                     TopologyError, TopologyTimeoutError, status_name)
+from .errors import (AuthenticationError, FrameTooLargeError, ProtocolError, ServerStatusError, StatusCode,
+                     TopologyConnectionError, TopologyError, TopologyTimeoutError, status_name)
 from .framing import DEFAULT_MAX_FRAME_SIZE, FrameReader, encode_frame
 from .messages import AuthenticateRequest, Frame
 
@@ -161,6 +161,8 @@ class FrameConnection:
                 raise self.error or TopologyConnectionError(f"connection to {self.address} is closed")
             try:
                 frame = self._reader.next_frame()
+            except FrameTooLargeError as error:
+                raise self.fail(FrameTooLargeError(f"from {self.address}: {error}")) from None
             except ProtocolError as error:
                 raise self.fail(ProtocolError(f"from {self.address}: {error}")) from None
             if frame is not None:
@@ -175,11 +177,11 @@ class FrameConnection:
             except (socket.timeout, BlockingIOError, InterruptedError):
                 continue
             except (OSError, ValueError) as error:
-                if self._closed:
+                if self.closed:  # closed by another thread meanwhile (the property: not narrowed)
                     continue
                 raise self.fail(TopologyConnectionError(f"connection to {self.address} lost: {error}")) from None
             if not data:
-                if self._closed:
+                if self.closed:
                     continue
                 detail = f" inside a frame ({self._reader.buffered} bytes of it received)" if self._reader.buffered else ""
                 raise self.fail(TopologyConnectionError(f"server {self.address} closed the connection{detail}"))

@@ -11,16 +11,18 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .messages import ActivityType, LatencyHistogram, ReportActivityRequest
 
-__all__ = ["GAMMA", "bucket_index", "bucket_value", "ActivityAggregator", "percentile"]
+__all__ = ["GAMMA", "bucket_index", "bucket_value", "ActivityAggregator", "Batch", "percentile"]
 
 GAMMA = 1.02
 _LOG_GAMMA = math.log(GAMMA)
 _MIN_INDEX = -(1 << 31)
 _MAX_INDEX = (1 << 31) - 1
+#: Most calls one report may stand for: ``batch_size`` is an int32.
+MAX_BATCH = (1 << 31) - 1
 
 
 def bucket_index(latency_ms: float) -> Optional[int]:
@@ -66,19 +68,68 @@ class _Bucket:
     histogram: Dict[int, int] = field(default_factory=dict)
     last_error: Optional[str] = None
 
+    def merge(self, other: "_Bucket") -> None:
+        self.calls += other.calls
+        self.errors += other.errors
+        self.latency_sum += other.latency_sum
+        self.zero_count += other.zero_count
+        for index, count in other.histogram.items():
+            self.histogram[index] = self.histogram.get(index, 0) + count
+        if other.last_error is not None and self.last_error is None:
+            self.last_error = other.last_error
+
+
+@dataclass
+class Batch:
+    """The calls of one (target, method) taken by :meth:`ActivityAggregator.take`: one report's worth."""
+
+    target: str
+    method: str
+    bucket: _Bucket
+
+    @property
+    def calls(self) -> int:
+        return self.bucket.calls
+
+    def report(self, service_id: str, timestamp_ms: int) -> ReportActivityRequest:
+        bucket = self.bucket
+        indexes = sorted(bucket.histogram)
+        return ReportActivityRequest(
+            service_id=service_id,
+            target_service=self.target,
+            type=ActivityType.ACTIVITY_TYPE_REQUEST_SENT,
+            timestamp_ms=timestamp_ms,
+            latency_ms=min(_MAX_INDEX, int(round(bucket.latency_sum / bucket.calls))),
+            method=self.method or None,
+            success=bucket.errors == 0,
+            batch_size=bucket.calls,
+            error_message=bucket.last_error,
+            latency_histogram=LatencyHistogram(
+                indexes=indexes, counts=[bucket.histogram[i] for i in indexes], zero_count=bucket.zero_count),
+            error_count=bucket.errors,
+        )
+
 
 class ActivityAggregator:
-    """Thread-safe counts of calls per (target, method) since the last :meth:`drain`.
+    """Thread-safe counts of calls per (target, method) since the last :meth:`take`.
 
-    At most ``max_keys`` distinct (target, method) pairs are held between two flushes; calls to
-    further pairs are counted in :attr:`dropped_calls` and not reported (memory stays bounded).
+    At most ``max_keys`` distinct (target, method) pairs are held between two flushes, and at most
+    ``MAX_BATCH`` calls in one pair (``batch_size`` is an int32); further calls are counted in
+    :attr:`dropped_calls` and not reported (memory stays bounded). So are calls whose report the
+    server refused (:meth:`note_dropped`).
     """
 
     def __init__(self, max_keys: int = 10_000) -> None:
         self.max_keys = max_keys
         self._lock = threading.Lock()
         self._buckets: Dict[Tuple[str, str], _Bucket] = {}
-        self.dropped_calls = 0
+        self._spilled: List[Batch] = []  # put back whole: merging them would pass MAX_BATCH
+        self._dropped = 0
+
+    @property
+    def dropped_calls(self) -> int:
+        with self._lock:
+            return self._dropped
 
     def record(self, target: str, method: str, latency_ms: float, ok: bool, error_message: Optional[str] = None) -> None:
         index = bucket_index(float(latency_ms))
@@ -86,10 +137,13 @@ class ActivityAggregator:
             key = (target, method)
             bucket = self._buckets.get(key)
             if bucket is None:
-                if len(self._buckets) >= self.max_keys:
-                    self.dropped_calls += 1
+                if len(self._buckets) + len(self._spilled) >= self.max_keys:
+                    self._dropped += 1
                     return
                 bucket = self._buckets[key] = _Bucket()
+            if bucket.calls >= MAX_BATCH:
+                self._dropped += 1
+                return
             bucket.calls += 1
             if not ok:
                 bucket.errors += 1
@@ -102,31 +156,36 @@ class ActivityAggregator:
             else:
                 bucket.histogram[index] = bucket.histogram.get(index, 0) + 1
 
+    def note_dropped(self, calls: int) -> None:
+        """Counts calls lost after they were taken (the server refused their report)."""
+        with self._lock:
+            self._dropped += calls
+
     def pending_calls(self) -> int:
         with self._lock:
-            return sum(b.calls for b in self._buckets.values())
+            return sum(b.calls for b in self._buckets.values()) + sum(b.calls for b in self._spilled)
 
-    def drain(self, service_id: str, timestamp_ms: int, max_batch: int = (1 << 31) - 1) -> List[ReportActivityRequest]:
-        """Takes everything recorded so far, as one report per (target, method)."""
+    def take(self) -> List[Batch]:
+        """Takes everything recorded so far, one batch per (target, method) (two when a pair was put
+        back with more than ``MAX_BATCH`` calls in all)."""
         with self._lock:
             buckets, self._buckets = self._buckets, {}
-        reports: List[ReportActivityRequest] = []
-        for (target, method), bucket in buckets.items():
-            if bucket.calls > max_batch:  # pragma: no cover - needs 2^31 calls in one flush period
-                bucket.calls = max_batch
-            indexes = sorted(bucket.histogram)
-            reports.append(ReportActivityRequest(
-                service_id=service_id,
-                target_service=target,
-                type=ActivityType.ACTIVITY_TYPE_REQUEST_SENT,
-                timestamp_ms=timestamp_ms,
-                latency_ms=min(_MAX_INDEX, int(round(bucket.latency_sum / bucket.calls))),
-                method=method or None,
-                success=bucket.errors == 0,
-                batch_size=bucket.calls,
-                error_message=bucket.last_error,
-                latency_histogram=LatencyHistogram(
-                    indexes=indexes, counts=[bucket.histogram[i] for i in indexes], zero_count=bucket.zero_count),
-                error_count=bucket.errors,
-            ))
-        return reports
+            spilled, self._spilled = self._spilled, []
+        return [Batch(target, method, bucket) for (target, method), bucket in buckets.items()] + spilled
+
+    def put_back(self, batches: Sequence[Batch]) -> None:
+        """Returns batches that could not be sent: merged with what was recorded meanwhile while the
+        sum stays within ``MAX_BATCH``, else kept as a batch of their own; dropped (and counted) only
+        past ``max_keys``."""
+        with self._lock:
+            for batch in batches:
+                key = (batch.target, batch.method)
+                bucket = self._buckets.get(key)
+                if bucket is not None and bucket.calls + batch.calls <= MAX_BATCH:
+                    bucket.merge(batch.bucket)
+                elif len(self._buckets) + len(self._spilled) >= self.max_keys:
+                    self._dropped += batch.calls
+                elif bucket is None:
+                    self._buckets[key] = batch.bucket
+                else:
+                    self._spilled.append(batch)

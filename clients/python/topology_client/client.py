@@ -24,15 +24,15 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Callable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._transport import DEFAULT_ADDRESS, Call, MuxConnection, normalize_addresses, raise_for_status
-from .activity import ActivityAggregator
+from .activity import ActivityAggregator, Batch
 from .errors import ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError, TopologyError
 from .framing import DEFAULT_MAX_FRAME_SIZE
 from .messages import (ApplicationHealth, Frame, GetTopologyRequest, HealthState, HeartbeatRequest,
-                       RegisterServiceRequest, ReportActivityRequest, ServiceHandle, ServiceLanguage, ServiceMetadata, ServiceMetrics,
-                       ServiceType, TopologyQuery, TopologySnapshot, UnregisterServiceRequest)
+                       RegisterServiceRequest, ServiceHandle, ServiceLanguage, ServiceMetadata, ServiceMetrics,
+                       ServiceType, Status, TopologyQuery, TopologySnapshot, UnregisterServiceRequest)
 from .watch import Watch
 
 __all__ = ["TopologyClient", "ClientState", "ClientStats", "HealthProvider", "MetricsProvider", "ProcessMetrics"]
@@ -58,7 +58,13 @@ class ClientState(enum.Enum):
 
 @dataclass
 class ClientStats:
-    """Counters of what the background thread did (read them at any time; for humans and tests)."""
+    """Counters of what the client did (read them at any time; for humans and tests).
+
+    ``activity_calls_dropped``: calls known to be lost: past ``max_activity_keys`` (or 2^31-1 calls
+    in one pair) between two flushes, and calls whose report the server refused with an error
+    Status (``last_error`` says why). Calls whose report was on the wire when the connection died
+    are in no counter (at most once: their fate is unknown); calls not sent yet are kept.
+    """
 
     heartbeats_sent: int = 0
     heartbeats_acknowledged: int = 0
@@ -130,7 +136,7 @@ class TopologyClient:
         self.reconnect_initial_delay = reconnect_initial_delay
         self.reconnect_max_delay = reconnect_max_delay
         self.max_frame_size = max_frame_size
-        self.stats = ClientStats()
+        self._stats = ClientStats()
         self._activity = ActivityAggregator(max_activity_keys)
         self._lock = threading.RLock()
         self._mux: Optional[MuxConnection] = None
@@ -163,6 +169,12 @@ class TopologyClient:
     @property
     def state(self) -> ClientState:
         return self._state
+
+    @property
+    def stats(self) -> ClientStats:
+        stats = self._stats
+        stats.activity_calls_dropped = self._activity.dropped_calls
+        return stats
 
     @property
     def service_id(self) -> Optional[str]:
@@ -269,31 +281,78 @@ class TopologyClient:
         self._activity.record(target, method, latency_ms, ok, error_message)
 
     def flush(self, timeout: Optional[float] = None) -> int:
-        """Sends the pending activity now and waits for the server's answer. Returns the number of
-        events the server accepted (0 when there was nothing to send)."""
+        """Sends the pending activity now and waits for the server's answers. Returns the number of
+        events the server accepted (0 when there was nothing to send). Raises
+        :class:`ServerStatusError` if the server refused a report (after all the answers came; its
+        calls are counted in ``stats.activity_calls_dropped``)."""
         handle = self._handle
         if handle is None:
             raise TopologyError("no service registered: call register() first")
         mux = self._connection()
-        reports = self._activity.drain(handle.service_id, _now_ms())
-        if not reports:
+        batches = self._activity.take()
+        if not batches:
             return 0
-        call = mux.open_call()
+        sent = self._send_batches(mux, handle.service_id, batches, background=False)
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        accepted = 0
+        refused: Optional[ServerStatusError] = None
         try:
-            self._send_reports(call, reports)
-            reply = call.recv(self.timeout if timeout is None else timeout)
+            for call, batch in sent:
+                reply = call.recv(max(0.0, deadline - time.monotonic()))
+                if reply.status is not None and reply.status.code != StatusCode.OK:
+                    error = self._refused(batch, reply.status)
+                    refused = refused or error
+                elif reply.report_activity_response is not None:
+                    accepted += reply.report_activity_response.accepted_events
         finally:
-            call.close()
-        raise_for_status(reply)
-        accepted = reply.report_activity_response.accepted_events if reply.report_activity_response else 0
-        self.stats.activity_events_accepted += accepted
+            for call, _ in sent:
+                call.close()
+        self._stats.activity_events_accepted += accepted
+        if refused is not None:
+            raise refused
         return accepted
 
-    def _send_reports(self, call: Call, reports: Sequence[ReportActivityRequest]) -> None:
-        for index, report in enumerate(reports):
-            last = index == len(reports) - 1
-            call.send(Frame(report_activity_request=report, end_of_stream=last))
-        self.stats.activity_reports_sent += len(reports)
+    def _send_batches(self, mux: MuxConnection, service_id: str, batches: Sequence[Batch], *,
+                      background: bool) -> List[Tuple[Call, Batch]]:
+        """Sends each batch as one report on a ReportActivity call of its own (request and
+        end_of_stream in one frame), so each answer names the calls it stands for. When a send
+        fails, that batch and the ones after it (never sent) go back to the aggregator, as the C
+        client does, and the error is raised. ``background``: answers are handled on the reader
+        thread (a refusal is counted) instead of being returned for :meth:`flush` to read."""
+        sent: List[Tuple[Call, Batch]] = []
+        now = _now_ms()
+        for index, batch in enumerate(batches):
+            try:
+                call = mux.open_call(self._on_report_answer(batch) if background else None)
+            except TopologyError:
+                self._activity.put_back(batches[index:])
+                raise
+            try:
+                call.send(Frame(report_activity_request=batch.report(service_id, now), end_of_stream=True))
+            except TopologyError:
+                call.close()
+                self._activity.put_back(batches[index:])
+                raise
+            self._stats.activity_reports_sent += 1
+            sent.append((call, batch))
+        return sent
+
+    def _on_report_answer(self, batch: Batch) -> Callable[[Frame], None]:
+        def on_answer(frame: Frame) -> None:
+            if frame.status is not None and frame.status.code != StatusCode.OK:
+                self._refused(batch, frame.status)
+            elif frame.report_activity_response is not None:
+                self._stats.activity_events_accepted += frame.report_activity_response.accepted_events
+        return on_answer
+
+    def _refused(self, batch: Batch, status: Status) -> ServerStatusError:
+        """The server refused a report: its calls are lost (sending them again would be refused the
+        same way). Counted as dropped; the status becomes the last error."""
+        error = ServerStatusError(status.code, status.message)
+        self._activity.note_dropped(batch.calls)
+        self._stats.last_error = f"activity to {batch.target!r} refused: {error}"
+        log.warning("%s", self._stats.last_error)
+        return error
 
     # ------------------------------------------------------------------------------------------
     # Topology
@@ -409,24 +468,24 @@ class TopologyClient:
                 request.service_id = self.service_id or request.service_id
                 handle = self._register(mux, request)
             except ServerStatusError as error:
-                self.stats.last_error = str(error)
+                self._stats.last_error = str(error)
                 log.warning("re-registration refused: %s", error)
             except TopologyError as error:
-                self.stats.last_error = str(error)
+                self._stats.last_error = str(error)
                 log.info("reconnect failed: %s", error)
                 with self._lock:
                     if self._mux is not None and self._mux.closed:
                         self._mux = None
             else:
                 if reconnected and self._last_mux is not None:
-                    self.stats.reconnects += 1
+                    self._stats.reconnects += 1
                 self._last_mux = mux
                 with self._lock:
                     if self._handle is not None and handle.service_id != self._handle.service_id:
                         log.warning("server gave a new service id %s (was %s)", handle.service_id,
                                     self._handle.service_id)
                     self._handle = handle
-                self.stats.reregistrations += 1
+                self._stats.reregistrations += 1
                 self._set_state(ClientState.REGISTERED)
                 log.info("service %s registered again with %s (epoch %s)", handle.service_id, mux.address,
                          handle.server_epoch)
@@ -485,9 +544,9 @@ class TopologyClient:
                         call.send(Frame(heartbeat_request=HeartbeatRequest(
                             service_id=handle.service_id, sequence=sequence,
                             metrics=self._metrics(), health=self._health())))
-                        self.stats.heartbeats_sent += 1
+                        self._stats.heartbeats_sent += 1
                     except TopologyError as error:
-                        self.stats.last_error = str(error)
+                        self._stats.last_error = str(error)
                         log.warning("heartbeat failed: %s", error)
                         continue
                     next_heartbeat = max(next_heartbeat + interval, now + interval / 4)
@@ -498,15 +557,15 @@ class TopologyClient:
                 # as good as gone.
                 multiplier = handle.timeout_multiplier if handle.timeout_multiplier > 0 else 3
                 if now - last_answer > max(interval * multiplier, self.timeout):
-                    self.stats.last_error = f"no heartbeat answer from {mux.address} for {now - last_answer:.1f} s"
-                    log.warning("%s; reconnecting", self.stats.last_error)
+                    self._stats.last_error = f"no heartbeat answer from {mux.address} for {now - last_answer:.1f} s"
+                    log.warning("%s; reconnecting", self._stats.last_error)
                     mux.close()
                     continue
                 wait = max(0.0, min(next_heartbeat, next_flush) - time.monotonic())
                 try:
                     frame = call.poll(wait)
                 except TopologyError as error:
-                    self.stats.last_error = str(error)
+                    self._stats.last_error = str(error)
                     log.warning("connection lost: %s", error)
                     continue  # mux is closed: recover at the top of the loop
                 if frame is None:
@@ -529,8 +588,8 @@ class TopologyClient:
             log.info("server does not know service %s: registering again", self.service_id)
             return True
         if status is not None and status.code != StatusCode.OK:
-            self.stats.last_error = str(ServerStatusError(status.code, status.message))
-            log.warning("heartbeat refused: %s", self.stats.last_error)
+            self._stats.last_error = str(ServerStatusError(status.code, status.message))
+            log.warning("heartbeat refused: %s", self._stats.last_error)
             return False
         if response is None:
             return False
@@ -542,24 +601,15 @@ class TopologyClient:
             log.info("server epoch changed (%s -> %s): registering again", handle.server_epoch,
                      response.server_epoch)
             return True
-        self.stats.heartbeats_acknowledged += 1
+        self._stats.heartbeats_acknowledged += 1
         return False
 
     def _flush_in_background(self, mux: MuxConnection, service_id: str) -> None:
-        reports = self._activity.drain(service_id, _now_ms())
-        if not reports:
+        batches = self._activity.take()
+        if not batches:
             return
-
-        def on_answer(frame: Frame) -> None:
-            if frame.report_activity_response is not None:
-                self.stats.activity_events_accepted += frame.report_activity_response.accepted_events
-            if frame.status is not None and frame.status.code != StatusCode.OK:
-                self.stats.last_error = str(ServerStatusError(frame.status.code, frame.status.message))
-
         try:
-            call = mux.open_call(on_answer)
-            self._send_reports(call, reports)
+            self._send_batches(mux, service_id, batches, background=True)
         except TopologyError as error:
-            # At most once: a batch that may have been half-sent is not sent again.
-            self.stats.activity_calls_dropped += sum(r.batch_size or 0 for r in reports)
-            self.stats.last_error = str(error)
+            # What was not sent is back in the aggregator, for the next flush after recovery.
+            self._stats.last_error = str(error)

@@ -3,6 +3,7 @@
     TopologyError
      +-- ProtocolError            the server sent bytes that are not the protocol
      |    +-- DecodeError         ... a message that cannot be decoded (``kind`` says why)
+     |    +-- FrameTooLargeError  ... a frame announced over ``max_frame_size``
      +-- TopologyConnectionError  no connection, or it was lost
      |    +-- TopologyTimeoutError  ... or an answer did not come in time (also a ``TimeoutError``)
      +-- ServerStatusError        the server answered with a non-OK Status (``code``, ``status_message``)
@@ -20,6 +21,7 @@ __all__ = [
     "TopologyError",
     "ProtocolError",
     "DecodeError",
+    "FrameTooLargeError",
     "TopologyConnectionError",
     "TopologyTimeoutError",
     "ServerStatusError",
@@ -76,6 +78,12 @@ class DecodeError(ProtocolError):
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(f"{kind.replace('_', ' ')}: {detail}")
         self.kind = kind
+
+
+class FrameTooLargeError(ProtocolError):
+    """The server announced a frame over the client's ``max_frame_size``. The connection is closed
+    (as after any framing error, nothing more is read from it); asking again would fetch the same
+    frame, so a :class:`~topology_client.Watch` ends with it instead of reconnecting."""
 
 
 class TopologyConnectionError(TopologyError):

@@ -7,7 +7,9 @@ connection is lost, the server shuts down (Status UNAVAILABLE), or the stream st
 ``idle_timeout`` (the server sends PROGRESS updates on quiet streams), the watch reconnects with
 backoff and asks to resume after the last revision it saw; the server replays what was missed or
 sends a SNAPSHOT marked ``resync``. Updates already seen (same epoch, revision not newer) are dropped.
-A refused token (:class:`AuthenticationError`) is not retried: it ends the watch.
+A refused token (:class:`AuthenticationError`) is not retried: it ends the watch. Nor is a frame over
+``max_frame_size`` (:class:`FrameTooLargeError`): reconnecting would fetch the same snapshot again,
+for ever.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import time
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ._transport import FrameConnection, connection_error, normalize_addresses
-from .errors import (AuthenticationError, ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError,
-                     TopologyError)
+from .errors import (AuthenticationError, FrameTooLargeError, ProtocolError, ServerStatusError, StatusCode,
+                     TopologyConnectionError, TopologyError)
 from .framing import DEFAULT_MAX_FRAME_SIZE
 from .messages import (Frame, ServiceEdge, ServiceNode, TopologyQuery, TopologySnapshot, TopologyUpdate, UpdateType,
                        WatchTopologyRequest)
@@ -125,6 +127,10 @@ class Watch(Iterator[TopologyUpdate]):
             wait = idle_left if remaining is None else min(remaining, idle_left)
             try:
                 frame = conn.recv(max(0.0, wait))
+            except FrameTooLargeError as error:
+                self.last_error = f"{error}; raise max_frame_size or narrow the query"
+                self._closed.set()
+                raise
             except TopologyError as error:
                 if self._closed.is_set():
                     return None
