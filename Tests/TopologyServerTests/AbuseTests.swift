@@ -33,7 +33,9 @@ final class AbuseTests: XCTestCase {
         let before = residentBytes()
 
         let names = (0..<4 * limit).map { "flood-\($0)" }
-        let replies = try flooder.pipelined(flooder.registrations(names))
+        // 500 in flight at a time: the server handles all the frames one read brings in before it
+        // serves another connection, so bigger batches hold the witness longer (docs/reliability.md).
+        let replies = try flooder.pipelined(flooder.registrations(names), batch: 500)
         var accepted: [String] = []
         var refused = 0
         for reply in replies {
@@ -106,14 +108,41 @@ final class AbuseTests: XCTestCase {
         print("call-id flood: \(open.count) streams open, \(refused) refused, memory +\(grown / 1024) KiB")
     }
 
+    func testMisusedCallsGetAStatusOnTheirCallAndTheConnectionLivesOn() throws {
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
+        defer { server.stop() }
+        let client = try server.client()
+        let id = try client.register("misused").serviceId
+        let beat = client.newCallID()
+        _ = try client.heartbeat(call: beat, serviceID: id, sequence: 1)
+        let cases: [(name: String, frame: [UInt8], call: UInt64, code: StatusCode, says: String)] = [
+            ("a unary request on an open heartbeat call", encoded(Frame(callId: beat, message: .getTopologyRequest(GetTopologyRequest()))),
+             beat, .invalidArgument, "needs a call_id of its own"),
+            ("a response message from the client", encoded(Frame(callId: 90, message: .heartbeatResponse(HeartbeatResponse(sequence: 1)))),
+             90, .invalidArgument, "carries a response message"),
+            ("no message at all", encoded(Frame(callId: 91)), 91, .unimplemented, "no request this server knows"),
+            // call_id 92, then field 30 (not in the schema), length-delimited and empty.
+            ("an unknown oneof member", hex("05 08 5c f2 01 00"), 92, .unimplemented, "no request this server knows"),
+        ]
+        for attempt in cases {
+            client.sendRaw(attempt.frame)
+            let reply = try client.readFrame(call: attempt.call)
+            XCTAssertEqual(reply.status?.statusCode, attempt.code, "\(attempt.name): \(reply.jsonString())")
+            XCTAssertTrue(reply.status?.message.contains(attempt.says) ?? false, "\(attempt.name): \(reply.jsonString())")
+            XCTAssertTrue(reply.endOfStream, attempt.name)
+        }
+        // Still the same connection, serving calls.
+        XCTAssertEqual(try client.topology().nodes.map(\.serviceId), [id])
+        XCTAssertFalse(client.closedByPeer)
+    }
+
     func testLengthPrefixOfTwoToTheSixtyThreeGetsAStatusOnCallZeroAndAClose() throws {
         let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
         defer { server.stop() }
         let witness = WitnessThread(try Witness(server))
         let before = residentBytes()
         let twoToThe63 = hex("80 80 80 80 80 80 80 80 80 01")
-        var valid: [UInt8] = []
-        Frame(callId: 1, message: .getTopologyRequest(GetTopologyRequest())).encodeLengthPrefixed(appendingTo: &valid)
+        let valid = encoded(Frame(callId: 1, message: .getTopologyRequest(GetTopologyRequest())))
         let cases: [(name: String, bytes: [UInt8], byteAtATime: Bool, code: StatusCode, answered: Int)] = [
             ("2^63 as the first bytes", twoToThe63, false, .invalidArgument, 0),
             ("2^63 after a valid frame", valid + twoToThe63, false, .invalidArgument, 1),
@@ -192,9 +221,8 @@ final class AbuseTests: XCTestCase {
         // and stop after four: the deadline closes them.
         let patient = try (0..<50).map { _ in try server.client() }
         let tooSlow = try (0..<50).map { _ in try server.client() }
-        var patientBytes: [UInt8] = []
-        Frame(callId: 1, message: .registerServiceRequest(RegisterServiceRequest(serviceName: "dribbler"))).encodeLengthPrefixed(appendingTo: &patientBytes)
-        Frame(callId: 2, message: .getTopologyRequest(GetTopologyRequest())).encodeLengthPrefixed(appendingTo: &patientBytes)
+        let patientBytes = encoded(Frame(callId: 1, message: .registerServiceRequest(RegisterServiceRequest(serviceName: "dribbler"))))
+            + encoded(Frame(callId: 2, message: .getTopologyRequest(GetTopologyRequest())))
         let slowBytes = Array(patientBytes.prefix(4))
         for round in 0..<patientBytes.count {
             for client in patient { client.sendRaw([patientBytes[round]]) }
@@ -265,6 +293,13 @@ final class AbuseTests: XCTestCase {
         witness.assertUnaffected(boundMs: Self.ackBoundMs)
         withExtendedLifetime(deaf) {}
     }
+}
+
+/// A frame's bytes on the wire, length prefix included.
+func encoded(_ frame: Frame) -> [UInt8] {
+    var bytes: [UInt8] = []
+    frame.encodeLengthPrefixed(appendingTo: &bytes)
+    return bytes
 }
 
 /// Open file descriptors of this process.
