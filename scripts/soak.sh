@@ -4,7 +4,7 @@
 # the server's resident memory and open file descriptors every SAMPLE_SECONDS (default 5).
 # Prints a table, the churn's totals and the verdict: after warm-up (the first third of the
 # samples), the peak of the last third must not exceed the peak of the second third by more than
-# 10 % + 1 MiB of memory, or 10 descriptors. Exit 1 on growth (or if the churn failed).
+# 3 % + 1 MiB of memory, or 10 descriptors. Exit 1 on growth (or if the churn failed).
 #
 #   scripts/soak.sh 10                          # the debug build of `swift build`
 #   TOPOLOGY_SERVER=.build/release/topology-server scripts/soak.sh 10
@@ -74,7 +74,7 @@ awk -v churn="$churn_status" '
         printf "peaks: second third (%d-%d s) rss %d KiB, fds %d; last third (%d-%d s) rss %d KiB, fds %d\n",
             t[a + 1], t[b], r2, f2, t[b + 1], t[n], r3, f3
         grew = 0
-        if (r3 > r2 * 1.10 + 1024) { print "verdict: resident memory grew"; grew = 1 }
+        if (r3 > r2 * 1.03 + 1024) { print "verdict: resident memory grew"; grew = 1 }
         if (f3 > f2 + 10) { print "verdict: file descriptors grew"; grew = 1 }
         if (churn != 0) { print "verdict: the churn driver failed"; grew = 1 }
         if (!grew) print "verdict: no growth after warm-up"
