@@ -1,5 +1,4 @@
 import Foundation
-import TopologyCore
 import TopologyServer
 import TopologyWire
 import XCTest
@@ -17,18 +16,12 @@ final class AbuseTests: XCTestCase {
     static let ackBoundMs: Double = 500
     static let mib = 1 << 20
 
-    /// Metadata that makes every node and update about 1.5 KB on the wire.
-    static let bulky: ServiceMetadata = {
-        let filler = String(repeating: "m", count: 200)
-        return ServiceMetadata(region: filler, environment: filler, team: filler, versionHash: filler,
-                               serviceInterface: filler, serviceRole: filler, programName: filler)
-    }()
-
     func testRegistrationFloodPastMaxServicesIsRefusedNotFatal() throws {
         let limit = 5_000
         let server = try RunningServer { $0.topology.maxServices = limit; $0.topology.heartbeatIntervalMs = 60_000 }
         defer { server.stop() }
         let witness = WitnessThread(try Witness(server))
+        defer { witness.stop() }
         let flooder = try server.client()
         let before = residentBytes()
 
@@ -67,6 +60,7 @@ final class AbuseTests: XCTestCase {
         let server = try RunningServer { $0.maxCallsPerConnection = limit; $0.topology.heartbeatIntervalMs = 60_000 }
         defer { server.stop() }
         let witness = WitnessThread(try Witness(server))
+        defer { witness.stop() }
         let flooder = try server.client()
         let serviceID = try flooder.register("flooder").serviceId
         let before = residentBytes()
@@ -140,6 +134,7 @@ final class AbuseTests: XCTestCase {
         let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
         defer { server.stop() }
         let witness = WitnessThread(try Witness(server))
+        defer { witness.stop() }
         let before = residentBytes()
         let twoToThe63 = hex("80 80 80 80 80 80 80 80 80 01")
         let valid = encoded(Frame(callId: 1, message: .getTopologyRequest(GetTopologyRequest())))
@@ -181,6 +176,7 @@ final class AbuseTests: XCTestCase {
         let server = try RunningServer { $0.maxConnections = limit; $0.topology.heartbeatIntervalMs = 60_000 }
         defer { server.stop() }
         let witness = WitnessThread(try Witness(server))
+        defer { witness.stop() }
         let filesBefore = openFileCount()
         var holders = try (1..<limit).map { _ in try server.client() }
         for holder in holders { _ = try holder.topology() }
@@ -215,6 +211,7 @@ final class AbuseTests: XCTestCase {
         let server = try RunningServer { $0.firstFrameTimeoutMs = 1_000; $0.topology.heartbeatIntervalMs = 60_000 }
         defer { server.stop() }
         let witness = WitnessThread(try Witness(server))
+        defer { witness.stop() }
         let before = residentBytes()
         // Patient senders dribble two frames, one byte every 20 ms (the first complete well within
         // the first-frame deadline; after it there is none). Too-slow ones send a byte every 200 ms
@@ -262,6 +259,7 @@ final class AbuseTests: XCTestCase {
         _ = deaf.startWatch()
         try eventually("the watch to start") { server.server.stats().watchers == 1 }
         let witness = WitnessThread(try Witness(server))
+        defer { witness.stop() }
 
         // Every round flips the health of all 10,000 services (a NODE_UPDATED each, sent at once);
         // the deaf watcher reads none of it.

@@ -73,9 +73,16 @@ final class WitnessThread: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Stops the thread (once; later calls just return the summary).
+    @discardableResult
     func stop() -> Summary {
-        lock.lock(); stopping = true; lock.unlock()
-        XCTAssertEqual(done.wait(timeout: .now() + 10), .success, "the witness thread did not stop")
+        lock.lock()
+        let running = !stopping
+        stopping = true
+        lock.unlock()
+        if running {
+            XCTAssertEqual(done.wait(timeout: .now() + 10), .success, "the witness thread did not stop")
+        }
         lock.lock(); defer { lock.unlock() }
         return summary
     }
