@@ -33,5 +33,12 @@ section "Dashboard and HTTP API (JSON, SSE, /metrics, headless Chromium)"
 scripts/setup-browser.sh
 TOPOLOGY_SERVER="$bin/topology-server" .venv/bin/python -m pytest -q Tests/dashboard
 
+section "Crash and restart: 1,000 services through the C and Python clients, kill -9, restart, count"
+make -C clients/c build/fleet
+TOPOLOGY_SERVER="$bin/topology-server" TOPOLOGY_C_FLEET=clients/c/build/fleet .venv/bin/python -m pytest -q -s Tests/reliability
+
+section "Soak smoke run (30 s of churn; memory and descriptors must not grow after warm-up)"
+TOPOLOGY_SERVER="$bin/topology-server" SAMPLE_SECONDS=2 scripts/soak.sh 0.5
+
 section "Benchmark smoke run (tiny sizes; the figures mean nothing, the run must not rot)"
 scripts/bench.sh --smoke

@@ -19,31 +19,6 @@ func hex(_ text: String) -> [UInt8] {
     return bytes
 }
 
-/// A connection that heartbeats one service and measures how long each ack takes.
-final class Witness {
-    let client: TestClient
-    let serviceID: String
-    let call: UInt64
-    var sequence: Int64 = 0
-    var worstAckMs: Double = 0
-
-    init(_ server: RunningServer) throws {
-        client = try server.client()
-        serviceID = try client.register("witness").serviceId
-        call = client.newCallID()
-    }
-
-    func beat(file: StaticString = #filePath, line: UInt = #line) throws {
-        sequence += 1
-        let start = Date()
-        let reply = try client.heartbeat(call: call, serviceID: serviceID, sequence: sequence)
-        worstAckMs = max(worstAckMs, Date().timeIntervalSince(start) * 1000)
-        guard case .heartbeatResponse(let response)? = reply.message else { return XCTFail("no ack", file: file, line: line) }
-        XCTAssertTrue(response.acknowledged, file: file, line: line)
-        XCTAssertEqual(response.sequence, sequence, file: file, line: line)
-    }
-}
-
 final class RobustnessTests: XCTestCase {
     func testMalformedInputClosesOnlyTheBadConnection() throws {
         let server = try RunningServer { $0.topology.heartbeatIntervalMs = 2_000 }

@@ -60,6 +60,8 @@ final class LogCapture: @unchecked Sendable {
     func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
     var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
     func contains(_ text: String) -> Bool { all.contains { $0.contains(text) } }
+    /// The lines so far, forgotten here (a long test keeps its memory flat this way).
+    func drain() -> [String] { lock.lock(); defer { lines = []; lock.unlock() }; return lines }
 }
 
 struct TestTimeout: Error, CustomStringConvertible {
@@ -74,6 +76,8 @@ final class TestClient: @unchecked Sendable {
     /// Frames read while waiting for another call's.
     var stash: [Frame] = []
     var closedByPeer = false
+    /// Reused by every read (allocating 64 KiB per frame read made pipelined tests crawl).
+    private var readChunk = [UInt8](repeating: 0, count: 65536)
 
     init(port: UInt16, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -118,7 +122,6 @@ final class TestClient: @unchecked Sendable {
     /// The next frame, or nil if the peer closed; throws after `timeout` seconds.
     func readFrame(timeout: Double = 5) throws -> Frame? {
         let deadline = Date().addingTimeInterval(timeout)
-        var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             if let frame = try decoder.next() { return frame }
             if closedByPeer { return nil }
@@ -127,9 +130,9 @@ final class TestClient: @unchecked Sendable {
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&pfd, 1, Int32(max(1, remaining * 1000)))
             if ready <= 0 { continue }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = readChunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n <= 0 { closedByPeer = true; continue }
-            decoder.append(buffer[0..<n])
+            readChunk.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
     }
 
@@ -152,6 +155,42 @@ final class TestClient: @unchecked Sendable {
         stash = []
         while let frame = try readFrame(timeout: timeout) { frames.append(frame) }
         return frames
+    }
+
+    /// Sends `frames` (each answered by exactly one frame) `batch` at a time, reading a batch's
+    /// replies before sending the next: many calls in flight, no buffer growing without bound on
+    /// either side. The replies come back in arrival order.
+    func pipelined(_ frames: [Frame], batch: Int = 1_000, timeout: Double = 10) throws -> [Frame] {
+        var replies: [Frame] = []
+        replies.reserveCapacity(frames.count)
+        var start = 0
+        while start < frames.count {
+            let end = min(frames.count, start + batch)
+            var bytes: [UInt8] = []
+            for frame in frames[start..<end] { frame.encodeLengthPrefixed(appendingTo: &bytes) }
+            sendRaw(bytes)
+            for _ in start..<end {
+                guard let reply = try readFrame(timeout: timeout) else {
+                    throw TestTimeout(description: "connection closed after \(replies.count) of \(frames.count) replies")
+                }
+                replies.append(reply)
+            }
+            start = end
+        }
+        return replies
+    }
+
+    /// One RegisterService frame per name (under the given ids, if any), on fresh call ids.
+    func registrations(_ names: [String], version: String? = nil, metadata: ServiceMetadata? = nil, ids: [String]? = nil) -> [Frame] {
+        names.indices.map { index in
+            var request = RegisterServiceRequest()
+            request.serviceName = names[index]
+            request.serviceType = .server
+            request.version = version
+            request.metadata = metadata
+            request.serviceId = ids?[index]
+            return Frame(callId: newCallID(), message: .registerServiceRequest(request))
+        }
     }
 
     // Calls.
