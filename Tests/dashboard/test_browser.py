@@ -25,7 +25,7 @@ from typing import Any, Iterator
 import pytest
 import websocket
 
-from dashboard_support import REPO, Server, wait_for
+from dashboard_support import REPO, Server, stop_process, wait_for
 from topology_client import HealthState, ServiceLanguage, ServiceMetrics, TopologyClient
 
 
@@ -89,13 +89,7 @@ class Browser:
             self.ws.close()
         except Exception:  # noqa: BLE001 - closing anyway
             pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc)
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
