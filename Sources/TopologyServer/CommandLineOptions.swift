@@ -43,6 +43,12 @@ public enum CommandLineOptions {
         return value
     }
 
+    /// Durations stop at Int32.max ms (24.8 days): the core adds them to times and to each other
+    /// (deadlines, 2 x idle timeout), and the wire carries the heartbeat interval as an int32.
+    static func milliseconds(_ text: String, min: Int64) -> Int64? {
+        integer(text, min: min, max: Int64(Int32.max))
+    }
+
     static let options: [Option] = [
         Option(flag: "--address", form: "HOST:PORT (IPv4) or [IPV6]:PORT; port 0 picks a free port",
                help: "where to listen (default 127.0.0.1:50053)") { c, v in
@@ -56,9 +62,9 @@ public enum CommandLineOptions {
             guard let a = ListenAddress(parsing: v) else { return false }
             c.httpAddress = a; return true
         },
-        Option(flag: "--http-request-timeout-ms", form: "an integer of milliseconds, 1 or more",
+        Option(flag: "--http-request-timeout-ms", form: "an integer of milliseconds, 1 to 2147483647",
                help: "HTTP request/response deadline (default 10000)") { c, v in
-            guard let n: Int64 = integer(v, min: 1) else { return false }
+            guard let n = milliseconds(v, min: 1) else { return false }
             c.httpRequestTimeoutMs = n; return true
         },
         Option(flag: "--max-http-connections", form: "an integer, 1 or more",
@@ -66,14 +72,14 @@ public enum CommandLineOptions {
             guard let n: Int = integer(v, min: 1) else { return false }
             c.maxHTTPConnections = n; return true
         },
-        Option(flag: "--sse-comment-interval-ms", form: "an integer of milliseconds, 1 or more",
+        Option(flag: "--sse-comment-interval-ms", form: "an integer of milliseconds, 1 to 2147483647",
                help: "SSE keep-alive comment period (default 15000)") { c, v in
-            guard let n: Int64 = integer(v, min: 1) else { return false }
+            guard let n = milliseconds(v, min: 1) else { return false }
             c.sseCommentIntervalMs = n; return true
         },
-        Option(flag: "--heartbeat-interval-ms", form: "an integer of milliseconds, 1 or more",
+        Option(flag: "--heartbeat-interval-ms", form: "an integer of milliseconds, 1 to 2147483647",
                help: "how often services heartbeat (default 5000)") { c, v in
-            guard let n: Int64 = integer(v, min: 1, max: Int64(Int32.max)) else { return false }
+            guard let n = milliseconds(v, min: 1) else { return false }
             c.topology.heartbeatIntervalMs = n; return true
         },
         Option(flag: "--timeout-multiplier", form: "an integer, 1 to 1000",
@@ -81,34 +87,34 @@ public enum CommandLineOptions {
             guard let n: Int64 = integer(v, min: 1, max: 1000) else { return false }
             c.topology.timeoutMultiplier = n; return true
         },
-        Option(flag: "--idle-timeout-ms", form: "an integer of milliseconds, 1 or more",
+        Option(flag: "--idle-timeout-ms", form: "an integer of milliseconds, 1 to 2147483647",
                help: "quiet this long: ACTIVE -> IDLE (default 30000)") { c, v in
-            guard let n: Int64 = integer(v, min: 1) else { return false }
+            guard let n = milliseconds(v, min: 1) else { return false }
             c.topology.idleTimeoutMs = n; return true
         },
-        Option(flag: "--activity-flush-ms", form: "an integer of milliseconds, 1 or more",
+        Option(flag: "--activity-flush-ms", form: "an integer of milliseconds, 1 to 2147483647",
                help: "activity aggregation period (default 1000)") { c, v in
-            guard let n: Int64 = integer(v, min: 1, max: Int64(Int32.max)) else { return false }
+            guard let n = milliseconds(v, min: 1) else { return false }
             c.topology.activityFlushMs = n; return true
         },
-        Option(flag: "--node-update-throttle-ms", form: "an integer of milliseconds, 0 or more",
+        Option(flag: "--node-update-throttle-ms", form: "an integer of milliseconds, 0 to 2147483647",
                help: "min gap of heartbeat node updates (default 5000)") { c, v in
-            guard let n: Int64 = integer(v, min: 0) else { return false }
+            guard let n = milliseconds(v, min: 0) else { return false }
             c.topology.nodeUpdateThrottleMs = n; return true
         },
-        Option(flag: "--rps-window-ms", form: "an integer of milliseconds, 1 or more",
+        Option(flag: "--rps-window-ms", form: "an integer of milliseconds, 1 to 2147483647",
                help: "edge rps and latency window (default 5000)") { c, v in
-            guard let n: Int64 = integer(v, min: 1) else { return false }
+            guard let n = milliseconds(v, min: 1) else { return false }
             c.topology.rpsWindowMs = n; return true
         },
-        Option(flag: "--unresolved-edge-timeout-ms", form: "an integer of milliseconds, 1 or more",
+        Option(flag: "--unresolved-edge-timeout-ms", form: "an integer of milliseconds, 1 to 2147483647",
                help: "forget edges to unknown targets after this (default: 2 x --idle-timeout-ms)") { c, v in
-            guard let n: Int64 = integer(v, min: 1) else { return false }
+            guard let n = milliseconds(v, min: 1) else { return false }
             c.topology.unresolvedEdgeTimeoutMs = n; return true
         },
-        Option(flag: "--progress-interval-ms", form: "an integer of milliseconds, 1 or more",
+        Option(flag: "--progress-interval-ms", form: "an integer of milliseconds, 1 to 2147483647",
                help: "PROGRESS period of a quiet watch (default 5000)") { c, v in
-            guard let n: Int64 = integer(v, min: 1) else { return false }
+            guard let n = milliseconds(v, min: 1) else { return false }
             c.topology.progressIntervalMs = n; return true
         },
         Option(flag: "--max-frame-bytes", form: "an integer of bytes, 64 to 67108864",
@@ -151,9 +157,9 @@ public enum CommandLineOptions {
             guard let n: Int = integer(v, min: 4096) else { return false }
             c.maxOutboundBytes = n; return true
         },
-        Option(flag: "--first-frame-timeout-ms", form: "an integer of milliseconds, 1 or more",
+        Option(flag: "--first-frame-timeout-ms", form: "an integer of milliseconds, 1 to 2147483647",
                help: "first frame deadline (default 10000)") { c, v in
-            guard let n: Int64 = integer(v, min: 1) else { return false }
+            guard let n = milliseconds(v, min: 1) else { return false }
             c.firstFrameTimeoutMs = n; return true
         },
         Option(flag: "--max-service-name-bytes", form: "an integer of bytes, 1 or more",

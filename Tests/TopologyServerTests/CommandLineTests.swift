@@ -51,6 +51,9 @@ final class CommandLineTests: XCTestCase {
             (["--address", "localhost"], [:], "invalid --address localhost: expected HOST:PORT"),
             (["--address", "1.2.3.4:99999"], [:], "invalid --address"),
             (["--heartbeat-interval-ms", "0"], [:], "invalid --heartbeat-interval-ms 0"),
+            // Durations past Int32.max ms would overflow the deadlines the core adds them to.
+            (["--idle-timeout-ms", "9223372036854775807"], [:], "expected an integer of milliseconds, 1 to 2147483647"),
+            (["--node-update-throttle-ms", "2147483648"], [:], "invalid --node-update-throttle-ms 2147483648"),
             (["--max-frame-bytes"], [:], "--max-frame-bytes needs a value"),
             (["--log-level", "loud"], [:], "debug, info, warn or error"),
             ([], ["TOPOLOGY_MAX_SERVICES": "-1"], "invalid TOPOLOGY_MAX_SERVICES=-1"),
