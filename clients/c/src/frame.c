@@ -54,23 +54,19 @@ frame_err frame_reader_next(frame_reader *r, w_frame *out)
     if (r->failed) return r->failed;
     for (;;) {
         uint8_t b;
-        if (i >= r->len) {
-            /* even an incomplete prefix may already be over the limit */
-            if (length > r->max_frame) {
-                r->announced = length;
-                return r->failed = FRAME_ERR_TOO_BIG;
-            }
-            return FRAME_NEED_MORE;
-        }
+        if (i >= r->len) return FRAME_NEED_MORE;
         b = r->buf[i++];
         length |= (uint64_t)(b & 0x7F) << shift;
+        /* Checked at every byte, not once the prefix is complete: an incomplete prefix can already
+         * be over the limit, and the verdict (and the length it names) must not depend on how many
+         * of the prefix's bytes have arrived so far. */
+        if (length > r->max_frame) {
+            r->announced = length;
+            return r->failed = FRAME_ERR_TOO_BIG;
+        }
         if (b < 0x80) break;
         shift += 7;
         if (shift >= 7 * LENGTH_PREFIX_MAX) return r->failed = FRAME_ERR_LENGTH;
-    }
-    if (length > r->max_frame) {
-        r->announced = length;
-        return r->failed = FRAME_ERR_TOO_BIG;
     }
     header = i - r->pos;
     if (r->len - i < length) return FRAME_NEED_MORE;
