@@ -30,3 +30,7 @@ TOPOLOGY_SERVER="$bin/topology-server" .venv/bin/python -m pytest -q Tests/dashb
 
 section "Benchmark smoke run (tiny sizes; the figures mean nothing, the run must not rot)"
 scripts/bench.sh --smoke
+
+section "Fuzzing (libFuzzer, ASan): seeds current, past crashers replayed, 20 s per target"
+.venv/bin/python Tests/Fuzz/make_corpus.py --check
+scripts/fuzz.sh all 20
