@@ -88,7 +88,8 @@ def seeds():
     covered = {message for _, message, _, _ in all_vectors}
     if covered != set(names):
         sys.exit(f"golden vectors and topology.proto disagree on the messages: {sorted(covered ^ set(names))}")
-    frames = frame_streams([(n, b, ok) for n, m, b, ok in all_vectors if m.endswith(".Frame")])
+    frame_vectors = [(n, b, ok) for n, m, b, ok in all_vectors if m.endswith(".Frame")]
+    frames = frame_streams(frame_vectors)
     out = {}
     for name, message, body, _ in all_vectors:
         seed = bytes([names.index(message)]) + body
@@ -97,6 +98,14 @@ def seeds():
     for name, stream in frames.items():
         out[f"frame/{name}"] = bytes([MIDDLE]) + stream
         out[f"c-client/stream-{name}"] = bytes([len(names), MIDDLE]) + stream
+    # Split inside the last frame, so the first read leaves it cut behind all the others: the
+    # readers then compact their buffers, which the fuzzer did not reach on its own.
+    long_stream = frames["every_decodable_frame"]
+    last_frame = [frames[name] for name, _, ok in frame_vectors if ok][-1]
+    last_frame_start = len(long_stream) - len(last_frame)
+    late = -(-(last_frame_start + 1) * 255 // len(long_stream))  # split = len * control / 255
+    out["frame/every_decodable_frame_split_late"] = bytes([late]) + long_stream
+    out["c-client/stream-every_decodable_frame_split_late"] = bytes([len(names), late]) + long_stream
     for name, request in HTTP_REQUESTS.items():
         out[f"http/{name}"] = bytes([MIDDLE]) + request
     return out
