@@ -3,6 +3,7 @@
 #
 #   scripts/fuzz.sh TARGET SECONDS   run one target (frame, messages, http, c-client) that long
 #   scripts/fuzz.sh all SECONDS      run every target in turn, SECONDS each
+#   scripts/fuzz.sh coverage TARGET  line coverage of the code under test by the corpus so far
 #
 # A target is rebuilt when one of its sources is newer than its binary. Each run first replays the
 # inputs that once crashed it (Tests/Fuzz/regressions/TARGET), then fuzzes from the committed seeds
@@ -18,6 +19,7 @@ fuzz=Tests/Fuzz
 
 usage() {
     echo "usage: scripts/fuzz.sh {$(IFS='|'; echo "${targets[*]}")|all} SECONDS" >&2
+    echo "       scripts/fuzz.sh coverage {$(IFS='|'; echo "${targets[*]}")}" >&2
     exit 2
 }
 
@@ -41,33 +43,57 @@ sources() {
     esac
 }
 
+# compile TARGET OUTPUT INSTRUMENTATION: builds a target with libFuzzer and INSTRUMENTATION,
+# either "sanitizers" (for fuzzing) or "coverage" (for a line coverage report).
+compile() {
+    local target=$1 output=$2 srcs
+    srcs=$(sources "$target")
+    case $target in
+        c-client)
+            local flags=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+            [[ $3 == coverage ]] && flags=(-fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping)
+            # shellcheck disable=SC2086
+            clang -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pedantic -O1 -g "${flags[@]}" \
+                -fuse-ld=lld -Iclients/c/include -Iclients/c/src $srcs -o "$output"
+            ;;
+        *)
+            local module flags=(-sanitize=fuzzer,address -gline-tables-only)
+            case $target in frame) module=FrameFuzzer ;; messages) module=MessagesFuzzer ;; http) module=HTTPFuzzer ;; esac
+            [[ $3 == coverage ]] && flags=(-sanitize=fuzzer -profile-generate -profile-coverage-mapping)
+            # -parse-as-library: libFuzzer provides main(). -O keeps Swift's overflow and bounds
+            # checks (unlike -Ounchecked): a trap is a finding.
+            # shellcheck disable=SC2086
+            swiftc "${flags[@]}" -parse-as-library -O -wmo -use-ld=lld -module-name "$module" $srcs -o "$output"
+            ;;
+    esac
+}
+
 build() {
     local target=$1 binary=$out/$1
-    local srcs
-    srcs=$(sources "$target")
-    # shellcheck disable=SC2086
-    if [[ -x $binary ]] && [[ -z $(find $srcs clients/c/include clients/c/src/*.h scripts/fuzz.sh -newer "$binary" 2>/dev/null) ]]; then
+    # shellcheck disable=SC2046
+    if [[ -x $binary ]] && [[ -z $(find $(sources "$target") clients/c/include clients/c/src/*.h scripts/fuzz.sh -newer "$binary" 2>/dev/null) ]]; then
         return
     fi
     echo "building fuzz target $target"
     mkdir -p "$out"
-    case $target in
-        c-client)
-            # shellcheck disable=SC2086
-            clang -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pedantic -O1 -g \
-                -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-                -fuse-ld=lld -Iclients/c/include -Iclients/c/src $srcs -o "$binary"
-            ;;
-        *)
-            local module
-            case $target in frame) module=FrameFuzzer ;; messages) module=MessagesFuzzer ;; http) module=HTTPFuzzer ;; esac
-            # -parse-as-library: libFuzzer provides main(). -O keeps Swift's overflow and bounds
-            # checks (unlike -Ounchecked): a trap is a finding.
-            # shellcheck disable=SC2086
-            swiftc -sanitize=fuzzer,address -parse-as-library -O -wmo -gline-tables-only -use-ld=lld \
-                -module-name "$module" $srcs -o "$binary"
-            ;;
-    esac
+    compile "$target" "$binary" sanitizers
+}
+
+# Line coverage of the code under test (the target's sources but its fuzz entry files) by the
+# seeds and the work corpus, from a build instrumented for coverage instead of sanitizers.
+coverage() {
+    local target=$1 binary=$out/coverage/$1
+    local tools
+    tools=$(dirname "$(command -v swiftc)") # llvm-profdata and llvm-cov of the same LLVM as the compilers
+    echo "building $target for coverage"
+    mkdir -p "$out/coverage" "$out/corpus/$target"
+    compile "$target" "$binary" coverage || return 1
+    rm -f "$binary.profraw"
+    LLVM_PROFILE_FILE="$binary.profraw" "$binary" -runs=0 "$out/corpus/$target" "$fuzz/corpus/$target" \
+        >"$out/coverage/$target.log" 2>&1 || return 1
+    "$tools/llvm-profdata" merge -o "$binary.profdata" "$binary.profraw"
+    # shellcheck disable=SC2046
+    "$tools/llvm-cov" report "$binary" -instr-profile="$binary.profdata" $(sources "$target" | tr ' ' '\n' | grep -v "^$fuzz/")
 }
 
 # The Swift runtime's own crash backtracer would catch the trap first; let libFuzzer's handler
@@ -114,7 +140,13 @@ run() {
     }'
 }
 
-[[ $# -eq 2 && $2 =~ ^[0-9]+$ ]] || usage
+[[ $# -eq 2 ]] || usage
+if [[ $1 == coverage ]]; then
+    [[ " ${targets[*]} " == *" $2 "* ]] || usage
+    coverage "$2"
+    exit
+fi
+[[ $2 =~ ^[0-9]+$ ]] || usage
 if [[ $1 == all ]]; then
     failed=()
     for target in "${targets[@]}"; do run "$target" "$2" || failed+=("$target"); done
