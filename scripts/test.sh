@@ -42,3 +42,7 @@ TOPOLOGY_SERVER="$bin/topology-server" SAMPLE_SECONDS=2 scripts/soak.sh 0.5
 
 section "Benchmark smoke run (tiny sizes; the figures mean nothing, the run must not rot)"
 scripts/bench.sh --smoke
+
+section "Fuzzing (libFuzzer, ASan): seeds current, past crashers replayed, 20 s per target"
+.venv/bin/python Tests/Fuzz/make_corpus.py --check
+scripts/fuzz.sh all 20

@@ -70,18 +70,15 @@ public struct FrameDecoder {
             let byte = buffer[index]
             index += 1
             length |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 {
-                guard length <= UInt64(maximumFrameSize) else {
-                    throw FramingError.frameTooLarge(length: length, limit: maximumFrameSize)
-                }
-                return (index - readIndex, Int(length))
+            // Checked at every byte, not once the prefix is complete: an incomplete prefix can
+            // already be over the limit, and the verdict (and the length it names) must not depend
+            // on how many of the prefix's bytes the reads have delivered so far.
+            guard length <= UInt64(maximumFrameSize) else {
+                throw FramingError.frameTooLarge(length: length, limit: maximumFrameSize)
             }
+            if byte < 0x80 { return (index - readIndex, Int(length)) }
             shift += 7
             if shift >= 35 { throw FramingError.malformedLengthPrefix }
-        }
-        // Even an incomplete prefix can already be known to be over the limit.
-        if length > UInt64(maximumFrameSize) {
-            throw FramingError.frameTooLarge(length: length, limit: maximumFrameSize)
         }
         return nil
     }

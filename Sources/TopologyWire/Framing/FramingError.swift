@@ -3,7 +3,9 @@
 public enum FramingError: Error, Equatable, Sendable {
     /// The length prefix runs over 5 bytes (a 32-bit length never needs more).
     case malformedLengthPrefix
-    /// The length prefix announces a frame larger than the configured limit.
+    /// The length prefix announces a frame larger than the configured limit. `length` is the value
+    /// of the prefix's bytes up to the one that took it over the limit: a lower bound when later
+    /// bytes of the prefix (more significant ones) were still to come.
     case frameTooLarge(length: UInt64, limit: Int)
     /// The frame's bytes are not a valid `Frame` message.
     case invalidFrame(WireDecodingError)

@@ -60,6 +60,16 @@ static uint64_t peek_call_id(const uint8_t *p, size_t n)
     return 0;
 }
 
+/* A frame over the limit. Its call_id is kept when the rest of the prefix and the body's first
+ * bytes are already buffered, so the caller can end just that call; `i` is past the byte `b`. */
+static frame_err too_big(frame_reader *r, uint64_t length, size_t i, uint8_t b)
+{
+    r->announced = length;
+    while (b >= 0x80 && i < r->len && i - r->pos < LENGTH_PREFIX_MAX) b = r->buf[i++];
+    r->big_call_id = b < 0x80 ? peek_call_id(r->buf + i, r->len - i) : 0;
+    return r->failed = FRAME_ERR_TOO_BIG;
+}
+
 frame_err frame_reader_next(frame_reader *r, w_frame *out)
 {
     uint64_t length = 0;
@@ -68,24 +78,16 @@ frame_err frame_reader_next(frame_reader *r, w_frame *out)
     if (r->failed) return r->failed;
     for (;;) {
         uint8_t b;
-        if (i >= r->len) {
-            /* even an incomplete prefix may already be over the limit */
-            if (length > r->max_frame) {
-                r->announced = length;
-                return r->failed = FRAME_ERR_TOO_BIG;
-            }
-            return FRAME_NEED_MORE;
-        }
+        if (i >= r->len) return FRAME_NEED_MORE;
         b = r->buf[i++];
         length |= (uint64_t)(b & 0x7F) << shift;
+        /* Checked at every byte, not once the prefix is complete: an incomplete prefix can already
+         * be over the limit, and the verdict (and the length it names) must not depend on how many
+         * of the prefix's bytes have arrived so far. */
+        if (length > r->max_frame) return too_big(r, length, i, b);
         if (b < 0x80) break;
         shift += 7;
         if (shift >= 7 * LENGTH_PREFIX_MAX) return r->failed = FRAME_ERR_LENGTH;
-    }
-    if (length > r->max_frame) {
-        r->announced = length;
-        r->big_call_id = peek_call_id(r->buf + i, r->len - i);
-        return r->failed = FRAME_ERR_TOO_BIG;
     }
     header = i - r->pos;
     if (r->len - i < length) return FRAME_NEED_MORE;

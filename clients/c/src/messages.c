@@ -285,17 +285,18 @@ static const pb_field frame_f[] = {
 };
 DESC(w_frame_desc, "runtime.v1.Frame", w_frame, frame_f);
 
+const pb_msgdesc *const w_all_descs[] = {&w_metadata_desc, &w_metrics_desc, &w_health_desc,
+    &w_register_req_desc, &w_handle_desc, &w_register_resp_desc, &w_heartbeat_req_desc,
+    &w_heartbeat_resp_desc, &w_histogram_desc, &w_activity_req_desc, &w_activity_resp_desc,
+    &w_unregister_req_desc, &w_unregister_resp_desc, &w_query_desc, &w_get_req_desc,
+    &w_get_resp_desc, &w_watch_req_desc, &w_watch_resp_desc, &w_snapshot_desc, &w_node_desc,
+    &w_edge_desc, &w_update_desc, &w_auth_req_desc, &w_auth_resp_desc, &w_status_desc, &w_frame_desc};
+const size_t w_all_descs_count = N(w_all_descs);
+
 const pb_msgdesc *w_desc_by_name(const char *name)
 {
-    static const pb_msgdesc *const all[] = {&w_metadata_desc, &w_metrics_desc, &w_health_desc,
-        &w_register_req_desc, &w_handle_desc, &w_register_resp_desc, &w_heartbeat_req_desc,
-        &w_heartbeat_resp_desc, &w_histogram_desc, &w_activity_req_desc, &w_activity_resp_desc,
-        &w_unregister_req_desc, &w_unregister_resp_desc, &w_query_desc, &w_get_req_desc,
-        &w_get_resp_desc, &w_watch_req_desc, &w_watch_resp_desc, &w_snapshot_desc, &w_node_desc,
-        &w_edge_desc, &w_update_desc, &w_auth_req_desc, &w_auth_resp_desc, &w_status_desc,
-        &w_frame_desc};
     size_t i;
-    for (i = 0; i < N(all); i++)
-        if (strcmp(all[i]->name, name) == 0) return all[i];
+    for (i = 0; i < w_all_descs_count; i++)
+        if (strcmp(w_all_descs[i]->name, name) == 0) return w_all_descs[i];
     return NULL;
 }

@@ -179,6 +179,10 @@ extern const pb_msgdesc w_metadata_desc, w_metrics_desc, w_health_desc, w_regist
     w_watch_resp_desc, w_snapshot_desc, w_node_desc, w_edge_desc, w_update_desc, w_auth_req_desc,
     w_auth_resp_desc, w_status_desc, w_frame_desc;
 
+/* Every message of the schema (for tools that choose one at run time: tests, the fuzz target). */
+extern const pb_msgdesc *const w_all_descs[];
+extern const size_t w_all_descs_count;
+
 /* The descriptor of a message by its full name ("runtime.v1.Frame"), NULL if unknown. */
 const pb_msgdesc *w_desc_by_name(const char *name);
 
@@ -202,9 +206,10 @@ typedef struct frame_reader {
     uint32_t max_frame;
     frame_err failed;
     pb_status decode_status; /* detail of FRAME_ERR_DECODE */
-    uint64_t announced;      /* detail of FRAME_ERR_TOO_BIG */
-    uint64_t big_call_id;    /* FRAME_ERR_TOO_BIG: the frame's call_id when its first body bytes
-                              * (field 1, which encoders write first) were already buffered; else 0 */
+    uint64_t announced;      /* detail of FRAME_ERR_TOO_BIG: the prefix up to the byte over the limit */
+    uint64_t big_call_id;    /* FRAME_ERR_TOO_BIG: the frame's call_id when its whole prefix and first
+                              * body bytes (field 1, which encoders write first) were already
+                              * buffered; else 0 */
     size_t last_len;         /* body size of the frame frame_reader_next returned last */
 } frame_reader;
 

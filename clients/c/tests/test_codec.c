@@ -292,6 +292,36 @@ static void test_fuzz_decoder(void)
     free(s);
 }
 
+/* Inputs on which the libFuzzer target `c-client` (Tests/Fuzz) once failed, with the property it
+ * checked; Tests/Fuzz/regressions/c-client holds them as the target reads them. */
+
+/* A length prefix still incomplete but already over the limit (0x69 | 0x69 << 7 = 13545 > 1024
+ * after two bytes): read all at once, the reader reported the value of all three bytes; read byte
+ * by byte, 13545. The verdict must not depend on the reads. */
+static const uint8_t prefix_over_the_limit_before_its_last_byte[] = {0xe9, 0xe9, 0xe9};
+
+static void test_fuzz_regressions(void)
+{
+    const uint8_t *s = prefix_over_the_limit_before_its_last_byte;
+    size_t n = sizeof prefix_over_the_limit_before_its_last_byte, step;
+    for (step = 1; step <= n; step++) {
+        frame_reader r;
+        frame_err e = FRAME_NEED_MORE;
+        size_t i;
+        frame_reader_init(&r, 1024);
+        for (i = 0; i < n && e == FRAME_NEED_MORE; i += step) {
+            w_frame f;
+            memset(&f, 0, sizeof f);
+            e = frame_reader_feed(&r, s + i, i + step <= n ? step : n - i);
+            if (e == FRAME_OK) e = frame_reader_next(&r, &f);
+            pb_free(&w_frame_desc, &f);
+        }
+        CHECK_EQ_INT(e, FRAME_ERR_TOO_BIG);
+        CHECK_EQ_INT(r.announced, 13545);
+        frame_reader_free(&r);
+    }
+}
+
 static void test_hist_index(void)
 {
     int i, wrong = 0;
@@ -513,6 +543,7 @@ int main(void)
     RUN(test_framing_three_ways);
     RUN(test_framing_errors);
     RUN(test_fuzz_decoder);
+    RUN(test_fuzz_regressions);
     RUN(test_hist_index);
     RUN(test_aggregator);
     RUN(test_addresses);

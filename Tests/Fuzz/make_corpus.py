@@ -1,0 +1,136 @@
+"""Writes the seed corpora of the fuzz targets, Tests/Fuzz/corpus/<target>/, from the golden vectors
+(Schema/testdata) and a few handmade HTTP requests. Each seed is laid out as its target reads input
+(see Tests/Fuzz/README.md). Run it after the vectors change; with --check it writes nothing and fails
+when the committed seeds are not what it would write (scripts/test.sh runs that).
+
+    .venv/bin/python Tests/Fuzz/make_corpus.py [--check]
+"""
+import argparse
+import importlib.util
+import json
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _load_golden_generator():
+    """scripts/generate_golden_vectors.py, for its varint (it needs the .venv's protobuf package)."""
+    spec = importlib.util.spec_from_file_location("generate_golden_vectors", ROOT / "scripts" / "generate_golden_vectors.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+varint = _load_golden_generator().varint
+TESTDATA = ROOT / "Schema" / "testdata"
+CORPUS = ROOT / "Tests" / "Fuzz" / "corpus"
+
+# The control byte of the stream targets: split the stream in the middle.
+MIDDLE = 0x80
+# The frame size limit of the `frame` and `c-client` targets.
+MAX_FRAME = 1024
+
+HTTP_REQUESTS = {
+    "get_dashboard": b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAccept: text/html\r\n\r\n",
+    "get_topology_query": b"GET /api/v1/topology?service=check%20out&include_idle=true&x=a+b HTTP/1.1\r\n"
+                          b"Host: localhost\r\nAccept: application/json\r\n\r\n",
+    "watch_sse": b"GET /api/v1/watch HTTP/1.1\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n",
+    "head_http10_keep_alive": b"HEAD /metrics HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    "pipelined_then_close": b"GET /healthz HTTP/1.1\r\n\r\nGET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n",
+    "leading_empty_lines": b"\r\n\r\nGET /index.html HTTP/1.1\r\nHost: x\r\n\r\n",
+    "content_length_zero_twice": b"GET / HTTP/1.1\r\nContent-Length: 0\r\ncontent-length: 0\r\n\r\n",
+    "body_refused": b"POST /api/v1/topology HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+    "chunked_refused": b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "http2_refused": b"GET / HTTP/2.0\r\n\r\n",
+    "obsolete_folding": b"GET / HTTP/1.1\r\nX-A: a\r\n  b\r\n\r\n",
+    "bare_lf": b"GET / HTTP/1.1\nHost: x\n\n",
+    "bad_percent_escape": b"GET /%zz?q=%e2%82 HTTP/1.1\r\n\r\n",
+    "incomplete_head": b"GET /api/v1/topology HTTP/1.1\r\nHost: x\r\n",
+}
+
+
+def message_names():
+    """Full names of the schema's messages, sorted: the selector order of `messages` and `c-client`."""
+    proto = (ROOT / "Schema" / "topology.proto").read_text()
+    package = re.search(r"^package\s+([\w.]+);", proto, re.M).group(1)
+    return sorted(f"{package}.{name}" for name in re.findall(r"^message\s+(\w+)", proto, re.M))
+
+
+def vectors():
+    for path in sorted(TESTDATA.glob("*.json")):
+        vector = json.loads(path.read_text())
+        yield path.stem, vector["message"], bytes.fromhex(vector["hex"]), "error" not in vector
+
+
+def frame_streams(frame_vectors):
+    """Frame streams (without the control byte): each golden Frame alone, then a few whole streams."""
+    streams = {}
+    for name, body, _ in frame_vectors:
+        streams[name] = varint(len(body)) + body
+    decodable = [varint(len(body)) + body for _, body, ok in frame_vectors if ok]
+    streams["every_decodable_frame"] = b"".join(decodable)
+    streams["two_frames_then_a_cut_one"] = decodable[0] + decodable[1] + decodable[2][:-1]
+    streams["empty_frames"] = b"\x00\x00\x00"
+    streams["prefix_over_the_limit"] = varint(MAX_FRAME + 1)
+    streams["prefix_over_five_bytes"] = b"\x80\x80\x80\x80\x80\x00"
+    return streams
+
+
+def seeds():
+    names = message_names()
+    all_vectors = list(vectors())
+    # The targets sort MessageRegistry.allTypes and w_all_descs by name. The Swift golden-vector
+    # tests hold the registry to exactly the messages of the vectors (the C ones hold w_all_descs
+    # to at least them), so with vectors for exactly the schema's messages the orders agree; a
+    # seed given to the wrong decoder would still be a valid input, only a worse seed.
+    covered = {message for _, message, _, _ in all_vectors}
+    if covered != set(names):
+        sys.exit(f"golden vectors and topology.proto disagree on the messages: {sorted(covered ^ set(names))}")
+    frame_vectors = [(n, b, ok) for n, m, b, ok in all_vectors if m.endswith(".Frame")]
+    frames = frame_streams(frame_vectors)
+    out = {}
+    for name, message, body, _ in all_vectors:
+        seed = bytes([names.index(message)]) + body
+        out[f"messages/{name}"] = seed
+        out[f"c-client/{name}"] = seed
+    for name, stream in frames.items():
+        out[f"frame/{name}"] = bytes([MIDDLE]) + stream
+        out[f"c-client/stream-{name}"] = bytes([len(names), MIDDLE]) + stream
+    # Split inside the last frame, so the first read leaves it cut behind all the others: the
+    # readers then compact their buffers, which the fuzzer did not reach on its own.
+    long_stream = frames["every_decodable_frame"]
+    last_frame = [frames[name] for name, _, ok in frame_vectors if ok][-1]
+    last_frame_start = len(long_stream) - len(last_frame)
+    late = -(-(last_frame_start + 1) * 255 // len(long_stream))  # split = len * control / 255
+    out["frame/every_decodable_frame_split_late"] = bytes([late]) + long_stream
+    out["c-client/stream-every_decodable_frame_split_late"] = bytes([len(names), late]) + long_stream
+    for name, request in HTTP_REQUESTS.items():
+        out[f"http/{name}"] = bytes([MIDDLE]) + request
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if the committed seeds are stale")
+    args = parser.parse_args()
+    expected = seeds()
+    present = {str(p.relative_to(CORPUS)): p.read_bytes() for p in CORPUS.glob("*/*") if p.is_file()}
+    if args.check:
+        stale = sorted(k for k in expected.keys() | present.keys() if expected.get(k) != present.get(k))
+        if stale:
+            sys.exit(f"fuzz seeds are stale ({len(stale)} files, e.g. {stale[:3]}): run .venv/bin/python Tests/Fuzz/make_corpus.py")
+        print(f"fuzz seeds are current ({len(expected)} files)")
+        return
+    for name in present.keys() - expected.keys():
+        (CORPUS / name).unlink()
+    for name, data in expected.items():
+        path = CORPUS / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    print(f"wrote {len(expected)} seeds under {CORPUS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
