@@ -111,6 +111,23 @@ def test_reader_rejects_huge_incomplete_prefix() -> None:
         reader.next_frame()
 
 
+def test_reader_verdict_does_not_depend_on_how_the_prefix_is_split() -> None:
+    """The fuzzer's finding in the Swift and C readers (Tests/Fuzz/regressions/frame): ``ff ff ff``
+    against 1024 bytes named 2097151 bytes read at once and 16383 read byte by byte; five ``ff``
+    were "too large" one way and "malformed prefix" the other. The limit is checked at every byte."""
+    for prefix in (b"\xff\xff\xff", b"\xff\xff\xff\xff\xff"):
+        errors = []
+        for chunks in ([prefix], [prefix[i:i + 1] for i in range(len(prefix))]):
+            reader = FrameReader(max_frame_size=1024)
+            with pytest.raises(ProtocolError) as info:
+                for chunk in chunks:
+                    reader.feed(chunk)
+                    reader.next_frame()
+            errors.append((type(info.value), str(info.value)))
+        assert errors[0] == errors[1]
+        assert errors[0][0] is FrameTooLargeError and "at least 16383 bytes" in errors[0][1]
+
+
 def test_reader_rejects_long_prefix() -> None:
     reader = FrameReader(max_frame_size=1 << 62)
     reader.feed(b"\x80\x80\x80\x80\x80\x01")

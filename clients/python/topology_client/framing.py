@@ -87,21 +87,21 @@ class FrameReader:
         shift = 0
         while True:
             if pos >= end:
-                if length > self.max_frame_size:
-                    raise FrameTooLargeError(f"frame of at least {length} bytes is over the limit of "
-                                             f"{self.max_frame_size} bytes (max_frame_size)")
                 return None
             byte = buf[pos]
             pos += 1
             length |= (byte & 0x7F) << shift
+            # Checked at every byte, as the Swift and C readers do: an incomplete prefix may already
+            # be over the limit, and the verdict must not depend on how the prefix was split.
+            if length > self.max_frame_size:
+                raise FrameTooLargeError(
+                    f"frame of {'at least ' if byte >= 0x80 else ''}{length} bytes is over the limit of "
+                    f"{self.max_frame_size} bytes (max_frame_size)")
             if byte < 0x80:
                 break
             shift += 7
             if shift >= 7 * _MAX_PREFIX_BYTES:
                 raise ProtocolError("malformed length prefix: longer than 5 bytes")
-        if length > self.max_frame_size:
-            raise FrameTooLargeError(
-                f"frame of {length} bytes is over the limit of {self.max_frame_size} bytes (max_frame_size)")
         if end - pos < length:
             return None
         body = bytes(buf[pos:pos + length])
