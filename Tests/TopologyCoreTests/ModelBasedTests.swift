@@ -235,7 +235,7 @@ final class ModelBasedTests: XCTestCase {
                     let id = try h.topology.register(request, now: h.now).handle!.serviceId
                     model.nodes[id] = modelNode(request, base: model.live(h.now))
                 } catch {
-                    XCTAssertEqual(error as? TopologyError, .resourceExhausted(limit: "maxServices", value: 40))
+                    XCTAssertEqual(error, .resourceExhausted(limit: "maxServices", value: 40))
                     XCTAssertEqual(model.nodes.count, 40)
                 }
             case 8..<10:  // come back under an id that died or left
