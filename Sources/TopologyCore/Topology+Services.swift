@@ -37,17 +37,49 @@ extension Topology {
     public mutating func heartbeat(_ request: HeartbeatRequest, now: Int64) throws(TopologyError) -> HeartbeatResponse {
         let now = observe(now)
         guard let slot = lookup(request.serviceId) else { throw .notFound(serviceId: request.serviceId) }
-        if let message = request.health?.message, message.utf8.count > configuration.maxStringBytes {
+        return try heartbeat(slot, sequence: request.sequence, metrics: request.metrics, health: request.health, now: now)
+    }
+
+    /// `heartbeat(_:now:)` for a request whose id the caller has parsed already (the server's fast
+    /// path): the same outcome for the request with `service_id` = `serviceKey.text`.
+    public mutating func heartbeat(
+        serviceKey: ServiceKey, sequence: Int64, metrics: ServiceMetrics?, health: ApplicationHealth?, now: Int64
+    ) throws(TopologyError) -> HeartbeatResponse {
+        let now = observe(now)
+        guard let slot = nodeIndex[serviceKey] else { throw .notFound(serviceId: serviceKey.text) }
+        return try heartbeat(slot, sequence: sequence, metrics: metrics, health: health, now: now)
+    }
+
+    /// Removes a service at once: NODE_REMOVED, then EDGE_REMOVED for its edges. `removed` is false
+    /// for an unknown id.
+    public mutating func unregister(_ request: UnregisterServiceRequest, now: Int64) -> UnregisterServiceResponse {
+        let now = observe(now)
+        guard let slot = lookup(request.serviceId) else { return UnregisterServiceResponse(removed: false) }
+        removeNode(slot, dead: false, now: now)
+        return UnregisterServiceResponse(removed: true)
+    }
+
+    /// The node of a live service, as snapshots show it.
+    public func node(id: String) -> ServiceNode? {
+        lookup(id).map { nodes[Int($0)].wire }
+    }
+
+    // MARK: Internals
+
+    mutating func heartbeat(
+        _ slot: Int32, sequence: Int64, metrics: ServiceMetrics?, health: ApplicationHealth?, now: Int64
+    ) throws(TopologyError) -> HeartbeatResponse {
+        if let message = health?.message, message.utf8.count > configuration.maxStringBytes {
             throw .invalidArgument(field: "health.message", reason: "longer than \(configuration.maxStringBytes) bytes")
         }
         let index = Int(slot)
         let live = now - forgivenStallMs
         nodes[index].wire.lastHeartbeatMs = now
         nodes[index].livenessBase = live
-        if let metrics = request.metrics { nodes[index].wire.metrics = metrics }
+        if let metrics { nodes[index].wire.metrics = metrics }
         var immediate = false
         let oldState = nodes[index].wire.state
-        if let health = request.health {
+        if let health {
             nodes[index].wire.healthDetail = health
             if health.state != nodes[index].wire.health {
                 nodes[index].wire.health = health.state
@@ -73,24 +105,8 @@ extension Topology {
         } else {
             refreshLater(slot, now: now)
         }
-        return HeartbeatResponse(sequence: request.sequence, acknowledged: true, serverEpoch: serverEpoch)
+        return HeartbeatResponse(sequence: sequence, acknowledged: true, serverEpoch: serverEpoch)
     }
-
-    /// Removes a service at once: NODE_REMOVED, then EDGE_REMOVED for its edges. `removed` is false
-    /// for an unknown id.
-    public mutating func unregister(_ request: UnregisterServiceRequest, now: Int64) -> UnregisterServiceResponse {
-        let now = observe(now)
-        guard let slot = lookup(request.serviceId) else { return UnregisterServiceResponse(removed: false) }
-        removeNode(slot, dead: false, now: now)
-        return UnregisterServiceResponse(removed: true)
-    }
-
-    /// The node of a live service, as snapshots show it.
-    public func node(id: String) -> ServiceNode? {
-        lookup(id).map { nodes[Int($0)].wire }
-    }
-
-    // MARK: Internals
 
     func lookup(_ id: String) -> Int32? {
         guard let key = ServiceKey(parsing: id) else { return nil }

@@ -21,6 +21,8 @@ public struct ServerStats: Sendable, Equatable {
     public var maxTimerLatenessMs: Int64 = 0
     public var timerWakeups = 0
     public var loopIterations = 0
+    /// Heartbeat frames read by the fast path (`HeartbeatFrame`) rather than the general decoder.
+    public var fastPathHeartbeats = 0
 }
 
 /// The TCP server: one thread runs an epoll loop that owns the `Topology`, every socket and every
@@ -34,6 +36,8 @@ public final class Server: @unchecked Sendable {
     let logger: Logger
     let clock = ServerClock()
     public let serverEpoch: String
+    /// Writes heartbeat acknowledgements (their tail, with the epoch, is encoded once).
+    let heartbeatReply: HeartbeatReplyEncoder
 
     var topology: Topology
     var epoll: Epoll?
@@ -83,6 +87,7 @@ public final class Server: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger ?? Logger(level: configuration.logLevel)
         self.serverEpoch = makeServerEpoch()
+        self.heartbeatReply = HeartbeatReplyEncoder(serverEpoch: serverEpoch)
         self.startedAtMs = clock.nowMs()
         self.topology = Topology(configuration: configuration.topology, serverEpoch: serverEpoch, now: startedAtMs)
     }
@@ -280,7 +285,17 @@ public final class Server: @unchecked Sendable {
     }
 
     private func processFrames(_ connection: Connection, now: Int64) {
+        // The clock as of the end of the last heartbeat handled: the next one starts there.
+        var clockNs = ServerClock.monotonicNs()
         while !connection.closing {
+            // Heartbeats in the usual layout skip the general decoder (the connection's first frame
+            // never does, so whatever a connection must open with is checked on the general path).
+            if connection.receivedFirstFrame, let heartbeat = connection.decoder.nextHeartbeat() {
+                localStats.fastPathHeartbeats += 1
+                clockNs = handleHeartbeat(heartbeat, on: connection, startedNs: clockNs)
+                if countFrameForTimers() { clockNs = ServerClock.monotonicNs() }
+                continue
+            }
             let frame: Frame?
             do {
                 if !connection.receivedFirstFrame, looksLikeHTTP(connection) {
@@ -311,9 +326,18 @@ public final class Server: @unchecked Sendable {
             guard let frame else { return }
             connection.receivedFirstFrame = true
             handleFrame(frame, on: connection, now: clock.nowMs())
-            framesSinceTimerCheck += 1
-            if framesSinceTimerCheck >= 64 { runTimersIfDue() }
+            countFrameForTimers()
+            clockNs = ServerClock.monotonicNs()
         }
+    }
+
+    /// Counts a frame handled; every 64, serves the timers that are due. Returns whether it did.
+    @discardableResult
+    private func countFrameForTimers() -> Bool {
+        framesSinceTimerCheck += 1
+        guard framesSinceTimerCheck >= 64 else { return false }
+        runTimersIfDue()
+        return true
     }
 
     /// Keeps timers on time while a wake-up has much input to get through: every 64 frames (and
@@ -346,7 +370,15 @@ public final class Server: @unchecked Sendable {
     // MARK: - Calls
 
     private func reply(_ connection: Connection, _ frame: Frame, now: Int64) {
-        guard !connection.closing else { return }
+        guard replyAllowed(connection, now: now) else { return }
+        connection.append(frame)
+        scheduleFlush(connection)
+    }
+
+    /// Whether a reply may be queued: not on a closing connection, nor on one whose client does not
+    /// read (that one gets a protocol error instead).
+    private func replyAllowed(_ connection: Connection, now: Int64) -> Bool {
+        guard !connection.closing else { return false }
         // Watch batches may overshoot the watch bound by one batch (a large snapshot): that much
         // is not counted against the client.
         if connection.pendingBytes > configuration.maxOutboundBytes + connection.largestWatchBatchBytes {
@@ -355,10 +387,9 @@ public final class Server: @unchecked Sendable {
             protocolError(connection, code: .resourceExhausted,
                           message: "the client is not reading its replies: \(connection.pendingBytes) bytes queued, over the limit --max-outbound-bytes=\(limit)",
                           now: now)
-            return
+            return false
         }
-        connection.append(frame)
-        scheduleFlush(connection)
+        return true
     }
 
     private func fail(_ connection: Connection, callID: UInt64, _ status: Status, now: Int64) {
@@ -419,28 +450,10 @@ public final class Server: @unchecked Sendable {
                                     message: .getTopologyResponse(GetTopologyResponse(snapshot: snapshot))), now: now)
 
         case .heartbeatRequest(let request):
-            if let open {
-                guard case .heartbeat = open else { return mismatch(connection, callID, open, "Heartbeat", now) }
-            } else {
-                guard openCall(connection, callID, .heartbeat, now) else { return }
+            heartbeat(connection, callID: callID, endOfStream: frame.endOfStream, open: open, serviceId: request.serviceId,
+                      sequence: request.sequence, startedNs: ServerClock.monotonicNs(), now: now) { topology throws(TopologyError) in
+                try topology.heartbeat(request, now: now)
             }
-            let started = ServerClock.monotonicNs()
-            do {
-                let response = try topology.heartbeat(request, now: now)
-                metrics.heartbeatSeconds.observe(Double(ServerClock.monotonicNs() - started) / 1e9)
-                metrics.heartbeats += 1
-                reply(connection, Frame(callId: callID, message: .heartbeatResponse(response)), now: now)
-            } catch {
-                metrics.heartbeatSeconds.observe(Double(ServerClock.monotonicNs() - started) / 1e9)
-                metrics.heartbeatsRefused += 1
-                metrics.frameError(error.serverStatus.statusCode)
-                logger.debug("heartbeat refused", ["service_id": request.serviceId, "code": error.serverStatus.statusCode.description])
-                connection.calls[callID] = nil
-                let response = HeartbeatResponse(sequence: request.sequence, acknowledged: false, serverEpoch: serverEpoch)
-                reply(connection, Frame(callId: callID, endOfStream: true, status: error.serverStatus, message: .heartbeatResponse(response)), now: now)
-                return
-            }
-            if frame.endOfStream { finishCall(connection, callID: callID, now: now) }
 
         case .reportActivityRequest(let request):
             var accepted: Int64 = 0
@@ -485,6 +498,63 @@ public final class Server: @unchecked Sendable {
             fail(connection, callID: callID, Status(code: .invalidArgument,
                  message: "a client sends requests; this frame carries a response message"), now: now)
         }
+    }
+
+    /// A heartbeat the fast path read (`HeartbeatFrame`): handled exactly as `handleFrame` handles
+    /// the `Frame` the general decoder makes of the same bytes. `startedNs` is a CLOCK_MONOTONIC
+    /// reading taken after the frame arrived (it gives `now`); returns the reading taken when the
+    /// core was done with it, which the next heartbeat of the same read starts from.
+    private func handleHeartbeat(_ heartbeat: HeartbeatFrame, on connection: Connection, startedNs: Int64) -> Int64 {
+        let key = ServiceKey(high: heartbeat.serviceIdHigh, low: heartbeat.serviceIdLow)
+        let now = clock.ms(monotonicNs: startedNs)
+        return self.heartbeat(connection, callID: heartbeat.callId, endOfStream: heartbeat.endOfStream,
+                              open: connection.calls[heartbeat.callId], serviceId: heartbeat.serviceId,
+                              sequence: heartbeat.sequence, startedNs: startedNs, now: now) { topology throws(TopologyError) in
+            try topology.heartbeat(serviceKey: key, sequence: heartbeat.sequence, metrics: heartbeat.metrics,
+                                   health: heartbeat.health, now: now)
+        }
+    }
+
+    /// A heartbeat on call `callID` (not 0), whichever decoder read it; `record` hands it to the
+    /// core. The handling time observed for /metrics runs from `startedNs` to the core's return,
+    /// which is returned.
+    @discardableResult
+    private func heartbeat(
+        _ connection: Connection, callID: UInt64, endOfStream: Bool, open: Connection.Call?,
+        serviceId: @autoclosure () -> String, sequence: Int64, startedNs: Int64, now: Int64,
+        record: (inout Topology) throws(TopologyError) -> HeartbeatResponse
+    ) -> Int64 {
+        if let open {
+            guard case .heartbeat = open else {
+                mismatch(connection, callID, open, "Heartbeat", now)
+                return ServerClock.monotonicNs()
+            }
+        } else {
+            guard openCall(connection, callID, .heartbeat, now) else { return ServerClock.monotonicNs() }
+        }
+        let doneNs: Int64
+        do {
+            let response = try record(&topology)
+            doneNs = ServerClock.monotonicNs()
+            metrics.heartbeatSeconds.observe(Double(doneNs - startedNs) / 1e9)
+            metrics.heartbeats += 1
+            if replyAllowed(connection, now: now) {
+                heartbeatReply.append(callId: callID, sequence: response.sequence, to: &connection.outbound)
+                scheduleFlush(connection)
+            }
+        } catch {
+            doneNs = ServerClock.monotonicNs()
+            metrics.heartbeatSeconds.observe(Double(doneNs - startedNs) / 1e9)
+            metrics.heartbeatsRefused += 1
+            metrics.frameError(error.serverStatus.statusCode)
+            logger.debug("heartbeat refused", ["service_id": serviceId(), "code": error.serverStatus.statusCode.description])
+            connection.calls[callID] = nil
+            let response = HeartbeatResponse(sequence: sequence, acknowledged: false, serverEpoch: serverEpoch)
+            reply(connection, Frame(callId: callID, endOfStream: true, status: error.serverStatus, message: .heartbeatResponse(response)), now: now)
+            return doneNs
+        }
+        if endOfStream { finishCall(connection, callID: callID, now: now) }
+        return doneNs
     }
 
     /// The client ended a call (end_of_stream): answer as the RPC defines, and forget the call.

@@ -533,4 +533,48 @@ final class StateMachineTests: XCTestCase {
         XCTAssertEqual(topology.serverEpoch, "e")
         XCTAssertEqual(topology.configuration, TopologyConfiguration())
     }
+
+    /// The server's fast path hands the core a parsed id: the outcome (response or error, state,
+    /// events, every watch update) must be that of the same heartbeat by request.
+    func testHeartbeatByParsedIdIsTheSameAsByRequest() {
+        var configuration = TopologyConfiguration()
+        configuration.maxStringBytes = 20
+        var byRequest = Harness(configuration, seed: 7)
+        var byKey = Harness(configuration, seed: 7)
+        var rng = SplitMix64(seed: 8)
+        var ids: [String] = []
+        let watchers = (byRequest.watch(), byKey.watch())
+        for step in 0..<3_000 {
+            let roll = rng.next() % 100
+            if roll < 5 || ids.isEmpty {
+                let id = byRequest.register("s\(step)")
+                XCTAssertEqual(byKey.register("s\(step)"), id)
+                ids.append(id)
+            } else if roll < 15 {
+                let by = Int64(rng.next() % 4_000)
+                byRequest.advance(by: by)
+                byKey.advance(by: by)
+            } else {
+                // A live id, a dead one's, or one never registered.
+                let id = roll < 20 ? "00000000-0000-4000-8000-00000000000\(roll % 10)" : ids[Int(rng.next() % UInt64(ids.count))]
+                let health: ApplicationHealth? = [nil, ApplicationHealth(state: .healthy), ApplicationHealth(state: .degraded, message: "slow"),
+                                                  ApplicationHealth(state: .healthy, message: String(repeating: "x", count: 21))][Int(rng.next() % 4)]
+                let metrics: ServiceMetrics? = rng.next() % 2 == 0 ? nil : ServiceMetrics(cpuPercent: Double(step), memoryBytes: UInt64(step))
+                let sequence = Int64(step)
+                let viaRequest = Result { () throws(TopologyError) in
+                    try byRequest.topology.heartbeat(HeartbeatRequest(serviceId: id, sequence: sequence, metrics: metrics, health: health), now: byRequest.now)
+                }
+                let key = ServiceKey(parsing: id)!
+                let viaKey = Result { () throws(TopologyError) in
+                    try byKey.topology.heartbeat(serviceKey: key, sequence: sequence, metrics: metrics, health: health, now: byKey.now)
+                }
+                XCTAssertEqual(String(describing: viaRequest), String(describing: viaKey), "step \(step)")
+            }
+            XCTAssertEqual(byRequest.take(watchers.0), byKey.take(watchers.1), "step \(step)")
+            XCTAssertEqual(byRequest.events.count, byKey.events.count)
+        }
+        XCTAssertEqual(byRequest.topology.snapshot(for: TopologyQuery(), now: byRequest.now),
+                       byKey.topology.snapshot(for: TopologyQuery(), now: byKey.now))
+        XCTAssertEqual(String(describing: byRequest.events), String(describing: byKey.events))
+    }
 }

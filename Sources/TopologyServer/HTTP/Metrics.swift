@@ -119,7 +119,7 @@ struct ServerMetrics {
         for (code, count) in httpRequests.sorted(by: { $0.key < $1.key }) {
             sample("topology_http_requests_total", [("code", String(code))], String(count))
         }
-        family("topology_heartbeat_handling_seconds", "histogram", "Time the core took to handle one heartbeat.")
+        family("topology_heartbeat_handling_seconds", "histogram", "Time the server spent on one heartbeat: decoding, the core, the reply.")
         var cumulative = 0
         for (index, bound) in heartbeatSeconds.bounds.enumerated() {
             cumulative += heartbeatSeconds.counts[index]
