@@ -34,6 +34,8 @@ public struct ServerStats: Sendable, Equatable {
 public final class Server: @unchecked Sendable {
     public let configuration: ServerConfiguration
     let logger: Logger
+    /// Writes the default logger's lines off the loop thread; nil when a logger was given.
+    let logWriter: LogWriter?
     let clock = ServerClock()
     public let serverEpoch: String
     /// Writes heartbeat acknowledgements (their tail, with the epoch, is encoded once).
@@ -85,7 +87,14 @@ public final class Server: @unchecked Sendable {
 
     public init(configuration: ServerConfiguration, logger: Logger? = nil) {
         self.configuration = configuration
-        self.logger = logger ?? Logger(level: configuration.logLevel)
+        if let logger {
+            self.logger = logger
+            self.logWriter = nil
+        } else {
+            let writer = LogWriter(fd: 2)
+            self.logger = Logger(level: configuration.logLevel, sink: writer.enqueue)
+            self.logWriter = writer
+        }
         self.serverEpoch = makeServerEpoch()
         self.heartbeatReply = HeartbeatReplyEncoder(serverEpoch: serverEpoch)
         self.startedAtMs = clock.nowMs()
@@ -143,6 +152,7 @@ public final class Server: @unchecked Sendable {
     /// Serves until stopped; returns after the graceful shutdown.
     public func run() throws {
         guard let epoll else { preconditionFailure("start() must be called before run()") }
+        defer { logWriter?.finish() }  // every line written before returning; later ones directly
         var readyData = [UInt64](repeating: 0, count: 256)
         var readyEvents = [UInt32](repeating: 0, count: 256)
         while true {

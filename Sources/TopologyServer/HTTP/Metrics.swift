@@ -60,6 +60,7 @@ struct ServerMetrics {
         var version: String
         var serverEpoch: String
         var startTimeSeconds: Double
+        var logLinesDropped: Int
     }
 
     func render(_ g: Gauges) -> String {
@@ -102,6 +103,8 @@ struct ServerMetrics {
         sample("topology_watchers", [("transport", "sse")], String(g.sseWatchers))
         family("topology_watcher_resyncs_total", "counter", "Watchers whose backlog overflowed and were sent a resync snapshot.")
         sample("topology_watcher_resyncs_total", [], String(watcherResyncs))
+        family("topology_log_lines_dropped_total", "counter", "Log lines dropped because the log writer fell behind (slow disk or pipe).")
+        sample("topology_log_lines_dropped_total", [], String(g.logLinesDropped))
         family("topology_connections", "gauge", "Open client connections, by listener.")
         sample("topology_connections", [("listener", "frames")], String(g.binaryConnections))
         sample("topology_connections", [("listener", "http")], String(g.httpConnections))
