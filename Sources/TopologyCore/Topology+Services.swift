@@ -187,6 +187,7 @@ extension Topology {
         record.wire.state = .registered
         record.wire.health = .unknown
         record.wire.registeredMs = now
+        record.throttleMs = configuration.nodeUpdateThrottleMs + drawJitter()
         nodes[index] = record
         nodeIndex[key] = slot
         publishNode(slot, type: .nodeAdded, before: nil, now: now)
@@ -194,6 +195,14 @@ extension Topology {
         indexResolutionKeys(slot)
         resolveEdgesMatching(slot, now: now)
         return slot
+    }
+
+    /// A node's jitter: 0 to nodeUpdateJitterPercent of the throttle period, from the core's
+    /// generator (nothing is drawn when that is 0 ms).
+    func drawJitter() -> Int64 {
+        let most = configuration.nodeUpdateThrottleMs * Int64(configuration.nodeUpdateJitterPercent) / 100
+        guard most > 0 else { return 0 }
+        return Int64(randomSource.next() % UInt64(most + 1))
     }
 
     mutating func reregister(_ slot: Int32, _ request: RegisterServiceRequest, now: Int64) {
@@ -267,7 +276,7 @@ extension Topology {
     /// update is over, else once it is.
     mutating func refreshLater(_ slot: Int32, now: Int64) {
         let index = Int(slot)
-        let due = nodes[index].lastPublishedMs + configuration.nodeUpdateThrottleMs
+        let due = nodes[index].lastPublishedMs + nodes[index].throttleMs
         if now >= due {
             // Name, state and metadata never wait for the throttle, so the view is unchanged.
             nodes[index].lastPublishedMs = now

@@ -116,6 +116,8 @@ struct NodeRecord {
     var livenessScheduledAt: Int64 = .max
     /// Real time of the last NODE_* update published for it.
     var lastPublishedMs: Int64 = 0
+    /// Its throttle period: nodeUpdateThrottleMs plus its jitter.
+    var throttleMs: Int64 = 0
     /// A heartbeat-only refresh is waiting for the throttle period to end.
     var refreshPending = false
     var refreshScheduledAt: Int64 = .max
@@ -193,6 +195,9 @@ final class HistoryEntry {
     let update: TopologyUpdate
     let before: FilterView?
     let after: FilterView?
+    /// The WatchTopologyResponse carrying `update` as published, encoded when a watcher first takes
+    /// it that way; every other watcher that does gets these bytes.
+    lazy var encodedResponse: [UInt8] = Topology.encodeResponse(update)
 
     init(update: TopologyUpdate, before: FilterView?, after: FilterView?) {
         self.update = update

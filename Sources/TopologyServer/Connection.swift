@@ -63,6 +63,15 @@ final class Connection {
         frame.encodeLengthPrefixed(appendingTo: &outbound)
     }
 
+    /// Appends the frame that carries an encoded WatchTopologyResponse on call `callID`.
+    func appendWatchResponse(callID: UInt64, encoded response: [UInt8]) {
+        response.withUnsafeBytes { response in
+            PreencodedFrame.append(
+                callId: callID, memberField: Frame.watchTopologyResponseField, head: UnsafeRawBufferPointer(start: nil, count: 0),
+                tail: response, to: &outbound)
+        }
+    }
+
     /// Drops written bytes once they are the larger part of the buffer.
     func compact() {
         if writeIndex == outbound.count {

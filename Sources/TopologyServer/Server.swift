@@ -61,6 +61,7 @@ public final class Server: @unchecked Sendable {
     var shutdownDeadlineMs: Int64?
     var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var framesSinceTimerCheck = 0
+    private var nextWatchRoundMs: Int64 = 0
     private var lastOutboundSumMs: Int64 = 0
 
     // The HTTP listener (HTTP/Server+HTTP.swift).
@@ -168,7 +169,10 @@ public final class Server: @unchecked Sendable {
             }
             now = clock.nowMs()
             runTimers(now: now)
-            deliverWatchUpdates()
+            if watchUpdatesWaiting, clock.nowMs() >= nextWatchRoundMs {
+                let served = deliverWatchUpdates()
+                nextWatchRoundMs = served > Server.watchersPerUnpacedRound ? clock.nowMs() + Server.watchRoundIntervalMs : 0
+            }
             flushAll(now: clock.nowMs())
             publishStats()
             if let shutdownDeadlineMs, connections.isEmpty && httpConnections.isEmpty || clock.nowMs() >= shutdownDeadlineMs {
@@ -653,6 +657,7 @@ public final class Server: @unchecked Sendable {
             if let connection = connections[id] { consider(connection.closeDeadlineMs) }
         }
         if let shutdownDeadlineMs { consider(shutdownDeadlineMs) }
+        if watchUpdatesWaiting { consider(nextWatchRoundMs) }
         if !httpConnections.isEmpty, let http = nextHTTPWakeupMs() { consider(http) }
         return deadline
     }
@@ -690,12 +695,25 @@ public final class Server: @unchecked Sendable {
 
     // MARK: - Watches
 
+    /// Watch updates go out in rounds. While many watchers take updates (more than
+    /// `watchersPerUnpacedRound` in a round), at most one round per this many milliseconds: each
+    /// watcher then gets one larger write per round instead of one small write per loop wake-up,
+    /// and the kernel's cost per write, times the watchers, is most of what a busy stream costs.
+    /// Fewer watchers get their updates at every wake-up, with no wait.
+    static let watchRoundIntervalMs: Int64 = 2
+    static let watchersPerUnpacedRound = 16
+
+    private var watchUpdatesWaiting: Bool { topology.hasReadyWatchers || !retryWatchers.isEmpty }
+
     /// Takes watch updates from the core only while a connection's queue is under the watch bound:
     /// a slow watcher's backlog stays in the core, which coalesces it and, past its limit, resyncs.
-    private func deliverWatchUpdates() {
+    /// Each update (and each full snapshot) is encoded once for all the watchers of the round.
+    /// Returns how many watchers had updates waiting.
+    private func deliverWatchUpdates() -> Int {
         let ready = retryWatchers + topology.takeReadyWatchers()
         retryWatchers.removeAll(keepingCapacity: true)
         let bound = configuration.maxOutboundBytes / 2
+        var encodings = WatchEncodingCache()
         for watcher in ready {
             if let httpID = sseWatchers[watcher] {
                 deliverSSE(watcher, connectionID: httpID)
@@ -708,19 +726,20 @@ public final class Server: @unchecked Sendable {
                     connection.blockedWatchers.insert(watcher)
                     break
                 }
-                let updates = topology.takeUpdates(for: watcher, max: 32)
+                let updates = topology.takeEncodedUpdates(for: watcher, max: 32, cache: &encodings)
                 if updates.isEmpty {
                     connection.blockedWatchers.remove(watcher)
                     break
                 }
                 let before = connection.outbound.count
                 for update in updates {
-                    connection.append(Frame(callId: callID, message: .watchTopologyResponse(WatchTopologyResponse(update: update))))
+                    connection.appendWatchResponse(callID: callID, encoded: update)
                 }
                 connection.largestWatchBatchBytes = max(connection.largestWatchBatchBytes, connection.outbound.count - before)
                 scheduleFlush(connection)
             }
         }
+        return ready.count
     }
 
     // MARK: - Output

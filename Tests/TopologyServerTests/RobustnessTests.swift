@@ -86,6 +86,7 @@ final class RobustnessTests: XCTestCase {
         let server = try RunningServer {
             $0.topology.heartbeatIntervalMs = 5_000
             $0.topology.watchBufferLimit = 16
+            $0.topology.resyncIntervalMs = 0  // resync on the first overflow, however soon after the snapshot
             $0.maxOutboundBytes = 64 * 1024
         }
         defer { server.stop() }

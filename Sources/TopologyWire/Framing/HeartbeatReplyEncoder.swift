@@ -22,7 +22,7 @@ public struct HeartbeatReplyEncoder: Sendable {
             }
             tail.withUnsafeBytes { tail in
                 PreencodedFrame.append(
-                    callId: callId, memberField: 13, head: UnsafeRawBufferPointer(rebasing: head[0..<count]), tail: tail,
+                    callId: callId, memberField: Frame.heartbeatResponseField, head: UnsafeRawBufferPointer(rebasing: head[0..<count]), tail: tail,
                     to: &buffer)
             }
         }

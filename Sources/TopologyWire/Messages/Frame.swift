@@ -22,6 +22,10 @@ public struct Frame: WireMessage {
         indirect case watchTopologyResponse(WatchTopologyResponse)
     }
 
+    /// The field numbers of the members that `PreencodedFrame` writes.
+    public static let heartbeatResponseField = 13
+    public static let watchTopologyResponseField = 21
+
     public var callId: UInt64 = 0
     public var endOfStream: Bool = false
     public var status: Status? = nil
