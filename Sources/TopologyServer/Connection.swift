@@ -35,6 +35,8 @@ final class Connection {
     var firstBytes: [UInt8] = []
     var outbound: [UInt8] = []
     var writeIndex = 0
+    /// `pendingBytes` as the server's total last counted it (at the last flush).
+    var countedPendingBytes = 0
     /// EPOLLOUT is registered: the kernel buffer was full at the last flush.
     var waitingForWritable = false
     /// No more reading; close once `outbound` is written (or at `closeDeadlineMs`).

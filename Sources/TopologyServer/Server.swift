@@ -62,7 +62,9 @@ public final class Server: @unchecked Sendable {
     var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var framesSinceTimerCheck = 0
     private var nextWatchRoundMs: Int64 = 0
-    private var lastOutboundSumMs: Int64 = 0
+    /// Bytes queued for all connections, as of each one's last flush (kept up to date there and
+    /// when a connection closes, so the stats never sum over every connection).
+    private var outboundBytesTotal = 0
 
     // The HTTP listener (HTTP/Server+HTTP.swift).
     var httpListener: Int32 = -1
@@ -778,6 +780,8 @@ public final class Server: @unchecked Sendable {
             connection.writeIndex += n
         }
         connection.compact()
+        outboundBytesTotal += connection.pendingBytes - connection.countedPendingBytes
+        connection.countedPendingBytes = connection.pendingBytes
         localStats.maxConnectionOutboundBytes = max(localStats.maxConnectionOutboundBytes, connection.pendingBytes)
         let wantWritable = connection.pendingBytes > 0
         if wantWritable != connection.waitingForWritable {
@@ -810,6 +814,7 @@ public final class Server: @unchecked Sendable {
 
     private func closeNow(_ connection: Connection, reason: String) {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
+        outboundBytesTotal -= connection.countedPendingBytes
         endCalls(connection)
         closingConnections.remove(connection.id)
         epoll?.remove(connection.fd)
@@ -916,13 +921,8 @@ public final class Server: @unchecked Sendable {
         ])
     }
 
-    /// Publishes the statistics; the O(connections) sum of queued bytes at most every 50 ms.
     private func publishStats() {
-        let now = clock.nowMs()
-        if now - lastOutboundSumMs >= 50 || shutdownDeadlineMs != nil {
-            lastOutboundSumMs = now
-            localStats.outboundBytes = connections.values.reduce(0) { $0 + $1.pendingBytes }
-        }
+        localStats.outboundBytes = outboundBytesTotal
         localStats.connections = connections.count
         localStats.services = topology.serviceCount
         localStats.watchers = topology.watcherCount

@@ -129,6 +129,30 @@ final class RobustnessTests: XCTestCase {
         XCTAssertTrue(server.logLines.contains("msg=\"watcher resynced\""))
     }
 
+    /// `outboundBytes` is kept as connections flush and close (not summed over all of them): it
+    /// shows a reader's backlog, and goes back to 0 when the backlog is read or its connection closes.
+    func testQueuedBytesAreCountedAndUncounted() throws {
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
+        defer { server.stop() }
+        let setup = try server.client()
+        let filler = String(repeating: "q", count: 1_000)
+        let metadata = ServiceMetadata(region: filler, environment: filler, team: filler, versionHash: filler,
+                                       serviceInterface: filler, serviceRole: filler, programName: filler)
+        for i in 0..<900 { _ = try setup.register("big-\(i)", metadata: metadata) }
+        // Two watchers that do not read: of their ~6.3 MB snapshots, what the kernel does not take
+        // waits in the server.
+        var readers = [try TestClient(port: server.port, receiveBuffer: 4096), try TestClient(port: server.port, receiveBuffer: 4096)]
+        let watches = readers.map { $0.startWatch() }
+        try eventually(timeout: 20, "the backlogs counted") { server.server.stats().outboundBytes > 4_000_000 }
+        let both = server.server.stats().outboundBytes
+        XCTAssertLessThanOrEqual(both, 2 * 6_400_000)
+        // One reads its snapshot: its share goes; the other closes: so does the rest.
+        XCTAssertEqual(try readers[0].update(on: watches[0], timeout: 20).type, .snapshot)
+        try eventually(timeout: 20, "the read backlog uncounted") { server.server.stats().outboundBytes < both - 1_000_000 }
+        readers.removeLast()
+        try eventually("the closed connection uncounted") { server.server.stats().outboundBytes == 0 }
+    }
+
     func testLargeSnapshotDoesNotCountAgainstTheHeartbeatsOnTheSameConnection() throws {
         let server = try RunningServer { $0.maxOutboundBytes = 16 * 1024; $0.topology.heartbeatIntervalMs = 5_000 }
         defer { server.stop() }
