@@ -1,8 +1,8 @@
 import TopologyWire
 
 /// A service id: 128 bits, shown as a UUID in canonical text form (lowercase 8-4-4-4-12 hex).
-/// The dictionary key of the service table: hashing two words is cheaper than hashing 36 bytes.
-public struct ServiceKey: Hashable, Sendable {
+/// The key of the service table (a `FlatTable`): two words, not 36 bytes of text.
+public struct ServiceKey: Hashable, Sendable, FlatTableKey {
     public var high: UInt64
     public var low: UInt64
 
@@ -25,6 +25,8 @@ public struct ServiceKey: Hashable, Sendable {
         guard let (high, low) = UUIDText.parse(text) else { return nil }
         self.init(high: high, low: low)
     }
+
+    public var bits: (high: UInt64, low: UInt64) { (high, low) }
 
     /// Canonical lowercase text.
     public var text: String { UUIDText.format(high: high, low: low) }

@@ -18,7 +18,7 @@ public struct Topology {
     // Services.
     var nodes: [NodeRecord] = []
     var freeNodes: [Int32] = []
-    var nodeIndex: [ServiceKey: Int32] = [:]
+    var nodeIndex: FlatTable<ServiceKey, Int32>
     var nextRegistrationOrder: UInt64 = 0
     /// Resolution keys (name, interface::role, interface, address) -> node slots.
     var resolutionIndex: [String: [Int32]] = [:]
@@ -70,6 +70,7 @@ public struct Topology {
         self.serverEpoch = serverEpoch
         self.lastObservedMs = now
         self.randomSource = RandomSource(randomNumberGenerator)
+        self.nodeIndex = FlatTable(seed: (randomSource.next(), randomSource.next()))
     }
 
     /// Live services (every state but DEAD, which is removed at once).

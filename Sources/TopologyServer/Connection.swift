@@ -29,7 +29,8 @@ final class Connection {
     let peer: String
     let acceptedAtMs: Int64
     var decoder: FrameDecoder
-    var calls: [UInt64: Call] = [:]
+    /// Open calls by call id.
+    var calls: CallTable
     var receivedFirstFrame = false
     /// The first bytes received (up to 4), kept only to recognise an HTTP request.
     var firstBytes: [UInt8] = []
@@ -50,12 +51,14 @@ final class Connection {
     /// Registered in the server's list of connections to flush this wake-up.
     var scheduledForFlush = false
 
-    init(id: UInt64, fd: Int32, peer: String, acceptedAtMs: Int64, maxFrameBytes: Int) {
+    /// `tableSeed`: random bits for the call table's hash (see `FlatTable`).
+    init(id: UInt64, fd: Int32, peer: String, acceptedAtMs: Int64, maxFrameBytes: Int, tableSeed: (UInt64, UInt64)) {
         self.id = id
         self.fd = fd
         self.peer = peer
         self.acceptedAtMs = acceptedAtMs
         self.decoder = FrameDecoder(maximumFrameSize: maxFrameBytes)
+        self.calls = CallTable(seed: tableSeed)
     }
 
     /// Bytes queued and not yet written.

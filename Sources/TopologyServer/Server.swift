@@ -51,6 +51,7 @@ public final class Server: @unchecked Sendable {
 
     var connections: [UInt64: Connection] = [:]
     var nextConnectionID: UInt64 = 16
+    private let callTableSeed = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
     private var watcherCalls: [WatcherID: (connection: UInt64, callID: UInt64)] = [:]
     /// Connections waiting for their first frame, in accept order (so deadlines are in order too).
     private var firstFrameQueue: [(connection: UInt64, deadlineMs: Int64)] = []
@@ -253,7 +254,10 @@ public final class Server: @unchecked Sendable {
             try? Sockets.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt TCP_NODELAY")
             let id = nextConnectionID
             nextConnectionID += 1
-            let connection = Connection(id: id, fd: fd, peer: peer, acceptedAtMs: now, maxFrameBytes: configuration.maxFrameBytes)
+            // Each connection's call table gets seeds of its own, derived from the server's.
+            let seed = (callTableSeed.0 ^ id &* 0x9E37_79B9_7F4A_7C15, callTableSeed.1 &+ id)
+            let connection = Connection(id: id, fd: fd, peer: peer, acceptedAtMs: now, maxFrameBytes: configuration.maxFrameBytes,
+                                        tableSeed: seed)
             do {
                 try epoll?.add(fd, events: UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP), data: id)
             } catch {
@@ -524,7 +528,8 @@ public final class Server: @unchecked Sendable {
         let key = ServiceKey(high: heartbeat.serviceIdHigh, low: heartbeat.serviceIdLow)
         let now = clock.ms(monotonicNs: startedNs)
         return self.heartbeat(connection, callID: heartbeat.callId, endOfStream: heartbeat.endOfStream,
-                              open: connection.calls[heartbeat.callId], serviceId: heartbeat.serviceId,
+                              open: connection.calls.isOpenHeartbeat(heartbeat.callId) ? .heartbeat : connection.calls[heartbeat.callId],
+                              serviceId: heartbeat.serviceId,
                               sequence: heartbeat.sequence, startedNs: startedNs, now: now) { topology throws(TopologyError) in
             try topology.heartbeat(serviceKey: key, sequence: heartbeat.sequence, metrics: heartbeat.metrics,
                                    health: heartbeat.health, now: now)
@@ -635,7 +640,7 @@ public final class Server: @unchecked Sendable {
     /// Ends every open call of a connection that is going away (its watches stop; its services
     /// live on until their heartbeats stop counting).
     private func endCalls(_ connection: Connection) {
-        for (_, call) in connection.calls {
+        for (_, call) in connection.calls.elements {
             if case .watch(let watcher) = call { endWatch(watcher) }
         }
         connection.calls.removeAll()
@@ -836,8 +841,8 @@ public final class Server: @unchecked Sendable {
         shutdownHTTP(now: now)
         let unavailable = Status(code: .unavailable, message: "server shutting down")
         for connection in connections.values where !connection.closing {
-            for callID in connection.calls.keys.sorted() {
-                if case .watch(let watcher) = connection.calls[callID]! { endWatch(watcher) }
+            for (callID, call) in connection.calls.elements.sorted(by: { $0.key < $1.key }) {
+                if case .watch(let watcher) = call { endWatch(watcher) }
                 connection.append(Frame(callId: callID, endOfStream: true, status: unavailable))
             }
             connection.calls.removeAll()
