@@ -31,3 +31,13 @@ public struct ServiceKey: Hashable, Sendable, FlatTableKey {
     /// Canonical lowercase text.
     public var text: String { UUIDText.format(high: high, low: low) }
 }
+
+/// Where a service is in a `Topology` (its slot), for a caller to keep between the service's
+/// heartbeats: see `Topology.heartbeat(serviceKey:hint:...)`. Checked before every use (the slot
+/// must hold a live node with the same id), so a stale hint costs a lookup, never a wrong node.
+public struct NodeHint: Equatable, Sendable {
+    let slot: Int32
+
+    /// No hint: the next heartbeat looks the service up.
+    public static let none = NodeHint(slot: -1)
+}

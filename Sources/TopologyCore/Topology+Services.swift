@@ -41,12 +41,23 @@ extension Topology {
     }
 
     /// `heartbeat(_:now:)` for a request whose id the caller has parsed already (the server's fast
-    /// path): the same outcome for the request with `service_id` = `serviceKey.text`.
+    /// path): the same outcome for the request with `service_id` = `serviceKey.text`. `hint` is where
+    /// the service was at the caller's last heartbeat for it (`.none` at first): when the service
+    /// is still there, the service table is not consulted; either way `hint` is set to where it is.
     public mutating func heartbeat(
-        serviceKey: ServiceKey, sequence: Int64, metrics: ServiceMetrics?, health: ApplicationHealth?, now: Int64
+        serviceKey: ServiceKey, hint: inout NodeHint, sequence: Int64, metrics: ServiceMetrics?,
+        health: ApplicationHealth?, now: Int64
     ) throws(TopologyError) -> HeartbeatResponse {
         let now = observe(now)
-        guard let slot = nodeIndex[serviceKey] else { throw .notFound(serviceId: serviceKey.text) }
+        let slot: Int32
+        let hinted = Int(hint.slot)
+        if hinted >= 0, hinted < nodes.count, nodes[hinted].inUse, nodes[hinted].key == serviceKey {
+            slot = hint.slot
+        } else {
+            guard let found = nodeIndex[serviceKey] else { throw .notFound(serviceId: serviceKey.text) }
+            slot = found
+            hint = NodeHint(slot: found)
+        }
         return try heartbeat(slot, sequence: sequence, metrics: metrics, health: health, now: now)
     }
 

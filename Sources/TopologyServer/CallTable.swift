@@ -3,13 +3,18 @@ import TopologyCore
 /// A connection's open calls by call id: a `FlatTable`, plus one bit per small call id that is an
 /// open Heartbeat call. The heartbeat fast path checks the bit: a few cache lines per connection,
 /// which stay cached, where the table is kilobytes that a busy server has evicted by the time the
-/// call's next heartbeat comes (a miss per heartbeat otherwise).
+/// call's next heartbeat comes (a miss per heartbeat otherwise). It also keeps, per small call id,
+/// where the core last found the call's service (`NodeHint`), which spares the core's service
+/// table the same miss.
 struct CallTable {
     /// Call ids below this get a bit (at most 1 KiB of bits per connection).
     static let bitLimit: UInt64 = 8_192
+    /// Call ids below this get a hint (at most 4 KiB per connection).
+    static let hintLimit: UInt64 = 1_024
 
     private var table: FlatTable<UInt64, Connection.Call>
     private var heartbeatBits: [UInt64] = []
+    private var hints: [NodeHint] = []
 
     init(seed: (UInt64, UInt64)) {
         table = FlatTable(seed: seed)
@@ -35,6 +40,20 @@ struct CallTable {
         return word < heartbeatBits.count && heartbeatBits[word] & (1 << (id & 63)) != 0
     }
 
+    /// Where the core last found the service of heartbeat call `id` (`.none` if not known).
+    func hint(_ id: UInt64) -> NodeHint {
+        id < UInt64(hints.count) ? hints[Int(id)] : .none
+    }
+
+    mutating func setHint(_ id: UInt64, _ hint: NodeHint) {
+        guard id < CallTable.hintLimit else { return }
+        if id >= UInt64(hints.count) {
+            guard hint != .none else { return }
+            hints += repeatElement(.none, count: Int(id) + 1 - hints.count)
+        }
+        hints[Int(id)] = hint
+    }
+
     @discardableResult
     mutating func removeValue(forKey id: UInt64) -> Connection.Call? {
         setBit(id, false)
@@ -44,9 +63,11 @@ struct CallTable {
     mutating func removeAll() {
         table.removeAll()
         heartbeatBits = []
+        hints = []
     }
 
     private mutating func setBit(_ id: UInt64, _ on: Bool) {
+        if !on { setHint(id, .none) }
         guard id < CallTable.bitLimit else { return }
         let word = Int(id >> 6)
         if word >= heartbeatBits.count {

@@ -527,12 +527,15 @@ public final class Server: @unchecked Sendable {
     private func handleHeartbeat(_ heartbeat: HeartbeatFrame, on connection: Connection, startedNs: Int64) -> Int64 {
         let key = ServiceKey(high: heartbeat.serviceIdHigh, low: heartbeat.serviceIdLow)
         let now = clock.ms(monotonicNs: startedNs)
-        return self.heartbeat(connection, callID: heartbeat.callId, endOfStream: heartbeat.endOfStream,
-                              open: connection.calls.isOpenHeartbeat(heartbeat.callId) ? .heartbeat : connection.calls[heartbeat.callId],
+        let callID = heartbeat.callId
+        return self.heartbeat(connection, callID: callID, endOfStream: heartbeat.endOfStream,
+                              open: connection.calls.isOpenHeartbeat(callID) ? .heartbeat : connection.calls[callID],
                               serviceId: heartbeat.serviceId,
                               sequence: heartbeat.sequence, startedNs: startedNs, now: now) { topology throws(TopologyError) in
-            try topology.heartbeat(serviceKey: key, sequence: heartbeat.sequence, metrics: heartbeat.metrics,
-                                   health: heartbeat.health, now: now)
+            var hint = connection.calls.hint(callID)
+            defer { connection.calls.setHint(callID, hint) }
+            return try topology.heartbeat(serviceKey: key, hint: &hint, sequence: heartbeat.sequence, metrics: heartbeat.metrics,
+                                          health: heartbeat.health, now: now)
         }
     }
 

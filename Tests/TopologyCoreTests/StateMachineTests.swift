@@ -604,8 +604,9 @@ final class StateMachineTests: XCTestCase {
         XCTAssertEqual(topology.configuration, TopologyConfiguration())
     }
 
-    /// The server's fast path hands the core a parsed id: the outcome (response or error, state,
-    /// events, every watch update) must be that of the same heartbeat by request.
+    /// The server's fast path hands the core a parsed id and a hint of where the service was: the
+    /// outcome (response or error, state, events, every watch update) must be that of the same
+    /// heartbeat by request, whatever the hint.
     func testHeartbeatByParsedIdIsTheSameAsByRequest() {
         var configuration = TopologyConfiguration()
         configuration.maxStringBytes = 20
@@ -613,6 +614,7 @@ final class StateMachineTests: XCTestCase {
         var byKey = Harness(configuration, seed: 7)
         var rng = SplitMix64(seed: 8)
         var ids: [String] = []
+        var hints: [String: NodeHint] = [:]
         let watchers = (byRequest.watch(), byKey.watch())
         for step in 0..<3_000 {
             let roll = rng.next() % 100
@@ -635,9 +637,14 @@ final class StateMachineTests: XCTestCase {
                     try byRequest.topology.heartbeat(HeartbeatRequest(serviceId: id, sequence: sequence, metrics: metrics, health: health), now: byRequest.now)
                 }
                 let key = ServiceKey(parsing: id)!
+                // The hint kept for this id, or (now and then) another id's, or none: a wrong or
+                // stale hint must make no difference.
+                var hint = hints[id] ?? .none
+                if rng.next() % 10 == 0 { hint = hints.values.randomElement(using: &rng) ?? .none }
                 let viaKey = Result { () throws(TopologyError) in
-                    try byKey.topology.heartbeat(serviceKey: key, sequence: sequence, metrics: metrics, health: health, now: byKey.now)
+                    try byKey.topology.heartbeat(serviceKey: key, hint: &hint, sequence: sequence, metrics: metrics, health: health, now: byKey.now)
                 }
+                hints[id] = hint
                 XCTAssertEqual(String(describing: viaRequest), String(describing: viaKey), "step \(step)")
             }
             XCTAssertEqual(byRequest.take(watchers.0), byKey.take(watchers.1), "step \(step)")

@@ -1,12 +1,14 @@
+@testable import TopologyCore
 @testable import TopologyServer
-import TopologyCore
 import XCTest
 
-/// The heartbeat bits of a connection's call table always agree with the table.
+/// The heartbeat bits of a connection's call table always agree with the table, and a call's node
+/// hint goes with the call.
 final class CallTableTests: XCTestCase {
     func testHeartbeatBitsFollowTheTable() {
         var table = CallTable(seed: (3, 4))
         var reference: [UInt64: Connection.Call] = [:]
+        var hints: [UInt64: NodeHint] = [:]
         var state: UInt64 = 9
         func next() -> UInt64 {  // xorshift: ids and operations
             state ^= state << 13; state ^= state >> 7; state ^= state << 17
@@ -19,6 +21,8 @@ final class CallTableTests: XCTestCase {
             case 0, 1:
                 table[id] = .heartbeat
                 reference[id] = .heartbeat
+                table.setHint(id, NodeHint(slot: Int32(step)))
+                hints[id] = id < CallTable.hintLimit ? NodeHint(slot: Int32(step)) : NodeHint.none
             case 2:
                 table[id] = .activity(accepted: Int64(step))
                 reference[id] = .activity(accepted: Int64(step))
@@ -33,7 +37,10 @@ final class CallTableTests: XCTestCase {
                     reference[id] = nil
                 }
             }
+            for (id, call) in reference { if case .heartbeat = call {} else { hints[id] = nil } }
+            for id in hints.keys where reference[id] == nil { hints[id] = nil }
             for id in ids {
+                XCTAssertEqual(table.hint(id), hints[id] ?? .none, "hint of \(id) at step \(step)")
                 let isHeartbeat: Bool
                 if case .heartbeat? = reference[id] { isHeartbeat = true } else { isHeartbeat = false }
                 // The bit is a cache: set only for open heartbeat calls, and for every one with a small id.
