@@ -40,6 +40,8 @@ final class Connection {
     var countedPendingBytes = 0
     /// EPOLLOUT is registered: the kernel buffer was full at the last flush.
     var waitingForWritable = false
+    /// A reply is being encoded off the loop (`ReplyEncoder`): not read until it is queued.
+    var awaitingEncodedReply = false
     /// No more reading; close once `outbound` is written (or at `closeDeadlineMs`).
     var closing = false
     var closeDeadlineMs: Int64 = .max
@@ -66,6 +68,17 @@ final class Connection {
 
     func append(_ frame: Frame) {
         frame.encodeLengthPrefixed(appendingTo: &outbound)
+    }
+
+    /// Appends frames encoded elsewhere; when nothing is queued, they become the queue (a large
+    /// reply is not copied).
+    func append(encoded frames: [UInt8]) {
+        if pendingBytes == 0 {
+            outbound = frames
+            writeIndex = 0
+        } else {
+            outbound.append(contentsOf: frames)
+        }
     }
 
     /// Appends the frame that carries an encoded WatchTopologyResponse on call `callID`.

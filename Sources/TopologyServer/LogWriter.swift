@@ -28,16 +28,7 @@ final class LogWriter: @unchecked Sendable {
     init(fd: Int32, capacityBytes: Int = 1 << 20) {
         self.fd = fd
         self.capacityBytes = capacityBytes
-        let thread = Thread { [self] in run() }
-        thread.name = "log writer"
-        // The thread never takes a signal: it starts with all of them blocked (a new thread inherits
-        // the mask), so SIGTERM and SIGINT reach the event loop's signalfd, not a default handler.
-        var all = sigset_t()
-        var previous = sigset_t()
-        sigfillset(&all)
-        pthread_sigmask(SIG_BLOCK, &all, &previous)
-        thread.start()
-        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        startBackgroundThread(named: "log writer") { [self] in run() }
     }
 
     /// Lines dropped since start because the queue was full.

@@ -23,6 +23,8 @@ public struct ServerStats: Sendable, Equatable {
     public var loopIterations = 0
     /// Heartbeat frames read by the fast path (`HeartbeatFrame`) rather than the general decoder.
     public var fastPathHeartbeats = 0
+    /// Replies encoded off the loop thread (`ReplyEncoder`).
+    public var offLoopReplies = 0
 }
 
 /// The TCP server: one thread runs an epoll loop that owns the `Topology`, every socket and every
@@ -46,6 +48,8 @@ public final class Server: @unchecked Sendable {
     private var listener: Int32 = -1
     private var wakeFD: Int32 = -1
     private var signalFD: Int32 = -1
+    /// Encodes large replies off the loop thread (set up by `start()`).
+    private var replyEncoder: ReplyEncoder?
     /// The address actually bound (the port filled in when 0 was asked for).
     public private(set) var boundAddress: ListenAddress?
 
@@ -85,6 +89,9 @@ public final class Server: @unchecked Sendable {
     private static let listenerToken: UInt64 = 1
     private static let wakeToken: UInt64 = 2
     private static let signalToken: UInt64 = 3
+    private static let replyEncoderToken: UInt64 = 5
+    /// A GetTopology reply of at least this many nodes and edges is encoded by `replyEncoder`.
+    static let offLoopReplyEntries = 1_000
     /// Bytes read from one connection per wake-up at most, so one flooding client cannot hold the
     /// loop; the rest stays in the kernel and epoll (level-triggered) reports it again at once.
     private static let readBudget = 256 * 1024
@@ -106,6 +113,7 @@ public final class Server: @unchecked Sendable {
     }
 
     deinit {
+        replyEncoder?.stop()
         for fd in [listener, httpListener, wakeFD, signalFD, epoll?.fd ?? -1] where fd >= 0 { Sockets.close(fd) }
         for connection in connections.values { Sockets.close(connection.fd) }
         for connection in httpConnections.values { Sockets.close(connection.fd) }
@@ -133,6 +141,9 @@ public final class Server: @unchecked Sendable {
         try startHTTP()
         wakeFD = try syscallBlocking("eventfd") { topology_eventfd_create() }
         try epoll.add(wakeFD, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.wakeToken)
+        let replyEncoder = try ReplyEncoder()
+        self.replyEncoder = replyEncoder
+        try epoll.add(replyEncoder.fd, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.replyEncoderToken)
         if handleSignals {
             signalFD = try syscallBlocking("signalfd") { topology_signalfd_create() }
             try epoll.add(signalFD, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.signalToken)
@@ -156,7 +167,10 @@ public final class Server: @unchecked Sendable {
     /// Serves until stopped; returns after the graceful shutdown.
     public func run() throws {
         guard let epoll else { preconditionFailure("start() must be called before run()") }
-        defer { logWriter?.finish() }  // every line written before returning; later ones directly
+        defer {
+            replyEncoder?.stop()
+            logWriter?.finish()  // every line written before returning; later ones directly
+        }
         var readyData = [UInt64](repeating: 0, count: 256)
         var readyEvents = [UInt32](repeating: 0, count: 256)
         while true {
@@ -199,6 +213,8 @@ public final class Server: @unchecked Sendable {
             var value: UInt64 = 0
             _ = try? syscall("read eventfd") { Glibc.read(wakeFD, &value, 8) }
             beginShutdown(reason: "stop requested", now: now)
+        case Server.replyEncoderToken:
+            takeEncodedReplies(now: now)
         case Server.signalToken:
             while let signal = try? syscall("read signalfd", { topology_signalfd_read(signalFD) }),
                   case .processed(let number) = signal, number > 0 {
@@ -307,7 +323,7 @@ public final class Server: @unchecked Sendable {
     private func processFrames(_ connection: Connection, now: Int64) {
         // The clock as of the end of the last heartbeat handled: the next one starts there.
         var clockNs = ServerClock.monotonicNs()
-        while !connection.closing {
+        while !connection.closing && !connection.awaitingEncodedReply {
             // Heartbeats in the usual layout skip the general decoder (the connection's first frame
             // never does, so whatever a connection must open with is checked on the general path).
             if connection.receivedFirstFrame, let heartbeat = connection.decoder.nextHeartbeat() {
@@ -466,8 +482,18 @@ public final class Server: @unchecked Sendable {
         case .getTopologyRequest(let request):
             guard unary(connection, callID, open, "GetTopology", now) else { return }
             let snapshot = topology.snapshot(for: request.query ?? TopologyQuery(), now: now)
-            reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok,
-                                    message: .getTopologyResponse(GetTopologyResponse(snapshot: snapshot))), now: now)
+            let frame = Frame(callId: callID, endOfStream: true, status: Server.ok,
+                              message: .getTopologyResponse(GetTopologyResponse(snapshot: snapshot)))
+            if snapshot.nodes.count + snapshot.edges.count >= Server.offLoopReplyEntries, let replyEncoder, !connection.closing {
+                // Encoded by the worker; this connection is not read meanwhile, so its replies
+                // keep the order of its requests (`takeEncodedReplies` resumes it).
+                connection.awaitingEncodedReply = true
+                updateInterest(connection)
+                replyEncoder.encode(frame, for: connection.id)
+                localStats.offLoopReplies += 1
+            } else {
+                reply(connection, frame, now: now)
+            }
 
         case .heartbeatRequest(let request):
             heartbeat(connection, callID: callID, endOfStream: frame.endOfStream, open: open, serviceId: request.serviceId,
@@ -752,7 +778,32 @@ public final class Server: @unchecked Sendable {
         return ready.count
     }
 
+    /// Replies the worker has encoded: each goes where its connection's replies stand, and the
+    /// connection is read again, starting with the frames that came after the request.
+    private func takeEncodedReplies(now: Int64) {
+        guard let replyEncoder else { return }
+        for finished in replyEncoder.takeFinished() {
+            guard let connection = connections[finished.connection], connection.awaitingEncodedReply else { continue }
+            connection.awaitingEncodedReply = false
+            if replyAllowed(connection, now: now) {
+                connection.append(encoded: finished.bytes)
+                scheduleFlush(connection)
+            }
+            guard !connection.closing else { continue }
+            updateInterest(connection)
+            processFrames(connection, now: now)
+        }
+    }
+
     // MARK: - Output
+
+    /// The epoll events a connection waits for: writable while output is queued, readable unless
+    /// it is closing or waiting for a reply being encoded.
+    private func updateInterest(_ connection: Connection) {
+        let read = connection.closing || connection.awaitingEncodedReply ? 0 : UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
+        let events = (connection.waitingForWritable ? UInt32(TOPOLOGY_EPOLLOUT) : 0) | read
+        try? epoll?.modify(connection.fd, events: events, data: connection.id)
+    }
 
     private func scheduleFlush(_ connection: Connection) {
         if !connection.scheduledForFlush {
@@ -794,8 +845,7 @@ public final class Server: @unchecked Sendable {
         let wantWritable = connection.pendingBytes > 0
         if wantWritable != connection.waitingForWritable {
             connection.waitingForWritable = wantWritable
-            let events = UInt32(wantWritable ? TOPOLOGY_EPOLLOUT : 0) | UInt32(connection.closing ? 0 : TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
-            try? epoll?.modify(connection.fd, events: events, data: connection.id)
+            updateInterest(connection)
         }
         if connection.closing {
             if connection.pendingBytes == 0 { closeNow(connection, reason: "closed") }
@@ -814,9 +864,8 @@ public final class Server: @unchecked Sendable {
         connection.closing = true
         connection.closeDeadlineMs = now + max(configuration.shutdownGraceMs, 100)
         closingConnections.insert(connection.id)
-        let events = UInt32(connection.pendingBytes > 0 ? TOPOLOGY_EPOLLOUT : 0)
         connection.waitingForWritable = connection.pendingBytes > 0
-        try? epoll?.modify(connection.fd, events: events, data: connection.id)
+        updateInterest(connection)
         scheduleFlush(connection)
     }
 
