@@ -29,7 +29,9 @@ public struct ServerStats: Sendable, Equatable {
 
 /// The TCP server: one thread runs an epoll loop that owns the `Topology`, every socket and every
 /// timer. Single-threaded on purpose: the core is a plain struct, so nothing is locked on the hot
-/// path; the loop sleeps until the next socket event or the core's next deadline.
+/// path; the loop sleeps until the next socket event or the core's next deadline. Two helper
+/// threads take work that must not hold the loop: `LogWriter` (stderr) and `ReplyEncoder` (large
+/// GetTopology replies); they share nothing with it but a queue each.
 ///
 /// Use: `start()` binds (and throws on a port in use), `run()` serves on the calling thread until
 /// `stop()` (from any thread) or, with `handleSignals`, SIGINT/SIGTERM.

@@ -135,9 +135,7 @@ final class RobustnessTests: XCTestCase {
         let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
         defer { server.stop() }
         let setup = try server.client()
-        let filler = String(repeating: "q", count: 1_000)
-        let metadata = ServiceMetadata(region: filler, environment: filler, team: filler, versionHash: filler,
-                                       serviceInterface: filler, serviceRole: filler, programName: filler)
+        let metadata = bulkyMetadata()
         for i in 0..<900 { _ = try setup.register("big-\(i)", metadata: metadata) }
         // Two watchers that do not read: of their ~6.3 MB snapshots, what the kernel does not take
         // waits in the server.
