@@ -533,6 +533,7 @@ extension WatcherRecord {
     }
 
     /// Queues `entry` if this (live) watcher's filter concerns it.
+    @inline(__always)
     mutating func offer(_ entry: HistoryEntry, now: Int64, policy: WatchBufferPolicy) -> EnqueueOutcome {
         guard inUse, let update = filter.translate(entry) else { return EnqueueOutcome() }
         return enqueue(update, now: now, policy: policy)
@@ -542,6 +543,10 @@ extension WatcherRecord {
     /// when coalescing does not bring it down to half the limit, unless the watcher's last SNAPSHOT
     /// (its first, or a resync) was queued less than `resyncIntervalMs` ago: then the coalesced
     /// buffer is kept, however long (at most two updates per node and edge it covers).
+    ///
+    /// Inlined into the fan-out loop (it runs for every watcher on every update); the rare overflow
+    /// is a call of its own.
+    @inline(__always)
     mutating func enqueue(_ update: QueuedUpdate, now: Int64, policy: WatchBufferPolicy) -> EnqueueOutcome {
         var outcome = EnqueueOutcome()
         lastQueuedMs = now
@@ -551,26 +556,34 @@ extension WatcherRecord {
         }
         // A pending SNAPSHOT is built when taken, so it already includes this update.
         if pendingSnapshot != nil { return outcome }
-        let limit = max(1, policy.limit)
-        if queue.count >= max(limit, coalesceAt) {
-            let coalesced = Topology.coalesce(queue.elements)
-            coalesceCount += 1
-            coalesceAt = 0
-            if coalesced.count > limit / 2 {
-                if let last = lastSnapshotMs, now - last < policy.resyncIntervalMs {
-                    coalesceAt = 2 * coalesced.count
-                } else {
-                    queue.removeAll()
-                    pendingSnapshot = .resync
-                    resyncCount += 1
-                    lastSnapshotMs = now
-                    outcome.resynced = true
-                    return outcome
-                }
-            }
-            queue.replace(with: coalesced)
+        // `coalesceAt` only matters past the limit, so it is read only then.
+        if queue.count >= max(1, policy.limit) && queue.count >= coalesceAt, overflow(now: now, policy: policy) {
+            outcome.resynced = true
+            return outcome
         }
         queue.append(update)
         return outcome
+    }
+
+    /// The buffer is full: coalesces it, or replaces it by a resync SNAPSHOT (returns true then).
+    @inline(never)
+    mutating func overflow(now: Int64, policy: WatchBufferPolicy) -> Bool {
+        let limit = max(1, policy.limit)
+        let coalesced = Topology.coalesce(queue.elements)
+        coalesceCount += 1
+        coalesceAt = 0
+        if coalesced.count > limit / 2 {
+            if let last = lastSnapshotMs, now - last < policy.resyncIntervalMs {
+                coalesceAt = 2 * coalesced.count
+            } else {
+                queue.removeAll()
+                pendingSnapshot = .resync
+                resyncCount += 1
+                lastSnapshotMs = now
+                return true
+            }
+        }
+        queue.replace(with: coalesced)
+        return false
     }
 }
