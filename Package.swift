@@ -21,7 +21,11 @@ let package = Package(
         .target(name: "TopologyWire"),
         .target(name: "TopologyCore", dependencies: ["TopologyWire"]),
         .target(name: "CTopologyShims"),
-        .target(name: "TopologyServer", dependencies: ["TopologyCore", "TopologyWire", "CTopologyShims"]),
+        // Release builds drop the run-time exclusivity checks of class properties: the event loop
+        // touches a handful per heartbeat, about 600 instructions of ~3,000 in all (callgrind, see
+        // docs/performance.md). Debug builds, which the tests run, keep them.
+        .target(name: "TopologyServer", dependencies: ["TopologyCore", "TopologyWire", "CTopologyShims"],
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .executableTarget(name: "topology-server", dependencies: ["TopologyServer"]),
 
         // Test helper: decodes and re-encodes messages read from stdin, so the Python differential

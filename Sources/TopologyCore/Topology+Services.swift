@@ -37,17 +37,60 @@ extension Topology {
     public mutating func heartbeat(_ request: HeartbeatRequest, now: Int64) throws(TopologyError) -> HeartbeatResponse {
         let now = observe(now)
         guard let slot = lookup(request.serviceId) else { throw .notFound(serviceId: request.serviceId) }
-        if let message = request.health?.message, message.utf8.count > configuration.maxStringBytes {
+        return try heartbeat(slot, sequence: request.sequence, metrics: request.metrics, health: request.health, now: now)
+    }
+
+    /// `heartbeat(_:now:)` for a request whose id the caller has parsed already (the server's fast
+    /// path): the same outcome for the request with `service_id` = `serviceKey.text`. `hint` is where
+    /// the service was at the caller's last heartbeat for it (`.none` at first): when the service
+    /// is still there, the service table is not consulted; either way `hint` is set to where it is.
+    public mutating func heartbeat(
+        serviceKey: ServiceKey, hint: inout NodeHint, sequence: Int64, metrics: ServiceMetrics?,
+        health: ApplicationHealth?, now: Int64
+    ) throws(TopologyError) -> HeartbeatResponse {
+        let now = observe(now)
+        let slot: Int32
+        let hinted = Int(hint.slot)
+        if hinted >= 0, hinted < nodes.count, nodes[hinted].inUse, nodes[hinted].key == serviceKey {
+            slot = hint.slot
+        } else {
+            guard let found = nodeIndex[serviceKey] else { throw .notFound(serviceId: serviceKey.text) }
+            slot = found
+            hint = NodeHint(slot: found)
+        }
+        return try heartbeat(slot, sequence: sequence, metrics: metrics, health: health, now: now)
+    }
+
+    /// Removes a service at once: NODE_REMOVED, then EDGE_REMOVED for its edges. `removed` is false
+    /// for an unknown id.
+    public mutating func unregister(_ request: UnregisterServiceRequest, now: Int64) -> UnregisterServiceResponse {
+        let now = observe(now)
+        guard let slot = lookup(request.serviceId) else { return UnregisterServiceResponse(removed: false) }
+        removeNode(slot, dead: false, now: now)
+        return UnregisterServiceResponse(removed: true)
+    }
+
+    /// The node of a live service, as snapshots show it.
+    public func node(id: String) -> ServiceNode? {
+        lookup(id).map { nodes[Int($0)].wire }
+    }
+
+    // MARK: Internals
+
+    mutating func heartbeat(
+        _ slot: Int32, sequence: Int64, metrics: ServiceMetrics?, health: ApplicationHealth?, now: Int64
+    ) throws(TopologyError) -> HeartbeatResponse {
+        if let message = health?.message, message.utf8.count > configuration.maxStringBytes {
             throw .invalidArgument(field: "health.message", reason: "longer than \(configuration.maxStringBytes) bytes")
         }
         let index = Int(slot)
         let live = now - forgivenStallMs
         nodes[index].wire.lastHeartbeatMs = now
         nodes[index].livenessBase = live
-        if let metrics = request.metrics { nodes[index].wire.metrics = metrics }
+        if let metrics { nodes[index].wire.metrics = metrics }
         var immediate = false
         let oldState = nodes[index].wire.state
-        if let health = request.health {
+        if let health {
             nodes[index].wire.healthDetail = health
             if health.state != nodes[index].wire.health {
                 nodes[index].wire.health = health.state
@@ -73,24 +116,8 @@ extension Topology {
         } else {
             refreshLater(slot, now: now)
         }
-        return HeartbeatResponse(sequence: request.sequence, acknowledged: true, serverEpoch: serverEpoch)
+        return HeartbeatResponse(sequence: sequence, acknowledged: true, serverEpoch: serverEpoch)
     }
-
-    /// Removes a service at once: NODE_REMOVED, then EDGE_REMOVED for its edges. `removed` is false
-    /// for an unknown id.
-    public mutating func unregister(_ request: UnregisterServiceRequest, now: Int64) -> UnregisterServiceResponse {
-        let now = observe(now)
-        guard let slot = lookup(request.serviceId) else { return UnregisterServiceResponse(removed: false) }
-        removeNode(slot, dead: false, now: now)
-        return UnregisterServiceResponse(removed: true)
-    }
-
-    /// The node of a live service, as snapshots show it.
-    public func node(id: String) -> ServiceNode? {
-        lookup(id).map { nodes[Int($0)].wire }
-    }
-
-    // MARK: Internals
 
     func lookup(_ id: String) -> Int32? {
         guard let key = ServiceKey(parsing: id) else { return nil }
@@ -171,6 +198,7 @@ extension Topology {
         record.wire.state = .registered
         record.wire.health = .unknown
         record.wire.registeredMs = now
+        record.throttleMs = configuration.nodeUpdateThrottleMs + drawJitter()
         nodes[index] = record
         nodeIndex[key] = slot
         stateCounts[record.wire.state] += 1
@@ -179,6 +207,14 @@ extension Topology {
         indexResolutionKeys(slot)
         resolveEdgesMatching(slot, now: now)
         return slot
+    }
+
+    /// A node's jitter: 0 to nodeUpdateJitterPercent of the throttle period, from the core's
+    /// generator (nothing is drawn when that is 0 ms).
+    func drawJitter() -> Int64 {
+        let most = configuration.nodeUpdateThrottleMs * Int64(configuration.nodeUpdateJitterPercent) / 100
+        guard most > 0 else { return 0 }
+        return Int64(randomSource.next() % UInt64(most + 1))
     }
 
     mutating func reregister(_ slot: Int32, _ request: RegisterServiceRequest, now: Int64) {
@@ -261,7 +297,7 @@ extension Topology {
     /// update is over, else once it is.
     mutating func refreshLater(_ slot: Int32, now: Int64) {
         let index = Int(slot)
-        let due = nodes[index].lastPublishedMs + configuration.nodeUpdateThrottleMs
+        let due = nodes[index].lastPublishedMs + nodes[index].throttleMs
         if now >= due {
             // Name, state and metadata never wait for the throttle, so the view is unchanged.
             nodes[index].lastPublishedMs = now

@@ -127,6 +127,18 @@ struct WatcherRecord {
     var ready = false
     var coalesceCount = 0
     var resyncCount = 0
+    /// When its last SNAPSHOT, the first or a resync, was queued (nil: never).
+    var lastSnapshotMs: Int64? = nil
+    /// The buffer is coalesced when it reaches max(limit, this). Raised to twice what a coalesced
+    /// buffer kept when a recent resync forbade another, so every coalescing pass has as many new
+    /// updates to pay for it (amortized O(1)); back to 0 when the watcher has taken everything.
+    var coalesceAt = 0
+}
+
+/// The bounds of a watcher's buffer (from the configuration).
+struct WatchBufferPolicy {
+    var limit: Int
+    var resyncIntervalMs: Int64
 }
 
 /// Per-watcher statistics, for the server's metrics.
@@ -137,6 +149,22 @@ public struct WatcherStatistics: Equatable, Sendable {
     public var coalesceCount: Int
     /// Times the buffer was replaced by a resync SNAPSHOT.
     public var resyncCount: Int
+}
+
+/// What the watchers of one delivery round share, encoded once: a SNAPSHOT of the whole topology
+/// (one with `resync` set, one without). Valid while the topology does not change: a server makes
+/// a new one for each round of `takeEncodedUpdates` calls. (Should the revision or the clock have
+/// moved since it was filled, it empties itself.)
+public struct WatchEncodingCache {
+    var fullSnapshots: [Bool: [UInt8]] = [:]
+    private var filledAt: (revision: UInt64, now: Int64)?
+
+    public init() {}
+
+    mutating func invalidateIfChanged(revision: UInt64, now: Int64) {
+        if let filledAt, filledAt != (revision, now) { fullSnapshots = [:] }
+        filledAt = (revision, now)
+    }
 }
 
 let watcherTimerBit: UInt32 = 0x8000_0000
@@ -180,9 +208,11 @@ extension Topology {
                 }
             } else {
                 watchers[Int(slot)].pendingSnapshot = .resync
+                watchers[Int(slot)].lastSnapshotMs = now
             }
         } else {
             watchers[Int(slot)].pendingSnapshot = .initial
+            watchers[Int(slot)].lastSnapshotMs = now
         }
         markReady(slot)
         scheduleProgress(slot, now: now)
@@ -206,10 +236,54 @@ extension Topology {
             let snapshot = buildSnapshot(watchers[Int(slot)].filter, now: lastObservedMs)
             result.append(TopologyUpdate(type: .snapshot, snapshot: snapshot, revision: revision, resync: kind == .resync))
         }
-        while result.count < max, let update = watchers[Int(slot)].queue.popFirst() {
+        while result.count < max, let update = popQueued(slot) {
             result.append(update.materialized)
         }
         return result
+    }
+
+    /// `takeUpdates(for:max:)`, each update as the bytes of the WatchTopologyResponse that carries
+    /// it (what a server writes): an update the watcher sees as published (its own type, not
+    /// coalesced) is encoded once however many watchers take it, and a SNAPSHOT of the whole
+    /// topology once per `cache`. The bytes are those of `WatchTopologyResponse(update:)` of the
+    /// update `takeUpdates` would return.
+    public mutating func takeEncodedUpdates(for id: WatcherID, max: Int, cache: inout WatchEncodingCache) -> [[UInt8]] {
+        guard let slot = liveWatcherSlot(id), max > 0 else { return [] }
+        cache.invalidateIfChanged(revision: revision, now: lastObservedMs)
+        var result: [[UInt8]] = []
+        if let kind = watchers[Int(slot)].pendingSnapshot {
+            watchers[Int(slot)].pendingSnapshot = nil
+            let filter = watchers[Int(slot)].filter
+            let resync = kind == .resync
+            if filter.matchesEverything, let shared = cache.fullSnapshots[resync] {
+                result.append(shared)
+            } else {
+                let snapshot = buildSnapshot(filter, now: lastObservedMs)
+                let bytes = Topology.encodeResponse(TopologyUpdate(type: .snapshot, snapshot: snapshot, revision: revision, resync: resync))
+                if filter.matchesEverything { cache.fullSnapshots[resync] = bytes }
+                result.append(bytes)
+            }
+        }
+        while result.count < max, let update = popQueued(slot) {
+            if let entry = update.entry, update.type == entry.update.type, !update.coalesced {
+                result.append(entry.encodedResponse)
+            } else {
+                result.append(Topology.encodeResponse(update.materialized))
+            }
+        }
+        return result
+    }
+
+    /// The oldest update in a watcher's buffer; once the buffer is empty, coalescing is back at the
+    /// limit.
+    mutating func popQueued(_ slot: Int32) -> QueuedUpdate? {
+        let update = watchers[Int(slot)].queue.popFirst()
+        if watchers[Int(slot)].queue.isEmpty { watchers[Int(slot)].coalesceAt = 0 }
+        return update
+    }
+
+    static func encodeResponse(_ update: TopologyUpdate) -> [UInt8] {
+        WatchTopologyResponse(update: update).serializedBytes()
     }
 
     /// Watchers that got pending updates since the last call, each once, in the order they did.
@@ -221,6 +295,9 @@ extension Topology {
         }
         return ready.filter { liveWatcherSlot($0) != nil }
     }
+
+    /// Some watcher got updates since the last `takeReadyWatchers()`.
+    public var hasReadyWatchers: Bool { !readyWatchers.isEmpty }
 
     /// Updates waiting for `id` (a pending SNAPSHOT counts as one); 0 for an unknown id.
     public func pendingUpdateCount(for id: WatcherID) -> Int {
@@ -319,10 +396,10 @@ extension Topology {
             }
         }
         guard liveWatcherCount > 0 else { return }
-        let limit = configuration.watchBufferLimit
+        let policy = bufferPolicy
         for index in watchers.indices {
             // One in-place access per watcher: the fan-out is the hot loop with many watchers.
-            let outcome = watchers[index].offer(entry, now: now, limit: limit)
+            let outcome = watchers[index].offer(entry, now: now, policy: policy)
             if outcome.becameReady || outcome.resynced { record(outcome, slot: Int32(index)) }
         }
     }
@@ -337,8 +414,12 @@ extension Topology {
     /// Queues one update for a watcher, coalescing when its buffer is full and falling back to a
     /// resync SNAPSHOT when coalescing does not free at least half of it.
     mutating func enqueue(_ update: QueuedUpdate, forSlot slot: Int32, now: Int64) {
-        let outcome = watchers[Int(slot)].enqueue(update, now: now, limit: configuration.watchBufferLimit)
+        let outcome = watchers[Int(slot)].enqueue(update, now: now, policy: bufferPolicy)
         record(outcome, slot: slot)
+    }
+
+    var bufferPolicy: WatchBufferPolicy {
+        WatchBufferPolicy(limit: configuration.watchBufferLimit, resyncIntervalMs: configuration.resyncIntervalMs)
     }
 
     mutating func record(_ outcome: WatcherRecord.EnqueueOutcome, slot: Int32) {
@@ -452,14 +533,21 @@ extension WatcherRecord {
     }
 
     /// Queues `entry` if this (live) watcher's filter concerns it.
-    mutating func offer(_ entry: HistoryEntry, now: Int64, limit: Int) -> EnqueueOutcome {
+    @inline(__always)
+    mutating func offer(_ entry: HistoryEntry, now: Int64, policy: WatchBufferPolicy) -> EnqueueOutcome {
         guard inUse, let update = filter.translate(entry) else { return EnqueueOutcome() }
-        return enqueue(update, now: now, limit: limit)
+        return enqueue(update, now: now, policy: policy)
     }
 
     /// Queues one update, coalescing when the buffer is full and falling back to a resync SNAPSHOT
-    /// when coalescing does not bring it down to half the limit.
-    mutating func enqueue(_ update: QueuedUpdate, now: Int64, limit: Int) -> EnqueueOutcome {
+    /// when coalescing does not bring it down to half the limit, unless the watcher's last SNAPSHOT
+    /// (its first, or a resync) was queued less than `resyncIntervalMs` ago: then the coalesced
+    /// buffer is kept, however long (at most two updates per node and edge it covers).
+    ///
+    /// Inlined into the fan-out loop (it runs for every watcher on every update); the rare overflow
+    /// is a call of its own.
+    @inline(__always)
+    mutating func enqueue(_ update: QueuedUpdate, now: Int64, policy: WatchBufferPolicy) -> EnqueueOutcome {
         var outcome = EnqueueOutcome()
         lastQueuedMs = now
         if !ready {
@@ -468,20 +556,34 @@ extension WatcherRecord {
         }
         // A pending SNAPSHOT is built when taken, so it already includes this update.
         if pendingSnapshot != nil { return outcome }
-        let limit = max(1, limit)
-        if queue.count >= limit {
-            let coalesced = Topology.coalesce(queue.elements)
-            coalesceCount += 1
-            if coalesced.count > limit / 2 {
-                queue.removeAll()
-                pendingSnapshot = .resync
-                resyncCount += 1
-                outcome.resynced = true
-                return outcome
-            }
-            queue.replace(with: coalesced)
+        // `coalesceAt` only matters past the limit, so it is read only then.
+        if queue.count >= max(1, policy.limit) && queue.count >= coalesceAt, overflow(now: now, policy: policy) {
+            outcome.resynced = true
+            return outcome
         }
         queue.append(update)
         return outcome
+    }
+
+    /// The buffer is full: coalesces it, or replaces it by a resync SNAPSHOT (returns true then).
+    @inline(never)
+    mutating func overflow(now: Int64, policy: WatchBufferPolicy) -> Bool {
+        let limit = max(1, policy.limit)
+        let coalesced = Topology.coalesce(queue.elements)
+        coalesceCount += 1
+        coalesceAt = 0
+        if coalesced.count > limit / 2 {
+            if let last = lastSnapshotMs, now - last < policy.resyncIntervalMs {
+                coalesceAt = 2 * coalesced.count
+            } else {
+                queue.removeAll()
+                pendingSnapshot = .resync
+                resyncCount += 1
+                lastSnapshotMs = now
+                return true
+            }
+        }
+        queue.replace(with: coalesced)
+        return false
     }
 }

@@ -18,7 +18,7 @@ public struct Topology {
     // Services.
     var nodes: [NodeRecord] = []
     var freeNodes: [Int32] = []
-    var nodeIndex: [ServiceKey: Int32] = [:]
+    var nodeIndex: FlatTable<ServiceKey, Int32>
     var nextRegistrationOrder: UInt64 = 0
     /// Resolution keys (name, interface::role, interface, address) -> node slots.
     var resolutionIndex: [String: [Int32]] = [:]
@@ -72,6 +72,7 @@ public struct Topology {
         self.serverEpoch = serverEpoch
         self.lastObservedMs = now
         self.randomSource = RandomSource(randomNumberGenerator)
+        self.nodeIndex = FlatTable(seed: (randomSource.next(), randomSource.next()))
     }
 
     /// Live services (every state but DEAD, which is removed at once).
@@ -120,6 +121,8 @@ struct NodeRecord {
     var livenessScheduledAt: Int64 = .max
     /// Real time of the last NODE_* update published for it.
     var lastPublishedMs: Int64 = 0
+    /// Its throttle period: nodeUpdateThrottleMs plus its jitter.
+    var throttleMs: Int64 = 0
     /// A heartbeat-only refresh is waiting for the throttle period to end.
     var refreshPending = false
     var refreshScheduledAt: Int64 = .max
@@ -197,6 +200,9 @@ final class HistoryEntry {
     let update: TopologyUpdate
     let before: FilterView?
     let after: FilterView?
+    /// The WatchTopologyResponse carrying `update` as published, encoded when a watcher first takes
+    /// it that way; every other watcher that does gets these bytes.
+    lazy var encodedResponse: [UInt8] = Topology.encodeResponse(update)
 
     init(update: TopologyUpdate, before: FilterView?, after: FilterView?) {
         self.update = update

@@ -9,8 +9,12 @@ public struct TopologyConfiguration: Sendable, Equatable {
     public var idleTimeoutMs: Int64 = 30_000
     /// Activity is aggregated into edge metrics (and published) at this period.
     public var activityFlushMs: Int64 = 1_000
-    /// At most one heartbeat-only NODE_UPDATED per node per this period.
+    /// At most one heartbeat-only NODE_UPDATED per node per this period (plus the node's jitter).
     public var nodeUpdateThrottleMs: Int64 = 5_000
+    /// Each node's throttle period is longer than nodeUpdateThrottleMs by a share of it drawn at
+    /// random when the node is created, up to this percent: the refreshes of a fleet that registered
+    /// in one instant drift apart instead of falling due in one instant forever.
+    public var nodeUpdateJitterPercent: Int = 20
     /// The window of rps, error rate and latency percentiles.
     public var rpsWindowMs: Int64 = 5_000
     /// An edge whose target resolves to no node is removed after this long without activity.
@@ -34,6 +38,10 @@ public struct TopologyConfiguration: Sendable, Equatable {
     public var maxWatchers: Int = 1_000
     /// Pending updates per watcher before coalescing.
     public var watchBufferLimit: Int = 1_024
+    /// A watcher whose buffer overflows less than this long after its last resync is not resynced
+    /// again: its updates are coalesced (one per node or edge) however many that leaves, so a client
+    /// too slow for the stream gets a coalesced stream, not one full snapshot after another.
+    public var resyncIntervalMs: Int64 = 10_000
     /// Updates kept for resume.
     public var historyLimit: Int = 10_000
     /// Distinct targets one service may report activity to (edges from one source).
@@ -43,7 +51,7 @@ public struct TopologyConfiguration: Sendable, Equatable {
 
     /// This configuration with every value raised to its minimum: periods that drive timers
     /// (heartbeat interval, multiplier, activity flush, RPS window, progress) to 1, the rest to 0,
-    /// and watchBufferLimit to 1. `Topology` runs on the sanitized form, so no setting can make a
+    /// and watchBufferLimit to 1; nodeUpdateJitterPercent at most 100. `Topology` runs on the sanitized form, so no setting can make a
     /// timer fire again at the same instant forever.
     public func sanitized() -> TopologyConfiguration {
         var copy = self
@@ -52,6 +60,8 @@ public struct TopologyConfiguration: Sendable, Equatable {
         copy.idleTimeoutMs = max(0, idleTimeoutMs)
         copy.activityFlushMs = max(1, activityFlushMs)
         copy.nodeUpdateThrottleMs = max(0, nodeUpdateThrottleMs)
+        copy.nodeUpdateJitterPercent = min(100, max(0, nodeUpdateJitterPercent))
+        copy.resyncIntervalMs = max(0, resyncIntervalMs)
         copy.rpsWindowMs = max(1, rpsWindowMs)
         // A derived timeout stays derived (from the sanitized idle timeout).
         copy.unresolvedEdgeTimeoutOverrideMs = unresolvedEdgeTimeoutOverrideMs.map { max(0, $0) }

@@ -17,7 +17,12 @@ struct ServerClock {
 
     /// Milliseconds since the Unix epoch, monotonic.
     func nowMs() -> Int64 {
-        wallStartMs + (ServerClock.read(CLOCK_MONOTONIC) - monoStartNs) / 1_000_000
+        ms(monotonicNs: ServerClock.read(CLOCK_MONOTONIC))
+    }
+
+    /// `nowMs()` as of an earlier `monotonicNs()` reading.
+    func ms(monotonicNs: Int64) -> Int64 {
+        wallStartMs + (monotonicNs - monoStartNs) / 1_000_000
     }
 
     /// Nanoseconds of CLOCK_MONOTONIC, for measuring durations.

@@ -29,7 +29,8 @@ final class Connection {
     let peer: String
     let acceptedAtMs: Int64
     var decoder: FrameDecoder
-    var calls: [UInt64: Call] = [:]
+    /// Open calls by call id.
+    var calls: CallTable
     var receivedFirstFrame = false
     /// The server requires a token (`--auth-token-file`) and this connection has not presented it
     /// yet: its next frame must be an authenticate_request (Server+Authentication.swift).
@@ -38,8 +39,12 @@ final class Connection {
     var firstBytes: [UInt8] = []
     var outbound: [UInt8] = []
     var writeIndex = 0
+    /// `pendingBytes` as the server's total last counted it (at the last flush).
+    var countedPendingBytes = 0
     /// EPOLLOUT is registered: the kernel buffer was full at the last flush.
     var waitingForWritable = false
+    /// A reply is being encoded off the loop (`ReplyEncoder`): not read until it is queued.
+    var awaitingEncodedReply = false
     /// No more reading; close once `outbound` is written (or at `closeDeadlineMs`).
     var closing = false
     var closeDeadlineMs: Int64 = .max
@@ -51,12 +56,14 @@ final class Connection {
     /// Registered in the server's list of connections to flush this wake-up.
     var scheduledForFlush = false
 
-    init(id: UInt64, fd: Int32, peer: String, acceptedAtMs: Int64, maxFrameBytes: Int) {
+    /// `tableSeed`: random bits for the call table's hash (see `FlatTable`).
+    init(id: UInt64, fd: Int32, peer: String, acceptedAtMs: Int64, maxFrameBytes: Int, tableSeed: (UInt64, UInt64)) {
         self.id = id
         self.fd = fd
         self.peer = peer
         self.acceptedAtMs = acceptedAtMs
         self.decoder = FrameDecoder(maximumFrameSize: maxFrameBytes)
+        self.calls = CallTable(seed: tableSeed)
     }
 
     /// Bytes queued and not yet written.
@@ -64,6 +71,26 @@ final class Connection {
 
     func append(_ frame: Frame) {
         frame.encodeLengthPrefixed(appendingTo: &outbound)
+    }
+
+    /// Appends frames encoded elsewhere; when nothing is queued, they become the queue (a large
+    /// reply is not copied).
+    func append(encoded frames: [UInt8]) {
+        if pendingBytes == 0 {
+            outbound = frames
+            writeIndex = 0
+        } else {
+            outbound.append(contentsOf: frames)
+        }
+    }
+
+    /// Appends the frame that carries an encoded WatchTopologyResponse on call `callID`.
+    func appendWatchResponse(callID: UInt64, encoded response: [UInt8]) {
+        response.withUnsafeBytes { response in
+            PreencodedFrame.append(
+                callId: callID, memberField: Frame.watchTopologyResponseField, head: UnsafeRawBufferPointer(start: nil, count: 0),
+                tail: response, to: &outbound)
+        }
     }
 
     /// Drops written bytes once they are the larger part of the buffer.

@@ -29,7 +29,8 @@ public enum LogLevel: Int, Comparable, Sendable, CaseIterable {
 }
 
 /// One line per event, logfmt: `ts=2026-11-23T12:00:00.123Z level=info msg="..." key=value ...`.
-/// Values with spaces, quotes or `=` are quoted. Lines go to a sink (stderr by default) in one write.
+/// Values with spaces, quotes or `=` are quoted. Lines go to a sink: stderr by default, one write
+/// each; the server's default is a `LogWriter`, which writes from a thread of its own.
 public struct Logger: Sendable {
     public var level: LogLevel
     private let sink: @Sendable (String) -> Void
@@ -41,14 +42,7 @@ public struct Logger: Sendable {
 
     public static let standardError: @Sendable (String) -> Void = { line in
         var line = line
-        line.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = write(2, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 { if errno == EINTR { continue } else { return } }
-                offset += n
-            }
-        }
+        line.withUTF8 { LogWriter.writeAll(2, UnsafeRawBufferPointer($0)) }
     }
 
     public func debug(_ message: String, _ fields: KeyValuePairs<String, String> = [:]) { log(.debug, message, fields) }
@@ -58,12 +52,16 @@ public struct Logger: Sendable {
 
     public func log(_ level: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String>) {
         guard level >= self.level else { return }
+        sink(Logger.line(level, message, fields))
+    }
+
+    /// One logfmt line, newline included, stamped now.
+    static func line(_ level: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String>) -> String {
         var line = "ts=\(Logger.timestamp()) level=\(level.name) msg=\(Logger.quote(message, always: true))"
         for (key, value) in fields {
             line += " \(key)=\(Logger.quote(value, always: false))"
         }
-        line += "\n"
-        sink(line)
+        return line + "\n"
     }
 
     static func quote(_ value: String, always: Bool) -> String {

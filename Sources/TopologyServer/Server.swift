@@ -21,30 +21,43 @@ public struct ServerStats: Sendable, Equatable {
     public var maxTimerLatenessMs: Int64 = 0
     public var timerWakeups = 0
     public var loopIterations = 0
+    /// Heartbeat frames read by the fast path (`HeartbeatFrame`) rather than the general decoder.
+    public var fastPathHeartbeats = 0
+    /// Replies encoded off the loop thread (`ReplyEncoder`).
+    public var offLoopReplies = 0
 }
 
 /// The TCP server: one thread runs an epoll loop that owns the `Topology`, every socket and every
 /// timer. Single-threaded on purpose: the core is a plain struct, so nothing is locked on the hot
-/// path; the loop sleeps until the next socket event or the core's next deadline.
+/// path; the loop sleeps until the next socket event or the core's next deadline. Two helper
+/// threads take work that must not hold the loop: `LogWriter` (stderr) and `ReplyEncoder` (large
+/// GetTopology replies); they share nothing with it but a queue each.
 ///
 /// Use: `start()` binds (and throws on a port in use), `run()` serves on the calling thread until
 /// `stop()` (from any thread) or, with `handleSignals`, SIGINT/SIGTERM.
 public final class Server: @unchecked Sendable {
     public let configuration: ServerConfiguration
     let logger: Logger
+    /// Writes the default logger's lines off the loop thread; nil when a logger was given.
+    let logWriter: LogWriter?
     let clock = ServerClock()
     public let serverEpoch: String
+    /// Writes heartbeat acknowledgements (their tail, with the epoch, is encoded once).
+    let heartbeatReply: HeartbeatReplyEncoder
 
     var topology: Topology
     var epoll: Epoll?
     private var listener: Int32 = -1
     private var wakeFD: Int32 = -1
     private var signalFD: Int32 = -1
+    /// Encodes large replies off the loop thread (set up by `start()`).
+    private var replyEncoder: ReplyEncoder?
     /// The address actually bound (the port filled in when 0 was asked for).
     public private(set) var boundAddress: ListenAddress?
 
     var connections: [UInt64: Connection] = [:]
     var nextConnectionID: UInt64 = 16
+    private let callTableSeed = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
     private var watcherCalls: [WatcherID: (connection: UInt64, callID: UInt64)] = [:]
     /// Connections waiting for their first frame, in accept order (so deadlines are in order too).
     private var firstFrameQueue: [(connection: UInt64, deadlineMs: Int64)] = []
@@ -55,7 +68,10 @@ public final class Server: @unchecked Sendable {
     var shutdownDeadlineMs: Int64?
     var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var framesSinceTimerCheck = 0
-    private var lastOutboundSumMs: Int64 = 0
+    private var nextWatchRoundMs: Int64 = 0
+    /// Bytes queued for all connections, as of each one's last flush (kept up to date there and
+    /// when a connection closes, so the stats never sum over every connection).
+    private var outboundBytesTotal = 0
 
     // The HTTP listener (HTTP/Server+HTTP.swift).
     var httpListener: Int32 = -1
@@ -77,19 +93,31 @@ public final class Server: @unchecked Sendable {
     private static let listenerToken: UInt64 = 1
     private static let wakeToken: UInt64 = 2
     private static let signalToken: UInt64 = 3
+    private static let replyEncoderToken: UInt64 = 5
+    /// A GetTopology reply of at least this many nodes and edges is encoded by `replyEncoder`.
+    static let offLoopReplyEntries = 1_000
     /// Bytes read from one connection per wake-up at most, so one flooding client cannot hold the
     /// loop; the rest stays in the kernel and epoll (level-triggered) reports it again at once.
     private static let readBudget = 256 * 1024
 
     public init(configuration: ServerConfiguration, logger: Logger? = nil) {
         self.configuration = configuration
-        self.logger = logger ?? Logger(level: configuration.logLevel)
+        if let logger {
+            self.logger = logger
+            self.logWriter = nil
+        } else {
+            let writer = LogWriter(fd: 2)
+            self.logger = Logger(level: configuration.logLevel, sink: writer.enqueue)
+            self.logWriter = writer
+        }
         self.serverEpoch = makeServerEpoch()
+        self.heartbeatReply = HeartbeatReplyEncoder(serverEpoch: serverEpoch)
         self.startedAtMs = clock.nowMs()
         self.topology = Topology(configuration: configuration.topology, serverEpoch: serverEpoch, now: startedAtMs)
     }
 
     deinit {
+        replyEncoder?.stop()
         for fd in [listener, httpListener, wakeFD, signalFD, epoll?.fd ?? -1] where fd >= 0 { Sockets.close(fd) }
         for connection in connections.values { Sockets.close(connection.fd) }
         for connection in httpConnections.values { Sockets.close(connection.fd) }
@@ -118,6 +146,9 @@ public final class Server: @unchecked Sendable {
         try startHTTP()
         wakeFD = try syscallBlocking("eventfd") { topology_eventfd_create() }
         try epoll.add(wakeFD, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.wakeToken)
+        let replyEncoder = try ReplyEncoder()
+        self.replyEncoder = replyEncoder
+        try epoll.add(replyEncoder.fd, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.replyEncoderToken)
         if handleSignals {
             signalFD = try syscallBlocking("signalfd") { topology_signalfd_create() }
             try epoll.add(signalFD, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.signalToken)
@@ -141,6 +172,10 @@ public final class Server: @unchecked Sendable {
     /// Serves until stopped; returns after the graceful shutdown.
     public func run() throws {
         guard let epoll else { preconditionFailure("start() must be called before run()") }
+        defer {
+            replyEncoder?.stop()
+            logWriter?.finish()  // every line written before returning; later ones directly
+        }
         var readyData = [UInt64](repeating: 0, count: 256)
         var readyEvents = [UInt32](repeating: 0, count: 256)
         while true {
@@ -156,7 +191,10 @@ public final class Server: @unchecked Sendable {
             }
             now = clock.nowMs()
             runTimers(now: now)
-            deliverWatchUpdates()
+            if watchUpdatesWaiting, clock.nowMs() >= nextWatchRoundMs {
+                let served = deliverWatchUpdates()
+                nextWatchRoundMs = served > Server.watchersPerUnpacedRound ? clock.nowMs() + Server.watchRoundIntervalMs : 0
+            }
             flushAll(now: clock.nowMs())
             publishStats()
             if let shutdownDeadlineMs, connections.isEmpty && httpConnectionsAreIdle || clock.nowMs() >= shutdownDeadlineMs {
@@ -180,6 +218,8 @@ public final class Server: @unchecked Sendable {
             var value: UInt64 = 0
             _ = try? syscall("read eventfd") { Glibc.read(wakeFD, &value, 8) }
             beginShutdown(reason: "stop requested", now: now)
+        case Server.replyEncoderToken:
+            takeEncodedReplies(now: now)
         case Server.signalToken:
             while let signal = try? syscall("read signalfd", { topology_signalfd_read(signalFD) }),
                   case .processed(let number) = signal, number > 0 {
@@ -235,7 +275,10 @@ public final class Server: @unchecked Sendable {
             try? Sockets.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt TCP_NODELAY")
             let id = nextConnectionID
             nextConnectionID += 1
-            let connection = Connection(id: id, fd: fd, peer: peer, acceptedAtMs: now, maxFrameBytes: configuration.maxFrameBytes)
+            // Each connection's call table gets seeds of its own, derived from the server's.
+            let seed = (callTableSeed.0 ^ id &* 0x9E37_79B9_7F4A_7C15, callTableSeed.1 &+ id)
+            let connection = Connection(id: id, fd: fd, peer: peer, acceptedAtMs: now, maxFrameBytes: configuration.maxFrameBytes,
+                                        tableSeed: seed)
             do {
                 try epoll?.add(fd, events: UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP), data: id)
             } catch {
@@ -284,7 +327,17 @@ public final class Server: @unchecked Sendable {
     }
 
     private func processFrames(_ connection: Connection, now: Int64) {
-        while !connection.closing {
+        // The clock as of the end of the last heartbeat handled: the next one starts there.
+        var clockNs = ServerClock.monotonicNs()
+        while !connection.closing && !connection.awaitingEncodedReply {
+            // Heartbeats in the usual layout skip the general decoder (the connection's first frame
+            // never does, so whatever a connection must open with is checked on the general path).
+            if connection.receivedFirstFrame, let heartbeat = connection.decoder.nextHeartbeat() {
+                localStats.fastPathHeartbeats += 1
+                clockNs = handleHeartbeat(heartbeat, on: connection, startedNs: clockNs)
+                if countFrameForTimers() { clockNs = ServerClock.monotonicNs() }
+                continue
+            }
             let frame: Frame?
             do {
                 if !connection.receivedFirstFrame, looksLikeHTTP(connection) {
@@ -316,9 +369,18 @@ public final class Server: @unchecked Sendable {
             connection.receivedFirstFrame = true
             if connection.awaitingAuthentication, !admitFirstFrame(frame, on: connection, now: now) { return }
             handleFrame(frame, on: connection, now: clock.nowMs())
-            framesSinceTimerCheck += 1
-            if framesSinceTimerCheck >= 64 { runTimersIfDue() }
+            countFrameForTimers()
+            clockNs = ServerClock.monotonicNs()
         }
+    }
+
+    /// Counts a frame handled; every 64, serves the timers that are due. Returns whether it did.
+    @discardableResult
+    private func countFrameForTimers() -> Bool {
+        framesSinceTimerCheck += 1
+        guard framesSinceTimerCheck >= 64 else { return false }
+        runTimersIfDue()
+        return true
     }
 
     /// Keeps timers on time while a wake-up has much input to get through: every 64 frames (and
@@ -351,7 +413,15 @@ public final class Server: @unchecked Sendable {
     // MARK: - Calls
 
     func reply(_ connection: Connection, _ frame: Frame, now: Int64) {
-        guard !connection.closing else { return }
+        guard replyAllowed(connection, now: now) else { return }
+        connection.append(frame)
+        scheduleFlush(connection)
+    }
+
+    /// Whether a reply may be queued: not on a closing connection, nor on one whose client does not
+    /// read (that one gets a protocol error instead).
+    private func replyAllowed(_ connection: Connection, now: Int64) -> Bool {
+        guard !connection.closing else { return false }
         // Watch batches may overshoot the watch bound by one batch (a large snapshot): that much
         // is not counted against the client.
         if connection.pendingBytes > configuration.maxOutboundBytes + connection.largestWatchBatchBytes {
@@ -360,10 +430,9 @@ public final class Server: @unchecked Sendable {
             protocolError(connection, code: .resourceExhausted,
                           message: "the client is not reading its replies: \(connection.pendingBytes) bytes queued, over the limit --max-outbound-bytes=\(limit)",
                           now: now)
-            return
+            return false
         }
-        connection.append(frame)
-        scheduleFlush(connection)
+        return true
     }
 
     private func fail(_ connection: Connection, callID: UInt64, _ status: Status, now: Int64) {
@@ -420,32 +489,24 @@ public final class Server: @unchecked Sendable {
         case .getTopologyRequest(let request):
             guard unary(connection, callID, open, "GetTopology", now) else { return }
             let snapshot = topology.snapshot(for: request.query ?? TopologyQuery(), now: now)
-            reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok,
-                                    message: .getTopologyResponse(GetTopologyResponse(snapshot: snapshot))), now: now)
+            let frame = Frame(callId: callID, endOfStream: true, status: Server.ok,
+                              message: .getTopologyResponse(GetTopologyResponse(snapshot: snapshot)))
+            if snapshot.nodes.count + snapshot.edges.count >= Server.offLoopReplyEntries, let replyEncoder, !connection.closing {
+                // Encoded by the worker; this connection is not read meanwhile, so its replies
+                // keep the order of its requests (`takeEncodedReplies` resumes it).
+                connection.awaitingEncodedReply = true
+                updateInterest(connection)
+                replyEncoder.encode(frame, for: connection.id)
+                localStats.offLoopReplies += 1
+            } else {
+                reply(connection, frame, now: now)
+            }
 
         case .heartbeatRequest(let request):
-            if let open {
-                guard case .heartbeat = open else { return mismatch(connection, callID, open, "Heartbeat", now) }
-            } else {
-                guard openCall(connection, callID, .heartbeat, now) else { return }
+            heartbeat(connection, callID: callID, endOfStream: frame.endOfStream, open: open, serviceId: request.serviceId,
+                      sequence: request.sequence, startedNs: ServerClock.monotonicNs(), now: now) { topology throws(TopologyError) in
+                try topology.heartbeat(request, now: now)
             }
-            let started = ServerClock.monotonicNs()
-            do {
-                let response = try topology.heartbeat(request, now: now)
-                metrics.heartbeatSeconds.observe(Double(ServerClock.monotonicNs() - started) / 1e9)
-                metrics.heartbeats += 1
-                reply(connection, Frame(callId: callID, message: .heartbeatResponse(response)), now: now)
-            } catch {
-                metrics.heartbeatSeconds.observe(Double(ServerClock.monotonicNs() - started) / 1e9)
-                metrics.heartbeatRefused(error.serverStatus.statusCode)
-                metrics.frameError(error.serverStatus.statusCode)
-                logger.debug("heartbeat refused", ["service_id": request.serviceId, "code": error.serverStatus.statusCode.description])
-                connection.calls[callID] = nil
-                let response = HeartbeatResponse(sequence: request.sequence, acknowledged: false, serverEpoch: serverEpoch)
-                reply(connection, Frame(callId: callID, endOfStream: true, status: error.serverStatus, message: .heartbeatResponse(response)), now: now)
-                return
-            }
-            if frame.endOfStream { finishCall(connection, callID: callID, now: now) }
 
         case .reportActivityRequest(let request):
             var accepted: Int64 = 0
@@ -494,6 +555,67 @@ public final class Server: @unchecked Sendable {
             fail(connection, callID: callID, Status(code: .invalidArgument,
                  message: "a client sends requests; this frame carries a response message"), now: now)
         }
+    }
+
+    /// A heartbeat the fast path read (`HeartbeatFrame`): handled exactly as `handleFrame` handles
+    /// the `Frame` the general decoder makes of the same bytes. `startedNs` is a CLOCK_MONOTONIC
+    /// reading taken after the frame arrived (it gives `now`); returns the reading taken when the
+    /// core was done with it, which the next heartbeat of the same read starts from.
+    private func handleHeartbeat(_ heartbeat: HeartbeatFrame, on connection: Connection, startedNs: Int64) -> Int64 {
+        let key = ServiceKey(high: heartbeat.serviceIdHigh, low: heartbeat.serviceIdLow)
+        let now = clock.ms(monotonicNs: startedNs)
+        let callID = heartbeat.callId
+        return self.heartbeat(connection, callID: callID, endOfStream: heartbeat.endOfStream,
+                              open: connection.calls.isOpenHeartbeat(callID) ? .heartbeat : connection.calls[callID],
+                              serviceId: heartbeat.serviceId,
+                              sequence: heartbeat.sequence, startedNs: startedNs, now: now) { topology throws(TopologyError) in
+            var hint = connection.calls.hint(callID)
+            defer { connection.calls.setHint(callID, hint) }
+            return try topology.heartbeat(serviceKey: key, hint: &hint, sequence: heartbeat.sequence, metrics: heartbeat.metrics,
+                                          health: heartbeat.health, now: now)
+        }
+    }
+
+    /// A heartbeat on call `callID` (not 0), whichever decoder read it; `record` hands it to the
+    /// core. The handling time observed for /metrics runs from `startedNs` to the core's return,
+    /// which is returned.
+    @discardableResult
+    private func heartbeat(
+        _ connection: Connection, callID: UInt64, endOfStream: Bool, open: Connection.Call?,
+        serviceId: @autoclosure () -> String, sequence: Int64, startedNs: Int64, now: Int64,
+        record: (inout Topology) throws(TopologyError) -> HeartbeatResponse
+    ) -> Int64 {
+        if let open {
+            guard case .heartbeat = open else {
+                mismatch(connection, callID, open, "Heartbeat", now)
+                return ServerClock.monotonicNs()
+            }
+        } else {
+            guard openCall(connection, callID, .heartbeat, now) else { return ServerClock.monotonicNs() }
+        }
+        let doneNs: Int64
+        do {
+            let response = try record(&topology)
+            doneNs = ServerClock.monotonicNs()
+            metrics.heartbeatSeconds.observe(Double(doneNs - startedNs) / 1e9)
+            metrics.heartbeats += 1
+            if replyAllowed(connection, now: now) {
+                heartbeatReply.append(callId: callID, sequence: response.sequence, to: &connection.outbound)
+                scheduleFlush(connection)
+            }
+        } catch {
+            doneNs = ServerClock.monotonicNs()
+            metrics.heartbeatSeconds.observe(Double(doneNs - startedNs) / 1e9)
+            metrics.heartbeatRefused(error.serverStatus.statusCode)
+            metrics.frameError(error.serverStatus.statusCode)
+            logger.debug("heartbeat refused", ["service_id": serviceId(), "code": error.serverStatus.statusCode.description])
+            connection.calls[callID] = nil
+            let response = HeartbeatResponse(sequence: sequence, acknowledged: false, serverEpoch: serverEpoch)
+            reply(connection, Frame(callId: callID, endOfStream: true, status: error.serverStatus, message: .heartbeatResponse(response)), now: now)
+            return doneNs
+        }
+        if endOfStream { finishCall(connection, callID: callID, now: now) }
+        return doneNs
     }
 
     /// The client ended a call (end_of_stream): answer as the RPC defines, and forget the call.
@@ -558,7 +680,7 @@ public final class Server: @unchecked Sendable {
     /// Ends every open call of a connection that is going away (its watches stop; its services
     /// live on until their heartbeats stop counting).
     private func endCalls(_ connection: Connection) {
-        for (_, call) in connection.calls {
+        for (_, call) in connection.calls.elements {
             if case .watch(let watcher) = call { endWatch(watcher) }
         }
         connection.calls.removeAll()
@@ -582,6 +704,7 @@ public final class Server: @unchecked Sendable {
             if let connection = connections[id] { consider(connection.closeDeadlineMs) }
         }
         if let shutdownDeadlineMs { consider(shutdownDeadlineMs) }
+        if watchUpdatesWaiting { consider(nextWatchRoundMs) }
         if !httpConnections.isEmpty, let http = nextHTTPWakeupMs() { consider(http) }
         return deadline
     }
@@ -619,12 +742,25 @@ public final class Server: @unchecked Sendable {
 
     // MARK: - Watches
 
+    /// Watch updates go out in rounds. While many watchers take updates (more than
+    /// `watchersPerUnpacedRound` in a round), at most one round per this many milliseconds: each
+    /// watcher then gets one larger write per round instead of one small write per loop wake-up,
+    /// and the kernel's cost per write, times the watchers, is most of what a busy stream costs.
+    /// Fewer watchers get their updates at every wake-up, with no wait.
+    static let watchRoundIntervalMs: Int64 = 2
+    static let watchersPerUnpacedRound = 16
+
+    private var watchUpdatesWaiting: Bool { topology.hasReadyWatchers || !retryWatchers.isEmpty }
+
     /// Takes watch updates from the core only while a connection's queue is under the watch bound:
     /// a slow watcher's backlog stays in the core, which coalesces it and, past its limit, resyncs.
-    private func deliverWatchUpdates() {
+    /// Each update (and each full snapshot) is encoded once for all the watchers of the round.
+    /// Returns how many watchers had updates waiting.
+    private func deliverWatchUpdates() -> Int {
         let ready = retryWatchers + topology.takeReadyWatchers()
         retryWatchers.removeAll(keepingCapacity: true)
         let bound = configuration.maxOutboundBytes / 2
+        var encodings = WatchEncodingCache()
         for watcher in ready {
             if let httpID = sseWatchers[watcher] {
                 deliverSSE(watcher, connectionID: httpID)
@@ -637,22 +773,48 @@ public final class Server: @unchecked Sendable {
                     connection.blockedWatchers.insert(watcher)
                     break
                 }
-                let updates = topology.takeUpdates(for: watcher, max: 32)
+                let updates = topology.takeEncodedUpdates(for: watcher, max: 32, cache: &encodings)
                 if updates.isEmpty {
                     connection.blockedWatchers.remove(watcher)
                     break
                 }
                 let before = connection.outbound.count
                 for update in updates {
-                    connection.append(Frame(callId: callID, message: .watchTopologyResponse(WatchTopologyResponse(update: update))))
+                    connection.appendWatchResponse(callID: callID, encoded: update)
                 }
                 connection.largestWatchBatchBytes = max(connection.largestWatchBatchBytes, connection.outbound.count - before)
                 scheduleFlush(connection)
             }
         }
+        return ready.count
+    }
+
+    /// Replies the worker has encoded: each goes where its connection's replies stand, and the
+    /// connection is read again, starting with the frames that came after the request.
+    private func takeEncodedReplies(now: Int64) {
+        guard let replyEncoder else { return }
+        for finished in replyEncoder.takeFinished() {
+            guard let connection = connections[finished.connection], connection.awaitingEncodedReply else { continue }
+            connection.awaitingEncodedReply = false
+            if replyAllowed(connection, now: now) {
+                connection.append(encoded: finished.bytes)
+                scheduleFlush(connection)
+            }
+            guard !connection.closing else { continue }
+            updateInterest(connection)
+            processFrames(connection, now: now)
+        }
     }
 
     // MARK: - Output
+
+    /// The epoll events a connection waits for: writable while output is queued, readable unless
+    /// it is closing or waiting for a reply being encoded.
+    private func updateInterest(_ connection: Connection) {
+        let read = connection.closing || connection.awaitingEncodedReply ? 0 : UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
+        let events = (connection.waitingForWritable ? UInt32(TOPOLOGY_EPOLLOUT) : 0) | read
+        try? epoll?.modify(connection.fd, events: events, data: connection.id)
+    }
 
     private func scheduleFlush(_ connection: Connection) {
         if !connection.scheduledForFlush {
@@ -688,12 +850,13 @@ public final class Server: @unchecked Sendable {
             connection.writeIndex += n
         }
         connection.compact()
+        outboundBytesTotal += connection.pendingBytes - connection.countedPendingBytes
+        connection.countedPendingBytes = connection.pendingBytes
         localStats.maxConnectionOutboundBytes = max(localStats.maxConnectionOutboundBytes, connection.pendingBytes)
         let wantWritable = connection.pendingBytes > 0
         if wantWritable != connection.waitingForWritable {
             connection.waitingForWritable = wantWritable
-            let events = UInt32(wantWritable ? TOPOLOGY_EPOLLOUT : 0) | UInt32(connection.closing ? 0 : TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
-            try? epoll?.modify(connection.fd, events: events, data: connection.id)
+            updateInterest(connection)
         }
         if connection.closing {
             if connection.pendingBytes == 0 { closeNow(connection, reason: "closed") }
@@ -712,14 +875,14 @@ public final class Server: @unchecked Sendable {
         connection.closing = true
         connection.closeDeadlineMs = now + max(configuration.shutdownGraceMs, 100)
         closingConnections.insert(connection.id)
-        let events = UInt32(connection.pendingBytes > 0 ? TOPOLOGY_EPOLLOUT : 0)
         connection.waitingForWritable = connection.pendingBytes > 0
-        try? epoll?.modify(connection.fd, events: events, data: connection.id)
+        updateInterest(connection)
         scheduleFlush(connection)
     }
 
     private func closeNow(_ connection: Connection, reason: String) {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
+        outboundBytesTotal -= connection.countedPendingBytes
         endCalls(connection)
         closingConnections.remove(connection.id)
         epoll?.remove(connection.fd)
@@ -741,8 +904,8 @@ public final class Server: @unchecked Sendable {
         shutdownHTTP(now: now)
         let unavailable = Status(code: .unavailable, message: "server shutting down")
         for connection in connections.values where !connection.closing {
-            for callID in connection.calls.keys.sorted() {
-                if case .watch(let watcher) = connection.calls[callID]! { endWatch(watcher) }
+            for (callID, call) in connection.calls.elements.sorted(by: { $0.key < $1.key }) {
+                if case .watch(let watcher) = call { endWatch(watcher) }
                 connection.append(Frame(callId: callID, endOfStream: true, status: unavailable))
             }
             connection.calls.removeAll()
@@ -827,13 +990,8 @@ public final class Server: @unchecked Sendable {
         ])
     }
 
-    /// Publishes the statistics; the O(connections) sum of queued bytes at most every 50 ms.
     private func publishStats() {
-        let now = clock.nowMs()
-        if now - lastOutboundSumMs >= 50 || shutdownDeadlineMs != nil {
-            lastOutboundSumMs = now
-            localStats.outboundBytes = connections.values.reduce(0) { $0 + $1.pendingBytes }
-        }
+        localStats.outboundBytes = outboundBytesTotal
         localStats.connections = connections.count
         localStats.services = topology.serviceCount
         localStats.watchers = topology.watcherCount

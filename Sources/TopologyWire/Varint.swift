@@ -24,6 +24,20 @@ enum Varint {
         size(of: UInt64(number) << 3)
     }
 
+    /// Writes `value` as a varint at `position` (which must have room: up to 10 bytes) and moves
+    /// `position` past it.
+    @inline(__always)
+    static func store(_ value: UInt64, to raw: UnsafeMutableRawBufferPointer, at position: inout Int) {
+        var value = value
+        while value >= 0x80 {
+            raw[position] = UInt8(truncatingIfNeeded: value) | 0x80
+            value >>= 7
+            position += 1
+        }
+        raw[position] = UInt8(value)
+        position += 1
+    }
+
     /// Zigzag maps signed to unsigned so small magnitudes stay small: 0, -1, 1, -2 -> 0, 1, 2, 3.
     @inline(__always)
     static func zigzag(_ value: Int32) -> UInt32 {

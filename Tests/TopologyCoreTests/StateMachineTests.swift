@@ -359,8 +359,15 @@ final class StateMachineTests: XCTestCase {
         XCTAssertEqual(h.state(id), .stale)
     }
 
+    /// Throttling alone (no jitter: see testRefreshJitter...).
+    private var withoutJitter: TopologyConfiguration {
+        var configuration = TopologyConfiguration()
+        configuration.nodeUpdateJitterPercent = 0
+        return configuration
+    }
+
     func testHealthChangeIsImmediateAndRefreshesAreThrottled() {
-        var h = Harness()
+        var h = Harness(withoutJitter)
         let id = h.register("a")
         h.heartbeat(id)
         let watcher = h.watch()
@@ -402,7 +409,7 @@ final class StateMachineTests: XCTestCase {
     }
 
     func testAtMostOneRefreshPerThrottlePeriod() {
-        var h = Harness()
+        var h = Harness(withoutJitter)
         let id = h.register("a")
         h.heartbeat(id)
         let watcher = h.watch()
@@ -415,6 +422,69 @@ final class StateMachineTests: XCTestCase {
         }
         // 20 s of heartbeats every 100 ms: one refresh per 5 s.
         XCTAssertEqual(count, 4)
+    }
+
+    /// Each node's throttle period is the configured one plus its own jitter (up to 20% by
+    /// default, drawn from the seeded generator): a fleet whose refreshes fall due in one instant
+    /// (registered together, heartbeating together) spreads them out period after period.
+    func testRefreshJitterDealignsAFleetThatStartedTogether() {
+        func refreshTimes(jitterPercent: Int, seed: UInt64) -> [[Int64]] {
+            var configuration = TopologyConfiguration()
+            configuration.nodeUpdateJitterPercent = jitterPercent
+            configuration.heartbeatIntervalMs = 1_000
+            var h = Harness(configuration, seed: seed)
+            let ids = (0..<200).map { h.register("s\($0)") }
+            let watcher = h.watch()
+            _ = h.take(watcher)
+            var perPeriod: [[Int64]] = []
+            for _ in 0..<12 {  // 60 s: every node heartbeats every second, all in the same instant
+                var times: [Int64] = []
+                for _ in 0..<5 {
+                    for id in ids { h.heartbeat(id) }
+                    for _ in 1...10 {
+                        h.advance(by: 100)
+                        let refreshes = h.take(watcher).filter { $0.type == .nodeUpdated }.count
+                        times += Array(repeating: h.now - t0, count: refreshes)
+                    }
+                }
+                perPeriod.append(times)
+            }
+            return perPeriod
+        }
+        // Without jitter, the 200 refreshes of each period fall due in one 100 ms step, forever.
+        let aligned = refreshTimes(jitterPercent: 0, seed: 3)
+        for times in aligned.dropFirst(2) {
+            XCTAssertEqual(times.count, 200)
+            XCTAssertEqual(Set(times).count, 1, "all in one step")
+        }
+        // With it, after a few periods no 100 ms step carries more than a small share of them.
+        let jittered = refreshTimes(jitterPercent: 20, seed: 3)
+        for times in jittered.suffix(4) {
+            let busiest = Dictionary(grouping: times, by: { $0 }).values.map(\.count).max() ?? 0
+            XCTAssertLessThan(busiest, 40, "refreshes still bunched: \(busiest) of \(times.count) in one step")
+            XCTAssertGreaterThan(times.count, 150, "a refresh per node and period, about")
+        }
+        // The same seed gives the same periods: the jitter comes from the injected generator.
+        XCTAssertEqual(refreshTimes(jitterPercent: 20, seed: 3), jittered)
+        // And never a refresh sooner than the throttle period after the node's last one.
+        var configuration = TopologyConfiguration()
+        configuration.heartbeatIntervalMs = 1_000
+        var h = Harness(configuration, seed: 4)
+        let id = h.register("a")
+        let watcher = h.watch()
+        _ = h.take(watcher)
+        var last: Int64?
+        for _ in 0..<600 {
+            h.advance(by: 100)
+            h.heartbeat(id)
+            if !h.take(watcher).filter({ $0.type == .nodeUpdated }).isEmpty {
+                if let last {
+                    XCTAssertGreaterThanOrEqual(h.now - last, 5_000)
+                    XCTAssertLessThanOrEqual(h.now - last, 6_100)
+                }
+                last = h.now
+            }
+        }
     }
 
     func testStallGuardForgivesAPause() {
@@ -532,5 +602,56 @@ final class StateMachineTests: XCTestCase {
         XCTAssertNil(topology.nextDeadline)
         XCTAssertEqual(topology.serverEpoch, "e")
         XCTAssertEqual(topology.configuration, TopologyConfiguration())
+    }
+
+    /// The server's fast path hands the core a parsed id and a hint of where the service was: the
+    /// outcome (response or error, state, events, every watch update) must be that of the same
+    /// heartbeat by request, whatever the hint.
+    func testHeartbeatByParsedIdIsTheSameAsByRequest() {
+        var configuration = TopologyConfiguration()
+        configuration.maxStringBytes = 20
+        var byRequest = Harness(configuration, seed: 7)
+        var byKey = Harness(configuration, seed: 7)
+        var rng = SplitMix64(seed: 8)
+        var ids: [String] = []
+        var hints: [String: NodeHint] = [:]
+        let watchers = (byRequest.watch(), byKey.watch())
+        for step in 0..<3_000 {
+            let roll = rng.next() % 100
+            if roll < 5 || ids.isEmpty {
+                let id = byRequest.register("s\(step)")
+                XCTAssertEqual(byKey.register("s\(step)"), id)
+                ids.append(id)
+            } else if roll < 15 {
+                let by = Int64(rng.next() % 4_000)
+                byRequest.advance(by: by)
+                byKey.advance(by: by)
+            } else {
+                // A live id, a dead one's, or one never registered.
+                let id = roll < 20 ? "00000000-0000-4000-8000-00000000000\(roll % 10)" : ids[Int(rng.next() % UInt64(ids.count))]
+                let health: ApplicationHealth? = [nil, ApplicationHealth(state: .healthy), ApplicationHealth(state: .degraded, message: "slow"),
+                                                  ApplicationHealth(state: .healthy, message: String(repeating: "x", count: 21))][Int(rng.next() % 4)]
+                let metrics: ServiceMetrics? = rng.next() % 2 == 0 ? nil : ServiceMetrics(cpuPercent: Double(step), memoryBytes: UInt64(step))
+                let sequence = Int64(step)
+                let viaRequest = Result { () throws(TopologyError) in
+                    try byRequest.topology.heartbeat(HeartbeatRequest(serviceId: id, sequence: sequence, metrics: metrics, health: health), now: byRequest.now)
+                }
+                let key = ServiceKey(parsing: id)!
+                // The hint kept for this id, or (now and then) another id's, or none: a wrong or
+                // stale hint must make no difference.
+                var hint = hints[id] ?? .none
+                if rng.next() % 10 == 0 { hint = hints.values.randomElement(using: &rng) ?? .none }
+                let viaKey = Result { () throws(TopologyError) in
+                    try byKey.topology.heartbeat(serviceKey: key, hint: &hint, sequence: sequence, metrics: metrics, health: health, now: byKey.now)
+                }
+                hints[id] = hint
+                XCTAssertEqual(String(describing: viaRequest), String(describing: viaKey), "step \(step)")
+            }
+            XCTAssertEqual(byRequest.take(watchers.0), byKey.take(watchers.1), "step \(step)")
+            XCTAssertEqual(byRequest.events.count, byKey.events.count)
+        }
+        XCTAssertEqual(byRequest.topology.snapshot(for: TopologyQuery(), now: byRequest.now),
+                       byKey.topology.snapshot(for: TopologyQuery(), now: byKey.now))
+        XCTAssertEqual(String(describing: byRequest.events), String(describing: byKey.events))
     }
 }

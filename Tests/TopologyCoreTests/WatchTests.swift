@@ -154,6 +154,7 @@ final class WatchTests: XCTestCase {
     func testSlowWatcherCoalescesThenResyncs() {
         var configuration = TopologyConfiguration()
         configuration.watchBufferLimit = 8
+        configuration.resyncIntervalMs = 0  // the rule alone; see the next test for the interval
         configuration.heartbeatIntervalMs = 1_000_000
         configuration.nodeUpdateThrottleMs = 0  // every heartbeat publishes
         var h = Harness(configuration)
@@ -197,6 +198,47 @@ final class WatchTests: XCTestCase {
         XCTAssertNil(fastView.apply(h.take(fast)))
         XCTAssertEqual(fastView, WatcherView(h.topology.snapshot(for: TopologyQuery(), now: h.now)))
         XCTAssertEqual(h.topology.statistics(for: fast)!.coalesceCount, 0)
+    }
+
+    /// A watcher whose last SNAPSHOT (its first, or a resync) is recent is not resynced again when
+    /// its buffer overflows: the buffer is coalesced, however long that leaves it, and coalesced
+    /// again only once it has doubled. Past the interval, an overflow resyncs as before.
+    func testRecentlyResyncedWatcherIsCoalescedNotResyncedAgain() {
+        var configuration = TopologyConfiguration()
+        configuration.watchBufferLimit = 8
+        configuration.resyncIntervalMs = 10_000
+        configuration.heartbeatIntervalMs = 1_000_000
+        configuration.nodeUpdateThrottleMs = 0
+        var h = Harness(configuration)
+        let slow = h.watch()
+        _ = h.take(slow)  // its first SNAPSHOT, at t0
+        // 50 distinct nodes within the interval: no resync, one coalesced update per node.
+        let ids = (0..<50).map { h.register("n\($0)") }
+        var stats = h.topology.statistics(for: slow)!
+        XCTAssertEqual(stats.resyncCount, 0)
+        XCTAssertGreaterThan(stats.coalesceCount, 0)
+        XCTAssertLessThan(stats.coalesceCount, 10, "coalesced again only when the buffer doubled")
+        XCTAssertEqual(h.topology.pendingUpdateCount(for: slow), 50)
+        var view = WatcherView(TopologySnapshot())
+        XCTAssertNil(view.apply(h.take(slow)))
+        XCTAssertEqual(view, WatcherView(h.topology.snapshot(for: TopologyQuery(), now: h.now)))
+        // Once taken, the buffer is back to its limit: the next overflow (still within the
+        // interval) coalesces at 8 again.
+        for id in ids.prefix(3) { for _ in 0..<5 { h.heartbeat(id) } }
+        XCTAssertLessThanOrEqual(h.topology.pendingUpdateCount(for: slow), 8)
+        XCTAssertNil(view.apply(h.take(slow)))
+        // Past the interval: an overflow that coalescing cannot halve resyncs.
+        h.advance(by: 10_000)
+        for id in ids { h.heartbeat(id) }
+        stats = h.topology.statistics(for: slow)!
+        XCTAssertEqual(stats.resyncCount, 1)
+        let resync = h.take(slow)
+        XCTAssertEqual(types(resync), [.snapshot])
+        XCTAssertTrue(resync[0].resync)
+        // ... and that resync starts a new interval.
+        for i in 0..<20 { h.register("m\(i)") }
+        XCTAssertEqual(h.topology.statistics(for: slow)!.resyncCount, 1)
+        XCTAssertEqual(h.topology.pendingUpdateCount(for: slow), 20)
     }
 
     func testResumeInsideHistory() {
@@ -311,5 +353,80 @@ final class WatchTests: XCTestCase {
         XCTAssertFalse(h.topology.takeReadyWatchers().contains(first))
         XCTAssertThrowsError(try h.topology.watch(
             WatchTopologyRequest(query: TopologyQuery(serviceNames: [String(repeating: "x", count: 2_000)])), now: h.now))
+    }
+
+    /// The encoded path against the plain one: two cores driven alike, one's watchers taking
+    /// `takeUpdates` (each update then encoded), the other's `takeEncodedUpdates` with one cache
+    /// per round shared by all its watchers: the same bytes, round after round, through filters,
+    /// coalescing, resyncs and PROGRESS.
+    func testEncodedUpdatesAreTheBytesOfTheUpdates() {
+        var configuration = TopologyConfiguration()
+        configuration.watchBufferLimit = 8
+        configuration.nodeUpdateThrottleMs = 1_000
+        configuration.progressIntervalMs = 3_000
+        var plain = Harness(configuration, seed: 5)
+        var encoded = Harness(configuration, seed: 5)
+        let queries = [TopologyQuery(), TopologyQuery(), TopologyQuery(serviceNames: ["a", "b"]), TopologyQuery(states: [.stale]),
+                       TopologyQuery(environments: ["prod"])]
+        let watchers = queries.map { (plain.watch($0), encoded.watch($0)) }
+        var rng = SplitMix64(seed: 6)
+        var ids: [String] = []
+        var sharedSnapshots = 0
+        for step in 0..<2_000 {
+            switch rng.next() % 10 {
+            case 0:
+                let request = RegisterServiceRequest(
+                    serviceName: ["a", "b", "c"][Int(rng.next() % 3)], serviceType: .server, language: .swift,
+                    metadata: rng.next() % 2 == 0 ? ServiceMetadata(environment: "prod") : nil)
+                let id = try! plain.topology.register(request, now: plain.now).handle!.serviceId
+                XCTAssertEqual(try! encoded.topology.register(request, now: encoded.now).handle!.serviceId, id)
+                ids.append(id)
+            case 1, 2, 3, 4:
+                guard let id = ids.randomElement(using: &rng) else { break }
+                let health = HealthState(rawValue: Int32(rng.next() % 3))
+                _ = try? plain.topology.heartbeat(HeartbeatRequest(serviceId: id, sequence: Int64(step), health: ApplicationHealth(state: health)), now: plain.now)
+                _ = try? encoded.topology.heartbeat(HeartbeatRequest(serviceId: id, sequence: Int64(step), health: ApplicationHealth(state: health)), now: encoded.now)
+            case 5:
+                guard let id = ids.randomElement(using: &rng) else { break }
+                _ = try? plain.topology.reportActivity(ReportActivityRequest(serviceId: id, targetService: "a"), now: plain.now)
+                _ = try? encoded.topology.reportActivity(ReportActivityRequest(serviceId: id, targetService: "a"), now: encoded.now)
+            default:
+                let by = Int64(rng.next() % 2_500)
+                plain.advance(by: by)
+                encoded.advance(by: by)
+            }
+            // A delivery round: each watcher takes now or (the slow ones) only now and then.
+            var cache = WatchEncodingCache()
+            for (index, (a, b)) in watchers.enumerated() where index < 3 || rng.next() % 8 == 0 {
+                let max = Int(rng.next() % 12) + 1
+                let expected = plain.topology.takeUpdates(for: a, max: max).map { WatchTopologyResponse(update: $0).serializedBytes() }
+                let got = encoded.topology.takeEncodedUpdates(for: b, max: max, cache: &cache)
+                XCTAssertEqual(got, expected, "step \(step), watcher \(index)")
+            }
+            sharedSnapshots += cache.fullSnapshots.count
+        }
+        XCTAssertEqual(plain.topology.currentRevision, encoded.topology.currentRevision)
+        let slow = plain.topology.statistics(for: watchers[3].0)!
+        XCTAssertGreaterThan(slow.resyncCount + slow.coalesceCount, 0, "the slow watchers never overflowed")
+        XCTAssertGreaterThan(sharedSnapshots, 0)
+    }
+
+    /// Unfiltered watchers taking a SNAPSHOT in one round share one encoding; once the topology
+    /// changes, the cache no longer serves it.
+    func testOneSnapshotEncodingPerRound() {
+        var h = Harness()
+        for i in 0..<5 { h.register("s\(i)") }
+        let first = h.watch(), second = h.watch()
+        var cache = WatchEncodingCache()
+        let a = h.topology.takeEncodedUpdates(for: first, max: 10, cache: &cache)
+        let b = h.topology.takeEncodedUpdates(for: second, max: 10, cache: &cache)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(cache.fullSnapshots.count, 1)
+        let third = h.watch()
+        h.register("late")
+        let c = h.topology.takeEncodedUpdates(for: third, max: 10, cache: &cache)
+        let update = try! WatchTopologyResponse(serializedBytes: c[0]).update!
+        XCTAssertEqual(update.type, .snapshot)
+        XCTAssertEqual(update.snapshot!.nodes.count, 6, "a snapshot from before the change was served")
     }
 }

@@ -326,6 +326,7 @@ final class HTTPEndToEndTests: XCTestCase {
         let running = try httpServer { c in
             c.maxOutboundBytes = 64 * 1024
             c.topology.watchBufferLimit = 16
+            c.topology.resyncIntervalMs = 0  // resync on the first overflow, however soon after the snapshot
             c.topology.heartbeatIntervalMs = 60_000  // nobody dies while the test works
         }
         defer { running.stop() }

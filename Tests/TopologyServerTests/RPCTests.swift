@@ -1,6 +1,6 @@
 import Foundation
 import TopologyCore
-import TopologyServer
+@testable import TopologyServer
 import TopologyWire
 import XCTest
 
@@ -25,6 +25,41 @@ final class RPCTests: XCTestCase {
         XCTAssertTrue(response.removed)
         XCTAssertEqual(try client.topology().nodes.count, 0)
         XCTAssertTrue(server.logLines.contains("msg=\"service registered\""))
+    }
+
+    /// A GetTopology of at least `Server.offLoopReplyEntries` nodes is encoded off the loop; the
+    /// frames that follow it on its connection are answered after it, in order, as for any other.
+    func testLargeGetTopologyKeepsTheOrderOfReplies() throws {
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
+        defer { server.stop() }
+        let setup = try server.client()
+        var id = ""
+        for i in 0..<(Server.offLoopReplyEntries + 100) { id = try setup.register("s\(i)").serviceId }
+        let client = try server.client()
+        var bytes: [UInt8] = []
+        for frame in [
+            Frame(callId: 1, message: .getTopologyRequest(GetTopologyRequest())),
+            Frame(callId: 2, message: .heartbeatRequest(HeartbeatRequest(serviceId: id, sequence: 7))),
+            Frame(callId: 3, message: .getTopologyRequest(GetTopologyRequest(query: TopologyQuery(serviceNames: ["s1", "s2"])))),
+            Frame(callId: 4, message: .getTopologyRequest(GetTopologyRequest())),
+            Frame(callId: 5, message: .unregisterServiceRequest(UnregisterServiceRequest(serviceId: id))),
+        ] { frame.encodeLengthPrefixed(appendingTo: &bytes) }
+        client.sendRaw(bytes)  // one write: all five are read at once
+        var replies: [Frame] = []
+        for _ in 0..<5 { replies.append(try XCTUnwrap(try client.readFrame(timeout: 20))) }
+        XCTAssertEqual(replies.map(\.callId), [1, 2, 3, 4, 5])
+        func nodes(_ frame: Frame) -> Int? {
+            if case .getTopologyResponse(let response)? = frame.message { return response.snapshot?.nodes.count }
+            return nil
+        }
+        XCTAssertEqual(nodes(replies[0]), Server.offLoopReplyEntries + 100)
+        XCTAssertEqual(nodes(replies[2]), 2, "a small one, encoded inline")
+        XCTAssertEqual(nodes(replies[3]), Server.offLoopReplyEntries + 100)
+        guard case .unregisterServiceResponse(let removed)? = replies[4].message else { return XCTFail("no unregister reply") }
+        XCTAssertTrue(removed.removed)
+        // And the connection is read again afterwards.
+        XCTAssertEqual(try client.topology().nodes.count, Server.offLoopReplyEntries + 99)
+        XCTAssertEqual(server.server.stats().offLoopReplies, 3)
     }
 
     func testInvalidRegistrationGetsStatusOnItsCall() throws {

@@ -71,6 +71,7 @@ final class RobustnessTests: XCTestCase {
         let server = try RunningServer {
             $0.topology.heartbeatIntervalMs = 5_000
             $0.topology.watchBufferLimit = 16
+            $0.topology.resyncIntervalMs = 0  // resync on the first overflow, however soon after the snapshot
             $0.maxOutboundBytes = 64 * 1024
         }
         defer { server.stop() }
@@ -111,6 +112,28 @@ final class RobustnessTests: XCTestCase {
         }
         XCTAssertTrue(sawResync, "no resync snapshot after \(count) updates")
         XCTAssertTrue(server.logLines.contains("msg=\"watcher resynced\""))
+    }
+
+    /// `outboundBytes` is kept as connections flush and close (not summed over all of them): it
+    /// shows a reader's backlog, and goes back to 0 when the backlog is read or its connection closes.
+    func testQueuedBytesAreCountedAndUncounted() throws {
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
+        defer { server.stop() }
+        let setup = try server.client()
+        let metadata = bulkyMetadata()
+        for i in 0..<900 { _ = try setup.register("big-\(i)", metadata: metadata) }
+        // Two watchers that do not read: of their ~6.3 MB snapshots, what the kernel does not take
+        // waits in the server.
+        var readers = [try TestClient(port: server.port, receiveBuffer: 4096), try TestClient(port: server.port, receiveBuffer: 4096)]
+        let watches = readers.map { $0.startWatch() }
+        try eventually(timeout: 20, "the backlogs counted") { server.server.stats().outboundBytes > 4_000_000 }
+        let both = server.server.stats().outboundBytes
+        XCTAssertLessThanOrEqual(both, 2 * 6_400_000)
+        // One reads its snapshot: its share goes; the other closes: so does the rest.
+        XCTAssertEqual(try readers[0].update(on: watches[0], timeout: 20).type, .snapshot)
+        try eventually(timeout: 20, "the read backlog uncounted") { server.server.stats().outboundBytes < both - 1_000_000 }
+        readers.removeLast()
+        try eventually("the closed connection uncounted") { server.server.stats().outboundBytes == 0 }
     }
 
     func testLargeSnapshotDoesNotCountAgainstTheHeartbeatsOnTheSameConnection() throws {

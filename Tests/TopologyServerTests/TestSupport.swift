@@ -246,6 +246,14 @@ final class TestClient: @unchecked Sendable {
     }
 }
 
+/// Metadata with every field `bytesPerField` long (about 7 KB a node by default): makes snapshots
+/// big with few services.
+func bulkyMetadata(bytesPerField: Int = 1_000) -> ServiceMetadata {
+    let value = String(repeating: "m", count: bytesPerField)
+    return ServiceMetadata(region: value, environment: value, team: value, versionHash: value, serviceInterface: value,
+                           serviceRole: value, programName: value)
+}
+
 /// Waits until `condition` holds, polling, at most `timeout` seconds.
 func eventually(timeout: Double = 5, _ what: String, _ condition: () throws -> Bool) throws {
     let deadline = Date().addingTimeInterval(timeout)

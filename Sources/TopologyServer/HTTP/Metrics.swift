@@ -73,6 +73,7 @@ struct ServerMetrics {
         var version: String
         var serverEpoch: String
         var startTimeSeconds: Double
+        var logLinesDropped: Int
     }
 
     func render(_ g: Gauges) -> String {
@@ -117,6 +118,8 @@ struct ServerMetrics {
         sample("topology_watchers", [("transport", "sse")], String(g.sseWatchers))
         family("topology_watcher_resyncs_total", "counter", "Watchers whose backlog overflowed and were sent a resync snapshot.")
         sample("topology_watcher_resyncs_total", [], String(watcherResyncs))
+        family("topology_log_lines_dropped_total", "counter", "Log lines dropped because the log writer fell behind (slow disk or pipe).")
+        sample("topology_log_lines_dropped_total", [], String(g.logLinesDropped))
         family("topology_connections", "gauge", "Open client connections, by listener.")
         sample("topology_connections", [("listener", "frames")], String(g.binaryConnections))
         sample("topology_connections", [("listener", "http")], String(g.httpConnections))
@@ -138,7 +141,7 @@ struct ServerMetrics {
         for (code, count) in httpRequests.sorted(by: { $0.key < $1.key }) {
             sample("topology_http_requests_total", [("code", String(code))], String(count))
         }
-        family("topology_heartbeat_handling_seconds", "histogram", "Time the core took to handle one heartbeat.")
+        family("topology_heartbeat_handling_seconds", "histogram", "Time the server spent on one heartbeat: decoding, the core, the reply.")
         var cumulative = 0
         for (index, bound) in heartbeatSeconds.bounds.enumerated() {
             cumulative += heartbeatSeconds.counts[index]

@@ -398,7 +398,7 @@ extension Server {
             servicesByState: topology.serviceCountsByState, edges: topology.edgeCount, watchers: topology.watcherCount, sseWatchers: sseWatchers.count,
             binaryConnections: connections.count, httpConnections: httpConnections.count, revision: topology.currentRevision,
             residentBytes: ServerMetrics.residentMemoryBytes(), version: topologyServerVersion, serverEpoch: serverEpoch,
-            startTimeSeconds: Double(startedAtMs) / 1000)
+            startTimeSeconds: Double(startedAtMs) / 1000, logLinesDropped: logWriter?.droppedLines ?? 0)
         return metrics.render(gauges)
     }
 }

@@ -48,12 +48,30 @@ public struct FrameDecoder {
         } catch let error as WireDecodingError {
             throw FramingError.invalidFrame(error)
         }
-        readIndex = bodyStart + bodyLength
+        consume(through: bodyStart + bodyLength)
+        return frame
+    }
+
+    /// The next complete frame if it is a heartbeat request in the layout `HeartbeatFrame` reads,
+    /// consumed; otherwise nil and nothing consumed (`next()` then returns or rejects it). A fast
+    /// path: `next()` alone gives the same frames.
+    public mutating func nextHeartbeat() -> HeartbeatFrame? {
+        guard let (headerLength, bodyLength) = try? peekLengthPrefix() else { return nil }
+        let bodyStart = readIndex + headerLength
+        guard buffer.count - bodyStart >= bodyLength,
+              let heartbeat = buffer.withUnsafeBytes({ raw in
+                  HeartbeatFrame(scanning: UnsafeRawBufferPointer(rebasing: raw[bodyStart..<bodyStart + bodyLength]))
+              }) else { return nil }
+        consume(through: bodyStart + bodyLength)
+        return heartbeat
+    }
+
+    private mutating func consume(through end: Int) {
+        readIndex = end
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
             readIndex = 0
         }
-        return frame
     }
 
     /// Call when the stream has ended: throws if it ended inside a frame.

@@ -24,6 +24,10 @@ public struct Frame: WireMessage {
         case authenticateResponse(AuthenticateResponse)
     }
 
+    /// The field numbers of the members that `PreencodedFrame` writes.
+    public static let heartbeatResponseField = 13
+    public static let watchTopologyResponseField = 21
+
     public var callId: UInt64 = 0
     public var endOfStream: Bool = false
     public var status: Status? = nil

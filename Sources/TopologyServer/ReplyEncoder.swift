@@ -1,0 +1,87 @@
+import CTopologyShims
+import Foundation
+import TopologyWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Encodes large replies on a thread of its own. A GetTopology of 100,000 nodes takes tens of
+/// milliseconds to encode; on the event loop that would hold every other connection for as long:
+/// heartbeats read late are stamped late (so their services would be declared DEAD late), timers
+/// and watches wait. The loop builds the reply (a value, which the topology can then change at
+/// will) and hands it over; the worker encodes it and says so through an eventfd, and the loop
+/// takes the bytes with `takeFinished()`.
+final class ReplyEncoder: @unchecked Sendable {
+    struct Finished {
+        let connection: UInt64
+        let bytes: [UInt8]
+    }
+
+    /// Readable (an eventfd) when an encoding has finished.
+    let fd: Int32
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var jobs: [(connection: UInt64, frame: Frame)] = []
+    private var finished: [Finished] = []
+    private var stopping = false
+
+    init() throws {
+        fd = try syscallBlocking("eventfd") { topology_eventfd_create() }
+        startBackgroundThread(named: "reply encoder") { [self] in run() }
+    }
+
+    /// Encodes `frame`, length prefix included, for `connection`.
+    func encode(_ frame: Frame, for connection: UInt64) {
+        condition.lock()
+        jobs.append((connection, frame))
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// The encodings finished since the last call, in the order they were asked for.
+    func takeFinished() -> [Finished] {
+        var count: UInt64 = 0
+        _ = Glibc.read(fd, &count, 8)
+        condition.lock()
+        defer { condition.unlock() }
+        let done = finished
+        finished = []
+        return done
+    }
+
+    /// Stops the worker once the jobs asked for are done (their results are not taken).
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run() {
+        while let (connection, bytes) = encodeNextJob() {
+            condition.lock()
+            finished.append(Finished(connection: connection, bytes: bytes))
+            condition.unlock()
+            var one: UInt64 = 1
+            _ = Glibc.write(fd, &one, 8)
+        }
+        Sockets.close(fd)
+    }
+
+    /// Waits for a job and encodes it; nil once stopped with nothing left. The job (a reply with
+    /// perhaps 100,000 nodes, whose release takes a while) is released here, not while the lock
+    /// that the loop's `takeFinished` needs is held.
+    private func encodeNextJob() -> (UInt64, [UInt8])? {
+        condition.lock()
+        while jobs.isEmpty && !stopping { condition.wait() }
+        guard !jobs.isEmpty else {
+            condition.unlock()
+            return nil
+        }
+        let job = jobs.removeFirst()
+        condition.unlock()
+        var bytes: [UInt8] = []
+        job.frame.encodeLengthPrefixed(appendingTo: &bytes)
+        return (job.connection, bytes)
+    }
+}
