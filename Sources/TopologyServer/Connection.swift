@@ -1,14 +1,11 @@
 import TopologyCore
 import TopologyWire
 
-/// One client connection: its read side (a frame decoder), its open calls, and its outbound buffer.
-///
-///     outbound: [ written | pending ............ ]
-///               0         writeIndex             count
+/// One client connection: its read side (a frame decoder), its open calls, and its outbound queue.
 ///
 /// Replies produced during one wake-up are appended to `outbound` and written together at the end of
 /// it (one `send` per connection per wake-up in the common case).
-final class Connection {
+final class Connection: OutboundQueue {
     /// An open streaming call on this connection.
     enum Call {
         case heartbeat
@@ -41,7 +38,6 @@ final class Connection {
     var writeIndex = 0
     /// `pendingBytes` as the server's total last counted it (at the last flush).
     var countedPendingBytes = 0
-    /// EPOLLOUT is registered: the kernel buffer was full at the last flush.
     var waitingForWritable = false
     /// A reply is being encoded off the loop (`ReplyEncoder`): not read until it is queued.
     var awaitingEncodedReply = false
@@ -66,9 +62,6 @@ final class Connection {
         self.calls = CallTable(seed: tableSeed)
     }
 
-    /// Bytes queued and not yet written.
-    var pendingBytes: Int { outbound.count - writeIndex }
-
     func append(_ frame: Frame) {
         frame.encodeLengthPrefixed(appendingTo: &outbound)
     }
@@ -90,17 +83,6 @@ final class Connection {
             PreencodedFrame.append(
                 callId: callID, memberField: Frame.watchTopologyResponseField, head: UnsafeRawBufferPointer(start: nil, count: 0),
                 tail: response, to: &outbound)
-        }
-    }
-
-    /// Drops written bytes once they are the larger part of the buffer.
-    func compact() {
-        if writeIndex == outbound.count {
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 256 * 1024)
-            writeIndex = 0
-        } else if writeIndex > 0 && writeIndex >= outbound.count - writeIndex {
-            outbound.removeSubrange(0..<writeIndex)
-            writeIndex = 0
         }
     }
 }

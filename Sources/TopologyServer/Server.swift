@@ -835,29 +835,18 @@ public final class Server: @unchecked Sendable {
 
     /// Writes what the kernel takes; registers for EPOLLOUT if some is left.
     private func flush(_ connection: Connection, now: Int64) {
-        while connection.pendingBytes > 0 {
-            let result: IOResult<Int>
-            do {
-                result = try connection.outbound.withUnsafeBytes {
-                    try Sockets.write(connection.fd, UnsafeRawBufferPointer(rebasing: $0[connection.writeIndex...]))
-                }
-            } catch {
-                logger.debug("connection write failed", ["peer": connection.peer, "error": "\(error)"])
-                closeNow(connection, reason: "write error")
-                return
-            }
-            guard case .processed(let n) = result else { break }
-            connection.writeIndex += n
+        let interestChanged: Bool
+        do {
+            interestChanged = try connection.writeQueued()
+        } catch {
+            logger.debug("connection write failed", ["peer": connection.peer, "error": "\(error)"])
+            closeNow(connection, reason: "write error")
+            return
         }
-        connection.compact()
         outboundBytesTotal += connection.pendingBytes - connection.countedPendingBytes
         connection.countedPendingBytes = connection.pendingBytes
         localStats.maxConnectionOutboundBytes = max(localStats.maxConnectionOutboundBytes, connection.pendingBytes)
-        let wantWritable = connection.pendingBytes > 0
-        if wantWritable != connection.waitingForWritable {
-            connection.waitingForWritable = wantWritable
-            updateInterest(connection)
-        }
+        if interestChanged { updateInterest(connection) }
         if connection.closing {
             if connection.pendingBytes == 0 { closeNow(connection, reason: "closed") }
             return

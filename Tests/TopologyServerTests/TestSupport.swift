@@ -68,6 +68,23 @@ struct TestTimeout: Error, CustomStringConvertible {
     var description: String
 }
 
+/// A blocking TCP socket connected to 127.0.0.1:`port`, with a receive buffer of that size if given
+/// (a small one makes a slow reader).
+func connectLoopback(port: UInt16, receiveBuffer: Int32? = nil) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestTimeout(description: "socket failed: errno \(errno)") }
+    if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, 4) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = port.bigEndian
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard rc == 0 else { close(fd); throw TestTimeout(description: "connect failed: errno \(errno)") }
+    return fd
+}
+
 /// A blocking loopback client speaking raw frames, every read bounded by a timeout.
 final class TestClient: @unchecked Sendable {
     let fd: Int32
@@ -80,21 +97,9 @@ final class TestClient: @unchecked Sendable {
     private var readChunk = [UInt8](repeating: 0, count: 65536)
 
     init(port: UInt16, receiveBuffer: Int32? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestTimeout(description: "socket failed") }
-        if var size = receiveBuffer {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, 4)
-        }
+        fd = try connectLoopback(port: port, receiveBuffer: receiveBuffer)
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, 4)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { close(fd); throw TestTimeout(description: "connect failed: errno \(errno)") }
     }
 
     deinit { close(fd) }

@@ -1,11 +1,8 @@
 import TopologyCore
 
-/// One HTTP client connection: its request parser, its outbound buffer, its deadline, and, once it
+/// One HTTP client connection: its request parser, its outbound queue, its deadline, and, once it
 /// asked for `/api/v1/watch`, its SSE stream.
-///
-///     outbound: [ written | pending ............ ]
-///               0         writeIndex             count
-final class HTTPConnection {
+final class HTTPConnection: OutboundQueue {
     /// The watch behind an SSE stream.
     struct EventStream {
         let watcher: WatcherID
@@ -38,18 +35,6 @@ final class HTTPConnection {
         self.peer = peer
         self.parser = HTTPRequestParser(limits: limits)
         self.deadlineMs = deadlineMs
-    }
-
-    var pendingBytes: Int { outbound.count - writeIndex }
-
-    func compact() {
-        if writeIndex == outbound.count {
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 256 * 1024)
-            writeIndex = 0
-        } else if writeIndex > 0 && writeIndex >= outbound.count - writeIndex {
-            outbound.removeSubrange(0..<writeIndex)
-            writeIndex = 0
-        }
     }
 }
 

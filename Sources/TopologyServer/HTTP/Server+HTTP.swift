@@ -269,25 +269,15 @@ extension Server {
     }
 
     private func flushHTTP(_ connection: HTTPConnection, now: Int64) {
-        while connection.pendingBytes > 0 {
-            let result: IOResult<Int>
-            do {
-                result = try connection.outbound.withUnsafeBytes {
-                    try Sockets.write(connection.fd, UnsafeRawBufferPointer(rebasing: $0[connection.writeIndex...]))
-                }
-            } catch {
-                closeHTTPNow(connection, reason: "write error")
-                return
+        do {
+            if try connection.writeQueued() {
+                let events = UInt32(connection.waitingForWritable ? TOPOLOGY_EPOLLOUT : 0)
+                    | UInt32(connection.peerClosed ? 0 : TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
+                try? epoll?.modify(connection.fd, events: events, data: connection.id)
             }
-            guard case .processed(let n) = result else { break }
-            connection.writeIndex += n
-        }
-        connection.compact()
-        let wantWritable = connection.pendingBytes > 0
-        if wantWritable != connection.waitingForWritable {
-            connection.waitingForWritable = wantWritable
-            let events = UInt32(wantWritable ? TOPOLOGY_EPOLLOUT : 0) | UInt32(connection.peerClosed ? 0 : TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
-            try? epoll?.modify(connection.fd, events: events, data: connection.id)
+        } catch {
+            closeHTTPNow(connection, reason: "write error")
+            return
         }
         if connection.closing {
             // Written: half-close, then drain input until the peer closes or the grace period ends

@@ -1,0 +1,47 @@
+/// A connection's replies waiting for its socket, written from the front. The frames connections
+/// (`Connection`) and the HTTP ones (`HTTPConnection`) queue alike; only what they queue differs.
+///
+///     outbound: [ written | pending ............ ]
+///               0         writeIndex             count
+protocol OutboundQueue: AnyObject {
+    var fd: Int32 { get }
+    var outbound: [UInt8] { get set }
+    var writeIndex: Int { get set }
+    /// EPOLLOUT is registered: the kernel buffer was full at the last write.
+    var waitingForWritable: Bool { get set }
+}
+
+extension OutboundQueue {
+    /// Bytes queued and not yet written.
+    var pendingBytes: Int { outbound.count - writeIndex }
+
+    /// Writes what the kernel takes and drops what was written. Returns true when the need for
+    /// EPOLLOUT changed (`waitingForWritable` says which way): the caller re-registers the
+    /// descriptor. A write error is thrown; the connection is unusable then.
+    func writeQueued() throws -> Bool {
+        while pendingBytes > 0 {
+            let result = try outbound.withUnsafeBytes {
+                try Sockets.write(fd, UnsafeRawBufferPointer(rebasing: $0[writeIndex...]))
+            }
+            guard case .processed(let n) = result else { break }
+            writeIndex += n
+        }
+        compact()
+        let wantWritable = pendingBytes > 0
+        guard wantWritable != waitingForWritable else { return false }
+        waitingForWritable = wantWritable
+        return true
+    }
+
+    /// Drops written bytes once they are the larger part of the buffer; a drained buffer keeps its
+    /// capacity unless a large reply grew it.
+    func compact() {
+        if writeIndex == outbound.count {
+            outbound.removeAll(keepingCapacity: outbound.capacity <= 256 * 1024)
+            writeIndex = 0
+        } else if writeIndex > 0 && writeIndex >= outbound.count - writeIndex {
+            outbound.removeSubrange(0..<writeIndex)
+            writeIndex = 0
+        }
+    }
+}
