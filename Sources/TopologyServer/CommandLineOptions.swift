@@ -162,6 +162,16 @@ public enum CommandLineOptions {
             guard let n = milliseconds(v, min: 1) else { return false }
             c.firstFrameTimeoutMs = n; return true
         },
+        Option(flag: "--frame-timeout-ms", form: "an integer of milliseconds, 1 to 2147483647",
+               help: "deadline of a begun frame (default 30000)") { c, v in
+            guard let n = milliseconds(v, min: 1) else { return false }
+            c.frameTimeoutMs = n; return true
+        },
+        Option(flag: "--tcp-keepalive-ms", form: "0 (off), or an integer of milliseconds, 1000 to 32767000",
+               help: "TCP keepalive idle time, 0: off (default 30000)") { c, v in
+            guard let n: Int64 = integer(v, min: 0, max: 32_767_000), n == 0 || n >= 1000 else { return false }
+            c.tcpKeepaliveMs = n; return true
+        },
         Option(flag: "--max-service-name-bytes", form: "an integer of bytes, 1 or more",
                help: "longest service name (default 256)") { c, v in
             guard let n: Int = integer(v, min: 1) else { return false }

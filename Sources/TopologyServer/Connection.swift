@@ -28,7 +28,12 @@ final class Connection: OutboundQueue {
     var decoder: FrameDecoder
     /// Open calls by call id.
     var calls: CallTable
-    var receivedFirstFrame = false
+    /// Frames taken from `decoder` so far.
+    var framesReceived = 0
+    var receivedFirstFrame: Bool { framesReceived > 0 }
+    /// When the frame now partly in `decoder` began to arrive (nil: none is), for
+    /// `--frame-timeout-ms`.
+    var partialFrameSinceMs: Int64?
     /// The server requires a token (`--auth-token-file`) and this connection has not presented it
     /// yet: its next frame must be an authenticate_request (Server+Authentication.swift).
     var awaitingAuthentication = false

@@ -59,9 +59,11 @@ public final class Server: @unchecked Sendable {
     var nextConnectionID: UInt64 = 16
     private let callTableSeed = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
     private var watcherCalls: [WatcherID: (connection: UInt64, callID: UInt64)] = [:]
-    /// Connections waiting for their first frame, in accept order (so deadlines are in order too).
-    private var firstFrameQueue: [(connection: UInt64, deadlineMs: Int64)] = []
-    private var firstFrameQueueHead = 0
+    /// Connections waiting for their first frame (`--first-frame-timeout-ms`).
+    private var firstFrameDeadlines = DeadlineQueue()
+    /// Connections in the middle of a frame (`--frame-timeout-ms`): an entry is live while the
+    /// connection's `partialFrameSinceMs` is still the one it was set for.
+    private var partialFrameDeadlines = DeadlineQueue()
     private var flushList: [Connection] = []
     var retryWatchers: [WatcherID] = []
     private var closingConnections: Set<UInt64> = []
@@ -272,7 +274,7 @@ public final class Server: @unchecked Sendable {
                 Sockets.close(fd)
                 continue
             }
-            try? Sockets.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt TCP_NODELAY")
+            Sockets.configureAccepted(fd, keepaliveMs: configuration.tcpKeepaliveMs)
             let id = nextConnectionID
             nextConnectionID += 1
             // Each connection's call table gets seeds of its own, derived from the server's.
@@ -289,7 +291,7 @@ public final class Server: @unchecked Sendable {
             connection.awaitingAuthentication = authToken != nil
             connections[id] = connection
             metrics.connectionsAccepted += 1
-            firstFrameQueue.append((id, now + configuration.firstFrameTimeoutMs))
+            firstFrameDeadlines.append(connection: id, deadlineMs: now + configuration.firstFrameTimeoutMs)
             logger.debug("connection opened", ["peer": peer, "connections": String(connections.count)])
         }
     }
@@ -327,6 +329,8 @@ public final class Server: @unchecked Sendable {
     }
 
     private func processFrames(_ connection: Connection, now: Int64) {
+        let framesBefore = connection.framesReceived
+        defer { trackPartialFrame(connection, framesBefore: framesBefore, now: now) }
         // The clock as of the end of the last heartbeat handled: the next one starts there.
         var clockNs = ServerClock.monotonicNs()
         while !connection.closing && !connection.awaitingEncodedReply {
@@ -334,6 +338,7 @@ public final class Server: @unchecked Sendable {
             // never does, so whatever a connection must open with is checked on the general path).
             if connection.receivedFirstFrame, let heartbeat = connection.decoder.nextHeartbeat() {
                 localStats.fastPathHeartbeats += 1
+                connection.framesReceived += 1
                 clockNs = handleHeartbeat(heartbeat, on: connection, startedNs: clockNs)
                 if countFrameForTimers() { clockNs = ServerClock.monotonicNs() }
                 continue
@@ -366,12 +371,39 @@ public final class Server: @unchecked Sendable {
                 return
             }
             guard let frame else { return }
-            connection.receivedFirstFrame = true
+            connection.framesReceived += 1
             if connection.awaitingAuthentication, !admitFirstFrame(frame, on: connection, now: now) { return }
             handleFrame(frame, on: connection, now: clock.nowMs())
             countFrameForTimers()
             clockNs = ServerClock.monotonicNs()
         }
+    }
+
+    /// Starts the `--frame-timeout-ms` clock of a frame left incomplete by this read: a new one if
+    /// frames were taken (what is left began in this read), the running one otherwise. Bytes held
+    /// while a reply is encoded off the loop are not counted against the client.
+    private func trackPartialFrame(_ connection: Connection, framesBefore: Int, now: Int64) {
+        guard !connection.closing, !connection.awaitingEncodedReply, connection.decoder.bufferedByteCount > 0 else {
+            connection.partialFrameSinceMs = nil
+            return
+        }
+        guard connection.partialFrameSinceMs == nil || connection.framesReceived != framesBefore else { return }
+        connection.partialFrameSinceMs = now
+        partialFrameDeadlines.append(connection: connection.id, deadlineMs: now + configuration.frameTimeoutMs)
+        // A client that ends every read inside a frame adds an entry per read; the stale ones go.
+        if partialFrameDeadlines.count > 2 * connections.count + 1024 {
+            partialFrameDeadlines.compact(isLive: isPartialFrameDeadlineLive)
+        }
+    }
+
+    private func isPartialFrameDeadlineLive(connection id: UInt64, deadlineMs: Int64) -> Bool {
+        guard let connection = connections[id], !connection.closing else { return false }
+        return connection.partialFrameSinceMs == deadlineMs - configuration.frameTimeoutMs
+    }
+
+    private func isFirstFrameDeadlineLive(connection id: UInt64, deadlineMs: Int64) -> Bool {
+        guard let connection = connections[id] else { return false }
+        return !connection.receivedFirstFrame && !connection.closing
     }
 
     /// Counts a frame handled; every 64, serves the timers that are due. Returns whether it did.
@@ -692,14 +724,8 @@ public final class Server: @unchecked Sendable {
     private func nextWakeupMs(now: Int64) -> Int64? {
         var deadline = topology.nextDeadline
         func consider(_ value: Int64) { deadline = min(deadline ?? value, value) }
-        while firstFrameQueueHead < firstFrameQueue.count {
-            let entry = firstFrameQueue[firstFrameQueueHead]
-            if let connection = connections[entry.connection], !connection.receivedFirstFrame, !connection.closing {
-                consider(entry.deadlineMs)
-                break
-            }
-            firstFrameQueueHead += 1
-        }
+        if let first = firstFrameDeadlines.nextDeadline(isLive: isFirstFrameDeadlineLive) { consider(first) }
+        if let partial = partialFrameDeadlines.nextDeadline(isLive: isPartialFrameDeadlineLive) { consider(partial) }
         for id in closingConnections {
             if let connection = connections[id] { consider(connection.closeDeadlineMs) }
         }
@@ -719,18 +745,18 @@ public final class Server: @unchecked Sendable {
             localStats.maxTimerLatenessMs = max(localStats.maxTimerLatenessMs, clock.nowMs() - due)
         }
         logEvents(events)
-        // First-frame deadlines, in accept order.
-        while firstFrameQueueHead < firstFrameQueue.count, firstFrameQueue[firstFrameQueueHead].deadlineMs <= now {
-            let entry = firstFrameQueue[firstFrameQueueHead]
-            firstFrameQueueHead += 1
-            guard let connection = connections[entry.connection], !connection.receivedFirstFrame, !connection.closing else { continue }
+        firstFrameDeadlines.popDue(now: now) { id, deadlineMs in
+            guard isFirstFrameDeadlineLive(connection: id, deadlineMs: deadlineMs), let connection = connections[id] else { return }
             protocolError(connection, code: .deadlineExceeded,
                           message: "no complete frame within --first-frame-timeout-ms=\(configuration.firstFrameTimeoutMs) of connecting",
                           now: now)
         }
-        if firstFrameQueueHead > 1024 && firstFrameQueueHead * 2 > firstFrameQueue.count {
-            firstFrameQueue.removeFirst(firstFrameQueueHead)
-            firstFrameQueueHead = 0
+        partialFrameDeadlines.popDue(now: now) { id, deadlineMs in
+            guard isPartialFrameDeadlineLive(connection: id, deadlineMs: deadlineMs), let connection = connections[id] else { return }
+            protocolError(connection, code: .deadlineExceeded,
+                          message: "frame not complete within --frame-timeout-ms=\(configuration.frameTimeoutMs) of its first byte "
+                              + "(\(connection.decoder.bufferedByteCount) bytes of it received); the connection is closed",
+                          now: now)
         }
         for id in closingConnections {
             if let connection = connections[id], connection.closeDeadlineMs <= now {

@@ -62,6 +62,15 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// A new connection must send its first complete frame within this time, or it is sent Status
     /// DEADLINE_EXCEEDED on call 0 and closed.
     public var firstFrameTimeoutMs: Int64 = 10_000
+    /// A frame whose first byte has arrived must be complete within this time, or the connection is
+    /// sent Status DEADLINE_EXCEEDED on call 0 and closed: no client holds a partial frame (up to
+    /// `maxFrameBytes` of the server's memory) for longer.
+    public var frameTimeoutMs: Int64 = 30_000
+    /// TCP keepalive on every accepted connection: after this much silence the kernel probes the
+    /// peer (3 probes a third of this apart), so a peer that vanished without a FIN or RST (power
+    /// loss, a dropped NAT entry) has its connection closed within about twice this, instead of
+    /// holding a place under `maxConnections` forever. Whole seconds; 0: off.
+    public var tcpKeepaliveMs: Int64 = 30_000
     /// How long shutdown waits for the last frames to be written before closing connections anyway.
     public var shutdownGraceMs: Int64 = 500
     public var logLevel = LogLevel.info

@@ -109,6 +109,20 @@ enum Sockets {
         }
     }
 
+    /// Options of every accepted connection: TCP_NODELAY (replies are already coalesced into one
+    /// write per wake-up, so Nagle would only delay them) and, unless `keepaliveMs` is 0, TCP
+    /// keepalive: idle `keepaliveMs` before the first probe, 3 probes a third of it apart (whole
+    /// seconds, at least 1). Failures are ignored: the connection works without them.
+    static func configureAccepted(_ fd: Int32, keepaliveMs: Int64) {
+        try? setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt TCP_NODELAY")
+        guard keepaliveMs > 0 else { return }
+        let idle = Int32(clamping: max(1, (keepaliveMs + 999) / 1000))
+        try? setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "setsockopt SO_KEEPALIVE")
+        try? setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, idle, "setsockopt TCP_KEEPIDLE")
+        try? setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, max(1, idle / 3), "setsockopt TCP_KEEPINTVL")
+        try? setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, 3, "setsockopt TCP_KEEPCNT")
+    }
+
     static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32, _ operation: String) throws {
         var v = value
         try syscallBlocking(operation) { setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size)) }

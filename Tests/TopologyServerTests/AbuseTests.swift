@@ -243,6 +243,39 @@ final class AbuseTests: XCTestCase {
         witness.assertUnaffected(boundMs: Self.ackBoundMs)
     }
 
+    func testSendersThatKeepDribblingOneFrameAreCutAtTheFrameDeadline() throws {
+        let server = try RunningServer { $0.frameTimeoutMs = 1_000; $0.topology.heartbeatIntervalMs = 60_000 }
+        defer { server.stop() }
+        let witness = WitnessThread(try Witness(server))
+        defer { witness.stop() }
+        // Each opens with a good frame, then dribbles a long one, a byte every 20 ms: progress all
+        // along, but the frame is not done by its deadline. They stop at 800 ms (a byte sent to a
+        // closed socket would make the server's kernel answer with a reset, which may drop the
+        // Status before it is read): an idle timer would fire at 1,800 ms or later, the frame
+        // deadline at 1,000.
+        let senders = try (0..<20).map { _ in try server.client() }
+        for client in senders { _ = try client.topology() }
+        let long = encoded(Frame(callId: 9, message: .registerServiceRequest(RegisterServiceRequest(serviceName: String(repeating: "l", count: 200)))))
+        let start = Date()
+        var sent = 0
+        while Date().timeIntervalSince(start) < 0.8 {
+            for client in senders { client.sendRaw([long[sent]]) }
+            sent += 1
+            usleep(20_000)
+        }
+        for client in senders {
+            let last = try XCTUnwrap(try client.readUntilClosed().last, "no Status for a dribbling sender")
+            XCTAssertEqual(last.status?.statusCode, .deadlineExceeded)
+            XCTAssertTrue(last.status?.message.contains("--frame-timeout-ms=1000 of its first byte (\(sent) bytes of it received)") ?? false,
+                          last.status?.message ?? "")
+        }
+        let closedAfter = Date().timeIntervalSince(start)
+        XCTAssertLessThan(sent, long.count)
+        XCTAssertGreaterThan(closedAfter, 0.95)
+        XCTAssertLessThan(closedAfter, 1.6, "closed by idleness rather than by the frame's deadline?")
+        witness.assertUnaffected(boundMs: Self.ackBoundMs)
+    }
+
     func testWatcherThatNeverReadsWhileTenThousandServicesChangeStaysBounded() throws {
         // resyncIntervalMs 0: every overflow may resync, the costlier path for the server. (With
         // the default, a watcher overflowing within 10 s of its snapshot stays coalesced, bounded

@@ -16,6 +16,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(c.maxConnections, 10_000)
         XCTAssertGreaterThanOrEqual(c.maxCallsPerConnection, 1_000)
         XCTAssertEqual(c.logLevel, .info)
+        XCTAssertEqual(c.frameTimeoutMs, 30_000)
+        XCTAssertEqual(c.tcpKeepaliveMs, 30_000)
+    }
+
+    func testKeepaliveAndFrameTimeoutFlags() throws {
+        XCTAssertEqual(try configuration(["--tcp-keepalive-ms", "0"]).tcpKeepaliveMs, 0)
+        XCTAssertEqual(try configuration(["--tcp-keepalive-ms", "1000"]).tcpKeepaliveMs, 1_000)
+        XCTAssertEqual(try configuration([], ["TOPOLOGY_FRAME_TIMEOUT_MS": "250"]).frameTimeoutMs, 250)
+        // Below a second the kernel cannot do it (whole seconds); past 32767 s it refuses.
+        for bad in ["999", "32767001", "-1"] {
+            XCTAssertThrowsError(try configuration(["--tcp-keepalive-ms", bad])) { error in
+                XCTAssertTrue("\(error)".contains("0 (off), or an integer of milliseconds, 1000 to 32767000"), "\(error)")
+            }
+        }
+        XCTAssertThrowsError(try configuration(["--frame-timeout-ms", "0"]))
     }
 
     func testFlagsBothFormsAndEnvironmentWithFlagWinning() throws {

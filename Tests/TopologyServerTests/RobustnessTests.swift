@@ -171,6 +171,7 @@ final class RobustnessTests: XCTestCase {
             $0.topology.maxServices = 2
             $0.topology.maxServiceNameBytes = 16
             $0.firstFrameTimeoutMs = 150
+            $0.frameTimeoutMs = 300
             $0.topology.heartbeatIntervalMs = 5_000
         }
         defer { server.stop() }
@@ -229,6 +230,22 @@ final class RobustnessTests: XCTestCase {
             XCTAssertEqual(last.status?.statusCode, .deadlineExceeded)
             XCTAssertTrue(last.status!.message.contains("--first-frame-timeout-ms=150"))
             XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+        }
+        // Frame deadline: a frame begun after a good one, never finished.
+        do {
+            let stalled = try server.client()
+            _ = try stalled.topology()
+            var bytes: [UInt8] = []
+            Frame(callId: 9, message: .getTopologyRequest(GetTopologyRequest())).encodeLengthPrefixed(appendingTo: &bytes)
+            stalled.sendRaw(Array(bytes.prefix(bytes.count - 1)))
+            let start = Date()
+            let last = try XCTUnwrap(try stalled.readUntilClosed().last)
+            let waited = Date().timeIntervalSince(start)
+            XCTAssertEqual(last.status?.statusCode, .deadlineExceeded)
+            XCTAssertTrue(last.status!.message.contains("--frame-timeout-ms=300"), last.status!.message)
+            XCTAssertTrue(last.status!.message.contains("(\(bytes.count - 1) bytes of it received)"), last.status!.message)
+            XCTAssertGreaterThan(waited, 0.25)
+            XCTAssertLessThan(waited, 2)
         }
         // Max connections: a, the watcher's and two more; the fifth is refused.
         do {

@@ -53,7 +53,7 @@ extension Server {
                 metrics.httpRequests[503, default: 0] += 1
                 continue
             }
-            try? Sockets.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt TCP_NODELAY")
+            Sockets.configureAccepted(fd, keepaliveMs: configuration.tcpKeepaliveMs)
             let id = nextConnectionID
             nextConnectionID += 1
             let connection = HTTPConnection(id: id, fd: fd, peer: peerAddress.description, limits: configuration.httpLimits,
