@@ -10,7 +10,7 @@ bin=.build/release/WireBench
 allocs() { valgrind "$bin" --case "$1" --iterations "$2" 2>&1 | sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' | tr -d ,; }
 echo "| case | heap allocations per op |"
 echo "| --- | ---: |"
-for c in heartbeat.encode heartbeat.decode snapshot1k.encode snapshot1k.decode; do
+for c in heartbeat.encode heartbeat.decode snapshot1k.encode snapshot1k.decode snapshot1k.json; do
     n=20
     a=$(allocs "$c" $n); b=$(allocs "$c" $((2 * n)))
     echo "| $c | $(( (b - a) / n )) |"

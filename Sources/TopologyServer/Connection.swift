@@ -71,17 +71,6 @@ final class Connection: OutboundQueue {
         frame.encodeLengthPrefixed(appendingTo: &outbound)
     }
 
-    /// Appends frames encoded elsewhere; when nothing is queued, they become the queue (a large
-    /// reply is not copied).
-    func append(encoded frames: [UInt8]) {
-        if pendingBytes == 0 {
-            outbound = frames
-            writeIndex = 0
-        } else {
-            outbound.append(contentsOf: frames)
-        }
-    }
-
     /// Appends the frame that carries an encoded WatchTopologyResponse on call `callID`.
     func appendWatchResponse(callID: UInt64, encoded response: [UInt8]) {
         response.withUnsafeBytes { response in

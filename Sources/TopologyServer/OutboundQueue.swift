@@ -15,6 +15,17 @@ extension OutboundQueue {
     /// Bytes queued and not yet written.
     var pendingBytes: Int { outbound.count - writeIndex }
 
+    /// Appends bytes encoded elsewhere; when nothing is queued, they become the queue (a large
+    /// reply is not copied).
+    func append(encoded bytes: [UInt8]) {
+        if pendingBytes == 0 {
+            outbound = bytes
+            writeIndex = 0
+        } else {
+            outbound.append(contentsOf: bytes)
+        }
+    }
+
     /// Writes what the kernel takes and drops what was written. Returns true when the need for
     /// EPOLLOUT changed (`waitingForWritable` says which way): the caller re-registers the
     /// descriptor. A write error is thrown; the connection is unusable then.

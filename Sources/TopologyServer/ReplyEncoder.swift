@@ -6,13 +6,15 @@ import Glibc
 #endif
 
 /// Encodes large replies on a thread of its own. A GetTopology of 100,000 nodes takes tens of
-/// milliseconds to encode; on the event loop that would hold every other connection for as long:
-/// heartbeats read late are stamped late (so their services would be declared DEAD late), timers
-/// and watches wait. The loop builds the reply (a value, which the topology can then change at
-/// will) and hands it over; the worker encodes it and says so through an eventfd, and the loop
-/// takes the bytes with `takeFinished()`.
+/// milliseconds to encode as protobuf, and about a second as JSON; on the event loop that would
+/// hold every other connection for as long: heartbeats read late are stamped late (so their
+/// services would be declared DEAD late), timers and watches wait. The loop builds the reply (a
+/// value, which the topology can then change at will) and hands over the work of encoding it; the
+/// worker does it and says so through an eventfd, and the loop takes the bytes with
+/// `takeFinished()`.
 final class ReplyEncoder: @unchecked Sendable {
     struct Finished {
+        /// The connection (frames or HTTP) the bytes are for.
         let connection: UInt64
         let bytes: [UInt8]
     }
@@ -21,7 +23,7 @@ final class ReplyEncoder: @unchecked Sendable {
     let fd: Int32
     private let condition = NSCondition()
     // Guarded by `condition`:
-    private var jobs: [(connection: UInt64, frame: Frame)] = []
+    private var jobs: [(connection: UInt64, encode: @Sendable () -> [UInt8])] = []
     private var finished: [Finished] = []
     private var stopping = false
 
@@ -30,10 +32,10 @@ final class ReplyEncoder: @unchecked Sendable {
         startBackgroundThread(named: "reply encoder") { [self] in run() }
     }
 
-    /// Encodes `frame`, length prefix included, for `connection`.
-    func encode(_ frame: Frame, for connection: UInt64) {
+    /// Runs `encode` on the worker; its bytes are for `connection`.
+    func encode(for connection: UInt64, _ encode: @escaping @Sendable () -> [UInt8]) {
         condition.lock()
-        jobs.append((connection, frame))
+        jobs.append((connection, encode))
         condition.signal()
         condition.unlock()
     }
@@ -80,8 +82,6 @@ final class ReplyEncoder: @unchecked Sendable {
         }
         let job = jobs.removeFirst()
         condition.unlock()
-        var bytes: [UInt8] = []
-        job.frame.encodeLengthPrefixed(appendingTo: &bytes)
-        return (job.connection, bytes)
+        return (job.connection, job.encode())
     }
 }

@@ -96,7 +96,8 @@ public final class Server: @unchecked Sendable {
     private static let wakeToken: UInt64 = 2
     private static let signalToken: UInt64 = 3
     private static let replyEncoderToken: UInt64 = 5
-    /// A GetTopology reply of at least this many nodes and edges is encoded by `replyEncoder`.
+    /// A GetTopology reply (binary or JSON), or an SSE snapshot, of at least this many nodes and
+    /// edges is encoded by `replyEncoder`.
     static let offLoopReplyEntries = 1_000
     /// Bytes read from one connection per wake-up at most, so one flooding client cannot hold the
     /// loop; the rest stays in the kernel and epoll (level-triggered) reports it again at once.
@@ -523,13 +524,16 @@ public final class Server: @unchecked Sendable {
             let snapshot = topology.snapshot(for: request.query ?? TopologyQuery(), now: now)
             let frame = Frame(callId: callID, endOfStream: true, status: Server.ok,
                               message: .getTopologyResponse(GetTopologyResponse(snapshot: snapshot)))
-            if snapshot.nodes.count + snapshot.edges.count >= Server.offLoopReplyEntries, let replyEncoder, !connection.closing {
-                // Encoded by the worker; this connection is not read meanwhile, so its replies
-                // keep the order of its requests (`takeEncodedReplies` resumes it).
+            if snapshot.nodes.count + snapshot.edges.count >= Server.offLoopReplyEntries, !connection.closing,
+               encodeOffLoop(for: connection.id, {
+                   var bytes: [UInt8] = []
+                   frame.encodeLengthPrefixed(appendingTo: &bytes)
+                   return bytes
+               }) {
+                // This connection is not read meanwhile, so its replies keep the order of its
+                // requests (`takeEncodedReplies` resumes it).
                 connection.awaitingEncodedReply = true
                 updateInterest(connection)
-                replyEncoder.encode(frame, for: connection.id)
-                localStats.offLoopReplies += 1
             } else {
                 reply(connection, frame, now: now)
             }
@@ -815,11 +819,24 @@ public final class Server: @unchecked Sendable {
         return ready.count
     }
 
+    /// Gives `encode` to the reply encoder; its bytes come back for `connection` through
+    /// `takeEncodedReplies`. False when there is none (before `start()`): encode on the loop then.
+    func encodeOffLoop(for connection: UInt64, _ encode: @escaping @Sendable () -> [UInt8]) -> Bool {
+        guard let replyEncoder else { return false }
+        replyEncoder.encode(for: connection, encode)
+        localStats.offLoopReplies += 1
+        return true
+    }
+
     /// Replies the worker has encoded: each goes where its connection's replies stand, and the
     /// connection is read again, starting with the frames that came after the request.
     private func takeEncodedReplies(now: Int64) {
         guard let replyEncoder else { return }
         for finished in replyEncoder.takeFinished() {
+            if let http = httpConnections[finished.connection] {
+                takeEncodedReply(finished.bytes, forHTTP: http, now: now)
+                continue
+            }
             guard let connection = connections[finished.connection], connection.awaitingEncodedReply else { continue }
             connection.awaitingEncodedReply = false
             if replyAllowed(connection, now: now) {

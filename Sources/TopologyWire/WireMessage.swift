@@ -74,6 +74,11 @@ extension WireMessage {
     /// enums by name, or by number when unknown; absent fields omitted), as the official
     /// libraries' `MessageToJson` writes it without `always_print_fields_with_no_presence`.
     public func jsonString() -> String {
+        String(decoding: jsonUTF8(), as: UTF8.self)
+    }
+
+    /// `jsonString()` as UTF-8 bytes, without making a `String` of them.
+    public func jsonUTF8() -> [UInt8] {
         var visitor = JSONEncodingVisitor()
         visitor.writeMessage(self)
         return visitor.output

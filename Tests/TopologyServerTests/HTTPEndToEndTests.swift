@@ -285,6 +285,63 @@ final class HTTPEndToEndTests: XCTestCase {
         XCTAssertEqual((only["node"] as? [String: Any])?["serviceName"] as? String, "fourth")
     }
 
+    func testLargeJSONAndSSESnapshotsAreEncodedOffTheLoopInOrder() throws {
+        // Long liveness timeouts: the 1,200 services stay as they are (no STALE updates).
+        let running = try httpServer { $0.topology.heartbeatIntervalMs = 60_000 }
+        defer { running.stop() }
+        let frames = try running.client()
+        _ = try frames.pipelined(frames.registrations((0..<1_200).map { "svc-\($0)" }))
+        let before = running.server.stats().offLoopReplies
+        func nodeNames(_ response: TestHTTPResponse) throws -> [String] {
+            XCTAssertEqual(response.status, 200, response.text)
+            XCTAssertEqual(response.headers["content-length"], String(response.body.count))
+            return ((try response.json()["nodes"] as? [[String: Any]]) ?? []).compactMap { $0["serviceName"] as? String }
+        }
+
+        // Pipelined on one connection: large (off the loop), small, small, large with close. The
+        // answers keep the order of the requests.
+        let http = try running.http()
+        http.send("GET /api/v1/topology HTTP/1.1\r\nHost: t\r\n\r\n"
+            + "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+            + "GET /api/v1/topology?service=svc-7 HTTP/1.1\r\nHost: t\r\n\r\n"
+            + "GET /api/v1/topology HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        let all = try http.response()
+        XCTAssertEqual(Set(try nodeNames(all)).count, 1_200)
+        XCTAssertEqual(all.headers["connection"], "keep-alive")
+        XCTAssertEqual(try http.response().text, "ok\n")
+        XCTAssertEqual(try nodeNames(try http.response()), ["svc-7"])
+        let last = try http.response()
+        XCTAssertEqual(try nodeNames(last).count, 1_200)
+        XCTAssertEqual(last.headers["connection"], "close")
+        XCTAssertTrue(http.closesWithin(2))
+        XCTAssertEqual(running.server.stats().offLoopReplies - before, 2)
+
+        // A client that half-closes after its request still gets the whole answer; HEAD gets the head.
+        let half = try running.http()
+        half.send("GET /api/v1/topology HTTP/1.1\r\nHost: t\r\n\r\n")
+        shutdown(half.fd, Int32(SHUT_WR))
+        XCTAssertEqual(try nodeNames(try half.response()).count, 1_200)
+        let head = try running.http()
+        head.send("HEAD /api/v1/topology HTTP/1.1\r\nHost: t\r\n\r\n")
+        let headResponse = try head.response(head: true)
+        XCTAssertEqual(headResponse.status, 200)
+        XCTAssertGreaterThan(Int(headResponse.headers["content-length"] ?? "") ?? 0, 1_200 * 100)
+        head.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(try head.response().text, "ok\n", "no body was sent after the HEAD's head")
+
+        // SSE: the snapshot is encoded off the loop; the update that follows comes after it.
+        let stream = try watch(running)
+        let snapshot = try update(try stream.event())
+        XCTAssertEqual(snapshot["type"] as? String, "UPDATE_TYPE_SNAPSHOT")
+        XCTAssertEqual(((snapshot["snapshot"] as? [String: Any])?["nodes"] as? [Any])?.count, 1_200)
+        _ = try frames.register("after")
+        let added = try update(try stream.event())
+        XCTAssertEqual(added["type"] as? String, "UPDATE_TYPE_NODE_ADDED")
+        XCTAssertEqual((added["node"] as? [String: Any])?["serviceName"] as? String, "after")
+        XCTAssertGreaterThan(UInt64(added["revision"] as? String ?? "") ?? 0, UInt64(snapshot["revision"] as? String ?? "") ?? .max)
+        XCTAssertEqual(running.server.stats().offLoopReplies - before, 5)
+    }
+
     func testSSEResumeAcrossAServerRestartIsAResync() throws {
         let first = try httpServer()
         _ = try first.client().register("before-restart")

@@ -3,8 +3,9 @@
 //   swift run -c release WireBench [--iterations N] [--case NAME]
 //
 // Cases: encode/decode of a Frame holding a HeartbeatRequest, and of a Frame holding a 1,000-node
-// TopologySnapshot. The floor for each is copying the same number of bytes into a fresh array: no
-// encoder can do less than produce its bytes, so the ratio says how far above that minimum we are.
+// TopologySnapshot; the same snapshot in the proto3 JSON mapping (what /api/v1/topology serves).
+// The floor for each is copying the same number of bytes into a fresh array: no encoder can do
+// less than produce its bytes, so the ratio says how far above that minimum we are.
 // `--case` runs one case alone, for counting allocations under valgrind (scripts/bench-wire-allocs.sh).
 import Foundation
 import TopologyWire
@@ -41,6 +42,16 @@ func snapshotFrame(nodes: Int) -> Frame {
         nodes: nodeList, edges: edges, timestampMs: 1_763_900_000_000, revision: 42))))
 }
 
+/// A case's floor: copying `bytes` into a fresh array.
+func floorCopy(_ bytes: [UInt8], label: String) -> Case {
+    Case(name: "\(label).floor-copy", bytes: bytes.count) {
+        // A real copy (Array(bytes) would only share the storage).
+        let copy = bytes.withUnsafeBytes { [UInt8]($0) }
+        return Int(copy[copy.count / 2])
+    }
+}
+
+/// Encode and decode of `frame`, then their floor.
 func cases(for frame: Frame, label: String) -> [Case] {
     var encoded: [UInt8] = []
     frame.encodeLengthPrefixed(appendingTo: &encoded)
@@ -57,11 +68,16 @@ func cases(for frame: Frame, label: String) -> [Case] {
             decoder.append(encoded)
             return (try? decoder.next())?.callId == frame.callId ? 1 : 0
         },
-        Case(name: "\(label).floor-copy", bytes: encoded.count) {
-            // A real copy (Array(encoded) would only share the storage).
-            let copy = encoded.withUnsafeBytes { [UInt8]($0) }
-            return Int(copy[copy.count / 2])
-        },
+        floorCopy(encoded, label: label),
+    ]
+}
+
+/// The JSON of `snapshot`, then its floor.
+func jsonCases(for snapshot: TopologySnapshot, label: String) -> [Case] {
+    let json = snapshot.jsonUTF8()
+    return [
+        Case(name: "\(label).json", bytes: json.count) { snapshot.jsonUTF8().count },
+        floorCopy(json, label: label + "-json"),
     ]
 }
 
@@ -86,7 +102,12 @@ while let argument = arguments.next() {
     }
 }
 
-let all = cases(for: heartbeatFrame(), label: "heartbeat") + cases(for: snapshotFrame(nodes: 1_000), label: "snapshot1k")
+let snapshot = snapshotFrame(nodes: 1_000)
+guard case .getTopologyResponse(let response)? = snapshot.message, let snapshotMessage = response.snapshot else { fatalError("no snapshot") }
+/// Each group ends with its floor.
+let groups = [cases(for: heartbeatFrame(), label: "heartbeat"), cases(for: snapshot, label: "snapshot1k"),
+              jsonCases(for: snapshotMessage, label: "snapshot1k")]
+let all = groups.flatMap { $0 }
 if let only {
     guard let selected = all.first(where: { $0.name == only }) else {
         print("unknown case \(only); cases: \(all.map(\.name).joined(separator: ", "))")
@@ -100,21 +121,18 @@ if let only {
 print("| case | frame bytes | ns/op (best of 5) | x floor-copy |")
 print("| --- | ---: | ---: | ---: |")
 var sink = 0
-for group in stride(from: 0, to: all.count, by: 3) {
-    let trio = Array(all[group..<group + 3])
-    let runs = iterations ?? (trio[0].bytes < 1_000 ? 200_000 : 300)
-    var best = [Double](repeating: .infinity, count: 3)
+for group in groups {
+    let runs = iterations ?? (group[0].bytes < 1_000 ? 200_000 : 300)
+    var best = [Double](repeating: .infinity, count: group.count)
     for _ in 0..<5 {  // interleaved, so load on the machine hits every case alike
-        for (index, item) in trio.enumerated() {
+        for (index, item) in group.enumerated() {
             let (ns, s) = nanosecondsPerRun(item.run, iterations: runs)
             best[index] = min(best[index], ns)
             sink &+= s
         }
     }
-    for index in 0..<2 {
-        print(String(format: "| %@ | %d | %.0f | %.1f |", trio[index].name, trio[index].bytes, best[index],
-                     best[index] / best[2]))
+    for (index, item) in group.enumerated() {
+        print(String(format: "| %@ | %d | %.0f | %.1f |", item.name, item.bytes, best[index], best[index] / best[group.count - 1]))
     }
-    print(String(format: "| %@ | %d | %.0f | 1.0 |", trio[2].name, trio[2].bytes, best[2]))
 }
 if sink == 42 { print("") }  // keeps the work observable

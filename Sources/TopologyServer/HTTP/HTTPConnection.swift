@@ -28,6 +28,12 @@ final class HTTPConnection: OutboundQueue {
     var stream: EventStream?
     /// The SSE watcher has updates left in the core, held back while `outbound` was at its bound.
     var watcherBlocked = false
+    /// A response, or SSE events, too large for the loop are being encoded by `ReplyEncoder`:
+    /// nothing is read, answered or timed out until they are queued (so responses keep the order
+    /// of requests, and events the order of revisions).
+    var awaitingEncodedReply = false
+    /// Whether the connection stays open after that response.
+    var encodedReplyKeepsAlive = true
 
     init(id: UInt64, fd: Int32, peer: String, limits: HTTPLimits, deadlineMs: Int64) {
         self.id = id
@@ -43,12 +49,13 @@ enum SSEEncoder {
     /// One event: `id: <epoch>.<revision>`, then the update's proto3
     /// JSON as `data:` lines (one per line of JSON, so a newline can never end the event early).
     static func append(_ update: TopologyUpdateJSON, epoch: String, to out: inout [UInt8]) {
-        var text = "id: \(epoch).\(update.revision)\n"
-        for line in update.json.split(separator: "\n", omittingEmptySubsequences: false) {
-            text += "data: \(line)\n"
+        out.append(contentsOf: "id: \(epoch).\(update.revision)\n".utf8)
+        for line in update.json.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            out.append(contentsOf: "data: ".utf8)
+            out.append(contentsOf: line)
+            out.append(UInt8(ascii: "\n"))
         }
-        text += "\n"
-        out.append(contentsOf: text.utf8)
+        out.append(UInt8(ascii: "\n"))
     }
 
     static func appendComment(_ comment: String, to out: inout [UInt8]) {
@@ -56,8 +63,8 @@ enum SSEEncoder {
     }
 }
 
-/// An update ready for SSE: its revision and JSON text.
+/// An update ready for SSE: its revision and JSON text (UTF-8).
 struct TopologyUpdateJSON {
     var revision: UInt64
-    var json: String
+    var json: [UInt8]
 }

@@ -32,8 +32,8 @@ struct HTTPResponse {
         HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array((text + "\n").utf8), headers: headers)
     }
 
-    static func json(_ text: String) -> HTTPResponse {
-        HTTPResponse(status: .ok, contentType: "application/json", body: Array(text.utf8), headers: [("Cache-Control", "no-store")])
+    static func json(_ utf8: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: .ok, contentType: "application/json", body: utf8, headers: [("Cache-Control", "no-store")])
     }
 
     /// Appends the response to `out`; `headOnly` for HEAD (same headers, no body).

@@ -103,7 +103,7 @@ extension Server {
             if n < readBuffer.count { break }
         }
         if endOfStream {
-            if connection.peerClosed || connection.stream != nil || connection.pendingBytes == 0 {
+            if connection.peerClosed || connection.stream != nil || connection.pendingBytes == 0 && !connection.awaitingEncodedReply {
                 closeHTTPNow(connection, reason: "closed by peer")
             } else {
                 // The client half-closed after its request: write the answer, then close. Stop
@@ -111,13 +111,13 @@ extension Server {
                 connection.peerClosed = true
                 beginClosingHTTP(connection, now: now)
                 connection.waitingForWritable = true
-                try? epoll?.modify(connection.fd, events: UInt32(TOPOLOGY_EPOLLOUT), data: connection.id)
+                updateHTTPInterest(connection)
             }
         }
     }
 
     private func processHTTPRequests(_ connection: HTTPConnection, now: Int64) {
-        while !connection.closing, connection.stream == nil {
+        while !connection.closing, connection.stream == nil, !connection.awaitingEncodedReply {
             let request: HTTPRequest
             do {
                 guard let next = try connection.parser.next() else { return }
@@ -151,7 +151,12 @@ extension Server {
                 ("X-Content-Type-Options", "nosniff"),
             ])
         case .topology(let query):
-            response = .json(topology.snapshot(for: query, now: now).jsonString())
+            let snapshot = topology.snapshot(for: query, now: now)
+            if snapshot.nodes.count + snapshot.edges.count >= Server.offLoopReplyEntries {
+                queueEncoded(on: connection, keepAlive: keepAlive, headOnly: headOnly, now: now) { .json(snapshot.jsonUTF8()) }
+                return
+            }
+            response = .json(snapshot.jsonUTF8())
         case .metrics:
             response = HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                     body: Array(renderMetrics(now: now).utf8), headers: [("Cache-Control", "no-store")])
@@ -196,6 +201,62 @@ extension Server {
         }
     }
 
+    /// `queue` for a response too large to serialize on the loop (about a second as JSON for
+    /// 100,000 nodes): the reply encoder makes it; `takeEncodedReply` queues it.
+    private func queueEncoded(on connection: HTTPConnection, keepAlive: Bool, headOnly: Bool, now: Int64,
+                              _ response: @escaping @Sendable () -> HTTPResponse) {
+        if connection.pendingBytes > configuration.maxOutboundBytes {
+            metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+            metrics.limitRejected("--max-outbound-bytes")
+            closeHTTPNow(connection, reason: "not reading its responses")
+            return
+        }
+        let submitted = encodeOffLoop(for: connection.id) {
+            var bytes: [UInt8] = []
+            response().serialize(into: &bytes, keepAlive: keepAlive, headOnly: headOnly)
+            return bytes
+        }
+        guard submitted else { return queue(response(), on: connection, keepAlive: keepAlive, headOnly: headOnly, now: now) }
+        metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+        connection.awaitingEncodedReply = true
+        connection.encodedReplyKeepsAlive = keepAlive
+        updateHTTPInterest(connection)
+    }
+
+    /// Bytes the reply encoder made for `connection`: a response (then the requests that came
+    /// after it are served) or SSE events (then the watcher's next updates).
+    func takeEncodedReply(_ bytes: [UInt8], forHTTP connection: HTTPConnection, now: Int64) {
+        guard connection.awaitingEncodedReply else { return }
+        connection.awaitingEncodedReply = false
+        updateHTTPInterest(connection)
+        if let stream = connection.stream {
+            guard !connection.closing else { return }  // the stream has ended: its events are moot
+            connection.append(encoded: bytes)
+            scheduleHTTPFlush(connection)
+            retryWatchers.append(stream.watcher)
+            return
+        }
+        connection.append(encoded: bytes)
+        scheduleHTTPFlush(connection)
+        if connection.closing {
+            // The peer closed its side, or the server is shutting down: write the answer, then close.
+            connection.closeDeadlineMs = now + max(configuration.shutdownGraceMs, 1_000)
+        } else if connection.encodedReplyKeepsAlive {
+            connection.deadlineMs = now + configuration.httpRequestTimeoutMs
+            processHTTPRequests(connection, now: now)
+        } else {
+            beginClosingHTTP(connection, now: now)
+        }
+    }
+
+    /// Readable unless the peer has closed its side or a reply is being encoded; writable while
+    /// output waits for the socket.
+    private func updateHTTPInterest(_ connection: HTTPConnection) {
+        let read = connection.peerClosed || connection.awaitingEncodedReply ? 0 : UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
+        let events = UInt32(connection.waitingForWritable ? TOPOLOGY_EPOLLOUT : 0) | read
+        try? epoll?.modify(connection.fd, events: events, data: connection.id)
+    }
+
     private func startEventStream(on connection: HTTPConnection, query: TopologyQuery, resume: SSEEventID?, now: Int64) {
         var request = WatchTopologyRequest(query: query)
         if let resume {
@@ -231,7 +292,7 @@ extension Server {
     /// watch bound (half of --max-outbound-bytes), exactly as for a frames watcher: a slow reader's
     /// backlog stays in the core, which coalesces it and, past its limit, resyncs.
     func deliverSSE(_ watcher: WatcherID, connectionID: UInt64) {
-        guard let connection = httpConnections[connectionID], !connection.closing else { return }
+        guard let connection = httpConnections[connectionID], !connection.closing, !connection.awaitingEncodedReply else { return }
         let bound = configuration.maxOutboundBytes / 2
         while true {
             if connection.pendingBytes >= bound {
@@ -243,10 +304,31 @@ extension Server {
                 connection.watcherBlocked = false
                 return
             }
-            for update in updates {
-                SSEEncoder.append(TopologyUpdateJSON(revision: update.revision, json: update.jsonString()), epoch: serverEpoch, to: &connection.outbound)
+            let large = updates.firstIndex { ($0.snapshot?.nodes.count ?? 0) + ($0.snapshot?.edges.count ?? 0) >= Server.offLoopReplyEntries }
+            for update in updates[..<(large ?? updates.count)] {
+                SSEEncoder.append(TopologyUpdateJSON(revision: update.revision, json: update.jsonUTF8()), epoch: serverEpoch, to: &connection.outbound)
             }
             scheduleHTTPFlush(connection)
+            if let large {
+                // A large snapshot, and what came after it, in order, off the loop; the watcher's
+                // further updates wait in the core (coalesced there if need be) until they are queued.
+                let rest = Array(updates[large...])
+                let epoch = serverEpoch
+                let encode: @Sendable () -> [UInt8] = {
+                    var bytes: [UInt8] = []
+                    for update in rest {
+                        SSEEncoder.append(TopologyUpdateJSON(revision: update.revision, json: update.jsonUTF8()), epoch: epoch, to: &bytes)
+                    }
+                    return bytes
+                }
+                guard encodeOffLoop(for: connection.id, encode) else {
+                    connection.outbound.append(contentsOf: encode())
+                    continue
+                }
+                connection.awaitingEncodedReply = true
+                updateHTTPInterest(connection)
+                return
+            }
         }
     }
 
@@ -270,11 +352,7 @@ extension Server {
 
     private func flushHTTP(_ connection: HTTPConnection, now: Int64) {
         do {
-            if try connection.writeQueued() {
-                let events = UInt32(connection.waitingForWritable ? TOPOLOGY_EPOLLOUT : 0)
-                    | UInt32(connection.peerClosed ? 0 : TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
-                try? epoll?.modify(connection.fd, events: events, data: connection.id)
-            }
+            if try connection.writeQueued() { updateHTTPInterest(connection) }
         } catch {
             closeHTTPNow(connection, reason: "write error")
             return
@@ -282,7 +360,8 @@ extension Server {
         if connection.closing {
             // Written: half-close, then drain input until the peer closes or the grace period ends
             // (closing with unread input would reset the connection and could lose the response).
-            if connection.pendingBytes == 0 {
+            // A response still being encoded is not written yet.
+            if connection.pendingBytes == 0 && !connection.awaitingEncodedReply {
                 if connection.peerClosed { closeHTTPNow(connection, reason: "answered") } else { _ = shutdown(connection.fd, Int32(SHUT_WR)) }
             }
             return
@@ -323,7 +402,7 @@ extension Server {
     /// The earliest HTTP deadline: a close grace period, an SSE comment, or a request deadline.
     func nextHTTPWakeupMs() -> Int64? {
         var deadline: Int64?
-        for connection in httpConnections.values {
+        for connection in httpConnections.values where !connection.awaitingEncodedReply {
             let due = connection.closing ? connection.closeDeadlineMs
                 : connection.stream?.nextCommentMs ?? connection.deadlineMs
             deadline = min(deadline ?? due, due)
@@ -333,7 +412,8 @@ extension Server {
 
     func runHTTPTimers(now: Int64) {
         guard !httpConnections.isEmpty else { return }
-        for connection in Array(httpConnections.values) {
+        // A connection waiting for an encoded reply has its deadlines set again once it is queued.
+        for connection in Array(httpConnections.values) where !connection.awaitingEncodedReply {
             if connection.closing {
                 if connection.closeDeadlineMs <= now { closeHTTPNow(connection, reason: "close deadline") }
             } else if var stream = connection.stream {
@@ -377,7 +457,7 @@ extension Server {
     /// keep-alive connection (nothing queued, no request begun), which may be closed at once.
     var httpConnectionsAreIdle: Bool {
         httpConnections.values.allSatisfy {
-            !$0.closing && $0.stream == nil && $0.pendingBytes == 0 && $0.parser.bufferedBytes == 0
+            !$0.closing && $0.stream == nil && $0.pendingBytes == 0 && $0.parser.bufferedBytes == 0 && !$0.awaitingEncodedReply
         }
     }
 
