@@ -1013,6 +1013,8 @@ public final class Server: @unchecked Sendable {
             "max_watchers": String(t.maxWatchers),
             "max_outbound_bytes": String(c.maxOutboundBytes),
             "first_frame_timeout_ms": String(c.firstFrameTimeoutMs),
+            "frame_timeout_ms": String(c.frameTimeoutMs),
+            "tcp_keepalive_ms": String(c.tcpKeepaliveMs),
             "max_service_name_bytes": String(t.maxServiceNameBytes),
             "max_string_bytes": String(t.maxStringBytes),
             "http_request_timeout_ms": String(c.httpRequestTimeoutMs),

@@ -98,6 +98,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(version.hasPrefix("topology-server "))
     }
 
+    /// A flag added to the code but not to the startup line or to docs/operations.md fails here.
+    func testEveryFlagIsInTheStartupLineAndInTheOperationsGuide() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let line = try XCTUnwrap(server.logLines.all.first { $0.contains("msg=\"listening\"") })
+        let guide = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/operations.md")
+        let text = try String(contentsOf: guide, encoding: .utf8)
+        for option in CommandLineOptions.options {
+            let key = option.flag.dropFirst(2).replacingOccurrences(of: "-", with: "_")
+            XCTAssertTrue(line.contains(" \(key)="), "\(key) missing from the startup line")
+            XCTAssertTrue(text.contains("| `\(option.flag)` |"), "\(option.flag) missing from the flags table of docs/operations.md")
+        }
+    }
+
     func testIPv6ServerOnEphemeralPort() throws {
         let server = try RunningServer { $0.address = ListenAddress(host: "::1", port: 0, family: .ipv6) }
         defer { server.stop() }
