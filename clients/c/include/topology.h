@@ -233,6 +233,9 @@ typedef struct topo_options {
     int io_timeout_ms;            /* wait for a reply / a blocked send; 0 = 5000 */
     int reconnect_min_ms;         /* first backoff delay; 0 = 20 */
     int reconnect_max_ms;         /* backoff cap; 0 = min(heartbeat interval, 5000) */
+    int watch_idle_timeout_ms;    /* a watch stream silent this long means a dead connection:
+                                   * it is dropped and recovered; 0 = 30000. Keep it above the
+                                   * server's --progress-interval-ms (5000) */
     uint32_t max_frame_bytes;     /* largest frame accepted from the server; 0 =
                                    * TOPO_DEFAULT_MAX_FRAME_BYTES (128 MiB). A larger frame drops the
                                    * connection (TOPO_ETOOBIG); a watch it was for ends (see
@@ -334,6 +337,9 @@ typedef struct topo_client_stats {
      * connection is down are not lost: they are sent after recovery. A report on the wire when
      * the connection died is in neither counter: its fate is unknown. */
     uint64_t calls_dropped;
+    /* Connections dropped because the server went silent: no heartbeat answer for interval x
+     * multiplier (at least io_timeout_ms), or a watch stream quiet for watch_idle_timeout_ms. */
+    uint64_t silent_drops;
 } topo_client_stats;
 void topo_client_get_stats(topo_client *client, topo_client_stats *out);
 

@@ -59,6 +59,7 @@ struct topo_watch {
     uint64_t last_revision;
     char *epoch;               /* server epoch the revisions belong to */
     bool next_snapshot_resync; /* after a local overflow */
+    int64_t last_rx;           /* when the current subscription was sent or last heard from */
     qnode *head, *tail;
     size_t qlen, qbytes;
     int failed;                /* why the watch ended: TOPO_ESTATUS/ENOTFOUND (refused), ETOOBIG */
@@ -74,7 +75,7 @@ struct topo_client {
     /* options */
     char **addresses;
     size_t addresses_count;
-    int connect_timeout_ms, io_timeout_ms, reconnect_min_ms, reconnect_max_ms;
+    int connect_timeout_ms, io_timeout_ms, reconnect_min_ms, reconnect_max_ms, watch_idle_ms;
     uint32_t max_frame;
     bool process_metrics;
     topo_health_cb health_cb;
@@ -103,7 +104,8 @@ struct topo_client {
     w_register_req reg;  /* what to register (deep copy); reg.service_id unused */
     char *service_id;
     char *epoch;
-    int32_t interval_ms, flush_ms;
+    int32_t interval_ms, flush_ms, multiplier;
+    int64_t last_hb_answer; /* when the heartbeat stream was last answered (or registered) */
     uint64_t hb_call_id;
     int64_t hb_seq;
     int64_t next_hb, next_flush, next_connect, next_register;
@@ -517,6 +519,7 @@ static void dispatch(topo_client *c, w_frame *f, size_t bytes)
             return;
         }
     if (f->call_id == c->hb_call_id) {
+        c->last_hb_answer = mono_ms();
         if (f->has_status && f->status.code == GRPC_NOT_FOUND) {
             c->need_register = c->registered;
             c->hb_call_id = 0;
@@ -543,6 +546,7 @@ static void dispatch(topo_client *c, w_frame *f, size_t bytes)
     }
     for (w = c->watches; w; w = w->next) {
         if (w->call_id != f->call_id || w->closing) continue;
+        w->last_rx = mono_ms();
         if (f->which == W_WATCH_RESP && f->u.watch_resp.has_update) {
             topo_update *u = malloc(sizeof *u);
             if (u) {
@@ -697,6 +701,8 @@ static int do_register(topo_client *c)
     c->epoch = reply.u.register_resp.handle.server_epoch;
     reply.u.register_resp.handle.server_epoch = NULL;
     c->interval_ms = h->heartbeat_interval_ms > 0 ? h->heartbeat_interval_ms : 5000;
+    c->multiplier = h->timeout_multiplier > 0 ? h->timeout_multiplier : 3;
+    c->last_hb_answer = mono_ms();
     c->flush_ms = h->activity_flush_ms > 0 ? h->activity_flush_ms : 1000;
     pb_free(&w_frame_desc, &reply);
     c->stats.registrations++;
@@ -957,6 +963,7 @@ static int subscribe(topo_client *c, topo_watch *w)
     }
     memset(&f, 0, sizeof f);
     w->call_id = ++c->next_call_id;
+    w->last_rx = mono_ms();
     f.call_id = w->call_id;
     f.which = W_WATCH_REQ;
     f.u.watch_req.has_query = true;
@@ -985,6 +992,45 @@ static int max_backoff(topo_client *c)
     if (c->reconnect_max_ms > 0) return c->reconnect_max_ms;
     if (c->interval_ms > 0) return c->interval_ms < 5000 ? c->interval_ms : 5000;
     return 5000;
+}
+
+/* mu held. A server that stops answering without closing the connection (its host gone, a
+ * partition, a hung process) is as good as gone: no answer to heartbeats for as long as the server
+ * itself waits before declaring the service DEAD (interval x multiplier, at least io_timeout), or
+ * a watch stream silent for watch_idle_ms (the server sends PROGRESS on quiet streams), drops the
+ * connection; the usual recovery follows (reconnect, failover, re-register, resume). Returns true
+ * when it dropped it; otherwise lowers *wake to the next moment worth checking. */
+static bool check_silence(topo_client *c, int64_t *wake)
+{
+    int64_t now = mono_ms(), due;
+    topo_watch *w;
+    char why[200] = "";
+    if (c->fd < 0 || c->drop_err) return false; /* none, or already being torn down */
+    if (c->registered && !c->need_register && c->hb_call_id) {
+        int64_t limit = (int64_t)c->interval_ms * c->multiplier;
+        if (limit < c->io_timeout_ms) limit = c->io_timeout_ms;
+        due = c->last_hb_answer + limit;
+        if (now > due)
+            snprintf(why, sizeof why, "no heartbeat answer for %lld ms", (long long)(now - c->last_hb_answer));
+        else if (due + 1 < *wake)
+            *wake = due + 1;
+    }
+    for (w = c->watches; w && !why[0]; w = w->next) {
+        if (w->call_id == 0 || w->closing) continue;
+        due = w->last_rx + c->watch_idle_ms;
+        if (now > due)
+            snprintf(why, sizeof why, "watch stream silent for %lld ms", (long long)(now - w->last_rx));
+        else if (due + 1 < *wake)
+            *wake = due + 1;
+    }
+    if (!why[0]) return false;
+    snprintf(c->drop_reason, sizeof c->drop_reason, "%s; reconnecting", why);
+    c->drop_err = TOPO_ETIMEDOUT;
+    c->stats.silent_drops++;
+    pthread_mutex_lock(&c->wmu);
+    shutdown(c->fd, SHUT_RDWR); /* the reader tears it down */
+    pthread_mutex_unlock(&c->wmu);
+    return true;
 }
 
 static void *keeper_main(void *arg)
@@ -1057,6 +1103,7 @@ static void *keeper_main(void *arg)
             if (c->next_hb < wake) wake = c->next_hb;
             if (c->next_flush < wake) wake = c->next_flush;
         }
+        if (check_silence(c, &wake)) continue;
         cond_wait_until(&c->cv, &c->mu, wake);
     }
     pthread_mutex_unlock(&c->mu);
@@ -1137,6 +1184,7 @@ int topo_client_connect(const topo_options *o, topo_client **out)
     }
     c->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 2000;
     c->io_timeout_ms = o->io_timeout_ms > 0 ? o->io_timeout_ms : 5000;
+    c->watch_idle_ms = o->watch_idle_timeout_ms > 0 ? o->watch_idle_timeout_ms : 30000;
     c->reconnect_min_ms = o->reconnect_min_ms > 0 ? o->reconnect_min_ms : 20;
     c->reconnect_max_ms = o->reconnect_max_ms > 0 ? o->reconnect_max_ms : 0;
     c->backoff_ms = c->reconnect_min_ms;

@@ -621,6 +621,118 @@ static void test_watch_resume(void)
     fake_stop(&fk);
 }
 
+/* A server that goes silent without closing. First connection: answers the registration (or the
+ * watch, with a snapshot at revision 9), then reads on and answers nothing until the client drops
+ * the connection; how long that took is recorded. Second connection: answers everything, so the
+ * client's recovery (same id, resumed watch) can be seen. */
+static void answer_register(int fd, uint64_t call_id)
+{
+    w_frame out;
+    memset(&out, 0, sizeof out);
+    out.call_id = call_id;
+    out.which = W_REGISTER_RESP;
+    out.u.register_resp.has_handle = true;
+    out.u.register_resp.handle.service_id = pb_strdup("3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+    out.u.register_resp.handle.heartbeat_interval_ms = 50;
+    out.u.register_resp.handle.timeout_multiplier = 3;
+    out.u.register_resp.handle.server_epoch = pb_strdup("epoch-s");
+    out.u.register_resp.handle.activity_flush_ms = 100;
+    send_frame(fd, &out);
+    pb_free(&w_frame_desc, &out);
+}
+
+static void sc_goes_silent(fake *fk, int fd)
+{
+    frame_reader r;
+    w_frame f;
+    long long start = 0, deadline = t_now_ms() + 4000;
+    frame_reader_init(&r, 1 << 20);
+    while (t_now_ms() < deadline && read_frame(fd, &r, &f, 4000) == 0) {
+        if (fk->conns == 1 && start == 0) {
+            start = t_now_ms();
+            if (f.which == W_REGISTER_REQ) answer_register(fd, f.call_id);
+            if (f.which == W_WATCH_REQ) send_update(fd, f.call_id, TOPO_UPDATE_SNAPSHOT, 9);
+        } else if (fk->conns == 2) {
+            if (f.which == W_REGISTER_REQ) {
+                snprintf(fk->reregister_id, sizeof fk->reregister_id, "%s",
+                         f.u.register_req.service_id ? f.u.register_req.service_id : "(none)");
+                answer_register(fd, f.call_id);
+                fk_set(&fk->registers, fk->registers + 1);
+            } else if (f.which == W_WATCH_REQ) {
+                fk_set(&fk->resume_ok, f.u.watch_req.has_resume_after_revision &&
+                                           f.u.watch_req.resume_after_revision == 9);
+                fk_set(&fk->resubscribed, 1);
+            }
+        }
+        pb_free(&w_frame_desc, &f);
+    }
+    if (fk->conns == 1) fk_set(&fk->send_call_id, (int)(t_now_ms() - start)); /* ms until dropped */
+    frame_reader_free(&r);
+}
+
+static void test_silent_server_is_dropped_and_recovered(void)
+{
+    fake fk;
+    topo_client *c = NULL;
+    topo_watch *w = NULL;
+    topo_options o;
+    topo_client_stats st;
+    char a[64], id[64];
+    const char *addrs[1];
+    long long deadline;
+    int dropped_after;
+
+    /* Heartbeats unanswered: dropped after interval x multiplier = 150 ms, at least io_timeout. */
+    fake_start(&fk, sc_goes_silent, 2);
+    c = connect_to(fk.port, 300);
+    if (!c) {
+        fake_stop(&fk);
+        return;
+    }
+    CHECK_RC(topo_register(c, &svc), TOPO_OK);
+    topo_client_service_id(c, id, sizeof id);
+    deadline = t_now_ms() + 4000;
+    while (t_now_ms() < deadline && fk_get(&fk.registers) < 1) t_sleep_ms(10);
+    dropped_after = fk_get(&fk.send_call_id);
+    topo_client_get_stats(c, &st);
+    topo_client_close(c);
+    fake_stop(&fk);
+    CHECK_EQ_INT(fk.registers, 1);
+    CHECK(strcmp(fk.reregister_id, id) == 0); /* back under the same id */
+    CHECK(st.silent_drops >= 1);
+    CHECK(dropped_after >= 300 && dropped_after < 2000);
+
+    /* A watch-only client: its stream silent for watch_idle_timeout_ms. */
+    fake_start(&fk, sc_goes_silent, 2);
+    snprintf(a, sizeof a, "127.0.0.1:%d", fk.port);
+    addrs[0] = a;
+    topo_options_init(&o);
+    o.addresses = addrs;
+    o.addresses_count = 1;
+    o.watch_idle_timeout_ms = 300;
+    CHECK_RC(topo_client_connect(&o, &c), TOPO_OK);
+    if (!c) {
+        fake_stop(&fk);
+        return;
+    }
+    CHECK_RC(topo_watch_start(c, NULL, NULL, NULL, &w), TOPO_OK);
+    deadline = t_now_ms() + 4000;
+    while (t_now_ms() < deadline && !fk_get(&fk.resubscribed)) t_sleep_ms(10);
+    dropped_after = fk_get(&fk.send_call_id);
+    topo_client_get_stats(c, &st);
+    CHECK(st.silent_drops >= 1);
+    {
+        char err[256];
+        topo_client_last_error(c, err, sizeof err);
+        CHECK(strstr(err, "watch stream silent") != NULL);
+    }
+    topo_watch_close(w);
+    topo_client_close(c);
+    fake_stop(&fk);
+    CHECK(fk.resubscribed && fk.resume_ok); /* resumed after the snapshot it had */
+    CHECK(dropped_after >= 300 && dropped_after < 2000);
+}
+
 static int states_seen[8];
 static void on_state(void *ud, topo_client_state s, const char *id)
 {
@@ -971,6 +1083,7 @@ int main(void)
     RUN(test_recovery_scripted);
     RUN(test_watch_overflow);
     RUN(test_watch_resume);
+    RUN(test_silent_server_is_dropped_and_recovered);
     RUN(test_too_big_watch_ends);
     RUN(test_default_frame_limit);
     return T_SUMMARY("test_hostile");
