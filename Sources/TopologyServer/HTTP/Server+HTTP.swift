@@ -230,10 +230,12 @@ extension Server {
         connection.awaitingEncodedReply = false
         updateHTTPInterest(connection)
         if let stream = connection.stream {
-            guard !connection.closing else { return }  // the stream has ended: its events are moot
-            connection.append(encoded: bytes)
+            // A stream that has ended meanwhile: its events are moot, but its closing goes on.
+            if !connection.closing {
+                connection.append(encoded: bytes)
+                retryWatchers.append(stream.watcher)
+            }
             scheduleHTTPFlush(connection)
-            retryWatchers.append(stream.watcher)
             return
         }
         connection.append(encoded: bytes)
