@@ -151,18 +151,23 @@ public struct WatcherStatistics: Equatable, Sendable {
     public var resyncCount: Int
 }
 
-/// What the watchers of one delivery round share, encoded once: a SNAPSHOT of the whole topology
-/// (one with `resync` set, one without). Valid while the topology does not change: a server makes
-/// a new one for each round of `takeEncodedUpdates` calls. (Should the revision or the clock have
-/// moved since it was filled, it empties itself.)
+/// What the watchers of one delivery round share, built and encoded once: a SNAPSHOT of the whole
+/// topology (as a value for `takeUpdates`, and encoded, one with `resync` set and one without, for
+/// `takeEncodedUpdates`). Valid while the topology does not change: a server makes a new one for
+/// each round of calls. (Should the revision or the clock have moved since it was filled, it
+/// empties itself.)
 public struct WatchEncodingCache {
     var fullSnapshots: [Bool: [UInt8]] = [:]
+    var fullSnapshotValue: TopologySnapshot?
     private var filledAt: (revision: UInt64, now: Int64)?
 
     public init() {}
 
     mutating func invalidateIfChanged(revision: UInt64, now: Int64) {
-        if let filledAt, filledAt != (revision, now) { fullSnapshots = [:] }
+        if let filledAt, filledAt != (revision, now) {
+            fullSnapshots = [:]
+            fullSnapshotValue = nil
+        }
         filledAt = (revision, now)
     }
 }
@@ -229,11 +234,26 @@ extension Topology {
 
     /// Pops up to `max` pending updates for `id`, oldest first (empty for an unknown id).
     public mutating func takeUpdates(for id: WatcherID, max: Int) -> [TopologyUpdate] {
+        var cache = WatchEncodingCache()
+        return takeUpdates(for: id, max: max, cache: &cache)
+    }
+
+    /// `takeUpdates(for:max:)`, with a SNAPSHOT of the whole topology built once per `cache` for
+    /// all the watchers whose filter takes everything.
+    public mutating func takeUpdates(for id: WatcherID, max: Int, cache: inout WatchEncodingCache) -> [TopologyUpdate] {
         guard let slot = liveWatcherSlot(id), max > 0 else { return [] }
+        cache.invalidateIfChanged(revision: revision, now: lastObservedMs)
         var result: [TopologyUpdate] = []
         if let kind = watchers[Int(slot)].pendingSnapshot {
             watchers[Int(slot)].pendingSnapshot = nil
-            let snapshot = buildSnapshot(watchers[Int(slot)].filter, now: lastObservedMs)
+            let filter = watchers[Int(slot)].filter
+            let snapshot: TopologySnapshot
+            if filter.matchesEverything, let shared = cache.fullSnapshotValue {
+                snapshot = shared
+            } else {
+                snapshot = buildSnapshot(filter, now: lastObservedMs)
+                if filter.matchesEverything { cache.fullSnapshotValue = snapshot }
+            }
             result.append(TopologyUpdate(type: .snapshot, snapshot: snapshot, revision: revision, resync: kind == .resync))
         }
         while result.count < max, let update = popQueued(slot) {
@@ -272,6 +292,14 @@ extension Topology {
             }
         }
         return result
+    }
+
+    /// Whether the next update this watcher takes is a SNAPSHOT, and whether its filter takes the
+    /// whole topology (then every such watcher gets the same snapshot in one round). nil: no
+    /// snapshot is pending, or no such watcher.
+    public func pendingSnapshot(for id: WatcherID) -> (wholeTopology: Bool, resync: Bool)? {
+        guard let slot = liveWatcherSlot(id), let kind = watchers[Int(slot)].pendingSnapshot else { return nil }
+        return (watchers[Int(slot)].filter.matchesEverything, kind == .resync)
     }
 
     /// The oldest update in a watcher's buffer; once the buffer is empty, coalescing is back at the

@@ -73,10 +73,14 @@ final class Connection: OutboundQueue {
 
     /// Appends the frame that carries an encoded WatchTopologyResponse on call `callID`.
     func appendWatchResponse(callID: UInt64, encoded response: [UInt8]) {
+        Connection.appendWatchResponse(callID: callID, encoded: response, to: &outbound)
+    }
+
+    static func appendWatchResponse(callID: UInt64, encoded response: [UInt8], to buffer: inout [UInt8]) {
         response.withUnsafeBytes { response in
             PreencodedFrame.append(
                 callId: callID, memberField: Frame.watchTopologyResponseField, head: UnsafeRawBufferPointer(start: nil, count: 0),
-                tail: response, to: &outbound)
+                tail: response, to: &buffer)
         }
     }
 }

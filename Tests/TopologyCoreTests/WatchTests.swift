@@ -24,6 +24,32 @@ final class WatchTests: XCTestCase {
         XCTAssertEqual(snapshot.revision, h.topology.currentRevision)
     }
 
+    func testPendingSnapshotAndASnapshotSharedByOneRound() {
+        var h = Harness()
+        let a = h.register("a")
+        _ = h.register("b")
+        let whole1 = h.watch()
+        let whole2 = h.watch()
+        var query = TopologyQuery()
+        query.serviceNames = ["a"]
+        let filtered = h.watch(query)
+        XCTAssertEqual(h.topology.pendingSnapshot(for: whole1)?.wholeTopology, true)
+        XCTAssertEqual(h.topology.pendingSnapshot(for: whole1)?.resync, false)
+        XCTAssertEqual(h.topology.pendingSnapshot(for: filtered)?.wholeTopology, false)
+        var cache = WatchEncodingCache()
+        let first = h.topology.takeUpdates(for: whole1, max: 8, cache: &cache)
+        let second = h.topology.takeUpdates(for: whole2, max: 8, cache: &cache)
+        let narrow = h.topology.takeUpdates(for: filtered, max: 8, cache: &cache)
+        XCTAssertEqual(first, second)
+        XCTAssertEqual(first.first?.snapshot?.nodes.count, 2)
+        XCTAssertEqual(narrow.first?.snapshot?.nodes.map(\.serviceId), [a], "a filter is not served the shared snapshot")
+        XCTAssertNil(h.topology.pendingSnapshot(for: whole1), "taken")
+        // Once the topology moves on, the round's snapshot is not served again.
+        let late = h.watch()
+        _ = h.register("c")
+        XCTAssertEqual(h.topology.takeUpdates(for: late, max: 8, cache: &cache).first?.snapshot?.nodes.count, 3)
+    }
+
     func testDeltasAfterTakenSnapshot() {
         var h = Harness()
         let a = h.register("a")

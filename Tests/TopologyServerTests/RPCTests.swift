@@ -29,6 +29,46 @@ final class RPCTests: XCTestCase {
 
     /// A GetTopology of at least `Server.offLoopReplyEntries` nodes is encoded off the loop; the
     /// frames that follow it on its connection are answered after it, in order, as for any other.
+    func testLargeWatchSnapshotsAreEncodedOffTheLoopAndKeepTheirOrder() throws {
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
+        defer { server.stop() }
+        let producer = try server.client()
+        _ = try producer.pipelined(producer.registrations((0..<1_200).map { "svc-\($0)" }))
+        let before = server.server.stats().offLoopReplies
+        var narrow = TopologyQuery()
+        narrow.serviceNames = ["svc-3", "late"]
+        let a = try server.client()
+        let b = try server.client()
+        let watches = [(a, a.startWatch(), 1_200), (a, a.startWatch(narrow), 1), (b, b.startWatch(), 1_200)]
+        var snapshotRevision: UInt64 = 0
+        for (client, call, count) in watches {
+            let first = try client.update(on: call)
+            XCTAssertEqual(first.type, .snapshot)
+            XCTAssertEqual(first.snapshot?.nodes.count, count)
+            snapshotRevision = max(snapshotRevision, first.revision)
+        }
+        XCTAssertEqual(server.server.stats().offLoopReplies - before, 3)
+        // Later updates come after the snapshot on each stream, and the heartbeat path was never held.
+        _ = try producer.register("late")
+        for (client, call, _) in watches {
+            let next = try client.update(on: call)
+            XCTAssertEqual(next.type, .nodeAdded)
+            XCTAssertEqual(next.node?.serviceName, "late")
+            XCTAssertGreaterThan(next.revision, snapshotRevision)
+        }
+        // A watch cancelled right after it starts (its snapshot may be in the encoder) ends cleanly.
+        let c = try server.client()
+        let cancelled = c.startWatch()
+        c.send(Frame(callId: cancelled, endOfStream: true))
+        var sawEnd = false
+        for _ in 0..<4 where !sawEnd {
+            let frame = try c.readFrame(call: cancelled)
+            sawEnd = frame.endOfStream
+        }
+        XCTAssertTrue(sawEnd)
+        _ = try c.topology(TopologyQuery(serviceNames: ["late"]))
+    }
+
     func testLargeGetTopologyKeepsTheOrderOfReplies() throws {
         let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
         defer { server.stop() }

@@ -293,7 +293,7 @@ extension Server {
     /// Moves updates of an SSE watcher from the core to its connection while the queue is under the
     /// watch bound (half of --max-outbound-bytes), exactly as for a frames watcher: a slow reader's
     /// backlog stays in the core, which coalesces it and, past its limit, resyncs.
-    func deliverSSE(_ watcher: WatcherID, connectionID: UInt64) {
+    func deliverSSE(_ watcher: WatcherID, connectionID: UInt64, cache: inout WatchEncodingCache) {
         guard let connection = httpConnections[connectionID], !connection.closing, !connection.awaitingEncodedReply else { return }
         let bound = configuration.maxOutboundBytes / 2
         while true {
@@ -301,7 +301,7 @@ extension Server {
                 connection.watcherBlocked = true
                 return
             }
-            let updates = topology.takeUpdates(for: watcher, max: 32)
+            let updates = topology.takeUpdates(for: watcher, max: 32, cache: &cache)
             if updates.isEmpty {
                 connection.watcherBlocked = false
                 return
