@@ -4,6 +4,8 @@
 //
 //   TopologyWire   bytes <-> messages, framing. No sockets, no clock.
 //   TopologyCore   state machine, edges, watch hub. Pure: time is passed in.
+//   TopologyProtocol the RPCs and their call rules, per-connection protocol state, the metrics.
+//                  Pure: bytes and time in, replies and actions out; no syscalls, no clock reads.
 //   TopologyServer event loop, sockets, timers, CLI parsing. The only place with syscalls.
 //   CTopologyShims epoll/timerfd/signalfd headers Glibc does not expose to Swift.
 //   topology-server the executable: wires configuration to the server, nothing else.
@@ -21,10 +23,14 @@ let package = Package(
         .target(name: "TopologyWire"),
         .target(name: "TopologyCore", dependencies: ["TopologyWire"]),
         .target(name: "CTopologyShims"),
+        // Cross-module optimization lets the server specialize the dispatcher's generics (the
+        // heartbeat path) for its clock, as if the code were its own.
+        .target(name: "TopologyProtocol", dependencies: ["TopologyCore", "TopologyWire"],
+                swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
         // Release builds drop the run-time exclusivity checks of class properties: the event loop
         // touches a handful per heartbeat, about 600 instructions of ~3,000 in all (callgrind, see
         // docs/performance.md). Debug builds, which the tests run, keep them.
-        .target(name: "TopologyServer", dependencies: ["TopologyCore", "TopologyWire", "CTopologyShims"],
+        .target(name: "TopologyServer", dependencies: ["TopologyProtocol", "TopologyCore", "TopologyWire", "CTopologyShims"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .executableTarget(name: "topology-server", dependencies: ["TopologyServer"]),
 
@@ -39,6 +45,7 @@ let package = Package(
 
         .testTarget(name: "TopologyWireTests", dependencies: ["TopologyWire"]),
         .testTarget(name: "TopologyCoreTests", dependencies: ["TopologyCore", "TopologyWire"]),
+        .testTarget(name: "TopologyProtocolTests", dependencies: ["TopologyProtocol", "TopologyCore", "TopologyWire"]),
         .testTarget(name: "TopologyServerTests", dependencies: ["TopologyServer", "TopologyCore", "TopologyWire"]),
     ]
 )

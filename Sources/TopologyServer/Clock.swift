@@ -2,11 +2,12 @@
 import Glibc
 #endif
 import CTopologyShims
+import TopologyProtocol
 
 /// The server's time: Unix epoch milliseconds that advance with CLOCK_MONOTONIC. The wall clock is
 /// read once, at start; from then on a change of the system time (NTP step, an operator's `date`)
-/// cannot fire or hold back a liveness deadline.
-struct ServerClock {
+/// cannot fire or hold back a liveness deadline. The one `Clock` that reads the system clock.
+struct ServerClock: Clock {
     private let wallStartMs: Int64
     private let monoStartNs: Int64
 
@@ -15,18 +16,13 @@ struct ServerClock {
         monoStartNs = ServerClock.read(CLOCK_MONOTONIC)
     }
 
-    /// Milliseconds since the Unix epoch, monotonic.
-    func nowMs() -> Int64 {
-        ms(monotonicNs: ServerClock.read(CLOCK_MONOTONIC))
-    }
-
     /// `nowMs()` as of an earlier `monotonicNs()` reading.
     func ms(monotonicNs: Int64) -> Int64 {
         wallStartMs + (monotonicNs - monoStartNs) / 1_000_000
     }
 
     /// Nanoseconds of CLOCK_MONOTONIC, for measuring durations.
-    static func monotonicNs() -> Int64 { read(CLOCK_MONOTONIC) }
+    func monotonicNs() -> Int64 { ServerClock.read(CLOCK_MONOTONIC) }
 
     private static func read(_ clock: clockid_t) -> Int64 {
         var ts = timespec()

@@ -1,4 +1,5 @@
 import TopologyCore
+import TopologyProtocol
 
 /// What the command line asks for.
 public enum CommandLineAction: Equatable {

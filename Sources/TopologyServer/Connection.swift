@@ -1,4 +1,5 @@
 import TopologyCore
+import TopologyProtocol
 import TopologyWire
 
 /// One client connection: its read side (a frame decoder), its open calls, and its outbound queue.
@@ -6,37 +7,19 @@ import TopologyWire
 /// Replies produced during one wake-up are appended to `outbound` and written together at the end of
 /// it (one `send` per connection per wake-up in the common case).
 final class Connection: OutboundQueue {
-    /// An open streaming call on this connection.
-    enum Call {
-        case heartbeat
-        case activity(accepted: Int64)
-        case watch(WatcherID)
-
-        var name: String {
-            switch self {
-            case .heartbeat: "Heartbeat"
-            case .activity: "ReportActivity"
-            case .watch: "WatchTopology"
-            }
-        }
-    }
-
     let id: UInt64
     let fd: Int32
     let peer: String
     let acceptedAtMs: Int64
     var decoder: FrameDecoder
-    /// Open calls by call id.
-    var calls: CallTable
+    /// Its open calls and whether it has authenticated (`RPCDispatcher`).
+    var callState: CallState
     /// Frames taken from `decoder` so far.
     var framesReceived = 0
     var receivedFirstFrame: Bool { framesReceived > 0 }
     /// When the frame now partly in `decoder` began to arrive (nil: none is), for
     /// `--frame-timeout-ms`.
     var partialFrameSinceMs: Int64?
-    /// The server requires a token (`--auth-token-file`) and this connection has not presented it
-    /// yet: its next frame must be an authenticate_request (Server+Authentication.swift).
-    var awaitingAuthentication = false
     /// The first bytes received (up to 4), kept only to recognise an HTTP request.
     var firstBytes: [UInt8] = []
     var outbound: [UInt8] = []
@@ -58,13 +41,14 @@ final class Connection: OutboundQueue {
     var scheduledForFlush = false
 
     /// `tableSeed`: random bits for the call table's hash (see `FlatTable`).
-    init(id: UInt64, fd: Int32, peer: String, acceptedAtMs: Int64, maxFrameBytes: Int, tableSeed: (UInt64, UInt64)) {
+    init(id: UInt64, fd: Int32, peer: String, acceptedAtMs: Int64, maxFrameBytes: Int, tableSeed: (UInt64, UInt64),
+         requiresAuthentication: Bool) {
         self.id = id
         self.fd = fd
         self.peer = peer
         self.acceptedAtMs = acceptedAtMs
         self.decoder = FrameDecoder(maximumFrameSize: maxFrameBytes)
-        self.calls = CallTable(seed: tableSeed)
+        self.callState = CallState(peer: peer, tableSeed: tableSeed, requiresAuthentication: requiresAuthentication)
     }
 
     func append(_ frame: Frame) {

@@ -1,6 +1,7 @@
 import CTopologyShims
 import Foundation
 import TopologyCore
+import TopologyProtocol
 import TopologyWire
 #if canImport(Glibc)
 import Glibc
@@ -42,8 +43,8 @@ public final class Server: @unchecked Sendable {
     let logWriter: LogWriter?
     let clock = ServerClock()
     public let serverEpoch: String
-    /// Writes heartbeat acknowledgements (their tail, with the epoch, is encoded once).
-    let heartbeatReply: HeartbeatReplyEncoder
+    /// The RPCs and their call rules; the connections' frames go there.
+    var dispatcher: RPCDispatcher<ServerClock>
 
     var topology: Topology
     var epoll: Epoll?
@@ -84,8 +85,11 @@ public final class Server: @unchecked Sendable {
     var httpConnections: [UInt64: HTTPConnection] = [:]
     var sseWatchers: [WatcherID: UInt64] = [:]
     var httpFlushList: [HTTPConnection] = []
-    /// Counters for /metrics, owned by the loop thread.
-    var metrics = ServerMetrics()
+    /// Counters for /metrics, owned by the loop thread (kept by the dispatcher, which counts most).
+    var metrics: ServerMetrics {
+        get { dispatcher.metrics }
+        _modify { yield &dispatcher.metrics }
+    }
     /// The token of `--auth-token-file`, read by `start()`; nil: no authentication.
     var authToken: AuthToken?
     let startedAtMs: Int64
@@ -118,7 +122,12 @@ public final class Server: @unchecked Sendable {
             self.logWriter = writer
         }
         self.serverEpoch = makeServerEpoch()
-        self.heartbeatReply = HeartbeatReplyEncoder(serverEpoch: serverEpoch)
+        let logger = self.logger
+        self.dispatcher = RPCDispatcher(
+            configuration: RPCConfiguration(
+                maxCallsPerConnection: configuration.maxCallsPerConnection, maxOutboundBytes: configuration.maxOutboundBytes,
+                offLoopReplyEntries: Server.offLoopReplyEntries, tokenMatches: nil, limitFlag: CommandLineOptions.flag(forConfigurationField:)),
+            clock: clock, serverEpoch: serverEpoch, log: EventLog(level: logger.level, write: logger.log))
         self.startedAtMs = clock.nowMs()
         self.topology = Topology(configuration: configuration.topology, serverEpoch: serverEpoch, now: startedAtMs)
     }
@@ -285,7 +294,7 @@ public final class Server: @unchecked Sendable {
             // Each connection's call table gets seeds of its own, derived from the server's.
             let seed = (callTableSeed.0 ^ id &* 0x9E37_79B9_7F4A_7C15, callTableSeed.1 &+ id)
             let connection = Connection(id: id, fd: fd, peer: peer, acceptedAtMs: now, maxFrameBytes: configuration.maxFrameBytes,
-                                        tableSeed: seed)
+                                        tableSeed: seed, requiresAuthentication: authToken != nil)
             do {
                 try epoll?.add(fd, events: UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP), data: id)
             } catch {
@@ -293,7 +302,6 @@ public final class Server: @unchecked Sendable {
                 Sockets.close(fd)
                 continue
             }
-            connection.awaitingAuthentication = authToken != nil
             connections[id] = connection
             metrics.connectionsAccepted += 1
             firstFrameDeadlines.append(connection: id, deadlineMs: now + configuration.firstFrameTimeoutMs)
@@ -337,15 +345,18 @@ public final class Server: @unchecked Sendable {
         let framesBefore = connection.framesReceived
         defer { trackPartialFrame(connection, framesBefore: framesBefore, now: now) }
         // The clock as of the end of the last heartbeat handled: the next one starts there.
-        var clockNs = ServerClock.monotonicNs()
+        var clockNs = clock.monotonicNs()
         while !connection.closing && !connection.awaitingEncodedReply {
             // Heartbeats in the usual layout skip the general decoder (the connection's first frame
             // never does, so whatever a connection must open with is checked on the general path).
             if connection.receivedFirstFrame, let heartbeat = connection.decoder.nextHeartbeat() {
                 localStats.fastPathHeartbeats += 1
                 connection.framesReceived += 1
-                clockNs = handleHeartbeat(heartbeat, on: connection, startedNs: clockNs)
-                if countFrameForTimers() { clockNs = ServerClock.monotonicNs() }
+                answer(connection, now: now) { sink in
+                    clockNs = dispatcher.heartbeat(HeartbeatInput(heartbeat), &connection.callState, &sink, topology: &topology,
+                                                   startedNs: clockNs, now: clock.ms(monotonicNs: clockNs))
+                }
+                if countFrameForTimers() { clockNs = clock.monotonicNs() }
                 continue
             }
             let frame: Frame?
@@ -377,10 +388,10 @@ public final class Server: @unchecked Sendable {
             }
             guard let frame else { return }
             connection.framesReceived += 1
-            if connection.awaitingAuthentication, !admitFirstFrame(frame, on: connection, now: now) { return }
-            handleFrame(frame, on: connection, now: clock.nowMs())
+            let frameNow = clock.nowMs()
+            answer(connection, now: now) { dispatcher.handle(frame, &connection.callState, &$0, topology: &topology, now: frameNow) }
             countFrameForTimers()
-            clockNs = ServerClock.monotonicNs()
+            clockNs = clock.monotonicNs()
         }
     }
 
@@ -438,279 +449,51 @@ public final class Server: @unchecked Sendable {
     }
 
     /// The byte stream cannot be trusted any more: one Status frame on call 0, then close.
-    func protocolError(_ connection: Connection, code: StatusCode, message: String, now: Int64, logAs event: String = "protocol error") {
-        logger.warning(event, ["peer": connection.peer, "code": code.description, "error": message])
-        metrics.frameError(code)
-        endCalls(connection)
-        connection.append(Frame(callId: 0, endOfStream: true, status: Status(code: code, message: message)))
-        scheduleFlush(connection)
-        beginClosing(connection, now: now)
+    func protocolError(_ connection: Connection, code: StatusCode, message: String, now: Int64) {
+        answer(connection, now: now) {
+            dispatcher.closeConnection(&connection.callState, &$0, topology: &topology, code: code, message: message)
+        }
+    }
+
+    /// Lets the dispatcher answer on `connection`: its outbound queue goes into a `ReplySink` for
+    /// `body` and back, and the sink's actions are performed.
+    private func answer(_ connection: Connection, now: Int64, _ body: (inout ReplySink) -> Void) {
+        var sink = ReplySink(outbound: [], written: connection.writeIndex, watchBatchAllowance: connection.largestWatchBatchBytes,
+                             closing: connection.closing)
+        swap(&sink.outbound, &connection.outbound)  // moved, not copied: the sink appends in place
+        let queuedBefore = sink.outbound.count
+        body(&sink)
+        swap(&sink.outbound, &connection.outbound)
+        if connection.outbound.count != queuedBefore { scheduleFlush(connection) }
+        for action in sink.actions {
+            switch action {
+            case .close:
+                connection.blockedWatchers.removeAll()
+                beginClosing(connection, now: now)
+            case .watchOpened(let watcher, let callID):
+                watcherCalls[watcher] = (connection.id, callID)
+                retryWatchers.append(watcher)  // its snapshot is queued already
+            case .watchClosed(let watcher):
+                watcherCalls[watcher] = nil
+            case .encodeOffLoop(let frame):
+                // This connection is not read meanwhile, so its replies keep the order of its
+                // requests (`takeEncodedReplies` resumes it).
+                if encodeOffLoop(for: connection.id, {
+                    var bytes: [UInt8] = []
+                    frame.encodeLengthPrefixed(appendingTo: &bytes)
+                    return bytes
+                }) {
+                    connection.awaitingEncodedReply = true
+                    updateInterest(connection)
+                } else {
+                    connection.append(frame)  // no encoder: only before start(), when no connection is open
+                    scheduleFlush(connection)
+                }
+            }
+        }
     }
 
     // MARK: - Calls
-
-    func reply(_ connection: Connection, _ frame: Frame, now: Int64) {
-        guard replyAllowed(connection, now: now) else { return }
-        connection.append(frame)
-        scheduleFlush(connection)
-    }
-
-    /// Whether a reply may be queued: not on a closing connection, nor on one whose client does not
-    /// read (that one gets a protocol error instead).
-    private func replyAllowed(_ connection: Connection, now: Int64) -> Bool {
-        guard !connection.closing else { return false }
-        // Watch batches may overshoot the watch bound by one batch (a large snapshot): that much
-        // is not counted against the client.
-        if connection.pendingBytes > configuration.maxOutboundBytes + connection.largestWatchBatchBytes {
-            let limit = configuration.maxOutboundBytes
-            metrics.limitRejected("--max-outbound-bytes")
-            protocolError(connection, code: .resourceExhausted,
-                          message: "the client is not reading its replies: \(connection.pendingBytes) bytes queued, over the limit --max-outbound-bytes=\(limit)",
-                          now: now)
-            return false
-        }
-        return true
-    }
-
-    private func fail(_ connection: Connection, callID: UInt64, _ status: Status, now: Int64) {
-        metrics.frameError(status.statusCode)
-        if let call = connection.calls.removeValue(forKey: callID), case .watch(let watcher) = call {
-            endWatch(watcher)
-        }
-        reply(connection, Frame(callId: callID, endOfStream: true, status: status), now: now)
-    }
-
-    private static let ok = Status(code: .ok, message: "")
-
-    private func handleFrame(_ frame: Frame, on connection: Connection, now: Int64) {
-        let callID = frame.callId
-        guard callID != 0 else {
-            protocolError(connection, code: .invalidArgument,
-                          message: "call_id 0 is reserved for the connection itself; number calls from 1", now: now)
-            return
-        }
-        let open = connection.calls[callID]
-        guard let message = frame.message else {
-            if frame.endOfStream {
-                if open != nil { finishCall(connection, callID: callID, now: now) }
-                return  // end of a call the server already ended: nothing to say
-            }
-            fail(connection, callID: callID, Status(code: .unimplemented,
-                 message: "the frame carries no request this server knows (an unknown or missing oneof member)"), now: now)
-            return
-        }
-        switch message {
-        case .registerServiceRequest(let request):
-            guard unary(connection, callID, open, "RegisterService", now) else { return }
-            do {
-                let response = try topology.register(request, now: now)
-                metrics.registrations += 1
-                logger.info("service registered", [
-                    "service_id": response.handle?.serviceId ?? "", "name": request.serviceName, "peer": connection.peer,
-                ])
-                reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok, message: .registerServiceResponse(response)), now: now)
-            } catch {
-                logRefusal("RegisterService", error.serverStatus, connection)
-                fail(connection, callID: callID, error.serverStatus, now: now)
-            }
-
-        case .unregisterServiceRequest(let request):
-            guard unary(connection, callID, open, "UnregisterService", now) else { return }
-            let response = topology.unregister(request, now: now)
-            if response.removed {
-                metrics.unregistrations += 1
-                logger.info("service unregistered", ["service_id": request.serviceId, "peer": connection.peer])
-            }
-            reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok, message: .unregisterServiceResponse(response)), now: now)
-
-        case .getTopologyRequest(let request):
-            guard unary(connection, callID, open, "GetTopology", now) else { return }
-            let snapshot = topology.snapshot(for: request.query ?? TopologyQuery(), now: now)
-            let frame = Frame(callId: callID, endOfStream: true, status: Server.ok,
-                              message: .getTopologyResponse(GetTopologyResponse(snapshot: snapshot)))
-            if snapshot.nodes.count + snapshot.edges.count >= Server.offLoopReplyEntries, !connection.closing,
-               encodeOffLoop(for: connection.id, {
-                   var bytes: [UInt8] = []
-                   frame.encodeLengthPrefixed(appendingTo: &bytes)
-                   return bytes
-               }) {
-                // This connection is not read meanwhile, so its replies keep the order of its
-                // requests (`takeEncodedReplies` resumes it).
-                connection.awaitingEncodedReply = true
-                updateInterest(connection)
-            } else {
-                reply(connection, frame, now: now)
-            }
-
-        case .heartbeatRequest(let request):
-            heartbeat(connection, callID: callID, endOfStream: frame.endOfStream, open: open, serviceId: request.serviceId,
-                      sequence: request.sequence, startedNs: ServerClock.monotonicNs(), now: now) { topology throws(TopologyError) in
-                try topology.heartbeat(request, now: now)
-            }
-
-        case .reportActivityRequest(let request):
-            var accepted: Int64 = 0
-            if let open {
-                guard case .activity(let sofar) = open else { return mismatch(connection, callID, open, "ReportActivity", now) }
-                accepted = sofar
-            } else {
-                guard openCall(connection, callID, .activity(accepted: 0), now) else { return }
-            }
-            do {
-                let count = try topology.reportActivity(request, now: now)
-                metrics.activityEvents += count
-                accepted += count
-                connection.calls[callID] = .activity(accepted: accepted)
-            } catch {
-                logRefusal("ReportActivity", error.serverStatus, connection)
-                fail(connection, callID: callID, error.serverStatus, now: now)
-                return
-            }
-            if frame.endOfStream { finishCall(connection, callID: callID, now: now) }
-
-        case .watchTopologyRequest(let request):
-            if let open { return mismatch(connection, callID, open, "WatchTopology", now) }
-            guard connection.calls.count < configuration.maxCallsPerConnection else {
-                return refuseCallLimit(connection, callID, now)
-            }
-            do {
-                let watcher = try topology.watch(request, now: now)
-                connection.calls[callID] = .watch(watcher)
-                watcherCalls[watcher] = (connection.id, callID)
-                logger.info("watch started", ["peer": connection.peer, "call_id": String(callID), "watchers": String(topology.watcherCount)])
-                retryWatchers.append(watcher)  // its snapshot is queued already
-            } catch {
-                logRefusal("WatchTopology", error.serverStatus, connection)
-                fail(connection, callID: callID, error.serverStatus, now: now)
-                return
-            }
-            if frame.endOfStream { finishCall(connection, callID: callID, now: now) }
-
-        case .authenticateRequest(let request):
-            guard unary(connection, callID, open, "Authenticate", now) else { return }
-            authenticate(request, callID: callID, on: connection, now: now)
-
-        case .registerServiceResponse, .heartbeatResponse, .reportActivityResponse, .unregisterServiceResponse,
-             .getTopologyResponse, .watchTopologyResponse, .authenticateResponse:
-            fail(connection, callID: callID, Status(code: .invalidArgument,
-                 message: "a client sends requests; this frame carries a response message"), now: now)
-        }
-    }
-
-    /// A heartbeat the fast path read (`HeartbeatFrame`): handled exactly as `handleFrame` handles
-    /// the `Frame` the general decoder makes of the same bytes. `startedNs` is a CLOCK_MONOTONIC
-    /// reading taken after the frame arrived (it gives `now`); returns the reading taken when the
-    /// core was done with it, which the next heartbeat of the same read starts from.
-    private func handleHeartbeat(_ heartbeat: HeartbeatFrame, on connection: Connection, startedNs: Int64) -> Int64 {
-        let key = ServiceKey(high: heartbeat.serviceIdHigh, low: heartbeat.serviceIdLow)
-        let now = clock.ms(monotonicNs: startedNs)
-        let callID = heartbeat.callId
-        return self.heartbeat(connection, callID: callID, endOfStream: heartbeat.endOfStream,
-                              open: connection.calls.isOpenHeartbeat(callID) ? .heartbeat : connection.calls[callID],
-                              serviceId: heartbeat.serviceId,
-                              sequence: heartbeat.sequence, startedNs: startedNs, now: now) { topology throws(TopologyError) in
-            var hint = connection.calls.hint(callID)
-            defer { connection.calls.setHint(callID, hint) }
-            return try topology.heartbeat(serviceKey: key, hint: &hint, sequence: heartbeat.sequence, metrics: heartbeat.metrics,
-                                          health: heartbeat.health, now: now)
-        }
-    }
-
-    /// A heartbeat on call `callID` (not 0), whichever decoder read it; `record` hands it to the
-    /// core. The handling time observed for /metrics runs from `startedNs` to the core's return,
-    /// which is returned.
-    @discardableResult
-    private func heartbeat(
-        _ connection: Connection, callID: UInt64, endOfStream: Bool, open: Connection.Call?,
-        serviceId: @autoclosure () -> String, sequence: Int64, startedNs: Int64, now: Int64,
-        record: (inout Topology) throws(TopologyError) -> HeartbeatResponse
-    ) -> Int64 {
-        if let open {
-            guard case .heartbeat = open else {
-                mismatch(connection, callID, open, "Heartbeat", now)
-                return ServerClock.monotonicNs()
-            }
-        } else {
-            guard openCall(connection, callID, .heartbeat, now) else { return ServerClock.monotonicNs() }
-        }
-        let doneNs: Int64
-        do {
-            let response = try record(&topology)
-            doneNs = ServerClock.monotonicNs()
-            metrics.heartbeatSeconds.observe(Double(doneNs - startedNs) / 1e9)
-            metrics.heartbeats += 1
-            if replyAllowed(connection, now: now) {
-                heartbeatReply.append(callId: callID, sequence: response.sequence, to: &connection.outbound)
-                scheduleFlush(connection)
-            }
-        } catch {
-            doneNs = ServerClock.monotonicNs()
-            metrics.heartbeatSeconds.observe(Double(doneNs - startedNs) / 1e9)
-            metrics.heartbeatRefused(error.serverStatus.statusCode)
-            metrics.frameError(error.serverStatus.statusCode)
-            logger.debug("heartbeat refused", ["service_id": serviceId(), "code": error.serverStatus.statusCode.description])
-            connection.calls[callID] = nil
-            let response = HeartbeatResponse(sequence: sequence, acknowledged: false, serverEpoch: serverEpoch)
-            reply(connection, Frame(callId: callID, endOfStream: true, status: error.serverStatus, message: .heartbeatResponse(response)), now: now)
-            return doneNs
-        }
-        if endOfStream { finishCall(connection, callID: callID, now: now) }
-        return doneNs
-    }
-
-    /// The client ended a call (end_of_stream): answer as the RPC defines, and forget the call.
-    private func finishCall(_ connection: Connection, callID: UInt64, now: Int64) {
-        guard let call = connection.calls.removeValue(forKey: callID) else { return }
-        switch call {
-        case .heartbeat:
-            reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok), now: now)
-        case .activity(let accepted):
-            reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok,
-                                    message: .reportActivityResponse(ReportActivityResponse(acknowledged: true, acceptedEvents: accepted))), now: now)
-        case .watch(let watcher):
-            endWatch(watcher)
-            reply(connection, Frame(callId: callID, endOfStream: true, status: Server.ok), now: now)
-        }
-    }
-
-    private func unary(_ connection: Connection, _ callID: UInt64, _ open: Connection.Call?, _ rpc: String, _ now: Int64) -> Bool {
-        if let open {
-            mismatch(connection, callID, open, rpc, now)
-            return false
-        }
-        return true
-    }
-
-    private func mismatch(_ connection: Connection, _ callID: UInt64, _ open: Connection.Call, _ rpc: String, _ now: Int64) {
-        fail(connection, callID: callID, Status(code: .invalidArgument,
-             message: "call \(callID) is an open \(open.name) call; a \(rpc) request needs a call_id of its own"), now: now)
-    }
-
-    private func openCall(_ connection: Connection, _ callID: UInt64, _ call: Connection.Call, _ now: Int64) -> Bool {
-        guard connection.calls.count < configuration.maxCallsPerConnection else {
-            refuseCallLimit(connection, callID, now)
-            return false
-        }
-        connection.calls[callID] = call
-        return true
-    }
-
-    private func refuseCallLimit(_ connection: Connection, _ callID: UInt64, _ now: Int64) {
-        let limit = configuration.maxCallsPerConnection
-        logger.warning("call refused", ["peer": connection.peer, "limit": "max-calls-per-connection", "value": String(limit)])
-        metrics.limitRejected("--max-calls-per-connection")
-        metrics.frameError(.resourceExhausted)
-        reply(connection, Frame(callId: callID, endOfStream: true, status: Status(code: .resourceExhausted,
-              message: "too many open calls on this connection: the limit --max-calls-per-connection is \(limit); end some calls or open another connection")), now: now)
-    }
-
-    private func logRefusal(_ rpc: String, _ status: Status, _ connection: Connection) {
-        let level: LogLevel = status.statusCode == .resourceExhausted ? .warning : .info
-        if status.statusCode == .resourceExhausted, let flag = status.message.split(separator: " ").first(where: { $0.hasPrefix("--") }) {
-            metrics.limitRejected(String(flag))
-        }
-        logger.log(level, "request refused", ["rpc": rpc, "peer": connection.peer, "code": status.statusCode.description, "error": status.message])
-    }
 
     func endWatch(_ watcher: WatcherID) {
         topology.endWatch(watcher)
@@ -720,10 +503,7 @@ public final class Server: @unchecked Sendable {
     /// Ends every open call of a connection that is going away (its watches stop; its services
     /// live on until their heartbeats stop counting).
     private func endCalls(_ connection: Connection) {
-        for (_, call) in connection.calls.elements {
-            if case .watch(let watcher) = call { endWatch(watcher) }
-        }
-        connection.calls.removeAll()
+        dispatcher.endCalls(&connection.callState, topology: &topology) { watcherCalls[$0] = nil }
         connection.blockedWatchers.removeAll()
     }
 
@@ -897,7 +677,9 @@ public final class Server: @unchecked Sendable {
             }
             guard let connection = connections[finished.connection], connection.awaitingEncodedReply else { continue }
             connection.awaitingEncodedReply = false
-            if replyAllowed(connection, now: now) {
+            var allowed = false
+            answer(connection, now: now) { allowed = dispatcher.replyAllowed(&connection.callState, &$0, topology: &topology) }
+            if allowed {
                 connection.append(encoded: finished.bytes)
                 scheduleFlush(connection)
             }
@@ -992,13 +774,8 @@ public final class Server: @unchecked Sendable {
             listener = -1
         }
         shutdownHTTP(now: now)
-        let unavailable = Status(code: .unavailable, message: "server shutting down")
         for connection in connections.values where !connection.closing {
-            for (callID, call) in connection.calls.elements.sorted(by: { $0.key < $1.key }) {
-                if case .watch(let watcher) = call { endWatch(watcher) }
-                connection.append(Frame(callId: callID, endOfStream: true, status: unavailable))
-            }
-            connection.calls.removeAll()
+            answer(connection, now: now) { dispatcher.endCallsForShutdown(&connection.callState, &$0, topology: &topology) }
             connection.blockedWatchers.removeAll()
             beginClosing(connection, now: now)
         }

@@ -1,4 +1,5 @@
 import TopologyCore
+import TopologyProtocol
 
 /// Where the server listens: an IPv4 address or a bracketed IPv6 one, and a port (0: any free port).
 public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import CTopologyShims
 import TopologyCore
+import TopologyProtocol
 import TopologyWire
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 @testable import TopologyCore
-@testable import TopologyServer
+@testable import TopologyProtocol
 import XCTest
 
 /// The heartbeat bits of a connection's call table always agree with the table, and a call's node
@@ -7,7 +7,7 @@ import XCTest
 final class CallTableTests: XCTestCase {
     func testHeartbeatBitsFollowTheTable() {
         var table = CallTable(seed: (3, 4))
-        var reference: [UInt64: Connection.Call] = [:]
+        var reference: [UInt64: CallTable.Call] = [:]
         var hints: [UInt64: NodeHint] = [:]
         var state: UInt64 = 9
         func next() -> UInt64 {  // xorshift: ids and operations

@@ -1,82 +1,98 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import TopologyCore
 import TopologyWire
 
 /// The server's counters, owned and updated by the loop thread only (no locks), and rendered in the
 /// Prometheus text exposition format (version 0.0.4) by the loop thread when `/metrics` is read.
-struct ServerMetrics {
-    var registrations = 0
-    var unregistrations = 0
-    var heartbeats = 0
+package struct ServerMetrics {
+    package init() {}
+
+    package var registrations = 0
+    package var unregistrations = 0
+    package var heartbeats = 0
     /// Heartbeats refused, by the `result` label of their status (see `heartbeatRefused`).
-    var heartbeatsRefused = ["not_found": 0, "invalid_argument": 0]
-    var activityEvents: Int64 = 0
-    var deaths = 0
-    var connectionsAccepted = 0
-    var httpRequests: [Int: Int] = [:]
+    package var heartbeatsRefused = ["not_found": 0, "invalid_argument": 0]
+    package var activityEvents: Int64 = 0
+    package var deaths = 0
+    package var connectionsAccepted = 0
+    package var httpRequests: [Int: Int] = [:]
     /// Frames the server sent with a non-OK Status, by gRPC status code name.
-    var frameErrors: [String: Int] = [:]
+    package var frameErrors: [String: Int] = [:]
     /// Requests or connections refused by a configured limit, by the flag that sets it.
-    var limitRejections: [String: Int] = [:]
+    package var limitRejections: [String: Int] = [:]
     /// Connections (frames) and requests (HTTP) refused for a missing or wrong token.
-    var authenticationFailures = ["frames": 0, "http": 0]
-    var watcherResyncs = 0
-    var heartbeatSeconds = Histogram(bounds: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01])
+    package var authenticationFailures = ["frames": 0, "http": 0]
+    package var watcherResyncs = 0
+    package var heartbeatSeconds = Histogram(bounds: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01])
 
-    struct Histogram {
-        let bounds: [Double]
-        var counts: [Int]
-        var sum = 0.0
-        var count = 0
+    package struct Histogram {
+        package let bounds: [Double]
+        package var counts: [Int]
+        package var sum = 0.0
+        package var count = 0
 
-        init(bounds: [Double]) {
+        package init(bounds: [Double]) {
             self.bounds = bounds
             counts = Array(repeating: 0, count: bounds.count)
         }
 
-        mutating func observe(_ value: Double) {
+        package mutating func observe(_ value: Double) {
             sum += value
             count += 1
             if let index = bounds.firstIndex(where: { value <= $0 }) { counts[index] += 1 }
         }
     }
 
-    mutating func frameError(_ code: StatusCode) {
+    package mutating func frameError(_ code: StatusCode) {
         frameErrors[code.description, default: 0] += 1
     }
 
     /// A heartbeat answered with `code`: NOT_FOUND (unknown id) or INVALID_ARGUMENT (a bad field).
-    mutating func heartbeatRefused(_ code: StatusCode) {
+    package mutating func heartbeatRefused(_ code: StatusCode) {
         heartbeatsRefused[code.description.lowercased(), default: 0] += 1
     }
 
-    mutating func limitRejected(_ flag: String) {
+    package mutating func limitRejected(_ flag: String) {
         limitRejections[flag, default: 0] += 1
     }
 
-    mutating func authenticationFailed(listener: String) {
+    package mutating func authenticationFailed(listener: String) {
         authenticationFailures[listener, default: 0] += 1
     }
 
     /// What the loop knows at the time of the scrape and the counters do not hold.
-    struct Gauges {
-        var servicesByState: ServiceStateCounts
-        var edges: Int
-        var watchers: Int
-        var sseWatchers: Int
-        var binaryConnections: Int
-        var httpConnections: Int
-        var revision: UInt64
-        var residentBytes: Int
-        var version: String
-        var serverEpoch: String
-        var startTimeSeconds: Double
-        var logLinesDropped: Int
+    package struct Gauges {
+        package var servicesByState: ServiceStateCounts
+        package var edges: Int
+        package var watchers: Int
+        package var sseWatchers: Int
+        package var binaryConnections: Int
+        package var httpConnections: Int
+        package var revision: UInt64
+        package var residentBytes: Int
+        package var version: String
+        package var serverEpoch: String
+        package var startTimeSeconds: Double
+        package var logLinesDropped: Int
+
+        package init(servicesByState: ServiceStateCounts, edges: Int, watchers: Int, sseWatchers: Int, binaryConnections: Int,
+                     httpConnections: Int, revision: UInt64, residentBytes: Int, version: String, serverEpoch: String,
+                     startTimeSeconds: Double, logLinesDropped: Int) {
+            self.servicesByState = servicesByState
+            self.edges = edges
+            self.watchers = watchers
+            self.sseWatchers = sseWatchers
+            self.binaryConnections = binaryConnections
+            self.httpConnections = httpConnections
+            self.revision = revision
+            self.residentBytes = residentBytes
+            self.version = version
+            self.serverEpoch = serverEpoch
+            self.startTimeSeconds = startTimeSeconds
+            self.logLinesDropped = logLinesDropped
+        }
     }
 
-    func render(_ g: Gauges) -> String {
+    package func render(_ g: Gauges) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -175,18 +191,5 @@ struct ServerMetrics {
     private func format(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
-    }
-
-    /// Resident set size from /proc/self/statm (pages * page size); 0 if unreadable.
-    static func residentMemoryBytes() -> Int {
-        let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return 0 }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 128)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 127) }
-        guard n > 0 else { return 0 }
-        let fields = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }

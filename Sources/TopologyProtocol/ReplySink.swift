@@ -1,0 +1,68 @@
+import TopologyCore
+import TopologyWire
+
+/// What only the server can do for a connection, asked for by the protocol logic.
+package enum FrameAction: Equatable {
+    /// The byte stream cannot be trusted any more: a Status frame on call 0 is queued already.
+    /// Read no more, write what is queued, then close.
+    case close
+    /// A watch opened on call `callID`: deliver the watcher's updates there.
+    case watchOpened(WatcherID, callID: UInt64)
+    /// A watch ended (the core has forgotten it): deliver no more.
+    case watchClosed(WatcherID)
+    /// A reply too large to encode on the loop: encode it elsewhere and queue its bytes; read the
+    /// connection no more until then, so its replies keep the order of its requests.
+    case encodeOffLoop(Frame)
+}
+
+/// Where the answers to one connection's input go while it is handled: reply bytes are appended to
+/// the connection's outbound queue (`outbound`, moved in and back by the server), and what only the
+/// server can do is listed in `actions`, in order.
+///
+///     outbound: [ written | pending ..................... ]
+///               0         written                         count
+package struct ReplySink {
+    package var outbound: [UInt8]
+    /// Bytes at the front of `outbound` written already: they do not count against the client.
+    package let written: Int
+    /// Queued bytes allowed beyond `--max-outbound-bytes`: one batch of watch updates may
+    /// overshoot the watch bound by that much.
+    package let watchBatchAllowance: Int
+    package private(set) var actions: [FrameAction] = []
+    /// A protocol error closed the connection (or it was closing already): nothing more is queued.
+    package private(set) var closing: Bool
+    /// A reply is being encoded elsewhere: take no more input until it is queued.
+    package private(set) var awaitingEncodedReply = false
+
+    package init(outbound: [UInt8], written: Int, watchBatchAllowance: Int, closing: Bool = false) {
+        self.outbound = outbound
+        self.written = written
+        self.watchBatchAllowance = watchBatchAllowance
+        self.closing = closing
+    }
+
+    /// Bytes queued and not yet written.
+    package var pendingBytes: Int { outbound.count - written }
+
+    mutating func append(_ frame: Frame) {
+        frame.encodeLengthPrefixed(appendingTo: &outbound)
+    }
+
+    mutating func close() {
+        closing = true
+        actions.append(.close)
+    }
+
+    mutating func watchOpened(_ watcher: WatcherID, callID: UInt64) {
+        actions.append(.watchOpened(watcher, callID: callID))
+    }
+
+    mutating func watchClosed(_ watcher: WatcherID) {
+        actions.append(.watchClosed(watcher))
+    }
+
+    mutating func encodeOffLoop(_ frame: Frame) {
+        awaitingEncodedReply = true
+        actions.append(.encodeOffLoop(frame))
+    }
+}
