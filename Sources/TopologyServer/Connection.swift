@@ -2,7 +2,8 @@ import TopologyCore
 import TopologyProtocol
 import TopologyWire
 
-/// One client connection: its read side (a frame decoder), its open calls, and its outbound queue.
+/// One client connection: its socket, its protocol session (decoder and calls), and its outbound
+/// queue.
 ///
 /// Replies produced during one wake-up are appended to `outbound` and written together at the end of
 /// it (one `send` per connection per wake-up in the common case).
@@ -11,24 +12,18 @@ final class Connection: OutboundQueue {
     let fd: Int32
     let peer: String
     let acceptedAtMs: Int64
-    var decoder: FrameDecoder
-    /// Its open calls and whether it has authenticated (`RPCDispatcher`).
-    var callState: CallState
-    /// Frames taken from `decoder` so far.
-    var framesReceived = 0
-    var receivedFirstFrame: Bool { framesReceived > 0 }
-    /// When the frame now partly in `decoder` began to arrive (nil: none is), for
+    /// The frames protocol on this connection: what its bytes mean and what they are answered with.
+    var session: FrameSession
+    /// When the frame now partly in the session began to arrive (nil: none is), for
     /// `--frame-timeout-ms`.
     var partialFrameSinceMs: Int64?
-    /// The first bytes received (up to 4), kept only to recognise an HTTP request.
-    var firstBytes: [UInt8] = []
     var outbound: [UInt8] = []
     var writeIndex = 0
     /// `pendingBytes` as the server's total last counted it (at the last flush).
     var countedPendingBytes = 0
     var waitingForWritable = false
     /// A reply is being encoded off the loop (`ReplyEncoder`): not read until it is queued.
-    var awaitingEncodedReply = false
+    var awaitingEncodedReply: Bool { session.state == .awaitingEncodedReply }
     /// No more reading; close once `outbound` is written (or at `closeDeadlineMs`).
     var closing = false
     var closeDeadlineMs: Int64 = .max
@@ -47,8 +42,8 @@ final class Connection: OutboundQueue {
         self.fd = fd
         self.peer = peer
         self.acceptedAtMs = acceptedAtMs
-        self.decoder = FrameDecoder(maximumFrameSize: maxFrameBytes)
-        self.callState = CallState(peer: peer, tableSeed: tableSeed, requiresAuthentication: requiresAuthentication)
+        self.session = FrameSession(callState: CallState(peer: peer, tableSeed: tableSeed, requiresAuthentication: requiresAuthentication),
+                                    maxFrameBytes: maxFrameBytes)
     }
 
     func append(_ frame: Frame) {

@@ -323,16 +323,13 @@ public final class Server: @unchecked Sendable {
             }
             guard case .processed(let n) = result else { break }
             if n == 0 { endOfStream = true; break }
-            if connection.firstBytes.count < 4 {
-                connection.firstBytes.append(contentsOf: readBuffer[0..<min(n, 4 - connection.firstBytes.count)])
-            }
-            readBuffer.withUnsafeBytes { connection.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            readBuffer.withUnsafeBytes { connection.session.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             budget -= n
             if n < readBuffer.count { break }  // drained: no need for a read that returns EAGAIN
         }
         processFrames(connection, now: now)
         if endOfStream && !connection.closing {
-            do { try connection.decoder.finish() } catch {
+            do { try connection.session.finish() } catch {
                 logger.info("connection closed mid-frame", ["peer": connection.peer, "error": "\(error)"])
             }
             logger.debug("connection closed by peer", ["peer": connection.peer])
@@ -341,57 +338,20 @@ public final class Server: @unchecked Sendable {
         }
     }
 
+    /// Lets the connection's session take the frames it has, serving due timers every 64 frames
+    /// (counted across connections), so a wake-up with much input does not hold them back.
     private func processFrames(_ connection: Connection, now: Int64) {
-        let framesBefore = connection.framesReceived
+        let framesBefore = connection.session.framesReceived
         defer { trackPartialFrame(connection, framesBefore: framesBefore, now: now) }
-        // The clock as of the end of the last heartbeat handled: the next one starts there.
-        var clockNs = clock.monotonicNs()
-        while !connection.closing && !connection.awaitingEncodedReply {
-            // Heartbeats in the usual layout skip the general decoder (the connection's first frame
-            // never does, so whatever a connection must open with is checked on the general path).
-            if connection.receivedFirstFrame, let heartbeat = connection.decoder.nextHeartbeat() {
-                localStats.fastPathHeartbeats += 1
-                connection.framesReceived += 1
-                answer(connection, now: now) { sink in
-                    clockNs = dispatcher.heartbeat(HeartbeatInput(heartbeat), &connection.callState, &sink, topology: &topology,
-                                                   startedNs: clockNs, now: clock.ms(monotonicNs: clockNs))
-                }
-                if countFrameForTimers() { clockNs = clock.monotonicNs() }
-                continue
+        while !connection.closing {
+            var progress = FrameSession.Progress()
+            answer(connection, now: now) { sink in
+                progress = connection.session.handleFrames(limit: 64 - framesSinceTimerCheck, &dispatcher, topology: &topology, &sink)
             }
-            let frame: Frame?
-            do {
-                if !connection.receivedFirstFrame, looksLikeHTTP(connection) {
-                    protocolError(connection, code: .invalidArgument,
-                                  message: "this port speaks length-prefixed protobuf Frames (runtime.v1.Frame), not HTTP; see docs/operations.md",
-                                  now: now)
-                    return
-                }
-                frame = try connection.decoder.next()
-            } catch let error as FramingError {
-                let message: String
-                let code: StatusCode
-                switch error {
-                case .frameTooLarge(let length, let limit):
-                    metrics.limitRejected("--max-frame-bytes")
-                    code = .resourceExhausted
-                    message = "frame of \(length) bytes is over the limit --max-frame-bytes=\(limit); the connection is closed"
-                default:
-                    code = .invalidArgument
-                    message = "\(error); the connection is closed"
-                }
-                protocolError(connection, code: code, message: message, now: now)
-                return
-            } catch {
-                protocolError(connection, code: .internal, message: "\(error)", now: now)
-                return
-            }
-            guard let frame else { return }
-            connection.framesReceived += 1
-            let frameNow = clock.nowMs()
-            answer(connection, now: now) { dispatcher.handle(frame, &connection.callState, &$0, topology: &topology, now: frameNow) }
-            countFrameForTimers()
-            clockNs = clock.monotonicNs()
+            localStats.fastPathHeartbeats += progress.fastPathHeartbeats
+            framesSinceTimerCheck += progress.frames
+            guard framesSinceTimerCheck >= 64 else { return }  // the session took all it could
+            runTimersIfDue()
         }
     }
 
@@ -399,11 +359,11 @@ public final class Server: @unchecked Sendable {
     /// frames were taken (what is left began in this read), the running one otherwise. Bytes held
     /// while a reply is encoded off the loop are not counted against the client.
     private func trackPartialFrame(_ connection: Connection, framesBefore: Int, now: Int64) {
-        guard !connection.closing, !connection.awaitingEncodedReply, connection.decoder.bufferedByteCount > 0 else {
+        guard !connection.closing, !connection.awaitingEncodedReply, connection.session.bufferedByteCount > 0 else {
             connection.partialFrameSinceMs = nil
             return
         }
-        guard connection.partialFrameSinceMs == nil || connection.framesReceived != framesBefore else { return }
+        guard connection.partialFrameSinceMs == nil || connection.session.framesReceived != framesBefore else { return }
         connection.partialFrameSinceMs = now
         partialFrameDeadlines.append(connection: connection.id, deadlineMs: now + configuration.frameTimeoutMs)
         // A client that ends every read inside a frame adds an entry per read; the stale ones go.
@@ -419,16 +379,7 @@ public final class Server: @unchecked Sendable {
 
     private func isFirstFrameDeadlineLive(connection id: UInt64, deadlineMs: Int64) -> Bool {
         guard let connection = connections[id] else { return false }
-        return !connection.receivedFirstFrame && !connection.closing
-    }
-
-    /// Counts a frame handled; every 64, serves the timers that are due. Returns whether it did.
-    @discardableResult
-    private func countFrameForTimers() -> Bool {
-        framesSinceTimerCheck += 1
-        guard framesSinceTimerCheck >= 64 else { return false }
-        runTimersIfDue()
-        return true
+        return connection.session.framesReceived == 0 && !connection.closing
     }
 
     /// Keeps timers on time while a wake-up has much input to get through: every 64 frames (and
@@ -440,18 +391,10 @@ public final class Server: @unchecked Sendable {
         if due <= now { runTimers(now: now) }
     }
 
-    private func looksLikeHTTP(_ connection: Connection) -> Bool {
-        // An HTTP/1 request starts with a method in capitals and a space; as a varint length prefix
-        // its first byte would announce a 65-90 byte frame, so look before waiting for that many.
-        guard connection.firstBytes.count == 4 else { return false }
-        let methods: [[UInt8]] = ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI ", "CONN", "TRAC"].map { Array($0.utf8) }
-        return methods.contains(connection.firstBytes)
-    }
-
     /// The byte stream cannot be trusted any more: one Status frame on call 0, then close.
     func protocolError(_ connection: Connection, code: StatusCode, message: String, now: Int64) {
         answer(connection, now: now) {
-            dispatcher.closeConnection(&connection.callState, &$0, topology: &topology, code: code, message: message)
+            connection.session.close(code: code, message: message, &dispatcher, topology: &topology, &$0)
         }
     }
 
@@ -483,11 +426,11 @@ public final class Server: @unchecked Sendable {
                     frame.encodeLengthPrefixed(appendingTo: &bytes)
                     return bytes
                 }) {
-                    connection.awaitingEncodedReply = true
                     updateInterest(connection)
                 } else {
                     connection.append(frame)  // no encoder: only before start(), when no connection is open
                     scheduleFlush(connection)
+                    connection.session.resumeAfterEncodedReply()
                 }
             }
         }
@@ -503,7 +446,7 @@ public final class Server: @unchecked Sendable {
     /// Ends every open call of a connection that is going away (its watches stop; its services
     /// live on until their heartbeats stop counting).
     private func endCalls(_ connection: Connection) {
-        dispatcher.endCalls(&connection.callState, topology: &topology) { watcherCalls[$0] = nil }
+        dispatcher.endCalls(&connection.session.callState, topology: &topology) { watcherCalls[$0] = nil }
         connection.blockedWatchers.removeAll()
     }
 
@@ -543,7 +486,7 @@ public final class Server: @unchecked Sendable {
             guard isPartialFrameDeadlineLive(connection: id, deadlineMs: deadlineMs), let connection = connections[id] else { return }
             protocolError(connection, code: .deadlineExceeded,
                           message: "frame not complete within --frame-timeout-ms=\(configuration.frameTimeoutMs) of its first byte "
-                              + "(\(connection.decoder.bufferedByteCount) bytes of it received); the connection is closed",
+                              + "(\(connection.session.bufferedByteCount) bytes of it received); the connection is closed",
                           now: now)
         }
         for id in closingConnections {
@@ -676,9 +619,9 @@ public final class Server: @unchecked Sendable {
                 continue
             }
             guard let connection = connections[finished.connection], connection.awaitingEncodedReply else { continue }
-            connection.awaitingEncodedReply = false
+            connection.session.resumeAfterEncodedReply()
             var allowed = false
-            answer(connection, now: now) { allowed = dispatcher.replyAllowed(&connection.callState, &$0, topology: &topology) }
+            answer(connection, now: now) { allowed = dispatcher.replyAllowed(&connection.session.callState, &$0, topology: &topology) }
             if allowed {
                 connection.append(encoded: finished.bytes)
                 scheduleFlush(connection)
@@ -775,7 +718,7 @@ public final class Server: @unchecked Sendable {
         }
         shutdownHTTP(now: now)
         for connection in connections.values where !connection.closing {
-            answer(connection, now: now) { dispatcher.endCallsForShutdown(&connection.callState, &$0, topology: &topology) }
+            answer(connection, now: now) { dispatcher.endCallsForShutdown(&connection.session.callState, &$0, topology: &topology) }
             connection.blockedWatchers.removeAll()
             beginClosing(connection, now: now)
         }

@@ -4,12 +4,12 @@ import TopologyWire
 import XCTest
 
 /// The RPCs and their call rules, without a socket or a real clock: frames in, replies and actions
-/// out (`DispatcherHarness`).
+/// out (`ProtocolHarness`).
 final class RPCDispatcherTests: XCTestCase {
     // MARK: Happy paths
 
     func testRegisterGetTopologyUnregister() throws {
-        var h = DispatcherHarness()
+        var h = ProtocolHarness()
         let id = h.register("checkout")
         XCTAssertEqual(h.dispatcher.metrics.registrations, 1)
         XCTAssertTrue(h.recorder.contains("service registered"))
@@ -28,7 +28,7 @@ final class RPCDispatcherTests: XCTestCase {
     }
 
     func testLargeGetTopologyIsHandedOffTheLoop() {
-        var h = DispatcherHarness(offLoopReplyEntries: 2)
+        var h = ProtocolHarness(offLoopReplyEntries: 2)
         _ = h.register("a", call: 1)
         _ = h.register("b", call: 2)
         h.send(Frame(callId: 3, message: .getTopologyRequest(GetTopologyRequest(query: TopologyQuery(includeIdle: true)))))
@@ -40,19 +40,19 @@ final class RPCDispatcherTests: XCTestCase {
     }
 
     func testHeartbeatsOnOneCallAreStampedWithTheClockAndAcknowledged() throws {
-        var h = DispatcherHarness()
+        var h = ProtocolHarness()
         let id = h.register("svc")
         h.clock.advance(ms: 1_234)
-        h.sendFast(DispatcherHarness.heartbeat(7, id, sequence: 1))
+        h.sendFast(ProtocolHarness.heartbeat(7, id, sequence: 1))
         h.clock.advance(ms: 10)
-        h.send(DispatcherHarness.heartbeat(7, id, sequence: 2))
+        h.send(ProtocolHarness.heartbeat(7, id, sequence: 2))
         h.clock.advance(ms: 10)
-        h.sendFast(DispatcherHarness.heartbeat(7, id, sequence: 3, endOfStream: true))
+        h.sendFast(ProtocolHarness.heartbeat(7, id, sequence: 3, endOfStream: true))
         let replies = h.replies()
         XCTAssertEqual(replies.map(\.callId), [7, 7, 7, 7])
         for (index, reply) in replies.prefix(3).enumerated() {
             XCTAssertEqual(reply.message, .heartbeatResponse(HeartbeatResponse(sequence: Int64(index + 1), acknowledged: true,
-                                                                               serverEpoch: DispatcherHarness.epoch)))
+                                                                               serverEpoch: ProtocolHarness.epoch)))
         }
         assertStatus(replies[3], call: 7, .ok)
         XCTAssertEqual(h.topology.node(id: id)?.lastHeartbeatMs, h.clock.nowMs())
@@ -64,15 +64,15 @@ final class RPCDispatcherTests: XCTestCase {
     func testBothDecodersGiveTheSameHeartbeatReplies() {
         // The fast path's input and the general one's, on the same script: byte-identical replies.
         func script(fast: Bool) -> [UInt8] {
-            var h = DispatcherHarness()
+            var h = ProtocolHarness()
             let id = h.register("svc")
             h.read = 0
             h.queue = []
             let frames = [
-                DispatcherHarness.heartbeat(3, id, sequence: 5),
-                DispatcherHarness.heartbeat(3, id, sequence: -1),
-                DispatcherHarness.heartbeat(4, "00000000-0000-4000-8000-000000000001", sequence: 9),
-                DispatcherHarness.heartbeat(3, id, sequence: .max, endOfStream: true),
+                ProtocolHarness.heartbeat(3, id, sequence: 5),
+                ProtocolHarness.heartbeat(3, id, sequence: -1),
+                ProtocolHarness.heartbeat(4, "00000000-0000-4000-8000-000000000001", sequence: 9),
+                ProtocolHarness.heartbeat(3, id, sequence: .max, endOfStream: true),
             ]
             for frame in frames {
                 if fast { h.sendFast(frame) } else { h.send(frame) }
@@ -85,18 +85,18 @@ final class RPCDispatcherTests: XCTestCase {
     }
 
     func testHeartbeatForAnUnknownServiceIsRefusedAndEndsTheCall() {
-        var h = DispatcherHarness()
-        h.sendFast(DispatcherHarness.heartbeat(9, "00000000-0000-4000-8000-000000000001", sequence: 4))
+        var h = ProtocolHarness()
+        h.sendFast(ProtocolHarness.heartbeat(9, "00000000-0000-4000-8000-000000000001", sequence: 4))
         let reply = h.reply()
         assertStatus(reply, call: 9, .notFound)
-        XCTAssertEqual(reply?.message, .heartbeatResponse(HeartbeatResponse(sequence: 4, acknowledged: false, serverEpoch: DispatcherHarness.epoch)))
+        XCTAssertEqual(reply?.message, .heartbeatResponse(HeartbeatResponse(sequence: 4, acknowledged: false, serverEpoch: ProtocolHarness.epoch)))
         XCTAssertEqual(h.state.calls.count, 0)
         XCTAssertEqual(h.dispatcher.metrics.heartbeatsRefused["not_found"], 1)
         XCTAssertTrue(h.recorder.contains("heartbeat refused"))
     }
 
     func testReportActivityCountsTheCallsOfItsStream() {
-        var h = DispatcherHarness()
+        var h = ProtocolHarness()
         let id = h.register("web")
         let event = ReportActivityRequest(serviceId: id, targetService: "db")
         h.send(Frame(callId: 5, message: .reportActivityRequest(event)))
@@ -111,7 +111,7 @@ final class RPCDispatcherTests: XCTestCase {
     }
 
     func testWatchOpensAndEndsThroughActions() throws {
-        var h = DispatcherHarness()
+        var h = ProtocolHarness()
         h.send(Frame(callId: 11, message: .watchTopologyRequest(WatchTopologyRequest())))
         guard case .watchOpened(let watcher, let call)? = h.actions.first else { return XCTFail("actions: \(h.actions)") }
         XCTAssertEqual(call, 11)
@@ -126,7 +126,7 @@ final class RPCDispatcherTests: XCTestCase {
     }
 
     func testAuthenticateWithoutATokenConfiguredIsAccepted() {
-        var h = DispatcherHarness()
+        var h = ProtocolHarness()
         h.send(Frame(callId: 1, message: .authenticateRequest(AuthenticateRequest(token: "anything"))))
         let reply = h.reply()
         assertStatus(reply, call: 1, .ok)
@@ -136,7 +136,7 @@ final class RPCDispatcherTests: XCTestCase {
     // MARK: Call rules
 
     func testCallIDZeroClosesTheConnection() {
-        var h = DispatcherHarness()
+        var h = ProtocolHarness()
         h.send(Frame(callId: 0, message: .getTopologyRequest(GetTopologyRequest())))
         assertStatus(h.reply(), call: 0, .invalidArgument, "call_id 0 is reserved for the connection itself; number calls from 1")
         XCTAssertEqual(h.actions, [.close])
@@ -144,12 +144,12 @@ final class RPCDispatcherTests: XCTestCase {
     }
 
     func testARequestOnAnOpenCallOfAnotherRPCFailsThatCall() {
-        var h = DispatcherHarness()
+        var h = ProtocolHarness()
         let id = h.register("svc")
         h.send(Frame(callId: 13, message: .reportActivityRequest(ReportActivityRequest(serviceId: id, targetService: "db"))))
-        h.sendFast(DispatcherHarness.heartbeat(13, id, sequence: 1))
+        h.sendFast(ProtocolHarness.heartbeat(13, id, sequence: 1))
         assertStatus(h.reply(), call: 13, .invalidArgument, "call 13 is an open ReportActivity call; a Heartbeat request needs a call_id of its own")
-        h.sendFast(DispatcherHarness.heartbeat(14, id, sequence: 1))
+        h.sendFast(ProtocolHarness.heartbeat(14, id, sequence: 1))
         _ = h.reply()
         h.send(Frame(callId: 14, message: .getTopologyRequest(GetTopologyRequest())))
         assertStatus(h.reply(), call: 14, .invalidArgument, "call 14 is an open Heartbeat call; a GetTopology request needs a call_id of its own")
@@ -160,13 +160,13 @@ final class RPCDispatcherTests: XCTestCase {
     }
 
     func testCallLimitRefusesTheCallNotTheConnection() {
-        var h = DispatcherHarness(maxCalls: 2)
+        var h = ProtocolHarness(maxCalls: 2)
         let id = h.register("svc")
-        h.sendFast(DispatcherHarness.heartbeat(2, id, sequence: 1))
+        h.sendFast(ProtocolHarness.heartbeat(2, id, sequence: 1))
         h.send(Frame(callId: 3, message: .watchTopologyRequest(WatchTopologyRequest())))
         _ = h.replies()
         let message = "too many open calls on this connection: the limit --max-calls-per-connection is 2; end some calls or open another connection"
-        h.sendFast(DispatcherHarness.heartbeat(4, id, sequence: 1))
+        h.sendFast(ProtocolHarness.heartbeat(4, id, sequence: 1))
         assertStatus(h.reply(), call: 4, .resourceExhausted, message)
         h.send(Frame(callId: 5, message: .watchTopologyRequest(WatchTopologyRequest())))
         assertStatus(h.reply(), call: 5, .resourceExhausted, message)
@@ -180,14 +180,14 @@ final class RPCDispatcherTests: XCTestCase {
     }
 
     func testAResponseMessageFromTheClientFailsItsCall() {
-        var h = DispatcherHarness()
+        var h = ProtocolHarness()
         h.send(Frame(callId: 8, message: .heartbeatResponse(HeartbeatResponse(sequence: 1))))
         assertStatus(h.reply(), call: 8, .invalidArgument, "a client sends requests; this frame carries a response message")
         XCTAssertEqual(h.actions, [])
     }
 
     func testAFrameWithoutAKnownRequestIsUnimplemented() throws {
-        var h = DispatcherHarness()
+        var h = ProtocolHarness()
         // Field 99 of Frame is no member this server knows: the general decoder skips it.
         var decoder = FrameDecoder(maximumFrameSize: 1 << 10)
         decoder.append([5, 0x08, 0x09, 0x9A, 0x06, 0x00])
@@ -198,7 +198,7 @@ final class RPCDispatcherTests: XCTestCase {
     }
 
     func testCoreRefusalsNameTheFlag() {
-        var h = DispatcherHarness()
+        var h = ProtocolHarness()
         for call in 1...50 { _ = h.register("svc-\(call)", call: UInt64(call)) }
         h.send(Frame(callId: 51, message: .registerServiceRequest(RegisterServiceRequest(serviceName: "one-too-many"))))
         assertStatus(h.reply(), call: 51, .resourceExhausted, "limit reached: --max-services is 50; retry later, or raise --max-services")
@@ -207,14 +207,14 @@ final class RPCDispatcherTests: XCTestCase {
     }
 
     func testAClientThatDoesNotReadIsClosedAtTheOutboundLimit() {
-        var h = DispatcherHarness(maxOutboundBytes: 200)
+        var h = ProtocolHarness(maxOutboundBytes: 200)
         let id = h.register("svc")
         h.clientReads = false
         h.send(Frame(callId: 3, message: .watchTopologyRequest(WatchTopologyRequest())))
         var sequence: Int64 = 0
         while !h.closing, sequence < 100 {
             sequence += 1
-            h.sendFast(DispatcherHarness.heartbeat(2, id, sequence: sequence))
+            h.sendFast(ProtocolHarness.heartbeat(2, id, sequence: sequence))
         }
         XCTAssertTrue(h.closing, "never closed")
         let last = h.replies().last
@@ -225,18 +225,18 @@ final class RPCDispatcherTests: XCTestCase {
         XCTAssertEqual(h.topology.watcherCount, 0)
         // Closing: nothing more is queued.
         let queued = h.queue.count
-        h.sendFast(DispatcherHarness.heartbeat(2, id, sequence: 1_000))
+        h.sendFast(ProtocolHarness.heartbeat(2, id, sequence: 1_000))
         XCTAssertEqual(h.queue.count, queued)
     }
 
     func testShutdownAnswersEveryOpenCallUnavailableInOrder() {
-        var h = DispatcherHarness()
+        var h = ProtocolHarness()
         let id = h.register("svc")
         h.send(Frame(callId: 30, message: .watchTopologyRequest(WatchTopologyRequest())))
-        h.sendFast(DispatcherHarness.heartbeat(20, id, sequence: 1))
+        h.sendFast(ProtocolHarness.heartbeat(20, id, sequence: 1))
         _ = h.replies()
         h.answer { harness, sink in
-            harness.dispatcher.endCallsForShutdown(&harness.state, &sink, topology: &harness.topology)
+            harness.dispatcher.endCallsForShutdown(&harness.session.callState, &sink, topology: &harness.topology)
         }
         let replies = h.replies()
         XCTAssertEqual(replies.map(\.callId), [20, 30])
@@ -248,7 +248,7 @@ final class RPCDispatcherTests: XCTestCase {
     // MARK: Authentication
 
     func testAuthRequiredRefusesAnyOtherFirstFrame() {
-        var h = DispatcherHarness(token: "s3cret")
+        var h = ProtocolHarness(token: "s3cret")
         h.send(Frame(callId: 1, message: .getTopologyRequest(GetTopologyRequest())))
         assertStatus(h.reply(), call: 0, .unauthenticated,
                      "this server requires authentication: the first frame of a connection must carry an authenticate_request with the token of the server's --auth-token-file (docs/security.md); the connection is closed")
@@ -259,13 +259,13 @@ final class RPCDispatcherTests: XCTestCase {
     }
 
     func testAuthWithAWrongTokenClosesAndTheRightOneOpens() {
-        var wrong = DispatcherHarness(token: "s3cret")
+        var wrong = ProtocolHarness(token: "s3cret")
         wrong.send(Frame(callId: 1, message: .authenticateRequest(AuthenticateRequest(token: "guess"))))
         assertStatus(wrong.reply(), call: 0, .unauthenticated,
                      "authentication failed: the token does not match the server's --auth-token-file; give the client the current token (docs/security.md); the connection is closed")
         XCTAssertEqual(wrong.actions, [.close])
 
-        var right = DispatcherHarness(token: "s3cret")
+        var right = ProtocolHarness(token: "s3cret")
         right.send(Frame(callId: 1, message: .authenticateRequest(AuthenticateRequest(token: "s3cret"))))
         XCTAssertEqual(right.reply()?.message, .authenticateResponse(AuthenticateResponse(authenticated: true)))
         XCTAssertFalse(right.state.awaitingAuthentication)

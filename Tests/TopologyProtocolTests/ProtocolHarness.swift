@@ -16,16 +16,22 @@ final class LogRecorder {
     func contains(_ message: String) -> Bool { lines.contains { $0.message == message } }
 }
 
-/// The RPC dispatcher, the core and one connection, with nothing but values in between: frames in,
-/// reply frames and actions out, time from a `ManualClock`. The connection's outbound queue is
-/// `queue`; `replies()` reads what was added since the last call, as a client that reads would.
-struct DispatcherHarness {
+/// The RPC dispatcher, the core and one connection's `FrameSession`, with nothing but values in
+/// between: frames (`send`) or bytes (`receive`) in, reply frames and actions out, time from a
+/// `ManualClock`. The connection's outbound queue is `queue`; `replies()` reads what was added
+/// since the last call, as a client that reads would.
+struct ProtocolHarness {
     static let epoch = "0123456789abcdef0123456789abcdef"
     let clock = ManualClock()
     let recorder = LogRecorder()
     var topology: Topology
     var dispatcher: RPCDispatcher<ManualClock>
-    var state: CallState
+    var session: FrameSession
+    /// The connection's calls, as the dispatcher keeps them (in the session).
+    var state: CallState {
+        get { session.callState }
+        set { session.callState = newValue }
+    }
     /// The connection's outbound queue; `read` bytes of it were read by the client.
     var queue: [UInt8] = []
     var read = 0
@@ -34,24 +40,45 @@ struct DispatcherHarness {
     var actions: [FrameAction] = []
     var closing = false
 
-    init(maxCalls: Int = 100, maxOutboundBytes: Int = 1 << 20, offLoopReplyEntries: Int = 1_000, token: String? = nil) {
+    init(maxCalls: Int = 100, maxOutboundBytes: Int = 1 << 20, offLoopReplyEntries: Int = 1_000, token: String? = nil,
+         maxFrameBytes: Int = 4_096) {
         var configuration = TopologyConfiguration()
         configuration.maxServices = 50
-        topology = Topology(configuration: configuration, serverEpoch: DispatcherHarness.epoch, now: clock.nowMs())
+        topology = Topology(configuration: configuration, serverEpoch: ProtocolHarness.epoch, now: clock.nowMs())
         dispatcher = RPCDispatcher(
             configuration: RPCConfiguration(
                 maxCallsPerConnection: maxCalls, maxOutboundBytes: maxOutboundBytes, offLoopReplyEntries: offLoopReplyEntries,
                 tokenMatches: token.map { expected in { $0 == expected } },
                 limitFlag: { $0 == "maxServices" ? "--max-services" : nil }),
-            clock: clock, serverEpoch: DispatcherHarness.epoch, log: recorder.log)
-        state = CallState(peer: "test-peer", tableSeed: (1, 2), requiresAuthentication: token != nil)
+            clock: clock, serverEpoch: ProtocolHarness.epoch, log: recorder.log)
+        session = FrameSession(callState: CallState(peer: "test-peer", tableSeed: (1, 2), requiresAuthentication: token != nil),
+                               maxFrameBytes: maxFrameBytes)
     }
 
     /// Hands `frame` to the dispatcher as the general decoder would.
     mutating func send(_ frame: Frame) {
         answer { harness, sink in
-            harness.dispatcher.handle(frame, &harness.state, &sink, topology: &harness.topology, now: harness.clock.nowMs())
+            harness.dispatcher.handle(frame, &harness.session.callState, &sink, topology: &harness.topology, now: harness.clock.nowMs())
         }
+    }
+
+    /// Hands `bytes` to the session, `chunk` bytes at a time; returns what it took.
+    @discardableResult
+    mutating func receive(_ bytes: [UInt8], chunk: Int = .max) -> FrameSession.Progress {
+        var total = FrameSession.Progress()
+        var start = 0
+        while start < bytes.count {
+            let end = start + min(chunk, bytes.count - start)
+            answer { harness, sink in
+                let progress = bytes[start..<end].withUnsafeBytes {
+                    harness.session.receive($0, &harness.dispatcher, topology: &harness.topology, &sink)
+                }
+                total.frames += progress.frames
+                total.fastPathHeartbeats += progress.fastPathHeartbeats
+            }
+            start = end
+        }
+        return total
     }
 
     /// Hands a heartbeat frame to the dispatcher as the fast path would; fails the test if the fast
@@ -63,13 +90,13 @@ struct DispatcherHarness {
         }
         answer { harness, sink in
             let startedNs = harness.clock.monotonicNs()
-            harness.dispatcher.heartbeat(HeartbeatInput(heartbeat), &harness.state, &sink, topology: &harness.topology,
+            harness.dispatcher.heartbeat(HeartbeatInput(heartbeat), &harness.session.callState, &sink, topology: &harness.topology,
                                          startedNs: startedNs, now: harness.clock.ms(monotonicNs: startedNs))
         }
     }
 
     /// Runs `body` with the queue in a sink, as the server does, and keeps the actions.
-    mutating func answer(_ body: (inout DispatcherHarness, inout ReplySink) -> Void) {
+    mutating func answer(_ body: (inout ProtocolHarness, inout ReplySink) -> Void) {
         var sink = ReplySink(outbound: [], written: clientReads ? read : 0, watchBatchAllowance: 0, closing: closing)
         swap(&sink.outbound, &queue)
         body(&self, &sink)
