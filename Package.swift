@@ -23,8 +23,10 @@ let package = Package(
         .target(name: "TopologyWire"),
         .target(name: "TopologyCore", dependencies: ["TopologyWire"]),
         .target(name: "CTopologyShims"),
-        // Cross-module optimization lets the server specialize the dispatcher's generics (the
-        // heartbeat path) for its clock, as if the code were its own.
+        // Cross-module optimization lets the server specialize the session's and dispatcher's
+        // generics (the heartbeat path) for its clock, as if the code were its own. It serializes
+        // only what is public (not `package`), hence this target's public API; the target is no
+        // product, so only this package sees it.
         .target(name: "TopologyProtocol", dependencies: ["TopologyCore", "TopologyWire"],
                 swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
         // Release builds drop the run-time exclusivity checks of class properties: the event loop

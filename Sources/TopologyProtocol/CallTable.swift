@@ -6,14 +6,14 @@ import TopologyCore
 /// call's next heartbeat comes (a miss per heartbeat otherwise). It also keeps, per small call id,
 /// where the core last found the call's service (`NodeHint`), which spares the core's service
 /// table the same miss.
-package struct CallTable {
+public struct CallTable {
     /// An open streaming call (unary calls are answered at once and never open).
-    package enum Call {
+    public enum Call {
         case heartbeat
         case activity(accepted: Int64)
         case watch(WatcherID)
 
-        package var name: String {
+        public var name: String {
             switch self {
             case .heartbeat: "Heartbeat"
             case .activity: "ReportActivity"
@@ -23,24 +23,24 @@ package struct CallTable {
     }
 
     /// Call ids below this get a bit (at most 1 KiB of bits per connection).
-    package static let bitLimit: UInt64 = 8_192
+    public static let bitLimit: UInt64 = 8_192
     /// Call ids below this get a hint (at most 4 KiB per connection).
-    package static let hintLimit: UInt64 = 1_024
+    public static let hintLimit: UInt64 = 1_024
 
     private var table: FlatTable<UInt64, Call>
     private var heartbeatBits: [UInt64] = []
     private var hints: [NodeHint] = []
 
-    package init(seed: (UInt64, UInt64)) {
+    public init(seed: (UInt64, UInt64)) {
         table = FlatTable(seed: seed)
     }
 
-    package var count: Int { table.count }
+    public var count: Int { table.count }
 
     /// Every open call, in no particular order.
-    package var elements: [(key: UInt64, value: Call)] { table.elements }
+    public var elements: [(key: UInt64, value: Call)] { table.elements }
 
-    package subscript(id: UInt64) -> Call? {
+    public subscript(id: UInt64) -> Call? {
         get { table[id] }
         set {
             table[id] = newValue
@@ -49,18 +49,18 @@ package struct CallTable {
     }
 
     /// Whether `id` is an open Heartbeat call (false also for ids past `bitLimit`: ask the table).
-    package func isOpenHeartbeat(_ id: UInt64) -> Bool {
+    public func isOpenHeartbeat(_ id: UInt64) -> Bool {
         guard id < CallTable.bitLimit else { return false }
         let word = Int(id >> 6)
         return word < heartbeatBits.count && heartbeatBits[word] & (1 << (id & 63)) != 0
     }
 
     /// Where the core last found the service of heartbeat call `id` (`.none` if not known).
-    package func hint(_ id: UInt64) -> NodeHint {
+    public func hint(_ id: UInt64) -> NodeHint {
         id < UInt64(hints.count) ? hints[Int(id)] : .none
     }
 
-    package mutating func setHint(_ id: UInt64, _ hint: NodeHint) {
+    public mutating func setHint(_ id: UInt64, _ hint: NodeHint) {
         guard id < CallTable.hintLimit else { return }
         if id >= UInt64(hints.count) {
             guard hint != .none else { return }
@@ -70,12 +70,12 @@ package struct CallTable {
     }
 
     @discardableResult
-    package mutating func removeValue(forKey id: UInt64) -> Call? {
+    public mutating func removeValue(forKey id: UInt64) -> Call? {
         setBit(id, false)
         return table.removeValue(forKey: id)
     }
 
-    package mutating func removeAll() {
+    public mutating func removeAll() {
         table.removeAll()
         heartbeatBits = []
         hints = []

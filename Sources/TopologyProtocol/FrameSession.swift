@@ -9,8 +9,8 @@ import TopologyWire
 ///     awaitingFirstFrame --frame--> open --GetTopology encoded off the loop--> awaitingEncodedReply
 ///             |                      |  <-----------------resumeAfterEncodedReply----------|
 ///             +-----protocol error---+--------------------------------------------------> closed
-package struct FrameSession {
-    package enum State: Equatable {
+public struct FrameSession {
+    public enum State: Equatable {
         /// No frame yet: the first bytes are checked for an HTTP request, and heartbeats take the
         /// general decoder (whatever a connection must open with is checked there).
         case awaitingFirstFrame
@@ -23,25 +23,25 @@ package struct FrameSession {
     }
 
     /// What one `handleFrames` took.
-    package struct Progress: Equatable {
-        package var frames = 0
+    public struct Progress: Equatable {
+        public var frames = 0
         /// Heartbeats read by the fast path (`HeartbeatFrame`) rather than the general decoder.
-        package var fastPathHeartbeats = 0
+        public var fastPathHeartbeats = 0
 
-        package init(frames: Int = 0, fastPathHeartbeats: Int = 0) {
+        public init(frames: Int = 0, fastPathHeartbeats: Int = 0) {
             self.frames = frames
             self.fastPathHeartbeats = fastPathHeartbeats
         }
     }
 
-    package private(set) var state = State.awaitingFirstFrame
+    public private(set) var state = State.awaitingFirstFrame
     /// The connection's open calls and authentication, which the dispatcher keeps.
-    package var callState: CallState
+    public var callState: CallState
     private var decoder: FrameDecoder
     /// The first bytes received (up to 4), kept only to recognise an HTTP request.
     private var firstBytes: [UInt8] = []
     /// Frames taken from the decoder so far.
-    package private(set) var framesReceived = 0
+    public private(set) var framesReceived = 0
 
     /// An HTTP/1 request starts with a method in capitals and a space (or, for HTTP/2, `PRI `); as
     /// a varint length prefix its first byte would announce a 65-90 byte frame, so these four bytes
@@ -49,16 +49,16 @@ package struct FrameSession {
     private static let httpStarts: [[UInt8]] =
         ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI ", "CONN", "TRAC"].map { Array($0.utf8) }
 
-    package init(callState: CallState, maxFrameBytes: Int) {
+    public init(callState: CallState, maxFrameBytes: Int) {
         self.callState = callState
         decoder = FrameDecoder(maximumFrameSize: maxFrameBytes)
     }
 
     /// Bytes received but not yet taken as frames (a frame in the middle of arriving).
-    package var bufferedByteCount: Int { decoder.bufferedByteCount }
+    public var bufferedByteCount: Int { decoder.bufferedByteCount }
 
     /// Adds bytes read from the connection; `handleFrames` takes the frames they complete.
-    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if state == .awaitingFirstFrame, firstBytes.count < 4 {
             firstBytes += bytes.prefix(4 - firstBytes.count)
         }
@@ -67,7 +67,7 @@ package struct FrameSession {
 
     /// `append`, then `handleFrames` with no limit.
     @discardableResult
-    package mutating func receive<C: Clock>(_ bytes: UnsafeRawBufferPointer, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
+    public mutating func receive<C: Clock>(_ bytes: UnsafeRawBufferPointer, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
                                             _ sink: inout ReplySink) -> Progress {
         append(bytes)
         return handleFrames(limit: .max, &rpc, topology: &topology, &sink)
@@ -77,7 +77,7 @@ package struct FrameSession {
     /// in between), and hands them to the dispatcher. Stops early when the connection closes or
     /// waits for a reply encoded off the loop. Each frame is stamped with `rpc.clock` as it is
     /// taken; a heartbeat starts where the previous one ended.
-    package mutating func handleFrames<C: Clock>(limit: Int, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
+    public mutating func handleFrames<C: Clock>(limit: Int, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
                                                  _ sink: inout ReplySink) -> Progress {
         var progress = Progress()
         var clockNs = rpc.clock.monotonicNs()
@@ -141,20 +141,20 @@ package struct FrameSession {
     }
 
     /// The reply encoded off the loop is queued: frames are taken again.
-    package mutating func resumeAfterEncodedReply() {
+    public mutating func resumeAfterEncodedReply() {
         if state == .awaitingEncodedReply { state = .open }
     }
 
     /// Closes the connection with `code` on call 0 (its calls end): a protocol error found here or
     /// by the server's timers.
-    package mutating func close<C: Clock>(code: StatusCode, message: String, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
+    public mutating func close<C: Clock>(code: StatusCode, message: String, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
                                           _ sink: inout ReplySink) {
         rpc.closeConnection(&callState, &sink, topology: &topology, code: code, message: message)
         state = .closed
     }
 
     /// The peer ended the stream: throws if it ended inside a frame.
-    package func finish() throws {
+    public func finish() throws {
         try decoder.finish()
     }
 }

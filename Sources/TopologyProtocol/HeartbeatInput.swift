@@ -4,14 +4,14 @@ import TopologyWire
 /// A heartbeat as the dispatcher takes it, whichever decoder read it: the fast path
 /// (`HeartbeatFrame`, the service id already parsed) or the general one (`Frame`). Both make this
 /// value, and one path handles it.
-package struct HeartbeatInput {
+public struct HeartbeatInput {
     /// The service id: parsed by the fast path, as sent by the general one (which the core parses,
     /// so that its answer for an id in another spelling stays what it was).
-    package enum Service {
+    public enum Service {
         case key(ServiceKey)
         case text(String)
 
-        package var text: String {
+        public var text: String {
             switch self {
             case .key(let key): key.text
             case .text(let text): text
@@ -19,14 +19,14 @@ package struct HeartbeatInput {
         }
     }
 
-    package var callId: UInt64
-    package var endOfStream: Bool
-    package var service: Service
-    package var sequence: Int64
-    package var metrics: ServiceMetrics?
-    package var health: ApplicationHealth?
+    public var callId: UInt64
+    public var endOfStream: Bool
+    public var service: Service
+    public var sequence: Int64
+    public var metrics: ServiceMetrics?
+    public var health: ApplicationHealth?
 
-    package init(_ frame: HeartbeatFrame) {
+    public init(_ frame: HeartbeatFrame) {
         callId = frame.callId
         endOfStream = frame.endOfStream
         service = .key(ServiceKey(high: frame.serviceIdHigh, low: frame.serviceIdLow))
@@ -35,7 +35,7 @@ package struct HeartbeatInput {
         health = frame.health
     }
 
-    package init(callId: UInt64, endOfStream: Bool, request: HeartbeatRequest) {
+    public init(callId: UInt64, endOfStream: Bool, request: HeartbeatRequest) {
         self.callId = callId
         self.endOfStream = endOfStream
         service = .text(request.serviceId)

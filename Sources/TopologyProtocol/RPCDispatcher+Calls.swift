@@ -11,7 +11,7 @@ extension RPCDispatcher {
 
     /// Whether a reply may be queued: not on a closing connection, nor on one whose client does not
     /// read (that one is closed with RESOURCE_EXHAUSTED instead).
-    package mutating func replyAllowed(_ state: inout CallState, _ sink: inout ReplySink, topology: inout Topology) -> Bool {
+    public mutating func replyAllowed(_ state: inout CallState, _ sink: inout ReplySink, topology: inout Topology) -> Bool {
         guard !sink.closing else { return false }
         // Watch batches may overshoot the watch bound by one batch (a large snapshot): that much
         // is not counted against the client.
@@ -25,7 +25,7 @@ extension RPCDispatcher {
 
     /// The byte stream cannot be trusted any more: its calls end, one Status frame on call 0 is
     /// queued, and the server is asked to close the connection.
-    package mutating func closeConnection(_ state: inout CallState, _ sink: inout ReplySink, topology: inout Topology,
+    public mutating func closeConnection(_ state: inout CallState, _ sink: inout ReplySink, topology: inout Topology,
                                           code: StatusCode, message: String, logAs event: String = "protocol error") {
         log.warning(event, ["peer": state.peer, "code": code.description, "error": message])
         metrics.frameError(code)
@@ -36,7 +36,7 @@ extension RPCDispatcher {
 
     /// Ends every open call of a connection that is going away: its watches stop (`ended` hears of
     /// each); its services live on until their heartbeats stop counting.
-    package func endCalls(_ state: inout CallState, topology: inout Topology, ended: (WatcherID) -> Void) {
+    public func endCalls(_ state: inout CallState, topology: inout Topology, ended: (WatcherID) -> Void) {
         for (_, call) in state.calls.elements {
             if case .watch(let watcher) = call {
                 topology.endWatch(watcher)
@@ -47,7 +47,7 @@ extension RPCDispatcher {
     }
 
     /// The server is shutting down: every open call is answered UNAVAILABLE, in call id order.
-    package func endCallsForShutdown(_ state: inout CallState, _ sink: inout ReplySink, topology: inout Topology) {
+    public func endCallsForShutdown(_ state: inout CallState, _ sink: inout ReplySink, topology: inout Topology) {
         let unavailable = Status(code: .unavailable, message: "server shutting down")
         for (callID, call) in state.calls.elements.sorted(by: { $0.key < $1.key }) {
             if case .watch(let watcher) = call {

@@ -7,7 +7,7 @@ extension RPCDispatcher {
     /// the handling time observed for /metrics runs from there to the core's return, and that
     /// reading is returned: the next heartbeat of the same read starts from it.
     @discardableResult
-    package mutating func heartbeat(_ input: HeartbeatInput, _ state: inout CallState, _ sink: inout ReplySink,
+    public mutating func heartbeat(_ input: HeartbeatInput, _ state: inout CallState, _ sink: inout ReplySink,
                                     topology: inout Topology, startedNs: Int64, now: Int64) -> Int64 {
         let callID = input.callId
         if state.calls.isOpenHeartbeat(callID) {

@@ -2,18 +2,18 @@ import TopologyCore
 import TopologyWire
 
 /// The limits and access rule the dispatcher applies (the server's flags of the same names).
-package struct RPCConfiguration {
-    package var maxCallsPerConnection: Int
-    package var maxOutboundBytes: Int
+public struct RPCConfiguration {
+    public var maxCallsPerConnection: Int
+    public var maxOutboundBytes: Int
     /// A GetTopology reply of at least this many nodes and edges is encoded off the loop.
-    package var offLoopReplyEntries: Int
+    public var offLoopReplyEntries: Int
     /// Checks the token of an authenticate_request; nil: none is required, and any is accepted
     /// (a client configured with a token can talk to a server that requires none).
-    package var tokenMatches: ((String) -> Bool)?
+    public var tokenMatches: ((String) -> Bool)?
     /// The command-line flag that sets a core limit, by the limit's configuration field.
-    package var limitFlag: (String) -> String?
+    public var limitFlag: (String) -> String?
 
-    package init(maxCallsPerConnection: Int, maxOutboundBytes: Int, offLoopReplyEntries: Int,
+    public init(maxCallsPerConnection: Int, maxOutboundBytes: Int, offLoopReplyEntries: Int,
                  tokenMatches: ((String) -> Bool)?, limitFlag: @escaping (String) -> String?) {
         self.maxCallsPerConnection = maxCallsPerConnection
         self.maxOutboundBytes = maxOutboundBytes
@@ -29,20 +29,20 @@ package struct RPCConfiguration {
 /// connection has at most `--max-calls-per-connection` of those open. It takes the connection's
 /// `CallState`, the core and a `ReplySink`; it answers into the sink and reads the clock only to
 /// stamp and time heartbeats. Nothing here touches a socket.
-package struct RPCDispatcher<C: Clock> {
+public struct RPCDispatcher<C: Clock> {
     /// Set by the server once it has read its token file.
-    package var configuration: RPCConfiguration
-    package let clock: C
-    package let serverEpoch: String
+    public var configuration: RPCConfiguration
+    public let clock: C
+    public let serverEpoch: String
     /// Counters for /metrics; the HTTP side counts its own here too.
-    package var metrics = ServerMetrics()
+    public var metrics = ServerMetrics()
     let log: EventLog
     /// Writes heartbeat acknowledgements (their tail, with the epoch, is encoded once).
     let heartbeatReply: HeartbeatReplyEncoder
 
     static var ok: Status { Status(code: .ok, message: "") }
 
-    package init(configuration: RPCConfiguration, clock: C, serverEpoch: String, log: EventLog) {
+    public init(configuration: RPCConfiguration, clock: C, serverEpoch: String, log: EventLog) {
         self.configuration = configuration
         self.clock = clock
         self.serverEpoch = serverEpoch
@@ -51,7 +51,7 @@ package struct RPCDispatcher<C: Clock> {
     }
 
     /// A frame the general decoder read.
-    package mutating func handle(_ frame: Frame, _ state: inout CallState, _ sink: inout ReplySink, topology: inout Topology, now: Int64) {
+    public mutating func handle(_ frame: Frame, _ state: inout CallState, _ sink: inout ReplySink, topology: inout Topology, now: Int64) {
         if state.awaitingAuthentication, !admitFirstFrame(frame, &state, &sink, topology: &topology) { return }
         let callID = frame.callId
         guard callID != 0 else {

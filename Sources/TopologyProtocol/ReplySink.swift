@@ -2,7 +2,7 @@ import TopologyCore
 import TopologyWire
 
 /// What only the server can do for a connection, asked for by the protocol logic.
-package enum FrameAction: Equatable {
+public enum FrameAction: Equatable {
     /// The byte stream cannot be trusted any more: a Status frame on call 0 is queued already.
     /// Read no more, write what is queued, then close.
     case close
@@ -21,20 +21,20 @@ package enum FrameAction: Equatable {
 ///
 ///     outbound: [ written | pending ..................... ]
 ///               0         written                         count
-package struct ReplySink {
-    package var outbound: [UInt8]
+public struct ReplySink {
+    public var outbound: [UInt8]
     /// Bytes at the front of `outbound` written already: they do not count against the client.
-    package let written: Int
+    public let written: Int
     /// Queued bytes allowed beyond `--max-outbound-bytes`: one batch of watch updates may
     /// overshoot the watch bound by that much.
-    package let watchBatchAllowance: Int
-    package private(set) var actions: [FrameAction] = []
+    public let watchBatchAllowance: Int
+    public private(set) var actions: [FrameAction] = []
     /// A protocol error closed the connection (or it was closing already): nothing more is queued.
-    package private(set) var closing: Bool
+    public private(set) var closing: Bool
     /// A reply is being encoded elsewhere: take no more input until it is queued.
-    package private(set) var awaitingEncodedReply = false
+    public private(set) var awaitingEncodedReply = false
 
-    package init(outbound: [UInt8], written: Int, watchBatchAllowance: Int, closing: Bool = false) {
+    public init(outbound: [UInt8], written: Int, watchBatchAllowance: Int, closing: Bool = false) {
         self.outbound = outbound
         self.written = written
         self.watchBatchAllowance = watchBatchAllowance
@@ -42,7 +42,7 @@ package struct ReplySink {
     }
 
     /// Bytes queued and not yet written.
-    package var pendingBytes: Int { outbound.count - written }
+    public var pendingBytes: Int { outbound.count - written }
 
     mutating func append(_ frame: Frame) {
         frame.encodeLengthPrefixed(appendingTo: &outbound)

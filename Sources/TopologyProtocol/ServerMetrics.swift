@@ -3,78 +3,78 @@ import TopologyWire
 
 /// The server's counters, owned and updated by the loop thread only (no locks), and rendered in the
 /// Prometheus text exposition format (version 0.0.4) by the loop thread when `/metrics` is read.
-package struct ServerMetrics {
-    package init() {}
+public struct ServerMetrics {
+    public init() {}
 
-    package var registrations = 0
-    package var unregistrations = 0
-    package var heartbeats = 0
+    public var registrations = 0
+    public var unregistrations = 0
+    public var heartbeats = 0
     /// Heartbeats refused, by the `result` label of their status (see `heartbeatRefused`).
-    package var heartbeatsRefused = ["not_found": 0, "invalid_argument": 0]
-    package var activityEvents: Int64 = 0
-    package var deaths = 0
-    package var connectionsAccepted = 0
-    package var httpRequests: [Int: Int] = [:]
+    public var heartbeatsRefused = ["not_found": 0, "invalid_argument": 0]
+    public var activityEvents: Int64 = 0
+    public var deaths = 0
+    public var connectionsAccepted = 0
+    public var httpRequests: [Int: Int] = [:]
     /// Frames the server sent with a non-OK Status, by gRPC status code name.
-    package var frameErrors: [String: Int] = [:]
+    public var frameErrors: [String: Int] = [:]
     /// Requests or connections refused by a configured limit, by the flag that sets it.
-    package var limitRejections: [String: Int] = [:]
+    public var limitRejections: [String: Int] = [:]
     /// Connections (frames) and requests (HTTP) refused for a missing or wrong token.
-    package var authenticationFailures = ["frames": 0, "http": 0]
-    package var watcherResyncs = 0
-    package var heartbeatSeconds = Histogram(bounds: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01])
+    public var authenticationFailures = ["frames": 0, "http": 0]
+    public var watcherResyncs = 0
+    public var heartbeatSeconds = Histogram(bounds: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01])
 
-    package struct Histogram {
-        package let bounds: [Double]
-        package var counts: [Int]
-        package var sum = 0.0
-        package var count = 0
+    public struct Histogram {
+        public let bounds: [Double]
+        public var counts: [Int]
+        public var sum = 0.0
+        public var count = 0
 
-        package init(bounds: [Double]) {
+        public init(bounds: [Double]) {
             self.bounds = bounds
             counts = Array(repeating: 0, count: bounds.count)
         }
 
-        package mutating func observe(_ value: Double) {
+        public mutating func observe(_ value: Double) {
             sum += value
             count += 1
             if let index = bounds.firstIndex(where: { value <= $0 }) { counts[index] += 1 }
         }
     }
 
-    package mutating func frameError(_ code: StatusCode) {
+    public mutating func frameError(_ code: StatusCode) {
         frameErrors[code.description, default: 0] += 1
     }
 
     /// A heartbeat answered with `code`: NOT_FOUND (unknown id) or INVALID_ARGUMENT (a bad field).
-    package mutating func heartbeatRefused(_ code: StatusCode) {
+    public mutating func heartbeatRefused(_ code: StatusCode) {
         heartbeatsRefused[code.description.lowercased(), default: 0] += 1
     }
 
-    package mutating func limitRejected(_ flag: String) {
+    public mutating func limitRejected(_ flag: String) {
         limitRejections[flag, default: 0] += 1
     }
 
-    package mutating func authenticationFailed(listener: String) {
+    public mutating func authenticationFailed(listener: String) {
         authenticationFailures[listener, default: 0] += 1
     }
 
     /// What the loop knows at the time of the scrape and the counters do not hold.
-    package struct Gauges {
-        package var servicesByState: ServiceStateCounts
-        package var edges: Int
-        package var watchers: Int
-        package var sseWatchers: Int
-        package var binaryConnections: Int
-        package var httpConnections: Int
-        package var revision: UInt64
-        package var residentBytes: Int
-        package var version: String
-        package var serverEpoch: String
-        package var startTimeSeconds: Double
-        package var logLinesDropped: Int
+    public struct Gauges {
+        public var servicesByState: ServiceStateCounts
+        public var edges: Int
+        public var watchers: Int
+        public var sseWatchers: Int
+        public var binaryConnections: Int
+        public var httpConnections: Int
+        public var revision: UInt64
+        public var residentBytes: Int
+        public var version: String
+        public var serverEpoch: String
+        public var startTimeSeconds: Double
+        public var logLinesDropped: Int
 
-        package init(servicesByState: ServiceStateCounts, edges: Int, watchers: Int, sseWatchers: Int, binaryConnections: Int,
+        public init(servicesByState: ServiceStateCounts, edges: Int, watchers: Int, sseWatchers: Int, binaryConnections: Int,
                      httpConnections: Int, revision: UInt64, residentBytes: Int, version: String, serverEpoch: String,
                      startTimeSeconds: Double, logLinesDropped: Int) {
             self.servicesByState = servicesByState
@@ -92,7 +92,7 @@ package struct ServerMetrics {
         }
     }
 
-    package func render(_ g: Gauges) -> String {
+    public func render(_ g: Gauges) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
