@@ -37,8 +37,9 @@ sources() {
             echo "$fuzz/FuzzSupport.swift" "$fuzz/HTTPFuzzer.swift"
             ;;
         c-client)
-            # The decoder only: no sockets, no threads.
-            echo clients/c/src/pb.c clients/c/src/messages.c clients/c/src/frame.c "$fuzz/c_client_fuzzer.c"
+            # The codec and framing only: no sockets, no threads; and the tests' JSON printer.
+            echo clients/c/src/pb_common.c clients/c/src/pb_encode.c clients/c/src/pb_decode.c \
+                clients/c/src/messages.c clients/c/src/frame.c clients/c/tests/pb_json.c "$fuzz/c_client_fuzzer.c"
             ;;
     esac
 }
@@ -54,7 +55,7 @@ compile() {
             [[ $3 == coverage ]] && flags=(-fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping)
             # shellcheck disable=SC2086
             clang -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pedantic -O1 -g "${flags[@]}" \
-                -fuse-ld=lld -Iclients/c/include -Iclients/c/src $srcs -o "$output"
+                -fuse-ld=lld -Iclients/c/include -Iclients/c/src -Iclients/c/tests $srcs -o "$output"
             ;;
         *)
             local module flags=(-sanitize=fuzzer,address -gline-tables-only)
@@ -71,7 +72,7 @@ compile() {
 build() {
     local target=$1 binary=$out/$1
     # shellcheck disable=SC2046
-    if [[ -x $binary ]] && [[ -z $(find $(sources "$target") clients/c/include clients/c/src/*.h scripts/fuzz.sh -newer "$binary" 2>/dev/null) ]]; then
+    if [[ -x $binary ]] && [[ -z $(find $(sources "$target") clients/c/include clients/c/src/*.h clients/c/tests/*.h scripts/fuzz.sh -newer "$binary" 2>/dev/null) ]]; then
         return
     fi
     echo "building fuzz target $target"

@@ -1,6 +1,7 @@
 /*
- * Fuzz target `c-client`: the C client's decoder (clients/c/src/pb.c, messages.c, frame.c), under
- * ASan, UBSan and LeakSanitizer. Every decode is freed with pb_free, so a leak is a finding too.
+ * Fuzz target `c-client`: the C client's codec and frame reader (clients/c/src/pb_decode.c,
+ * pb_encode.c, pb_common.c, messages.c, frame.c; tests/pb_json.c compares values), under ASan, UBSan
+ * and LeakSanitizer. Every decode is freed with pb_free, so a leak is a finding too.
  *
  * Input: [selector] [bytes]. The selector, modulo (number of messages + 1), picks
  *  - a message of the schema, sorted by full name as the Swift `messages` target does: the bytes
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_json.h"
 #include "wire.h"
 
 /* Small enough that the fuzzer meets the limit often; every golden frame is under it. */

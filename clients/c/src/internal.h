@@ -1,4 +1,5 @@
-/* internal.h - sockets, clock and the activity aggregator (used by client.c). */
+/* internal.h - sockets, clock, the auth handshake and the activity aggregator (used by the client:
+ * client_internal.h). */
 #ifndef TOPO_INTERNAL_H
 #define TOPO_INTERNAL_H
 

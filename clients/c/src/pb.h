@@ -2,8 +2,9 @@
  * pb.h - internal: a small table-driven protobuf (proto3) codec.
  *
  * Each message is a plain C struct described by a pb_msgdesc: one pb_field per field, with the
- * offset of its value (and of its presence flag or element count). One generic encoder, decoder,
- * free function and JSON dumper (tests) serve every message.
+ * offset of its value (and of its presence flag or element count). One generic encoder
+ * (pb_encode.c), decoder and free function (pb_decode.c) serve every message; pb_common.c holds
+ * what they share. The tests' JSON printer (tests/pb_json.c) walks the same tables.
  *
  * Representation:
  *  - string: char * made by pb_str_new/pb_strdup: NUL-terminated, with its byte length stored just
@@ -98,9 +99,6 @@ bool pb_decode(const pb_msgdesc *desc, void *msg, const uint8_t *data, size_t le
 
 /* Frees everything msg points to (not msg itself) and zeroes it. */
 void pb_free(const pb_msgdesc *desc, void *msg);
-
-/* Proto3 JSON (MessageToDict conventions) of msg, malloc'd; NULL on out of memory. Tests. */
-char *pb_to_json(const pb_msgdesc *desc, const void *msg);
 
 /* Counted strings (see above). */
 char *pb_str_new(const void *bytes, size_t len);

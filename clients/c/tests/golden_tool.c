@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_json.h"
 #include "wire.h"
 
 static int hexval(int ch)

@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "pb_json.h"
 #include "testutil.h"
 #include "wire.h"
 

@@ -1,0 +1,119 @@
+/* registration.c - registering and unregistering the service. */
+#include <string.h>
+
+#include "client_internal.h"
+
+int registration_send(topo_client *c)
+{
+    w_frame req, reply;
+    int rc;
+    const w_handle *h;
+    memset(&req, 0, sizeof req);
+    req.which = W_REGISTER_REQ;
+    req.u.register_req = c->reg; /* shallow: not freed */
+    req.u.register_req.service_id = c->service_id;
+    rc = connection_call(c, &req, W_REGISTER_RESP, &reply, "register");
+    if (rc != TOPO_OK) return rc;
+    h = &reply.u.register_resp.handle;
+    if (!reply.u.register_resp.has_handle || !h->service_id || !h->service_id[0]) {
+        pb_free(&w_frame_desc, &reply);
+        client_set_error(c, "register: the reply has no service id");
+        return TOPO_EPROTO;
+    }
+    pb_str_free(c->service_id);
+    c->service_id = reply.u.register_resp.handle.service_id;
+    reply.u.register_resp.handle.service_id = NULL;
+    pb_str_free(c->epoch);
+    c->epoch = reply.u.register_resp.handle.server_epoch;
+    reply.u.register_resp.handle.server_epoch = NULL;
+    c->interval_ms = h->heartbeat_interval_ms > 0 ? h->heartbeat_interval_ms : 5000;
+    c->multiplier = h->timeout_multiplier > 0 ? h->timeout_multiplier : 3;
+    c->last_hb_answer = mono_ms();
+    c->flush_ms = h->activity_flush_ms > 0 ? h->activity_flush_ms : 1000;
+    pb_free(&w_frame_desc, &reply);
+    c->stats.registrations++;
+    c->need_register = false;
+    c->hb_call_id = 0;
+    c->next_hb = mono_ms(); /* heartbeat at once: the server learns we are alive */
+    c->next_flush = mono_ms() + c->flush_ms;
+    pthread_cond_broadcast(&c->cv);
+    return TOPO_OK;
+}
+
+static int copy_metadata(topo_metadata *d, const topo_metadata *s)
+{
+    memset(d, 0, sizeof *d);
+#define CP(f) if (s->f && !(d->f = pb_strdup(s->f))) return TOPO_ENOMEM
+    CP(region); CP(environment); CP(team); CP(version_hash); CP(service_interface);
+    CP(service_role); CP(program_name);
+#undef CP
+    return TOPO_OK;
+}
+
+int topo_register(topo_client *c, const topo_service_info *info)
+{
+    int rc;
+    if (!c || !info || !info->name || !info->name[0] || strlen(info->name) > 256) return TOPO_EINVAL;
+    pthread_mutex_lock(&c->mu);
+    if (c->registered || c->reg.service_name || c->closing) {
+        pthread_mutex_unlock(&c->mu);
+        return TOPO_ESTATE;
+    }
+    pb_free(&w_register_req_desc, &c->reg);
+    rc = TOPO_ENOMEM;
+    c->reg.service_type = info->type;
+    c->reg.language = info->language;
+    if (!(c->reg.service_name = pb_strdup(info->name))) goto out;
+    if (info->version && !(c->reg.version = pb_strdup(info->version))) goto out;
+    if (info->address && !(c->reg.address = pb_strdup(info->address))) goto out;
+    if (info->host && !(c->reg.host = pb_strdup(info->host))) goto out;
+    if (info->metadata) {
+        c->reg.has_metadata = true;
+        if (copy_metadata(&c->reg.metadata, info->metadata) != TOPO_OK) goto out;
+    }
+    rc = connection_open(c);
+    if (rc == TOPO_OK) rc = registration_send(c);
+    if (rc == TOPO_OK) {
+        c->registered = true;
+        agg_set_accepting(&c->agg, true);
+        c->hb_seq = 0;
+        client_set_state(c, TOPO_CLIENT_REGISTERED);
+    }
+out:
+    if (rc != TOPO_OK) pb_free(&w_register_req_desc, &c->reg);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int topo_unregister(topo_client *c)
+{
+    w_frame req, reply;
+    int rc;
+    if (!c) return TOPO_EINVAL;
+    pthread_mutex_lock(&c->mu);
+    if (!c->registered || !c->service_id) {
+        pthread_mutex_unlock(&c->mu);
+        return TOPO_ESTATE;
+    }
+    agg_set_accepting(&c->agg, false);
+    (void)activity_flush(c);
+    c->registered = false;
+    c->need_register = false;
+    if (c->hb_call_id) {
+        uint64_t call_id = c->hb_call_id;
+        c->hb_call_id = 0;
+        connection_end_call(c, call_id);
+    }
+    memset(&req, 0, sizeof req);
+    req.which = W_UNREGISTER_REQ;
+    req.u.unregister_req.service_id = c->service_id;
+    rc = connection_call(c, &req, W_UNREGISTER_RESP, &reply, "unregister");
+    if (rc == TOPO_OK) pb_free(&w_frame_desc, &reply);
+    pb_str_free(c->service_id);
+    c->service_id = NULL;
+    pb_free(&w_register_req_desc, &c->reg);
+    agg_free_list(agg_take(&c->agg));
+    client_set_state(c, c->fd >= 0 ? TOPO_CLIENT_CONNECTED : TOPO_CLIENT_DISCONNECTED);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
