@@ -279,4 +279,27 @@ final class RobustnessTests: XCTestCase {
         XCTAssertTrue(greedy.closedByPeer)
         XCTAssertEqual(try setup.topology().nodes.count, 20)
     }
+
+    /// A service named with terminal escape sequences, and an id that is one: every log line the
+    /// server writes about them holds the escapes, never the control characters.
+    func testControlCharactersFromClientsReachTheLogEscaped() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let client = try server.client()
+        let name = "\u{1B}[31mred\u{1B}[0m\u{0}\u{0E}\u{7F}"
+        let id = try client.register(name).serviceId
+        var bad = RegisterServiceRequest(serviceName: "x")
+        bad.serviceId = "\u{1B}]0;owned\u{7}"
+        XCTAssertEqual(try client.unary(.registerServiceRequest(bad)).status?.statusCode, .invalidArgument)
+        try eventually("both logged") { server.logLines.contains("request refused") && server.logLines.contains(id) }
+        let lines = server.logLines.all
+        for line in lines {
+            let raw = line.unicodeScalars.filter { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+            XCTAssertEqual(raw.map(\.value), [0x0A], "a raw control character in \(line.debugDescription)")
+        }
+        let registered = try XCTUnwrap(lines.first { $0.contains("service registered") && $0.contains(id) })
+        XCTAssertTrue(registered.contains(#" name="\x1b[31mred\x1b[0m\x00\x0e\x7f""#), registered)
+        let refused = try XCTUnwrap(lines.first { $0.contains("request refused") })
+        XCTAssertTrue(refused.contains(#"\x1b]0;owned\x07"#), refused)
+    }
 }
