@@ -492,8 +492,13 @@ public final class Server: @unchecked Sendable {
         let open = connection.calls[callID]
         guard let message = frame.message else {
             if frame.endOfStream {
-                if open != nil { finishCall(connection, callID: callID, now: now) }
-                return  // end of a call the server already ended: nothing to say
+                guard open == nil else { return finishCall(connection, callID: callID, now: now) }
+                // Never opened, or ended by the server first (its final frame went out before this
+                // answer): every end_of_stream a client sends is answered once, so it knows when
+                // the call id is free again.
+                fail(connection, callID: callID, Status(code: .failedPrecondition,
+                     message: "call \(callID) is not open on this connection (never opened, or already ended by the server); there is nothing to end"), now: now)
+                return
             }
             fail(connection, callID: callID, Status(code: .unimplemented,
                  message: "the frame carries no request this server knows (an unknown or missing oneof member)"), now: now)

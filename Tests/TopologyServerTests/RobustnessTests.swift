@@ -302,4 +302,39 @@ final class RobustnessTests: XCTestCase {
         let refused = try XCTUnwrap(lines.first { $0.contains("request refused") })
         XCTAssertTrue(refused.contains(#"\x1b]0;owned\x07"#), refused)
     }
+
+    /// end_of_stream on a call that is not open, never opened or already ended by the server, is
+    /// answered on that call: FAILED_PRECONDITION, saying so. The connection and its calls go on.
+    func testEndOfStreamOnACallThatIsNotOpenIsAnswered() throws {
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
+        defer { server.stop() }
+        let client = try server.client()
+        client.send(Frame(callId: 77, endOfStream: true))
+        let never = try client.readFrame(call: 77)
+        XCTAssertEqual(never.status?.statusCode, .failedPrecondition)
+        XCTAssertTrue(never.endOfStream)
+        XCTAssertNil(never.message)
+        XCTAssertTrue(never.status?.message.contains("call 77 is not open") ?? false, "\(String(describing: never.status))")
+
+        // Ended by the server first: a heartbeat for an unknown service ends its call (NOT_FOUND);
+        // the client's end_of_stream, crossing it, gets its own answer after it.
+        let ended = client.newCallID()
+        let refused = try client.heartbeat(call: ended, serviceID: "00000000-0000-4000-8000-000000000001", sequence: 1)
+        XCTAssertEqual(refused.status?.statusCode, .notFound)
+        client.send(Frame(callId: ended, endOfStream: true))
+        XCTAssertEqual(try client.readFrame(call: ended).status?.statusCode, .failedPrecondition)
+
+        // An open call is ended as before: OK.
+        let id = try client.register("svc").serviceId
+        let beat = client.newCallID()
+        guard case .heartbeatResponse(let ack)? = try client.heartbeat(call: beat, serviceID: id, sequence: 1).message else {
+            return XCTFail("no heartbeat answer")
+        }
+        XCTAssertTrue(ack.acknowledged)
+        client.send(Frame(callId: beat, endOfStream: true))
+        let end = try client.readFrame(call: beat)
+        XCTAssertEqual(end.status?.statusCode, .ok)
+        XCTAssertTrue(end.endOfStream)
+        XCTAssertEqual(try client.topology().nodes.map(\.serviceId), [id])
+    }
 }
