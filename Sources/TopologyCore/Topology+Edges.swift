@@ -8,7 +8,7 @@ extension Topology {
     /// published at the next activity flush. Unknown id -> `.notFound`.
     public mutating func reportActivity(_ request: ReportActivityRequest, now: Int64) throws(TopologyError) -> Int64 {
         let now = observe(now)
-        guard let source = lookup(request.serviceId) else { throw .notFound(serviceId: request.serviceId) }
+        let source = try liveSlot(request.serviceId)
         let calls = try validate(request)
         let live = now - forgivenStallMs
         let sourceIndex = Int(source)

@@ -4,7 +4,10 @@ extension Topology {
     // MARK: Public service API
 
     /// Registers a service (REGISTERED, NODE_ADDED) under a new random id, or under `service_id`
-    /// if given: re-created if unknown, updated in place (NODE_UPDATED) if alive.
+    /// if given: re-created if unknown, updated in place (NODE_UPDATED) if alive. A `service_id`
+    /// in upper case names the same service as in lower case (RFC 9562 section 4): the service's id
+    /// is its canonical lowercase text, which the response carries. The nil UUID (all zeros) is
+    /// no service's id.
     public mutating func register(_ request: RegisterServiceRequest, now: Int64) throws(TopologyError) -> RegisterServiceResponse {
         let now = observe(now)
         try validate(request)
@@ -14,6 +17,11 @@ extension Topology {
                 throw .invalidArgument(
                     field: "service_id",
                     reason: "'\(text.prefix(64))' is not a UUID in canonical text form (8-4-4-4-12 hex digits); omit it to get a new id")
+            }
+            guard parsed != ServiceKey(high: 0, low: 0) else {
+                throw .invalidArgument(
+                    field: "service_id",
+                    reason: "the nil UUID (all zeros) is not a service id; send the id this server gave you, or omit it to get a new one")
             }
             key = parsed
             if let slot = nodeIndex[key] {
@@ -36,7 +44,7 @@ extension Topology {
     /// Records a heartbeat. Unknown id -> `.notFound`.
     public mutating func heartbeat(_ request: HeartbeatRequest, now: Int64) throws(TopologyError) -> HeartbeatResponse {
         let now = observe(now)
-        guard let slot = lookup(request.serviceId) else { throw .notFound(serviceId: request.serviceId) }
+        let slot = try liveSlot(request.serviceId)
         return try heartbeat(slot, sequence: request.sequence, metrics: request.metrics, health: request.health, now: now)
     }
 
@@ -124,6 +132,14 @@ extension Topology {
         return nodeIndex[key]
     }
 
+    /// `lookup`, or `.notFound` naming the id as the fast path names it: in canonical text (an id
+    /// sent in upper case is refused in lower case, whichever decoder read it).
+    func liveSlot(_ id: String) throws(TopologyError) -> Int32 {
+        guard let key = ServiceKey(parsing: id) else { throw .notFound(serviceId: id) }
+        guard let slot = nodeIndex[key] else { throw .notFound(serviceId: key.text) }
+        return slot
+    }
+
     func response(for slot: Int32) -> RegisterServiceResponse {
         RegisterServiceResponse(
             handle: ServiceHandle(
@@ -138,6 +154,10 @@ extension Topology {
         let nameBytes = request.serviceName.utf8.count
         if nameBytes == 0 {
             throw .invalidArgument(field: "service_name", reason: "must not be empty")
+        }
+        // A name of spaces shows as nothing in a dashboard or a log: as good as empty.
+        if request.serviceName.allSatisfy(\.isWhitespace) {
+            throw .invalidArgument(field: "service_name", reason: "must not be only whitespace")
         }
         if nameBytes > configuration.maxServiceNameBytes {
             throw .invalidArgument(

@@ -61,8 +61,13 @@ public struct RPCDispatcher<C: Clock> {
         let open = state.calls[callID]
         guard let message = frame.message else {
             if frame.endOfStream {
-                if open != nil { finishCall(callID, &state, &sink, topology: &topology) }
-                return  // end of a call the server already ended: nothing to say
+                guard open == nil else { return finishCall(callID, &state, &sink, topology: &topology) }
+                // Never opened, or ended by the server first (its final frame went out before this
+                // answer): every end_of_stream a client sends is answered once, so it knows when
+                // the call id is free again.
+                return fail(callID, Status(code: .failedPrecondition,
+                            message: "call \(callID) is not open on this connection (never opened, or already ended by the server); there is nothing to end"),
+                            &state, &sink, topology: &topology)
             }
             return fail(callID, Status(code: .unimplemented,
                         message: "the frame carries no request this server knows (an unknown or missing oneof member)"),

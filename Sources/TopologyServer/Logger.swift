@@ -4,8 +4,9 @@ import Glibc
 import TopologyProtocol
 
 /// One line per event, logfmt: `ts=2026-11-23T12:00:00.123Z level=info msg="..." key=value ...`.
-/// Values with spaces, quotes or `=` are quoted. Lines go to a sink: stderr by default, one write
-/// each; the server's default is a `LogWriter`, which writes from a thread of its own.
+/// Values with spaces, quotes, `=` or control characters are quoted, control characters escaped.
+/// Lines go to a sink: stderr by default, one write each; the server's default is a `LogWriter`,
+/// which writes from a thread of its own.
 public struct Logger: Sendable {
     public var level: LogLevel
     private let sink: @Sendable (String) -> Void
@@ -39,17 +40,20 @@ public struct Logger: Sendable {
         return line + "\n"
     }
 
+    /// The value as logfmt writes it: quoted if it holds a space, a quote, `=`, a backslash or a
+    /// control character (or is empty), with quotes and backslashes escaped, and control characters
+    /// escaped as `ControlCharacters` says, so no value can end a line, forge one or drive a terminal.
     static func quote(_ value: String, always: Bool) -> String {
-        let needsQuotes = always || value.isEmpty || value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline }
+        let needsQuotes = always || value.isEmpty || value.unicodeScalars.contains {
+            $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || ControlCharacters.mustEscape($0)
+        }
         guard needsQuotes else { return value }
         var out = "\""
-        for ch in value {
-            switch ch {
+        for scalar in value.unicodeScalars {
+            switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            default: out.append(ch)
+            default: ControlCharacters.append(scalar, to: &out)
             }
         }
         return out + "\""

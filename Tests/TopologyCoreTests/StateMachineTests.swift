@@ -53,6 +53,12 @@ final class StateMachineTests: XCTestCase {
         guard case .invalidArgument(field: "service_name", _)? = error(RegisterServiceRequest(serviceName: "")) else {
             return XCTFail("empty name accepted")
         }
+        // A name of whitespace alone is as good as empty: refused the same way, saying so.
+        for blank in [" ", "   ", "\t \n", "\u{A0}\u{3000}\u{2028}"] {
+            XCTAssertEqual(error(RegisterServiceRequest(serviceName: blank)),
+                           .invalidArgument(field: "service_name", reason: "must not be only whitespace"), blank.debugDescription)
+        }
+        XCTAssertNil(error(RegisterServiceRequest(serviceName: " a ")), "a name with a visible character is a name")
         XCTAssertNil(error(RegisterServiceRequest(serviceName: String(repeating: "n", count: 256))))
         guard case .invalidArgument(field: "service_name", _)? = error(RegisterServiceRequest(serviceName: String(repeating: "n", count: 257))) else {
             return XCTFail("257-byte name accepted")
@@ -73,7 +79,7 @@ final class StateMachineTests: XCTestCase {
         let status = TopologyError.invalidArgument(field: "service_name", reason: "must not be empty").status
         XCTAssertEqual(status.statusCode, .invalidArgument)
         XCTAssertTrue(status.message.contains("service_name"))
-        XCTAssertEqual(h.topology.serviceCount, 2, "only the two valid registrations")
+        XCTAssertEqual(h.topology.serviceCount, 3, "only the three valid registrations")
     }
 
     func testMaxServices() {
@@ -309,6 +315,42 @@ final class StateMachineTests: XCTestCase {
             XCTAssertEqual($0 as? TopologyError, .notFound(serviceId: unknown))
         }
         XCTAssertEqual(h.topology.currentRevision, 0, "nothing published")
+    }
+
+    func testTheNilUUIDIsNoServiceID() {
+        var h = Harness()
+        let request = RegisterServiceRequest(serviceName: "a", serviceId: "00000000-0000-0000-0000-000000000000")
+        XCTAssertThrowsError(try h.topology.register(request, now: h.now)) { error in
+            guard case .invalidArgument(field: "service_id", let reason)? = error as? TopologyError else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertTrue(reason.contains("nil UUID"), reason)
+            XCTAssertEqual((error as? TopologyError)?.status.statusCode, .invalidArgument)
+        }
+        XCTAssertEqual(h.topology.serviceCount, 0)
+        // The ids next to it are ids like any other.
+        XCTAssertEqual(h.register("a", id: "00000000-0000-0000-0000-000000000001"), "00000000-0000-0000-0000-000000000001")
+    }
+
+    /// An id in upper case is the same id (RFC 9562 section 4): registered under its lowercase
+    /// text, and accepted in either case by every request that names it, whose refusals name it in
+    /// lower case, as the server's heartbeat fast path does.
+    func testAnIDInUpperCaseIsTheSameServiceEverywhere() {
+        var h = Harness()
+        let upper = "6F1C0A52-3E5B-4D7C-9A8E-0B1C2D3E4F50"
+        let lower = upper.lowercased()
+        XCTAssertEqual(h.register("a", id: upper), lower)
+        XCTAssertEqual(h.register("a", id: "6f1C0A52-3e5b-4D7C-9a8e-0B1C2D3E4F50"), lower, "mixed case: the same service")
+        XCTAssertEqual(h.topology.serviceCount, 1)
+        XCTAssertEqual(h.heartbeat(upper).acknowledged, true)
+        XCTAssertEqual(try h.topology.reportActivity(ReportActivityRequest(serviceId: upper, targetService: "b"), now: h.now), 1)
+        XCTAssertEqual(h.topology.unregister(UnregisterServiceRequest(serviceId: upper), now: h.now).removed, true)
+        XCTAssertThrowsError(try h.topology.heartbeat(HeartbeatRequest(serviceId: upper), now: h.now)) {
+            XCTAssertEqual($0 as? TopologyError, .notFound(serviceId: lower))
+        }
+        XCTAssertThrowsError(try h.topology.reportActivity(ReportActivityRequest(serviceId: upper, targetService: "b"), now: h.now)) {
+            XCTAssertEqual($0 as? TopologyError, .notFound(serviceId: lower))
+        }
     }
 
     func testReregistrationWithUnknownIdRecreatesUnderThatId() {

@@ -205,4 +205,27 @@ final class AuthenticationEndToEndTests: XCTestCase {
         }
         XCTAssertTrue(running.logLines.contains("http request unauthorized"))
     }
+
+    /// A token presented twice (two headers, two parameters, or one of each) is refused with 400
+    /// invalid_request (RFC 6750 sections 2 and 3.1), saying how, rather than settled by taking one.
+    func testATokenPresentedMoreThanOnceIs400() throws {
+        let running = try authServer()
+        defer { running.stop() }
+        let bearer = "Authorization: Bearer \(Self.secret)\r\n"
+        let query = "access_token=\(Self.secret)"
+        for (target, headers, says) in [
+            ("/metrics", bearer + bearer, "2 Authorization headers"),
+            ("/metrics", bearer + "Authorization: Bearer nope\r\n", "2 Authorization headers"),
+            ("/metrics?\(query)&\(query)", "", "2 access_token parameters"),
+            ("/api/v1/topology?access_token=nope&\(query)", "", "2 access_token parameters"),
+            ("/metrics?\(query)", bearer, "an Authorization header and an access_token parameter"),
+        ] {
+            let response = try running.get(target, headers: headers)
+            XCTAssertEqual(response.status, 400, target)
+            XCTAssertEqual(response.headers["www-authenticate"], #"Bearer realm="topology", error="invalid_request""#, target)
+            XCTAssertTrue(response.text.contains(says), response.text)
+            XCTAssertFalse(response.text.contains(Self.secret))
+        }
+        XCTAssertEqual(try running.get("/metrics", headers: bearer).status, 200, "once is right")
+    }
 }

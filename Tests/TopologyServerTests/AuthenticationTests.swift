@@ -90,7 +90,7 @@ final class AuthenticationTests: XCTestCase {
 
     private func route(_ head: String, token: AuthToken?) throws -> HTTPRoute {
         var parser = HTTPRequestParser()
-        parser.append(Array((head + "\r\n\r\n").utf8))
+        parser.append(Array((head + "\r\nHost: t\r\n\r\n").utf8))
         return HTTPRouter.route(try XCTUnwrap(parser.next()), token: token)
     }
 
@@ -115,15 +115,24 @@ final class AuthenticationTests: XCTestCase {
         XCTAssertEqual(try route("GET /api/v1/topology?service=a&access_token=\(secret) HTTP/1.1", token: token), .topology(query))
         // Percent-encoded in the query, as encodeURIComponent writes it.
         XCTAssertEqual(try route("GET /metrics?access_token=0123456789abcdef%2Dsecret HTTP/1.1", token: token), .metrics)
-        // Wrong credentials: 401 invalid_token. The header wins over the query parameter.
+        // Wrong credentials: 401 invalid_token.
         for head in ["GET /metrics HTTP/1.1\r\nAuthorization: Bearer \(secret)x",
                      "GET /metrics HTTP/1.1\r\nAuthorization: Bearer",
                      "GET /metrics HTTP/1.1\r\nAuthorization: Basic \(secret)",
                      "GET /metrics HTTP/1.1\r\nAuthorization: \(secret)",
                      "GET /metrics?access_token=nope HTTP/1.1",
-                     "GET /metrics?access_token= HTTP/1.1",
-                     "GET /metrics?access_token=\(secret) HTTP/1.1\r\nAuthorization: Bearer wrong"] {
+                     "GET /metrics?access_token= HTTP/1.1"] {
             XCTAssertEqual(try route(head, token: token), .unauthorized(.invalid), head)
+        }
+        // The token twice: 400, whether the copies agree or not, and whatever they are.
+        for (head, how) in [("GET /metrics HTTP/1.1\r\nAuthorization: Bearer \(secret)\r\nAuthorization: Bearer \(secret)", "2 Authorization headers"),
+                            ("GET /metrics?access_token=\(secret)&access_token=x&access_token=y HTTP/1.1", "3 access_token parameters"),
+                            ("GET /metrics?access_token=\(secret) HTTP/1.1\r\nAuthorization: Bearer wrong", "an Authorization header and an access_token parameter")] {
+            let route = try route(head, token: token)
+            XCTAssertEqual(route, .unauthorized(.ambiguous(how)), head)
+            guard case .unauthorized(let failure) = route else { continue }
+            XCTAssertEqual(failure.status, .badRequest)
+            XCTAssertTrue(failure.message.contains(how), failure.message)
         }
         // Then the usual routing: a 404 or 405 only for a client that holds the token.
         guard case .error(.notFound, _) = try route("GET /nope HTTP/1.1\r\nAuthorization: Bearer \(secret)", token: token) else {

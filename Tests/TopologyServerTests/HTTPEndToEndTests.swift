@@ -66,7 +66,7 @@ final class HTTPEndToEndTests: XCTestCase {
         XCTAssertEqual(head.body.count, 0)
         XCTAssertEqual(try client.response().text, "ready\n")
         // Connection: close is honoured.
-        client.send("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+        client.send("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         XCTAssertEqual(try client.response().headers["connection"], "close")
         XCTAssertTrue(client.closesWithin(2))
         // A client that half-closes right after its request still gets the whole answer.
@@ -155,21 +155,21 @@ final class HTTPEndToEndTests: XCTestCase {
             if closes { XCTAssertTrue(client.closesWithin(2), "not closed after \(response.status)") }
             return response
         }
-        XCTAssertEqual(try exchange("GET /nope HTTP/1.1\r\n\r\n", closes: false).status, 404)
-        let notAllowed = try exchange("POST /metrics HTTP/1.1\r\n\r\n", closes: false)
+        XCTAssertEqual(try exchange("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", closes: false).status, 404)
+        let notAllowed = try exchange("POST /metrics HTTP/1.1\r\nHost: t\r\n\r\n", closes: false)
         XCTAssertEqual(notAllowed.status, 405)
         XCTAssertEqual(notAllowed.headers["allow"], "GET, HEAD")
-        XCTAssertEqual(try exchange("GET / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789", closes: true).status, 413)
-        XCTAssertEqual(try exchange("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", closes: true).status, 413)
-        XCTAssertEqual(try exchange("GET /" + String(repeating: "a", count: 400) + " HTTP/1.1\r\n\r\n", closes: true).status, 431)
-        XCTAssertEqual(try exchange("GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 600) + "\r\n\r\n", closes: true).status, 431)
-        XCTAssertEqual(try exchange("GET / HTTP/1.1\r\n" + String(repeating: "X: y\r\n", count: 11) + "\r\n", closes: true).status, 431)
-        XCTAssertEqual(try exchange("GET / HTTP/1.1\r\nBroken\r\n\r\n", closes: true).status, 400)
+        XCTAssertEqual(try exchange("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789", closes: true).status, 413)
+        XCTAssertEqual(try exchange("GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", closes: true).status, 413)
+        XCTAssertEqual(try exchange("GET /" + String(repeating: "a", count: 400) + " HTTP/1.1\r\nHost: t\r\n\r\n", closes: true).status, 431)
+        XCTAssertEqual(try exchange("GET / HTTP/1.1\r\nHost: t\r\nX: " + String(repeating: "a", count: 600) + "\r\n\r\n", closes: true).status, 431)
+        XCTAssertEqual(try exchange("GET / HTTP/1.1\r\nHost: t\r\n" + String(repeating: "X: y\r\n", count: 11) + "\r\n", closes: true).status, 431)
+        XCTAssertEqual(try exchange("GET / HTTP/1.1\r\nHost: t\r\nBroken\r\n\r\n", closes: true).status, 400)
         XCTAssertEqual(try exchange("BREW / HTCPCP/1.0\r\n\r\n", closes: true).status, 400)
         XCTAssertEqual(try exchange("GET / HTTP/2.0\r\n\r\n", closes: true).status, 505)
         // A header section that never ends is refused once over the bound, without waiting for more.
         let endless = try running.http()
-        endless.send("GET / HTTP/1.1\r\n" + String(repeating: "X-Long: yyyyyyyy\r\n", count: 40))
+        endless.send("GET / HTTP/1.1\r\nHost: t\r\n" + String(repeating: "X-Long: yyyyyyyy\r\n", count: 40))
         XCTAssertEqual(try endless.response().status, 431)
 
         // Each refusal is counted.
@@ -182,11 +182,40 @@ final class HTTPEndToEndTests: XCTestCase {
         XCTAssertEqual(try running.client().topology().nodes.count, 0)
     }
 
+    /// RFC 9112 section 3.2 over the wire (400, then the connection closes); and no error body
+    /// echoes a control character decoded from the target.
+    func testHostIsRequiredOnceAndErrorBodiesEscapeControlCharacters() throws {
+        let running = try httpServer()
+        defer { running.stop() }
+        for request in ["GET /healthz HTTP/1.1\r\n\r\n", "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                        "GET /healthz HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"] {
+            let client = try running.http()
+            client.send(request)
+            let response = try client.response()
+            XCTAssertEqual(response.status, 400, request.debugDescription)
+            XCTAssertTrue(response.text.contains("Host header field"), response.text)
+            XCTAssertTrue(client.closesWithin(2), "not closed after \(response.status)")
+        }
+        let old = try running.http()
+        old.send("GET /healthz HTTP/1.0\r\n\r\n")
+        XCTAssertEqual(try old.response().status, 200, "HTTP/1.0 needs no Host")
+
+        func controlBytes(_ body: [UInt8]) -> [UInt8] { body.filter { $0 < 0x20 || $0 == 0x7F } }
+        let notFound = try running.get("/a%00b%1b[31mred%0d%0aX-Injected:%201%7f")
+        XCTAssertEqual(notFound.status, 404)
+        XCTAssertEqual(controlBytes(notFound.body), [0x0A], "only the body's own newline: \(notFound.text.debugDescription)")
+        XCTAssertTrue(notFound.text.contains(#"/a\x00b\x1b[31mred\r\nX-Injected: 1\x7f"#), notFound.text)
+        let badQuery = try running.get("/api/v1/topology?state=%1b[2J")
+        XCTAssertEqual(badQuery.status, 400)
+        XCTAssertEqual(controlBytes(badQuery.body), [0x0A], badQuery.text.debugDescription)
+        XCTAssertTrue(badQuery.text.contains(#"'\x1b[2J'"#), badQuery.text)
+    }
+
     func testSlowClientsGetADeadlineAndStallNobody() throws {
         let running = try httpServer { $0.httpRequestTimeoutMs = 400 }
         defer { running.stop() }
         let slow = try running.http()
-        slow.send("GET /healthz HTTP/1.1\r\nHo")          // half a request, then nothing
+        slow.send("GET /healthz HTTP/1.1\r\nHost: t\r\nHo")          // half a request, then nothing
         let idle = try running.http()                      // connects, sends nothing
         let started = Date()
         let fast = try running.get("/healthz")            // served at once meanwhile
@@ -204,8 +233,8 @@ final class HTTPEndToEndTests: XCTestCase {
         defer { running.stop() }
         let one = try running.http()
         let two = try running.http()
-        one.send("GET /healthz HTTP/1.1\r\n\r\n")
-        two.send("GET /healthz HTTP/1.1\r\n\r\n")
+        one.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        two.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         XCTAssertEqual(try one.response().status, 200)
         XCTAssertEqual(try two.response().status, 200)
         let three = try running.http()
@@ -394,7 +423,7 @@ final class HTTPEndToEndTests: XCTestCase {
         // A ~430 KB snapshot fills the kernel buffers of a reader that does not read.
         for i in 0..<60 { _ = try producer.register("big-\(i)", metadata: metadata) }
         let slow = try HTTPTestClient(port: running.httpPort, receiveBuffer: 4096)
-        slow.send("GET /api/v1/watch HTTP/1.1\r\n\r\n")
+        slow.send("GET /api/v1/watch HTTP/1.1\r\nHost: t\r\n\r\n")
         usleep(100_000)
         // ~400 updates of ~7 KB (~3 MB) while it reads nothing; another HTTP client is served at once.
         var worstMs = 0.0

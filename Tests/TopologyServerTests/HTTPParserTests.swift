@@ -77,48 +77,67 @@ final class HTTPParserTests: XCTestCase {
     }
 
     func testKeepAliveRules() throws {
-        XCTAssertTrue(try XCTUnwrap(parse("GET / HTTP/1.1\r\n\r\n")).keepAlive)
-        XCTAssertFalse(try XCTUnwrap(parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n")).keepAlive)
+        XCTAssertTrue(try XCTUnwrap(parse("GET / HTTP/1.1\r\nHost: t\r\n\r\n")).keepAlive)
+        XCTAssertFalse(try XCTUnwrap(parse("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")).keepAlive)
         XCTAssertFalse(try XCTUnwrap(parse("GET / HTTP/1.0\r\n\r\n")).keepAlive)
         XCTAssertTrue(try XCTUnwrap(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")).keepAlive)
     }
 
     func testLeadingEmptyLinesAndHeaderWhitespaceAreTolerated() throws {
-        let request = try XCTUnwrap(parse("\r\n\r\nGET / HTTP/1.1\r\nX-A:   padded \t\r\nContent-Length: 0\r\n\r\n"))
+        let request = try XCTUnwrap(parse("\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nX-A:   padded \t\r\nContent-Length: 0\r\n\r\n"))
         XCTAssertEqual(request.header("x-a"), "padded")
     }
 
     func testMalformedRequestsAre400() {
         let cases = [
-            "GET /\r\n\r\n",                                   // two parts
-            "GET / HTTP/1.1 extra\r\n\r\n",                    // four parts
-            "GET  / HTTP/1.1\r\n\r\n",                         // double space
-            " / HTTP/1.1\r\n\r\n",                             // empty method
-            "G(T / HTTP/1.1\r\n\r\n",                          // method not a token
-            "GET http://example.com/ HTTP/1.1\r\n\r\n",        // absolute-form target
-            "GET * HTTP/1.1\r\n\r\n",                          // asterisk-form
-            "GET / FOO/1.1\r\n\r\n",                           // not HTTP
-            "GET / HTTP/1\r\n\r\n",                            // malformed version
-            "GET / HTTP/1.1\n\n",                              // bare LF
-            "GET / HTTP/1.1\r\nHost: x\n\r\n",                 // bare LF in a header
-            "GET /\u{01} HTTP/1.1\r\n\r\n",                    // control character
-            "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",               // stray CR
-            "GET / HTTP/1.1\r\nX: a\u{0}b\r\n\r\n",            // NUL
-            "GET / HTTP/1.1\r\nNoColon\r\n\r\n",               // header without a colon
-            "GET / HTTP/1.1\r\nHost : x\r\n\r\n",              // space before the colon
-            "GET / HTTP/1.1\r\n: x\r\n\r\n",                   // empty header name
-            "GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n",       // obsolete line folding
-            "GET /%zz HTTP/1.1\r\n\r\n",                       // bad escape in the path
-            "GET /?a=%4 HTTP/1.1\r\n\r\n",                     // truncated escape in the query
-            "GET /%ff HTTP/1.1\r\n\r\n",                       // escape decoding to invalid UTF-8
-            "GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",   // non-numeric length
-            "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",    // negative length
-            "GET / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 1\r\n\r\n",  // conflicting lengths
+            "GET /\r\n\r\n",                                                               // two parts
+            "GET / HTTP/1.1 extra\r\n\r\n",                                                // four parts
+            "GET  / HTTP/1.1\r\nHost: t\r\n\r\n",                                          // double space
+            " / HTTP/1.1\r\nHost: t\r\n\r\n",                                              // empty method
+            "G(T / HTTP/1.1\r\nHost: t\r\n\r\n",                                           // method not a token
+            "GET http://example.com/ HTTP/1.1\r\nHost: t\r\n\r\n",                         // absolute-form target
+            "GET * HTTP/1.1\r\nHost: t\r\n\r\n",                                           // asterisk-form
+            "GET / FOO/1.1\r\n\r\n",                                                       // not HTTP
+            "GET / HTTP/1\r\n\r\n",                                                        // malformed version
+            "GET / HTTP/1.1\n\n",                                                          // bare LF
+            "GET / HTTP/1.1\r\nHost: x\n\r\n",                                             // bare LF in a header
+            "GET /\u{01} HTTP/1.1\r\nHost: t\r\n\r\n",                                     // control character
+            "GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n",                                // stray CR
+            "GET / HTTP/1.1\r\nHost: t\r\nX: a\u{0}b\r\n\r\n",                             // NUL
+            "GET / HTTP/1.1\r\nHost: t\r\nNoColon\r\n\r\n",                                // header without a colon
+            "GET / HTTP/1.1\r\nHost : x\r\n\r\n",                                          // space before the colon
+            "GET / HTTP/1.1\r\nHost: t\r\n: x\r\n\r\n",                                    // empty header name
+            "GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n folded\r\n\r\n",                        // obsolete line folding
+            "GET /%zz HTTP/1.1\r\nHost: t\r\n\r\n",                                        // bad escape in the path
+            "GET /?a=%4 HTTP/1.1\r\nHost: t\r\n\r\n",                                      // truncated escape in the query
+            "GET /%ff HTTP/1.1\r\nHost: t\r\n\r\n",                                        // escape decoding to invalid UTF-8
+            "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n",                    // non-numeric length
+            "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n",                     // negative length
+            "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: 1\r\n\r\n", // conflicting lengths
         ]
         for text in cases { assertRefused(text, .badRequest) }
         var parser = HTTPRequestParser()
-        parser.append([0x47, 0x45, 0x54, 0x20, 0x2F, 0xC3, 0x28, 0x20] + Array("HTTP/1.1\r\n\r\n".utf8))  // invalid UTF-8
+        parser.append([0x47, 0x45, 0x54, 0x20, 0x2F, 0xC3, 0x28, 0x20] + Array("HTTP/1.1\r\nHost: t\r\n\r\n".utf8))  // invalid UTF-8
         XCTAssertThrowsError(try parser.next()) { XCTAssertEqual(($0 as? HTTPParseError)?.status, .badRequest) }
+    }
+
+    /// RFC 9112 section 3.2: an HTTP/1.1 request without Host, or any request with two, is a 400.
+    func testHostIsRequiredOnceInHTTP11AndNeverTwice() throws {
+        for (text, says) in [("GET / HTTP/1.1\r\n\r\n", "no Host header field"),
+                             ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "2 Host header fields"),
+                             ("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", "2 Host header fields"),
+                             ("GET / HTTP/1.0\r\nHost: a\r\nHOST: b\r\n\r\n", "2 Host header fields")] {
+            var parser = HTTPRequestParser()
+            parser.append(Array(text.utf8))
+            XCTAssertThrowsError(try parser.next(), text.debugDescription) {
+                let error = $0 as? HTTPParseError
+                XCTAssertEqual(error?.status, .badRequest)
+                XCTAssertTrue(error?.message.contains(says) ?? false, "\(String(describing: error))")
+            }
+        }
+        // HTTP/1.0 predates Host: served without one.
+        XCTAssertEqual(try parse("GET / HTTP/1.0\r\n\r\n")?.header("host"), nil)
+        XCTAssertEqual(try parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n")?.header("host"), "a")
     }
 
     func testOtherVersionsAre505() {
@@ -127,18 +146,18 @@ final class HTTPParserTests: XCTestCase {
     }
 
     func testBodiesAre413BeforeTheyAreRead() {
-        assertRefused("GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", .contentTooLarge)
-        assertRefused("GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", .contentTooLarge)
-        assertRefused("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", .contentTooLarge)
-        XCTAssertNotNil(try parse("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"))
-        XCTAssertNotNil(try parse("GET / HTTP/1.1\r\nContent-Length: 000\r\n\r\n"))
+        assertRefused("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n", .contentTooLarge)
+        assertRefused("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n", .contentTooLarge)
+        assertRefused("GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", .contentTooLarge)
+        XCTAssertNotNil(try parse("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"))
+        XCTAssertNotNil(try parse("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 000\r\n\r\n"))
     }
 
     func testRequestLineLimitIs431AtOnceAndExactLimitPasses() throws {
         let limits = HTTPLimits(maxRequestLineBytes: 64, maxHeaderBytes: 128, maxHeaderCount: 4)
         let atLimit = "GET /" + String(repeating: "a", count: 64 - "GET / HTTP/1.1".count) + " HTTP/1.1"
         XCTAssertEqual(atLimit.utf8.count, 64)
-        XCTAssertNotNil(try parse(atLimit + "\r\n\r\n", limits: limits))
+        XCTAssertNotNil(try parse(atLimit + "\r\nHost: t\r\n\r\n", limits: limits))
         assertRefused("GET /a" + atLimit.dropFirst(5) + "\r\n\r\n", .requestHeaderFieldsTooLarge, limits: limits)
         // No line end yet, but already over the limit: refused without waiting for more.
         assertRefused("GET /" + String(repeating: "b", count: 100), .requestHeaderFieldsTooLarge, limits: limits)
@@ -148,15 +167,16 @@ final class HTTPParserTests: XCTestCase {
 
     func testHeaderBytesAndCountLimitsAre431() throws {
         let limits = HTTPLimits(maxRequestLineBytes: 64, maxHeaderBytes: 128, maxHeaderCount: 4)
+        // HTTP/1.0, which needs no Host field: every header byte and line is the test's.
         // 128 bytes of header lines, CRLFs and the final empty line included: accepted.
         let value = String(repeating: "v", count: 128 - "X: \r\n\r\n".utf8.count)
-        XCTAssertNotNil(try parse("GET / HTTP/1.1\r\nX: \(value)\r\n\r\n", limits: limits))
-        assertRefused("GET / HTTP/1.1\r\nX: \(value)v\r\n\r\n", .requestHeaderFieldsTooLarge, limits: limits)
-        assertRefused("GET / HTTP/1.1\r\nX: " + String(repeating: "v", count: 200), .requestHeaderFieldsTooLarge, limits: limits)
-        XCTAssertNil(try parse("GET / HTTP/1.1\r\nX: " + String(repeating: "v", count: 100), limits: limits))
+        XCTAssertNotNil(try parse("GET / HTTP/1.0\r\nX: \(value)\r\n\r\n", limits: limits))
+        assertRefused("GET / HTTP/1.0\r\nX: \(value)v\r\n\r\n", .requestHeaderFieldsTooLarge, limits: limits)
+        assertRefused("GET / HTTP/1.0\r\nX: " + String(repeating: "v", count: 200), .requestHeaderFieldsTooLarge, limits: limits)
+        XCTAssertNil(try parse("GET / HTTP/1.0\r\nX: " + String(repeating: "v", count: 100), limits: limits))
         let four = (1...4).map { "H\($0): x\r\n" }.joined()
-        XCTAssertNotNil(try parse("GET / HTTP/1.1\r\n\(four)\r\n", limits: limits))
-        assertRefused("GET / HTTP/1.1\r\n\(four)H5: x\r\n\r\n", .requestHeaderFieldsTooLarge, limits: limits)
+        XCTAssertNotNil(try parse("GET / HTTP/1.0\r\n\(four)\r\n", limits: limits))
+        assertRefused("GET / HTTP/1.0\r\n\(four)H5: x\r\n\r\n", .requestHeaderFieldsTooLarge, limits: limits)
     }
 
     // MARK: - Router
@@ -166,17 +186,17 @@ final class HTTPParserTests: XCTestCase {
     }
 
     func testRoutes() throws {
-        XCTAssertEqual(try route("GET / HTTP/1.1\r\n\r\n"), .dashboard)
-        XCTAssertEqual(try route("HEAD /index.html HTTP/1.1\r\n\r\n"), .dashboard)
-        XCTAssertEqual(try route("GET /metrics HTTP/1.1\r\n\r\n"), .metrics)
-        XCTAssertEqual(try route("GET /healthz HTTP/1.1\r\n\r\n"), .healthz)
-        XCTAssertEqual(try route("GET /readyz HTTP/1.1\r\n\r\n"), .readyz)
-        XCTAssertEqual(try route("GET /api/v1/topology HTTP/1.1\r\n\r\n"), .topology(TopologyQuery()))
-        XCTAssertEqual(try route("GET /api/v1/watch HTTP/1.1\r\n\r\n"), .watch(TopologyQuery(), resume: nil))
-        guard case .error(.notFound, _) = try route("GET /nope HTTP/1.1\r\n\r\n") else { return XCTFail("404 expected") }
-        guard case .error(.notFound, _) = try route("POST /nope HTTP/1.1\r\n\r\n") else { return XCTFail("404 expected") }
+        XCTAssertEqual(try route("GET / HTTP/1.1\r\nHost: t\r\n\r\n"), .dashboard)
+        XCTAssertEqual(try route("HEAD /index.html HTTP/1.1\r\nHost: t\r\n\r\n"), .dashboard)
+        XCTAssertEqual(try route("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"), .metrics)
+        XCTAssertEqual(try route("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"), .healthz)
+        XCTAssertEqual(try route("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n"), .readyz)
+        XCTAssertEqual(try route("GET /api/v1/topology HTTP/1.1\r\nHost: t\r\n\r\n"), .topology(TopologyQuery()))
+        XCTAssertEqual(try route("GET /api/v1/watch HTTP/1.1\r\nHost: t\r\n\r\n"), .watch(TopologyQuery(), resume: nil))
+        guard case .error(.notFound, _) = try route("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n") else { return XCTFail("404 expected") }
+        guard case .error(.notFound, _) = try route("POST /nope HTTP/1.1\r\nHost: t\r\n\r\n") else { return XCTFail("404 expected") }
         for method in ["POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "get"] {
-            guard case .error(.methodNotAllowed, _) = try route("\(method) /metrics HTTP/1.1\r\n\r\n") else {
+            guard case .error(.methodNotAllowed, _) = try route("\(method) /metrics HTTP/1.1\r\nHost: t\r\n\r\n") else {
                 return XCTFail("405 expected for \(method)")
             }
         }
@@ -189,25 +209,25 @@ final class HTTPParserTests: XCTestCase {
         expected.environments = ["prod"]
         expected.teams = ["t"]
         expected.regions = ["eu"]
-        XCTAssertEqual(try route("GET /api/v1/topology?service=a,b&service=c&state=active,SERVICE_STATE_STALE&state=Idle&environment=prod&team=t&region=eu HTTP/1.1\r\n\r\n"),
+        XCTAssertEqual(try route("GET /api/v1/topology?service=a,b&service=c&state=active,SERVICE_STATE_STALE&state=Idle&environment=prod&team=t&region=eu HTTP/1.1\r\nHost: t\r\n\r\n"),
                        .topology(expected))
-        guard case .error(.badRequest, let message) = try route("GET /api/v1/topology?state=sleepy HTTP/1.1\r\n\r\n") else { return XCTFail("400 expected") }
+        guard case .error(.badRequest, let message) = try route("GET /api/v1/topology?state=sleepy HTTP/1.1\r\nHost: t\r\n\r\n") else { return XCTFail("400 expected") }
         XCTAssertTrue(message.contains("sleepy"), message)
-        guard case .error(.badRequest, _) = try route("GET /api/v1/topology?state=unspecified HTTP/1.1\r\n\r\n") else { return XCTFail("400 expected") }
-        guard case .error(.badRequest, let unknown) = try route("GET /api/v1/watch?colour=red HTTP/1.1\r\n\r\n") else { return XCTFail("400 expected") }
+        guard case .error(.badRequest, _) = try route("GET /api/v1/topology?state=unspecified HTTP/1.1\r\nHost: t\r\n\r\n") else { return XCTFail("400 expected") }
+        guard case .error(.badRequest, let unknown) = try route("GET /api/v1/watch?colour=red HTTP/1.1\r\nHost: t\r\n\r\n") else { return XCTFail("400 expected") }
         XCTAssertTrue(unknown.contains("colour"), unknown)
     }
 
     func testResumePointFromLastEventIDHeaderOrQuery() throws {
-        XCTAssertEqual(try route("GET /api/v1/watch HTTP/1.1\r\nLast-Event-ID: abc123.42\r\n\r\n"),
+        XCTAssertEqual(try route("GET /api/v1/watch HTTP/1.1\r\nHost: t\r\nLast-Event-ID: abc123.42\r\n\r\n"),
                        .watch(TopologyQuery(), resume: SSEEventID(serverEpoch: "abc123", revision: 42)))
-        XCTAssertEqual(try route("GET /api/v1/watch?last_event_id=abc123.7 HTTP/1.1\r\n\r\n"),
+        XCTAssertEqual(try route("GET /api/v1/watch?last_event_id=abc123.7 HTTP/1.1\r\nHost: t\r\n\r\n"),
                        .watch(TopologyQuery(), resume: SSEEventID(serverEpoch: "abc123", revision: 7)))
         // The header wins over the query parameter (EventSource sends the header on its reconnects).
-        XCTAssertEqual(try route("GET /api/v1/watch?last_event_id=abc123.7 HTTP/1.1\r\nLast-Event-ID: abc123.9\r\n\r\n"),
+        XCTAssertEqual(try route("GET /api/v1/watch?last_event_id=abc123.7 HTTP/1.1\r\nHost: t\r\nLast-Event-ID: abc123.9\r\n\r\n"),
                        .watch(TopologyQuery(), resume: SSEEventID(serverEpoch: "abc123", revision: 9)))
         // An id that does not parse is still a resume, from an epoch no server has: a resync.
-        guard case .watch(_, let garbage?) = try route("GET /api/v1/watch HTTP/1.1\r\nLast-Event-ID: 17\r\n\r\n") else { return XCTFail() }
+        guard case .watch(_, let garbage?) = try route("GET /api/v1/watch HTTP/1.1\r\nHost: t\r\nLast-Event-ID: 17\r\n\r\n") else { return XCTFail() }
         XCTAssertTrue(garbage.serverEpoch.hasPrefix("unparsable:"))
         XCTAssertEqual(SSEEventID(parsing: "a.b.5"), SSEEventID(serverEpoch: "a.b", revision: 5))
     }
@@ -230,5 +250,8 @@ final class HTTPParserTests: XCTestCase {
         HTTPResponse.text(.ok, "ok").serialize(into: &out, keepAlive: false, headOnly: true)
         XCTAssertEqual(String(decoding: out, as: UTF8.self),
                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\nConnection: close\r\n\r\n")
+        // A message quoting a decoded path: its control characters escaped, not echoed.
+        XCTAssertEqual(HTTPResponse.text(.notFound, "no such resource: /a\u{0}\u{1B}[2J\r\nb\u{7F}").body,
+                       Array(#"no such resource: /a\x00\x1b[2J\r\nb\x7f"#.utf8) + [0x0A])
     }
 }

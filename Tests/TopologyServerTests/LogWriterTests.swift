@@ -107,4 +107,27 @@ final class LogWriterTests: XCTestCase {
         XCTAssertEqual(noticed, dropped)
         XCTAssertEqual(writer.droppedLines, dropped)
     }
+
+    /// Values come from clients (service names, refused ids quoted in error messages): no control
+    /// character may reach the log raw, where ESC would drive the terminal of whoever reads it and
+    /// CR or LF would forge lines. Escaped as Go's strconv.Quote does, quoted as logfmt quotes.
+    func testControlCharactersInValuesAreEscaped() {
+        let line = Logger.line(.info, "service registered \u{1B}[2J", [
+            "name": "\u{1B}[31mred\u{1B}[0m\u{0}\u{0E}\u{7F}\u{9B}",
+            "peer": "10.0.0.1:5\r\nts=forged",
+            "plain": "ok",
+            "tab": "a\tb",
+            "separator": "x\u{2028}y",
+            "quoted": #"say "hi" \ there"#,
+        ])
+        let raw = line.unicodeScalars.filter { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 }
+        XCTAssertEqual(raw.map(\.value), [0x0A], "only the line's own newline: \(line.debugDescription)")
+        XCTAssertTrue(line.contains(#" msg="service registered \x1b[2J" "#), line)
+        XCTAssertTrue(line.contains(#" name="\x1b[31mred\x1b[0m\x00\x0e\x7f\u009b" "#), line)
+        XCTAssertTrue(line.contains(#" peer="10.0.0.1:5\r\nts=forged" "#), line)
+        XCTAssertTrue(line.contains(" plain=ok "), line)
+        XCTAssertTrue(line.contains(#" tab="a\tb" "#), line)
+        XCTAssertTrue(line.contains(#" separator="x\u2028y" "#), line)
+        XCTAssertTrue(line.hasSuffix(#" quoted="say \"hi\" \\ there""# + "\n"), line)
+    }
 }

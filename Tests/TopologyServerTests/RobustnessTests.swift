@@ -279,4 +279,62 @@ final class RobustnessTests: XCTestCase {
         XCTAssertTrue(greedy.closedByPeer)
         XCTAssertEqual(try setup.topology().nodes.count, 20)
     }
+
+    /// A service named with terminal escape sequences, and an id that is one: every log line the
+    /// server writes about them holds the escapes, never the control characters.
+    func testControlCharactersFromClientsReachTheLogEscaped() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let client = try server.client()
+        let name = "\u{1B}[31mred\u{1B}[0m\u{0}\u{0E}\u{7F}"
+        let id = try client.register(name).serviceId
+        var bad = RegisterServiceRequest(serviceName: "x")
+        bad.serviceId = "\u{1B}]0;owned\u{7}"
+        XCTAssertEqual(try client.unary(.registerServiceRequest(bad)).status?.statusCode, .invalidArgument)
+        try eventually("both logged") { server.logLines.contains("request refused") && server.logLines.contains(id) }
+        let lines = server.logLines.all
+        for line in lines {
+            let raw = line.unicodeScalars.filter { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+            XCTAssertEqual(raw.map(\.value), [0x0A], "a raw control character in \(line.debugDescription)")
+        }
+        let registered = try XCTUnwrap(lines.first { $0.contains("service registered") && $0.contains(id) })
+        XCTAssertTrue(registered.contains(#" name="\x1b[31mred\x1b[0m\x00\x0e\x7f""#), registered)
+        let refused = try XCTUnwrap(lines.first { $0.contains("request refused") })
+        XCTAssertTrue(refused.contains(#"\x1b]0;owned\x07"#), refused)
+    }
+
+    /// end_of_stream on a call that is not open, never opened or already ended by the server, is
+    /// answered on that call: FAILED_PRECONDITION, saying so. The connection and its calls go on.
+    func testEndOfStreamOnACallThatIsNotOpenIsAnswered() throws {
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
+        defer { server.stop() }
+        let client = try server.client()
+        client.send(Frame(callId: 77, endOfStream: true))
+        let never = try client.readFrame(call: 77)
+        XCTAssertEqual(never.status?.statusCode, .failedPrecondition)
+        XCTAssertTrue(never.endOfStream)
+        XCTAssertNil(never.message)
+        XCTAssertTrue(never.status?.message.contains("call 77 is not open") ?? false, "\(String(describing: never.status))")
+
+        // Ended by the server first: a heartbeat for an unknown service ends its call (NOT_FOUND);
+        // the client's end_of_stream, crossing it, gets its own answer after it.
+        let ended = client.newCallID()
+        let refused = try client.heartbeat(call: ended, serviceID: "00000000-0000-4000-8000-000000000001", sequence: 1)
+        XCTAssertEqual(refused.status?.statusCode, .notFound)
+        client.send(Frame(callId: ended, endOfStream: true))
+        XCTAssertEqual(try client.readFrame(call: ended).status?.statusCode, .failedPrecondition)
+
+        // An open call is ended as before: OK.
+        let id = try client.register("svc").serviceId
+        let beat = client.newCallID()
+        guard case .heartbeatResponse(let ack)? = try client.heartbeat(call: beat, serviceID: id, sequence: 1).message else {
+            return XCTFail("no heartbeat answer")
+        }
+        XCTAssertTrue(ack.acknowledged)
+        client.send(Frame(callId: beat, endOfStream: true))
+        let end = try client.readFrame(call: beat)
+        XCTAssertEqual(end.status?.statusCode, .ok)
+        XCTAssertTrue(end.endOfStream)
+        XCTAssertEqual(try client.topology().nodes.map(\.serviceId), [id])
+    }
 }

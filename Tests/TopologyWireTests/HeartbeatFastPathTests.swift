@@ -2,14 +2,14 @@ import XCTest
 @testable import TopologyWire
 
 /// The server's heartbeat fast path against the general codec: `HeartbeatFrame(scanning:)` must give
-/// exactly the frame `Frame(decoding:)` gives, or nil; `UUIDText.parse` must agree with a plain
+/// exactly the frame `Frame(decoding:)` gives (its service id in lower case), or nil; `UUIDText.parse` must agree with a plain
 /// per-character parser on every byte at every position; the pre-encoded replies must be the bytes
 /// the general encoder writes.
 final class HeartbeatFastPathTests: XCTestCase {
     // MARK: - UUIDText
 
     /// The obvious parser, the reference for the word-at-a-time one.
-    private func referenceParse(_ bytes: [UInt8], lowercaseOnly: Bool) -> (UInt64, UInt64)? {
+    private func referenceParse(_ bytes: [UInt8]) -> (UInt64, UInt64)? {
         guard bytes.count == 36 else { return nil }
         var words: [UInt64] = [0, 0]
         var digits = 0
@@ -22,7 +22,7 @@ final class HeartbeatFastPathTests: XCTestCase {
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte - UInt8(ascii: "0")
             case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F") where !lowercaseOnly: value = byte - UInt8(ascii: "A") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = byte - UInt8(ascii: "A") + 10
             default: return nil
             }
             words[digits / 16] = words[digits / 16] << 4 | UInt64(value)
@@ -31,8 +31,8 @@ final class HeartbeatFastPathTests: XCTestCase {
         return (words[0], words[1])
     }
 
-    private func parse(_ bytes: [UInt8], lowercaseOnly: Bool) -> (UInt64, UInt64)? {
-        bytes.withUnsafeBytes { UUIDText.parse($0, lowercaseOnly: lowercaseOnly).map { ($0.high, $0.low) } }
+    private func parse(_ bytes: [UInt8]) -> (UInt64, UInt64)? {
+        bytes.withUnsafeBytes { UUIDText.parse($0).map { ($0.high, $0.low) } }
     }
 
     func testUUIDTextRoundTripsAndAgreesWithTheReferenceOnEveryByteAtEveryPosition() {
@@ -42,19 +42,16 @@ final class HeartbeatFastPathTests: XCTestCase {
             let text = UUIDText.format(high: high, low: low)
             XCTAssertEqual(text, text.lowercased())
             let valid = Array(text.utf8)
-            XCTAssertTrue(parse(valid, lowercaseOnly: true).map { $0 == (high, low) } ?? false, text)
-            XCTAssertTrue(parse(Array(text.uppercased().utf8), lowercaseOnly: false).map { $0 == (high, low) } ?? false)
-            XCTAssertNil(parse(Array(text.uppercased().utf8), lowercaseOnly: true))
+            XCTAssertTrue(parse(valid).map { $0 == (high, low) } ?? false, text)
+            XCTAssertTrue(parse(Array(text.uppercased().utf8)).map { $0 == (high, low) } ?? false)
             for position in 0..<36 {
                 for byte in UInt8.min...UInt8.max {
                     var mutated = valid
                     mutated[position] = byte
-                    for lowercaseOnly in [false, true] {
-                        let got = parse(mutated, lowercaseOnly: lowercaseOnly)
-                        let expected = referenceParse(mutated, lowercaseOnly: lowercaseOnly)
-                        if got?.0 != expected?.0 || got?.1 != expected?.1 {
-                            return XCTFail("byte \(byte) at \(position) of \(text), lowercaseOnly \(lowercaseOnly): \(String(describing: got)) vs \(String(describing: expected))")
-                        }
+                    let got = parse(mutated)
+                    let expected = referenceParse(mutated)
+                    if got?.0 != expected?.0 || got?.1 != expected?.1 {
+                        return XCTFail("byte \(byte) at \(position) of \(text): \(String(describing: got)) vs \(String(describing: expected))")
                     }
                 }
             }
@@ -86,11 +83,16 @@ final class HeartbeatFastPathTests: XCTestCase {
         return Frame(callId: callId, endOfStream: rng.next() % 4 == 0, message: .heartbeatRequest(request))
     }
 
-    /// Scans `body`: nil, or exactly what the general decoder gives (which must then succeed).
+    /// Scans `body`: nil, or exactly what the general decoder gives (which must then succeed), its
+    /// service id in lower case (the case of a UUID means nothing; both paths take it as lower case).
     @discardableResult
     private func assertAgrees(_ body: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> Bool {
         let scanned = body.withUnsafeBytes { HeartbeatFrame(scanning: $0) }
-        let decoded = try? Frame(serializedBytes: body)
+        var decoded = try? Frame(serializedBytes: body)
+        if case .heartbeatRequest(var request)? = decoded?.message {
+            request.serviceId = request.serviceId.lowercased()
+            decoded?.message = .heartbeatRequest(request)
+        }
         if let scanned {
             // Compared by their full descriptions, which show every bit of a double (== would call
             // two NaNs from the same bytes different).
@@ -145,8 +147,13 @@ final class HeartbeatFastPathTests: XCTestCase {
         XCTAssertTrue(assertAgrees(usual))
         // A padded varint is a value like any other (10 bytes at most, as the general decoder reads it).
         XCTAssertTrue(assertAgrees(bytes("08 84 00 62 2B 0A 24") + Array(id.utf8) + bytes("10 89 80 80 00")))
+        // An id in upper or mixed case: the same id, read in lower case.
+        for text in [id.uppercased(), "0123ABcd-0000-4000-8000-00000000BeEf"] {
+            let body = Frame(callId: 4, message: .heartbeatRequest(HeartbeatRequest(serviceId: text, sequence: 9))).serializedBytes()
+            XCTAssertTrue(assertAgrees(body), text)
+            XCTAssertEqual(body.withUnsafeBytes { HeartbeatFrame(scanning: $0) }?.serviceId, id)
+        }
         let fallBack: [(String, [UInt8])] = [
-            ("uppercase id", Frame(callId: 4, message: .heartbeatRequest(HeartbeatRequest(serviceId: id.uppercased()))).serializedBytes()),
             ("id not a UUID", Frame(callId: 4, message: .heartbeatRequest(HeartbeatRequest(serviceId: "svc-1"))).serializedBytes()),
             ("empty id", Frame(callId: 4, message: .heartbeatRequest(HeartbeatRequest(sequence: 1))).serializedBytes()),
             ("call 0", Frame(callId: 0, message: .heartbeatRequest(HeartbeatRequest(serviceId: id))).serializedBytes()),

@@ -43,7 +43,8 @@ struct HTTPLimits: Equatable, Sendable {
 /// A sans-I/O HTTP/1.x request parser (as h11): `append` bytes as they arrive, then `next()` gives a
 /// complete request, nil when more bytes are needed, or throws `HTTPParseError`. Only GET and HEAD
 /// are served, so a request with a body (Content-Length > 0 or any Transfer-Encoding) is refused
-/// with 413 before the body is read. Pipelined requests are returned one by one.
+/// with 413 before the body is read; an HTTP/1.1 request without a Host field, or any request with
+/// two, is refused with 400. Pipelined requests are returned one by one.
 struct HTTPRequestParser {
     let limits: HTTPLimits
     private(set) var buffer: [UInt8] = []
@@ -107,6 +108,7 @@ struct HTTPRequestParser {
         var request = try HTTPRequestParser.requestLine(requestLine)
         request.headers = headers
         try HTTPRequestParser.checkFraming(request)
+        try HTTPRequestParser.checkHost(request)
         return request
     }
 
@@ -212,6 +214,18 @@ struct HTTPRequestParser {
         }
         if first.contains(where: { $0 != "0" }) {
             throw HTTPParseError(status: .contentTooLarge, message: "request bodies are not accepted (Content-Length \(first.prefix(20)))")
+        }
+    }
+
+    /// RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host field, and no request
+    /// carries two (which one would count is ambiguous between this server and a proxy in front).
+    static func checkHost(_ request: HTTPRequest) throws(HTTPParseError) {
+        let hosts = request.headers.count { $0.name == "host" }
+        if hosts > 1 {
+            throw HTTPParseError(status: .badRequest, message: "\(hosts) Host header fields; a request carries exactly one (RFC 9112 section 3.2)")
+        }
+        if hosts == 0 && request.minorVersion >= 1 {
+            throw HTTPParseError(status: .badRequest, message: "no Host header field; an HTTP/1.1 request must carry one (RFC 9112 section 3.2)")
         }
     }
 

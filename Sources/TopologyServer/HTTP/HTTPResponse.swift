@@ -28,8 +28,11 @@ struct HTTPResponse {
         self.body = body
     }
 
+    /// A one-line text body. Messages quote what the client sent (a path, a parameter), which may
+    /// hold control characters once percent-decoded: they are escaped, never echoed raw.
     static func text(_ status: HTTPStatus, _ text: String, headers: [(String, String)] = []) -> HTTPResponse {
-        HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array((text + "\n").utf8), headers: headers)
+        HTTPResponse(status: status, contentType: "text/plain; charset=utf-8",
+                     body: Array((ControlCharacters.escaped(text) + "\n").utf8), headers: headers)
     }
 
     static func json(_ utf8: [UInt8]) -> HTTPResponse {

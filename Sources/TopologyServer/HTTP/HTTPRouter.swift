@@ -9,7 +9,7 @@ enum HTTPRoute: Equatable {
     case metrics
     case healthz
     case readyz
-    /// The server requires a token (`--auth-token-file`) and the request does not present it.
+    /// The server requires a token (`--auth-token-file`) and the request does not present it, once.
     case unauthorized(BearerAuthorization.Failure)
     case error(HTTPStatus, String)
 }

@@ -168,7 +168,7 @@ extension Server {
         case .unauthorized(let failure):
             metrics.authenticationFailed(listener: "http")
             logger.info("http request unauthorized", ["peer": connection.peer, "path": request.path, "reason": failure.reason])
-            response = .text(.unauthorized, failure.message, headers: [("WWW-Authenticate", failure.challenge), ("Cache-Control", "no-store")])
+            response = .text(failure.status, failure.message, headers: [("WWW-Authenticate", failure.challenge), ("Cache-Control", "no-store")])
         case .error(let status, let message):
             response = .text(status, message, headers: status == .methodNotAllowed ? [("Allow", "GET, HEAD")] : [])
         case .watch where shutdownDeadlineMs != nil:

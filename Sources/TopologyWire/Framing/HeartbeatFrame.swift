@@ -6,16 +6,18 @@
 ///
 ///     Frame              08 <call_id: varint, not 0>  [10 <end_of_stream: varint>]
 ///                        62 <n: one byte>  <HeartbeatRequest: n bytes>                 (frame ends)
-///     HeartbeatRequest   0A 24 <service_id: 36 bytes, a lowercase canonical UUID>
+///     HeartbeatRequest   0A 24 <service_id: 36 bytes, a canonical UUID, hex digits in either case>
 ///                        [10 <sequence: varint>]  [1A <one byte> <ServiceMetrics>]
 ///                        [22 <one byte> <ApplicationHealth>]                           (request ends)
 ///     ServiceMetrics     [09 <cpu_percent: 8 bytes>]  [10 <memory_bytes: varint>]
 ///     ApplicationHealth  [08 <state: varint>]  [12 <one byte> <message: UTF-8>]  [18 <error_count: varint>]
 ///
-/// Anything else (another order, a repeated or unknown field, a long length, an id in uppercase or
-/// not a UUID, anything the general decoder would reject) gives nil, and the caller hands the bytes
-/// to `Frame(decoding:)`. For every frame it accepts, `frame` equals what `Frame(decoding:)` makes of
-/// the same bytes: the tests hold the two against each other.
+/// Anything else (another order, a repeated or unknown field, a long length, an id that is not a
+/// UUID, anything the general decoder would reject) gives nil, and the caller hands the bytes to
+/// `Frame(decoding:)`. For every frame it accepts, `frame` equals what `Frame(decoding:)` makes of
+/// the same bytes, but for the service id, which it gives in canonical lowercase text: the case of
+/// a UUID's digits means nothing (RFC 9562 section 4), and the server treats an id in upper case
+/// as the same id in lower case on either path. The tests hold the two against each other.
 public struct HeartbeatFrame: Equatable, Sendable {
     public var callId: UInt64
     public var endOfStream: Bool
@@ -26,10 +28,10 @@ public struct HeartbeatFrame: Equatable, Sendable {
     public var metrics: ServiceMetrics?
     public var health: ApplicationHealth?
 
-    /// The service id as it was sent (the layout admits only its lowercase canonical text).
+    /// The service id in canonical lowercase text (as sent, when it was sent in lower case).
     public var serviceId: String { UUIDText.format(high: serviceIdHigh, low: serviceIdLow) }
 
-    /// The frame the general decoder makes of the same bytes.
+    /// The frame the general decoder makes of the same bytes, with the service id in lower case.
     public var frame: Frame {
         Frame(callId: callId, endOfStream: endOfStream, message: .heartbeatRequest(HeartbeatRequest(
             serviceId: serviceId, sequence: sequence, metrics: metrics, health: health)))
@@ -47,7 +49,7 @@ public struct HeartbeatFrame: Equatable, Sendable {
         guard frame.take(0x62), var request = frame.nested(), frame.atEnd else { return nil }
 
         guard request.take(0x0A), let id = request.nested(),
-              let (high, low) = UUIDText.parse(id.bytes, lowercaseOnly: true) else { return nil }
+              let (high, low) = UUIDText.parse(id.bytes) else { return nil }
         var sequence: Int64 = 0
         if request.take(0x10) {
             guard let raw = request.varint() else { return nil }
