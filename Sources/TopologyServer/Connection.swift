@@ -56,6 +56,9 @@ final class Connection: OutboundQueue {
     var largestWatchBatchBytes = 0
     /// Registered in the server's list of connections to flush this wake-up.
     var scheduledForFlush = false
+    /// When a write last took bytes off `outbound` (or nothing was queued): a connection with
+    /// watches and no progress for long is one whose client stopped reading.
+    var lastWriteProgressMs: Int64
 
     /// `tableSeed`: random bits for the call table's hash (see `FlatTable`).
     init(id: UInt64, fd: Int32, peer: String, acceptedAtMs: Int64, maxFrameBytes: Int, tableSeed: (UInt64, UInt64)) {
@@ -63,8 +66,16 @@ final class Connection: OutboundQueue {
         self.fd = fd
         self.peer = peer
         self.acceptedAtMs = acceptedAtMs
+        self.lastWriteProgressMs = acceptedAtMs
         self.decoder = FrameDecoder(maximumFrameSize: maxFrameBytes)
         self.calls = CallTable(seed: tableSeed)
+    }
+
+    /// Open watch calls.
+    var watchCount: Int {
+        calls.elements.reduce(0) { count, element in
+            if case .watch = element.value { count + 1 } else { count }
+        }
     }
 
     func append(_ frame: Frame) {

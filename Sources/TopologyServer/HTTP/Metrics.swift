@@ -74,6 +74,8 @@ struct ServerMetrics {
         var serverEpoch: String
         var startTimeSeconds: Double
         var logLinesDropped: Int
+        var livenessHolds: Int
+        var maxInputLagMs: Int64
     }
 
     func render(_ g: Gauges) -> String {
@@ -120,6 +122,10 @@ struct ServerMetrics {
         sample("topology_watcher_resyncs_total", [], String(watcherResyncs))
         family("topology_log_lines_dropped_total", "counter", "Log lines dropped because the log writer fell behind (slow disk or pipe).")
         sample("topology_log_lines_dropped_total", [], String(g.logLinesDropped))
+        family("topology_liveness_holds_total", "counter", "Times a due STALE/DEAD deadline waited because input that arrived before it was not yet read (the loop was behind).")
+        sample("topology_liveness_holds_total", [], String(g.livenessHolds))
+        family("topology_input_lag_max_seconds", "gauge", "The most the loop's reading of client input has been behind since start, in seconds.")
+        sample("topology_input_lag_max_seconds", [], format(Double(g.maxInputLagMs) / 1000))
         family("topology_connections", "gauge", "Open client connections, by listener.")
         sample("topology_connections", [("listener", "frames")], String(g.binaryConnections))
         sample("topology_connections", [("listener", "http")], String(g.httpConnections))
