@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -72,3 +73,9 @@ int topology_signals_unblock(void) {
     if (rc != 0) { errno = rc; return -1; }
     return 0;
 }
+
+int topology_malloc_configure(int mmap_threshold_bytes, int arena_max) {
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold_bytes) && mallopt(M_ARENA_MAX, arena_max);
+}
+
+int topology_malloc_trim(void) { return malloc_trim(0); }

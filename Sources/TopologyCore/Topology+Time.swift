@@ -16,11 +16,22 @@ extension Topology {
         return earliest
     }
 
+    /// The earliest liveness deadline (STALE, DEAD, IDLE, edge expiry), in real time; nil when none
+    /// is scheduled. Early rather than late, as `nextDeadline`.
+    public var nextLivenessDeadline: Int64? {
+        livenessTimers.first.map { $0.time + forgivenStallMs }
+    }
+
     /// Fires everything due at `now`, in time order of the timers. Returns the events since the
     /// previous call (including those input calls caused, such as a stall one of them noticed).
-    public mutating func advance(to now: Int64) -> [TopologyEvent] {
+    ///
+    /// `inputReadThrough`: the caller has read every input that arrived up to this time (at most
+    /// `now`). Liveness deadlines fire only up to it: a busy caller that has not yet read the
+    /// heartbeat a service sent before its deadline must not declare it STALE or DEAD. Other timers
+    /// (activity flushes, throttled refreshes, watch progress) fire up to `now`.
+    public mutating func advance(to now: Int64, inputReadThrough: Int64? = nil) -> [TopologyEvent] {
         let now = observe(now)
-        let live = now - forgivenStallMs
+        let live = min(now, inputReadThrough ?? now) - forgivenStallMs
         while let entry = livenessTimers.first, entry.time <= live {
             _ = livenessTimers.popFirst()
             if entry.ref & edgeTimerBit != 0 {

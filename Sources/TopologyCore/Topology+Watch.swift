@@ -465,47 +465,43 @@ extension Topology {
     /// existed before and after -> UPDATED, only after -> ADDED, only before -> REMOVED, neither ->
     /// nothing. PROGRESS updates are dropped (the revisions that remain say as much).
     static func coalesce(_ updates: ArraySlice<QueuedUpdate>) -> [QueuedUpdate] {
-        enum Entity: Hashable {
-            case node(String)
-            case edge(String, String)
-        }
         struct Summary {
             var existedBefore: Bool
             var lastIndex: Int
             var count: Int
             var wasCoalesced: Bool
         }
-        var summaries: [Entity: Summary] = [:]
-        var order: [Entity] = []       // entity of each node/edge update, in queue order
+        // Entities are hashed once, when their history entry was made (`UpdateEntity`): a buffer
+        // that overflows is coalesced for every watcher that holds it.
+        var indexByEntity: [UpdateEntity: Int] = [:]
+        indexByEntity.reserveCapacity(updates.count)
+        var summaries: [Summary] = []
+        var order: [Int] = []          // summary of each node/edge update, in queue order
         var positions: [Int] = []      // its offset in `updates`
         order.reserveCapacity(updates.count)
         positions.reserveCapacity(updates.count)
         for (offset, update) in updates.enumerated() {
-            let entity: Entity
-            if let node = update.entry?.update.node {
-                entity = .node(node.serviceId)
-            } else if let edge = update.entry?.update.edge {
-                entity = .edge(edge.sourceServiceId, edge.targetService)
-            } else {
-                continue
-            }
-            order.append(entity)
+            guard let entity = update.entry?.entity else { continue }
+            order.append(0)
             positions.append(offset)
-            if var summary = summaries[entity] {
-                summary.lastIndex = order.count - 1
-                summary.count += 1
-                summary.wasCoalesced = summary.wasCoalesced || update.coalesced
-                summaries[entity] = summary
+            if let index = indexByEntity[entity] {
+                summaries[index].lastIndex = order.count - 1
+                summaries[index].count += 1
+                summaries[index].wasCoalesced = summaries[index].wasCoalesced || update.coalesced
+                order[order.count - 1] = index
             } else {
                 let existed = !(update.type == .nodeAdded || update.type == .edgeAdded)
-                summaries[entity] = Summary(
-                    existedBefore: existed, lastIndex: order.count - 1, count: 1, wasCoalesced: update.coalesced)
+                indexByEntity[entity] = summaries.count
+                order[order.count - 1] = summaries.count
+                summaries.append(Summary(existedBefore: existed, lastIndex: order.count - 1, count: 1, wasCoalesced: update.coalesced))
             }
         }
         let base = updates.startIndex
         var result: [QueuedUpdate] = []
-        for (offset, entity) in order.enumerated() {
-            guard let summary = summaries[entity], summary.lastIndex == offset else { continue }
+        result.reserveCapacity(summaries.count)
+        for (offset, index) in order.enumerated() {
+            let summary = summaries[index]
+            guard summary.lastIndex == offset else { continue }
             var update = updates[base + positions[offset]]
             let existsAfter = !(update.type == .nodeRemoved || update.type == .edgeRemoved)
             let isEdge = update.entry?.update.edge != nil

@@ -203,11 +203,44 @@ final class HistoryEntry {
     /// The WatchTopologyResponse carrying `update` as published, encoded when a watcher first takes
     /// it that way; every other watcher that does gets these bytes.
     lazy var encodedResponse: [UInt8] = Topology.encodeResponse(update)
+    /// The node or edge it is about (nil for none), hashed once here.
+    let entity: UpdateEntity?
 
     init(update: TopologyUpdate, before: FilterView?, after: FilterView?) {
         self.update = update
         self.before = before
         self.after = after
+        if let node = update.node {
+            entity = UpdateEntity(id: node.serviceId, target: nil)
+        } else if let edge = update.edge {
+            entity = UpdateEntity(id: edge.sourceServiceId, target: edge.targetService)
+        } else {
+            entity = nil
+        }
+    }
+}
+
+/// The node (a service id) or edge (source id and target) an update is about. Its hash is computed
+/// once, when the history entry is made: a watcher whose buffer overflows looks up the entity of
+/// every update it holds (`Topology.coalesce`), and thousands of watchers may hold the same entry.
+struct UpdateEntity: Hashable {
+    let id: String
+    let target: String?
+    private let hash: Int
+
+    init(id: String, target: String?) {
+        self.id = id
+        self.target = target
+        var hasher = Hasher()
+        hasher.combine(id)
+        hasher.combine(target)
+        hash = hasher.finalize()
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+
+    static func == (a: UpdateEntity, b: UpdateEntity) -> Bool {
+        a.hash == b.hash && a.id == b.id && a.target == b.target
     }
 }
 

@@ -6,6 +6,13 @@ public struct CallState {
     public var calls: CallTable
     public var awaitingAuthentication: Bool
 
+    /// Open watch calls (counted when a watch opens: rare, and at most `--max-calls-per-connection`).
+    public var watchCount: Int {
+        calls.elements.reduce(0) { count, element in
+            if case .watch = element.value { count + 1 } else { count }
+        }
+    }
+
     /// `tableSeed`: random bits for the call table's hash (see `FlatTable`).
     public init(peer: String, tableSeed: (UInt64, UInt64), requiresAuthentication: Bool) {
         self.peer = peer

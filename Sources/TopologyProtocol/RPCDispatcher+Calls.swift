@@ -125,11 +125,25 @@ extension RPCDispatcher {
 
     mutating func refuseCallLimit(_ callID: UInt64, _ state: inout CallState, _ sink: inout ReplySink, topology: inout Topology) {
         let limit = configuration.maxCallsPerConnection
-        log.warning("call refused", ["peer": state.peer, "limit": "max-calls-per-connection", "value": String(limit)])
-        metrics.limitRejected("--max-calls-per-connection")
+        refuseLimit(callID, flag: "max-calls-per-connection", limit: limit,
+                    message: "too many open calls on this connection: the limit --max-calls-per-connection is \(limit); end some calls or open another connection",
+                    &state, &sink, topology: &topology)
+    }
+
+    mutating func refuseWatcherLimit(_ callID: UInt64, _ state: inout CallState, _ sink: inout ReplySink, topology: inout Topology) {
+        let limit = configuration.maxWatchersPerConnection
+        refuseLimit(callID, flag: "max-watchers-per-connection", limit: limit,
+                    message: "too many watches on this connection: the limit --max-watchers-per-connection is \(limit); one watch with a wider query sees the same updates",
+                    &state, &sink, topology: &topology)
+    }
+
+    /// A call refused by a per-connection limit: RESOURCE_EXHAUSTED on its call id.
+    private mutating func refuseLimit(_ callID: UInt64, flag: String, limit: Int, message: String,
+                                      _ state: inout CallState, _ sink: inout ReplySink, topology: inout Topology) {
+        log.warning("call refused", ["peer": state.peer, "limit": flag, "value": String(limit)])
+        metrics.limitRejected("--" + flag)
         metrics.frameError(.resourceExhausted)
-        reply(Frame(callId: callID, endOfStream: true, status: Status(code: .resourceExhausted,
-              message: "too many open calls on this connection: the limit --max-calls-per-connection is \(limit); end some calls or open another connection")),
+        reply(Frame(callId: callID, endOfStream: true, status: Status(code: .resourceExhausted, message: message)),
               &state, &sink, topology: &topology)
     }
 }

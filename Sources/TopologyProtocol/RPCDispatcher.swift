@@ -4,6 +4,8 @@ import TopologyWire
 /// The limits and access rule the dispatcher applies (the server's flags of the same names).
 public struct RPCConfiguration {
     public var maxCallsPerConnection: Int
+    /// Watch calls per connection at most (also within `maxCallsPerConnection`).
+    public var maxWatchersPerConnection: Int
     public var maxOutboundBytes: Int
     /// A GetTopology reply of at least this many nodes and edges is encoded off the loop.
     public var offLoopReplyEntries: Int
@@ -13,9 +15,10 @@ public struct RPCConfiguration {
     /// The command-line flag that sets a core limit, by the limit's configuration field.
     public var limitFlag: (String) -> String?
 
-    public init(maxCallsPerConnection: Int, maxOutboundBytes: Int, offLoopReplyEntries: Int,
+    public init(maxCallsPerConnection: Int, maxWatchersPerConnection: Int = 16, maxOutboundBytes: Int, offLoopReplyEntries: Int,
                  tokenMatches: ((String) -> Bool)?, limitFlag: @escaping (String) -> String?) {
         self.maxCallsPerConnection = maxCallsPerConnection
+        self.maxWatchersPerConnection = maxWatchersPerConnection
         self.maxOutboundBytes = maxOutboundBytes
         self.offLoopReplyEntries = offLoopReplyEntries
         self.tokenMatches = tokenMatches
@@ -135,6 +138,9 @@ public struct RPCDispatcher<C: Clock> {
             if let open { return mismatch(callID, open, "WatchTopology", &state, &sink, topology: &topology) }
             guard state.calls.count < configuration.maxCallsPerConnection else {
                 return refuseCallLimit(callID, &state, &sink, topology: &topology)
+            }
+            guard state.watchCount < configuration.maxWatchersPerConnection else {
+                return refuseWatcherLimit(callID, &state, &sink, topology: &topology)
             }
             do {
                 let watcher = try topology.watch(request, now: now)

@@ -73,10 +73,12 @@ public struct ServerMetrics {
         public var serverEpoch: String
         public var startTimeSeconds: Double
         public var logLinesDropped: Int
+        public var livenessHolds: Int
+        public var maxInputLagMs: Int64
 
         public init(servicesByState: ServiceStateCounts, edges: Int, watchers: Int, sseWatchers: Int, binaryConnections: Int,
                      httpConnections: Int, revision: UInt64, residentBytes: Int, version: String, serverEpoch: String,
-                     startTimeSeconds: Double, logLinesDropped: Int) {
+                     startTimeSeconds: Double, logLinesDropped: Int, livenessHolds: Int, maxInputLagMs: Int64) {
             self.servicesByState = servicesByState
             self.edges = edges
             self.watchers = watchers
@@ -89,6 +91,8 @@ public struct ServerMetrics {
             self.serverEpoch = serverEpoch
             self.startTimeSeconds = startTimeSeconds
             self.logLinesDropped = logLinesDropped
+            self.livenessHolds = livenessHolds
+            self.maxInputLagMs = maxInputLagMs
         }
     }
 
@@ -136,6 +140,10 @@ public struct ServerMetrics {
         sample("topology_watcher_resyncs_total", [], String(watcherResyncs))
         family("topology_log_lines_dropped_total", "counter", "Log lines dropped because the log writer fell behind (slow disk or pipe).")
         sample("topology_log_lines_dropped_total", [], String(g.logLinesDropped))
+        family("topology_liveness_holds_total", "counter", "Times a due STALE/DEAD deadline waited because input that arrived before it was not yet read (the loop was behind).")
+        sample("topology_liveness_holds_total", [], String(g.livenessHolds))
+        family("topology_input_lag_max_seconds", "gauge", "The most the loop's reading of client input has been behind since start, in seconds.")
+        sample("topology_input_lag_max_seconds", [], format(Double(g.maxInputLagMs) / 1000))
         family("topology_connections", "gauge", "Open client connections, by listener.")
         sample("topology_connections", [("listener", "frames")], String(g.binaryConnections))
         sample("topology_connections", [("listener", "http")], String(g.httpConnections))

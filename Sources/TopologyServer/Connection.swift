@@ -34,6 +34,9 @@ final class Connection: OutboundQueue {
     var largestWatchBatchBytes = 0
     /// Registered in the server's list of connections to flush this wake-up.
     var scheduledForFlush = false
+    /// When a write last took bytes off `outbound` (or nothing was queued): a connection with
+    /// watches and no progress for long is one whose client stopped reading.
+    var lastWriteProgressMs: Int64
 
     /// `tableSeed`: random bits for the call table's hash (see `FlatTable`).
     init(id: UInt64, fd: Int32, peer: String, acceptedAtMs: Int64, maxFrameBytes: Int, tableSeed: (UInt64, UInt64),
@@ -42,6 +45,7 @@ final class Connection: OutboundQueue {
         self.fd = fd
         self.peer = peer
         self.acceptedAtMs = acceptedAtMs
+        self.lastWriteProgressMs = acceptedAtMs
         self.session = FrameSession(callState: CallState(peer: peer, tableSeed: tableSeed, requiresAuthentication: requiresAuthentication),
                                     maxFrameBytes: maxFrameBytes)
     }

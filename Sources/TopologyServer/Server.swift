@@ -24,6 +24,10 @@ public struct ServerStats: Sendable, Equatable {
     public var loopIterations = 0
     /// Heartbeat frames read by the fast path (`HeartbeatFrame`) rather than the general decoder.
     public var fastPathHeartbeats = 0
+    /// Times a due liveness deadline waited because input that arrived before it was not yet read
+    /// (`InputHorizon`), and the largest such lag in ms.
+    public var livenessHolds = 0
+    public var maxInputLagMs: Int64 = 0
     /// Replies encoded off the loop thread (`ReplyEncoder`).
     public var offLoopReplies = 0
 }
@@ -79,6 +83,10 @@ public final class Server: @unchecked Sendable {
     /// Bytes queued for all connections, as of each one's last flush (kept up to date there and
     /// when a connection closes, so the stats never sum over every connection).
     private var outboundBytesTotal = 0
+    private var nextBudgetCheckMs: Int64 = 0
+    /// How far input has been read: liveness deadlines fire only up to it.
+    var inputHorizon: InputHorizon
+    var memoryReturn = MemoryReturn()
 
     // The HTTP listener (HTTP/Server+HTTP.swift).
     var httpListener: Int32 = -1
@@ -112,6 +120,7 @@ public final class Server: @unchecked Sendable {
     private static let readBudget = 256 * 1024
 
     public init(configuration: ServerConfiguration, logger: Logger? = nil) {
+        MemoryReturn.configureAllocator()  // before the log writer's thread starts
         self.configuration = configuration
         if let logger {
             self.logger = logger
@@ -125,10 +134,12 @@ public final class Server: @unchecked Sendable {
         let logger = self.logger
         self.dispatcher = RPCDispatcher(
             configuration: RPCConfiguration(
-                maxCallsPerConnection: configuration.maxCallsPerConnection, maxOutboundBytes: configuration.maxOutboundBytes,
+                maxCallsPerConnection: configuration.maxCallsPerConnection, maxWatchersPerConnection: configuration.maxWatchersPerConnection,
+                maxOutboundBytes: configuration.maxOutboundBytes,
                 offLoopReplyEntries: Server.offLoopReplyEntries, tokenMatches: nil, limitFlag: CommandLineOptions.flag(forConfigurationField:)),
             clock: clock, serverEpoch: serverEpoch, log: EventLog(level: logger.level, write: logger.log))
         self.startedAtMs = clock.nowMs()
+        self.inputHorizon = InputHorizon(startMs: startedAtMs, maxHoldMs: configuration.topology.heartbeatIntervalMs)
         self.topology = Topology(configuration: configuration.topology, serverEpoch: serverEpoch, now: startedAtMs)
     }
 
@@ -192,12 +203,16 @@ public final class Server: @unchecked Sendable {
             replyEncoder?.stop()
             logWriter?.finish()  // every line written before returning; later ones directly
         }
-        var readyData = [UInt64](repeating: 0, count: 256)
-        var readyEvents = [UInt32](repeating: 0, count: 256)
+        // Room for every socket the server may hold, so one wait reports all that are ready: a
+        // turn that reads them all moves the input horizon (see `InputHorizon`).
+        let capacity = max(256, configuration.maxConnections + configuration.maxHTTPConnections + 8)
+        var readyData = [UInt64](repeating: 0, count: capacity)
+        var readyEvents = [UInt32](repeating: 0, count: capacity)
         while true {
             var now = clock.nowMs()
             let deadline = nextWakeupMs(now: now)
             let timeout: Int32 = deadline.map { Int32(clamping: max(0, $0 - now)) } ?? -1
+            inputHorizon.beginTurn(atMs: now)
             let count = try epoll.wait(data: &readyData, events: &readyEvents, timeoutMs: timeout)
             localStats.loopIterations += 1
             now = clock.nowMs()
@@ -205,6 +220,7 @@ public final class Server: @unchecked Sendable {
                 handleEvent(token: readyData[i], events: readyEvents[i], now: clock.nowMs())
                 runTimersIfDue()
             }
+            inputHorizon.endTurn(complete: count < capacity)
             now = clock.nowMs()
             runTimers(now: now)
             if watchUpdatesWaiting, clock.nowMs() >= nextWatchRoundMs {
@@ -312,6 +328,7 @@ public final class Server: @unchecked Sendable {
     private func readAll(_ connection: Connection, now: Int64) {
         var budget = Server.readBudget
         var endOfStream = false
+        var drained = false
         while budget > 0 {
             let result: IOResult<Int>
             do {
@@ -321,13 +338,18 @@ public final class Server: @unchecked Sendable {
                 closeNow(connection, reason: "read error")
                 return
             }
-            guard case .processed(let n) = result else { break }
-            if n == 0 { endOfStream = true; break }
+            guard case .processed(let n) = result else { drained = true; break }
+            if n == 0 { endOfStream = true; drained = true; break }
             readBuffer.withUnsafeBytes { connection.session.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             budget -= n
-            if n < readBuffer.count { break }  // drained: no need for a read that returns EAGAIN
+            if n < readBuffer.count { drained = true; break }  // no need for a read that returns EAGAIN
         }
         processFrames(connection, now: now)
+        if drained && !connection.awaitingEncodedReply {
+            inputHorizon.connectionCaughtUp(connection.id)
+        } else {
+            inputHorizon.connectionBehind(connection.id)
+        }
         if endOfStream && !connection.closing {
             do { try connection.session.finish() } catch {
                 logger.info("connection closed mid-frame", ["peer": connection.peer, "error": "\(error)"])
@@ -454,6 +476,11 @@ public final class Server: @unchecked Sendable {
 
     private func nextWakeupMs(now: Int64) -> Int64? {
         var deadline = topology.nextDeadline
+        if let due = deadline, due <= now, inputHorizon.heldByConnection(deadline: due, nowMs: now) {
+            // Held until a connection behind is read: its input, or the reply encoder, wakes the
+            // loop; meanwhile look again every millisecond rather than spin.
+            deadline = now + 1
+        }
         func consider(_ value: Int64) { deadline = min(deadline ?? value, value) }
         if let first = firstFrameDeadlines.nextDeadline(isLive: isFirstFrameDeadlineLive) { consider(first) }
         if let partial = partialFrameDeadlines.nextDeadline(isLive: isPartialFrameDeadlineLive) { consider(partial) }
@@ -468,7 +495,18 @@ public final class Server: @unchecked Sendable {
 
     private func runTimers(now: Int64) {
         let due = topology.nextDeadline.flatMap { $0 <= now ? $0 : nil }
-        let events = topology.advance(to: now)
+        let horizon = inputHorizon.horizon(nowMs: now)
+        if let hold = inputHorizon.noteTimers(due: topology.nextLivenessDeadline, horizon: horizon, nowMs: now) {
+            if hold.maxLagMs >= Server.logHoldsFromLagMs {
+                logger.warning("liveness deadlines held: input was read late", [
+                    "held_ms": String(hold.heldMs), "max_lag_ms": String(hold.maxLagMs),
+                    "connections_behind": String(inputHorizon.connectionsBehind),
+                ])
+            }
+        }
+        localStats.livenessHolds = inputHorizon.holds
+        localStats.maxInputLagMs = inputHorizon.maxLagMs
+        let events = topology.advance(to: now, inputReadThrough: horizon)
         if let due {
             // Measured when advance has returned: every transition it made took effect by now, and
             // none of them was due before `due`.
@@ -495,7 +533,11 @@ public final class Server: @unchecked Sendable {
             }
         }
         runHTTPTimers(now: now)
+        memoryReturn.trimIfDue(nowMs: now)
     }
+
+    /// A hold whose lag reached this is logged (shorter ones are counted only).
+    static let logHoldsFromLagMs: Int64 = 100
 
     // MARK: - Watches
 
@@ -517,6 +559,9 @@ public final class Server: @unchecked Sendable {
         let ready = retryWatchers + topology.takeReadyWatchers()
         retryWatchers.removeAll(keepingCapacity: true)
         let bound = configuration.maxOutboundBytes / 2
+        // Over the budget of all queued bytes, a watcher takes updates only while its connection
+        // has nothing queued: its backlog stays in the core, which coalesces it.
+        let overBudget = outboundBytesTotal >= configuration.maxTotalOutboundBytes
         var encodings = WatchEncodingCache()
         var sharedSnapshots: [SharedWatchSnapshot.Key: SharedWatchSnapshot] = [:]
         for watcher in ready {
@@ -527,7 +572,7 @@ public final class Server: @unchecked Sendable {
             guard let (connectionID, callID) = watcherCalls[watcher], let connection = connections[connectionID],
                   !connection.closing, !watchersAwaitingEncoding.contains(watcher) else { continue }
             while true {
-                if connection.pendingBytes >= bound {
+                if connection.pendingBytes >= bound || (overBudget && connection.pendingBytes > 0) {
                     connection.blockedWatchers.insert(watcher)
                     break
                 }
@@ -628,7 +673,9 @@ public final class Server: @unchecked Sendable {
             }
             guard !connection.closing else { continue }
             updateInterest(connection)
-            processFrames(connection, now: now)
+            // What came after the request, and what arrived while reading was paused: the
+            // connection holds the input horizon until it is read to the end again.
+            readAll(connection, now: now)
         }
     }
 
@@ -657,6 +704,35 @@ public final class Server: @unchecked Sendable {
             if connections[connection.id] != nil { flush(connection, now: now) }
         }
         if !httpFlushList.isEmpty { flushHTTPList(now: now) }
+        if outboundBytesTotal > configuration.maxTotalOutboundBytes, now >= nextBudgetCheckMs {
+            nextBudgetCheckMs = now + Server.budgetCheckIntervalMs
+            closeStalledWatchers(now: now)
+        }
+    }
+
+    /// Watches that have written nothing for this long, on a connection with bytes queued, are
+    /// stalled: their client stopped reading.
+    static let stalledWatchMs: Int64 = 2_000
+    static let budgetCheckIntervalMs: Int64 = 100
+
+    /// Over `maxTotalOutboundBytes`: closes the connections whose watches stalled, the largest
+    /// backlog first, until the total is under three quarters of the budget. Connections that are
+    /// reading (a large reply on its way) are left alone, however large.
+    private func closeStalledWatchers(now: Int64) {
+        let budget = configuration.maxTotalOutboundBytes
+        let stalled = connections.values.filter {
+            !$0.closing && $0.pendingBytes > 0 && now - $0.lastWriteProgressMs >= Server.stalledWatchMs && $0.session.callState.watchCount > 0
+        }.sorted { $0.pendingBytes > $1.pendingBytes }
+        var total = outboundBytesTotal
+        for connection in stalled where total > budget * 3 / 4 {
+            total -= connection.pendingBytes
+            metrics.limitRejected("--max-total-outbound-bytes")
+            protocolError(connection, code: .resourceExhausted,
+                          message: "the server's budget for queued output (--max-total-outbound-bytes=\(budget)) is spent and this connection's watches "
+                              + "have not read for \(now - connection.lastWriteProgressMs) ms (\(connection.pendingBytes) bytes queued); "
+                              + "the connection is closed: read watch updates as they come, then reconnect and resume",
+                          now: now)
+        }
     }
 
     /// Writes what the kernel takes; registers for EPOLLOUT if some is left.
@@ -668,6 +744,9 @@ public final class Server: @unchecked Sendable {
             logger.debug("connection write failed", ["peer": connection.peer, "error": "\(error)"])
             closeNow(connection, reason: "write error")
             return
+        }
+        if connection.pendingBytes < connection.countedPendingBytes || connection.pendingBytes == 0 {
+            connection.lastWriteProgressMs = now
         }
         outboundBytesTotal += connection.pendingBytes - connection.countedPendingBytes
         connection.countedPendingBytes = connection.pendingBytes
@@ -698,6 +777,8 @@ public final class Server: @unchecked Sendable {
     private func closeNow(_ connection: Connection, reason: String) {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
         outboundBytesTotal -= connection.countedPendingBytes
+        inputHorizon.connectionCaughtUp(connection.id)
+        memoryReturn.released(connection.outbound.capacity)
         endCalls(connection)
         closingConnections.remove(connection.id)
         epoll?.remove(connection.fd)

@@ -60,6 +60,15 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// half of it (the core coalesces, then resyncs them); a reply that finds the buffer over it
     /// closes the connection with Status RESOURCE_EXHAUSTED on call 0.
     public var maxOutboundBytes = 4 << 20
+    /// Bytes queued for all frames connections together. Over it, watch streams take no more
+    /// updates, and the connections with watches that have written nothing for
+    /// `Server.stalledWatchMs` (clients that stopped reading) are sent Status RESOURCE_EXHAUSTED on
+    /// call 0 and closed, the largest backlog first, until the total is back under three quarters
+    /// of it: a few hundred stalled watchers cannot make the server hold gigabytes.
+    public var maxTotalOutboundBytes = 64 << 20
+    /// Watch streams per connection at most; one more is refused with Status RESOURCE_EXHAUSTED on
+    /// its call id, so one client cannot take every place under `topology.maxWatchers`.
+    public var maxWatchersPerConnection = 16
     /// A new connection must send its first complete frame within this time, or it is sent Status
     /// DEADLINE_EXCEEDED on call 0 and closed.
     public var firstFrameTimeoutMs: Int64 = 10_000

@@ -574,6 +574,34 @@ final class StateMachineTests: XCTestCase {
         XCTAssertEqual(h.state(b), .idle)
     }
 
+    func testLivenessDeadlinesWaitForTheInputReadThroughThem() {
+        var h = Harness()
+        let a = h.register("a")
+        let b = h.register("b")
+        h.heartbeat(a)
+        h.heartbeat(b)
+        let start = h.now
+        // A busy server is at start + 16,000 but has read its sockets only through start + 9,000:
+        // a heartbeat of b's sent before its deadline may still be unread, so nothing expires.
+        for t in stride(from: start + 1_000, through: start + 16_000, by: 1_000) {
+            h.events += h.topology.advance(to: t, inputReadThrough: start + 9_000)
+        }
+        h.now = start + 16_000
+        XCTAssertEqual(h.state(a), .idle)
+        XCTAssertEqual(h.state(b), .idle)
+        XCTAssertEqual(h.topology.nextLivenessDeadline, start + 10_001, "the STALE deadline stays due, held")
+        // The server reads b's heartbeat (stamped when read, late); a had gone silent.
+        h.heartbeat(b)
+        h.events += h.topology.advance(to: h.now, inputReadThrough: start + 10_001)
+        XCTAssertEqual(h.state(a), .stale, "a is STALE once input through its deadline is read")
+        XCTAssertEqual(h.state(b), .idle)
+        h.events += h.topology.advance(to: h.now, inputReadThrough: h.now)
+        XCTAssertNil(h.state(a), "and DEAD once the reading caught up")
+        XCTAssertEqual(h.state(b), .idle)
+        XCTAssertFalse(h.events.contains { if case .stallDetected = $0 { true } else { false } },
+                       "advance was called on time: holding is not a stall")
+    }
+
     func testJumpWithinOneIntervalIsNotAStall() {
         var h = Harness()
         let id = h.register("a")

@@ -120,9 +120,31 @@ final class RPCDispatcherTests: XCTestCase {
         XCTAssertEqual(h.actions, [.watchOpened(watcher, callID: 11), .watchClosed(watcher)])
         assertStatus(h.reply(), call: 11, .ok)
         XCTAssertEqual(h.topology.watcherCount, 0)
-        // The end of a call the server already ended: nothing to say.
+        // The end of a call the server already ended: answered once, so the client knows the id is free.
         h.send(Frame(callId: 11, endOfStream: true))
+        let replies = h.replies()
+        XCTAssertEqual(replies.count, 1)
+        assertStatus(replies.first, call: 11, .failedPrecondition)
+        XCTAssertEqual(h.topology.watcherCount, 0)
+    }
+
+    func testWatchesPerConnectionAreLimited() {
+        var h = ProtocolHarness()
+        for call in 1...16 { h.send(Frame(callId: UInt64(call), message: .watchTopologyRequest(WatchTopologyRequest()))) }
+        XCTAssertEqual(h.topology.watcherCount, 16)
         XCTAssertEqual(h.replies(), [])
+        h.send(Frame(callId: 17, message: .watchTopologyRequest(WatchTopologyRequest())))
+        let refused = h.replies()
+        assertStatus(refused.first, call: 17, .resourceExhausted)
+        XCTAssertTrue(refused.first?.status?.message.contains("--max-watchers-per-connection is 16") ?? false, "\(refused)")
+        XCTAssertEqual(h.topology.watcherCount, 16)
+        XCTAssertEqual(h.dispatcher.metrics.limitRejections["--max-watchers-per-connection"], 1)
+        // Ending one makes room for another.
+        h.send(Frame(callId: 3, endOfStream: true))
+        assertStatus(h.reply(), call: 3, .ok)
+        h.send(Frame(callId: 18, message: .watchTopologyRequest(WatchTopologyRequest())))
+        XCTAssertEqual(h.replies(), [])
+        XCTAssertEqual(h.topology.watcherCount, 16)
     }
 
     func testAuthenticateWithoutATokenConfiguredIsAccepted() {

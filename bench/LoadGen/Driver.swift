@@ -204,7 +204,7 @@ final class Driver {
         sequences[s] += 1
         let request = HeartbeatRequest(
             serviceId: serviceIds[s], sequence: sequences[s],
-            metrics: ServiceMetrics(cpuPercent: 1.5, memoryBytes: 64 << 20),
+            metrics: ServiceMetrics(cpuPercent: Double(sequences[s] % 100), memoryBytes: 64 << 20),
             health: ApplicationHealth(state: health, message: message))
         Frame(callId: callIds[s], message: .heartbeatRequest(request)).encodeLengthPrefixed(appendingTo: &conn.out)
         conn.push(now, service)

@@ -103,9 +103,14 @@ enum Net {
     /// A connected, non-blocking TCP socket with TCP_NODELAY. The connect itself blocks (loopback
     /// completes it in the kernel, whatever the server is doing); a full accept queue makes it wait
     /// for the SYN retry, which is why callers connect in batches.
-    static func connect(_ address: sockaddr_in) -> Int32 {
+    /// `receiveBufferBytes`: a small receive buffer (set before connecting, so the window it
+    /// advertises is small too), for a peer that does not read.
+    static func connect(_ address: sockaddr_in, receiveBufferBytes: Int32? = nil) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { fatal("socket: errno \(errno) (raise ulimit -n?)") }
+        if var bytes = receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, socklen_t(MemoryLayout<Int32>.size))
+        }
         var sin = address
         let rc = withUnsafePointer(to: &sin) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

@@ -10,6 +10,8 @@
 //           [--interval-ms N] [--multiplier N] [--hold-ms N] [--get-topology N] [--watchers 1,10,100]
 //           [--watch-ms N] [--probe-interval-ms N] [--settle-ms N] [--drain-ms N] [--silence N]
 //           [--heartbeat-on-register 0|1]
+//   LoadGen overload --address HOST:PORT --pid PID [--label L] [--connections N] [--services-per-connection N]
+//           [--interval-ms N] [--multiplier N] [--watchers N] [--deaf-watchers N] [--hold-ms N] [--after-ms N]
 //
 // --pid is the process under test: its CPU time (utime+stime of /proc/PID/stat) and VmRSS are read
 // at the edges of each measured window. Results: `RESULT <label>.<key> <value>` lines on stdout.
@@ -113,6 +115,26 @@ case "fleet":
     let ok = runFleet(Driver(address: address, floorTarget: false), pid: pid, o)
     exit(ok ? 0 : 1)
 
+case "overload":
+    let address = Net.address(flags.string("address", "127.0.0.1:50053"))
+    let pid = Int32(flags.int("pid", 0))
+    var o = OverloadOptions()
+    o.label = flags.string("label", o.label)
+    o.connections = flags.int("connections", o.connections)
+    o.perConnection = flags.int("services-per-connection", o.perConnection)
+    o.intervalMs = max(1, flags.int("interval-ms", o.intervalMs))
+    o.multiplier = max(2, flags.int("multiplier", o.multiplier))
+    o.watchers = flags.int("watchers", o.watchers)
+    o.deafWatchers = min(o.watchers, flags.int("deaf-watchers", o.deafWatchers))
+    o.holdMs = flags.int("hold-ms", o.holdMs)
+    o.afterMs = flags.int("after-ms", o.afterMs)
+    flags.finish()
+    guard pid > 0 else { fatal("--pid of the process under test is required") }
+    let needed = o.connections + o.watchers + 16
+    guard needed < fileLimit else { fatal("\(needed) connections need ulimit -n above \(needed) (it is \(fileLimit))") }
+    let ok = runOverload(Driver(address: address, floorTarget: false), pid: pid, o)
+    exit(ok ? 0 : 1)
+
 default:
-    fatal("unknown command \(command): floor-frame, heartbeats or fleet")
+    fatal("unknown command \(command): floor-frame, heartbeats, fleet or overload")
 }

@@ -391,6 +391,7 @@ extension Server {
 
     func closeHTTPNow(_ connection: HTTPConnection, reason: String) {
         guard httpConnections.removeValue(forKey: connection.id) != nil else { return }
+        memoryReturn.released(connection.outbound.capacity)
         if let stream = connection.stream {
             endWatch(stream.watcher)
             sseWatchers[stream.watcher] = nil
@@ -471,7 +472,8 @@ extension Server {
             servicesByState: topology.serviceCountsByState, edges: topology.edgeCount, watchers: topology.watcherCount, sseWatchers: sseWatchers.count,
             binaryConnections: connections.count, httpConnections: httpConnections.count, revision: topology.currentRevision,
             residentBytes: ServerMetrics.residentMemoryBytes(), version: topologyServerVersion, serverEpoch: serverEpoch,
-            startTimeSeconds: Double(startedAtMs) / 1000, logLinesDropped: logWriter?.droppedLines ?? 0)
+            startTimeSeconds: Double(startedAtMs) / 1000, logLinesDropped: logWriter?.droppedLines ?? 0,
+            livenessHolds: inputHorizon.holds, maxInputLagMs: inputHorizon.maxLagMs)
         return metrics.render(gauges)
     }
 }

@@ -1,0 +1,75 @@
+import XCTest
+@testable import TopologyServer
+
+/// The input horizon of a loop that falls behind: times in, the horizon out (no sockets, no clock).
+final class InputHorizonTests: XCTestCase {
+    func testACompleteTurnMovesTheHorizonToWhenItsWaitBegan() {
+        var h = InputHorizon(startMs: 0, maxHoldMs: 5_000)
+        h.beginTurn(atMs: 1_000)
+        // The turn's reading took 2 s: input that arrived meanwhile may be unread.
+        XCTAssertEqual(h.horizon(nowMs: 3_000), 0)
+        h.endTurn(complete: true)
+        XCTAssertEqual(h.horizon(nowMs: 3_000), 1_000)
+        // A wait whose ready list was cut at its capacity proves nothing about the sockets left out.
+        h.beginTurn(atMs: 3_000)
+        h.endTurn(complete: false)
+        XCTAssertEqual(h.horizon(nowMs: 3_500), 1_000)
+        h.beginTurn(atMs: 3_500)
+        h.endTurn(complete: true)
+        XCTAssertEqual(h.horizon(nowMs: 3_600), 3_500)
+    }
+
+    func testAConnectionBehindHoldsTheHorizonUntilDrainedOrForAtMostMaxHold() {
+        var h = InputHorizon(startMs: 0, maxHoldMs: 5_000)
+        h.beginTurn(atMs: 1_000)
+        h.endTurn(complete: true)
+        // Turn at 2,000: connection 7's read budget ran out; it stays behind from the horizon then.
+        h.beginTurn(atMs: 2_000)
+        h.connectionBehind(7)
+        h.endTurn(complete: true)
+        XCTAssertEqual(h.horizon(nowMs: 2_100), 1_000)
+        XCTAssertTrue(h.heldByConnection(deadline: 1_500, nowMs: 2_100))
+        XCTAssertFalse(h.heldByConnection(deadline: 900, nowMs: 2_100))
+        // Still behind at later turns: it keeps the first time.
+        h.beginTurn(atMs: 3_000)
+        h.connectionBehind(7)
+        h.endTurn(complete: true)
+        XCTAssertEqual(h.horizon(nowMs: 3_100), 1_000)
+        // Behind for longer than maxHold (a client flooding faster than the loop reads): it no longer
+        // holds the other connections' deadlines.
+        XCTAssertEqual(h.horizon(nowMs: 6_000), 1_000)
+        XCTAssertEqual(h.horizon(nowMs: 6_001), 3_000)
+        XCTAssertFalse(h.heldByConnection(deadline: 1_500, nowMs: 6_001))
+        h.connectionCaughtUp(7)
+        XCTAssertEqual(h.horizon(nowMs: 3_100), 3_000)
+        XCTAssertEqual(h.connectionsBehind, 0)
+    }
+
+    func testTheHorizonNeverPassesNow() {
+        var h = InputHorizon(startMs: 0, maxHoldMs: 5_000)
+        h.beginTurn(atMs: 2_000)
+        h.endTurn(complete: true)
+        XCTAssertEqual(h.horizon(nowMs: 1_500), 1_500)
+    }
+
+    func testHoldsAreCountedOnceEachAndReportedWhenTheyEnd() {
+        var h = InputHorizon(startMs: 0, maxHoldMs: 5_000)
+        // Nothing due: no hold.
+        XCTAssertNil(h.noteTimers(due: 5_000, horizon: 900, nowMs: 1_000))
+        XCTAssertNil(h.noteTimers(due: nil, horizon: 900, nowMs: 1_000))
+        XCTAssertEqual(h.holds, 0)
+        // Due at 1,000, input read through 800 only: held, twice in a row, one hold.
+        XCTAssertNil(h.noteTimers(due: 1_000, horizon: 800, nowMs: 1_100))
+        XCTAssertNil(h.noteTimers(due: 1_000, horizon: 850, nowMs: 1_400))
+        XCTAssertEqual(h.holds, 1)
+        XCTAssertEqual(h.holdStartedMs, 1_100)
+        // Read through the deadline: the hold ends, with its length and largest lag.
+        let ended = h.noteTimers(due: 1_000, horizon: 1_450, nowMs: 1_500)
+        XCTAssertEqual(ended?.heldMs, 400)
+        XCTAssertEqual(ended?.maxLagMs, 550)
+        XCTAssertNil(h.holdStartedMs)
+        XCTAssertEqual(h.maxLagMs, 550)
+        XCTAssertNil(h.noteTimers(due: 2_000, horizon: 1_600, nowMs: 1_700))
+        XCTAssertEqual(h.holds, 1)
+    }
+}
