@@ -124,6 +124,11 @@ if [ "$smoke" = 1 ]; then
     small_label=fleet_small; large_label=fleet_large
     interval_label="200 ms"
     limit=60
+    # The overload scenario at the size of issue 14's report, three times (it was intermittent).
+    overload_runs=3
+    overload=(--connections 20 --services-per-connection 100 --interval-ms 200 --multiplier 3 --watchers 500
+              --deaf-watchers 100 --hold-ms 3000 --after-ms 2000)
+    overload_server=(--heartbeat-interval-ms 200 --timeout-multiplier 3)
 else
     pp=(--connections 200 --rate 10000 --warmup-ms 1000 --duration-ms 8000)
     pl=(--connections 20 --services-per-connection 500 --rate 100000 --tick-ms 5 --warmup-ms 1000 --duration-ms 8000)
@@ -137,6 +142,11 @@ else
     small_label=fleet_small; large_label=fleet_large
     interval_label="5 s"
     limit=300
+    # The overload scenario at ten times the watchers of issue 14's report.
+    overload_runs=3
+    overload=(--connections 20 --services-per-connection 100 --interval-ms 200 --multiplier 3 --watchers 5000
+              --deaf-watchers 1000 --hold-ms 10000 --after-ms 3000)
+    overload_server=(--heartbeat-interval-ms 200 --timeout-multiplier 3 --max-watchers 5000)
     if [ "$fds" != unlimited ] && [ "$fds" -lt 10200 ]; then
         log "ulimit -n is $fds (hard limit $hard): 10,000 connections need more; raise the hard limit"; exit 1
     fi
@@ -154,6 +164,10 @@ log "fleet of ${small[1]} connections x ${small[3]} services"
 server "${small_server[@]}"; loadgen "$limit" fleet --label "$small_label" "${small[@]}"; stop_target
 log "fleet of ${large[1]} connections x ${large[3]} services"
 server "${large_server[@]}"; loadgen "$limit" fleet --label "$large_label" "${large[@]}"; stop_target
+for run in $(seq 1 "$overload_runs"); do
+    log "overload, run $run of $overload_runs: ${overload[*]}"
+    server "${overload_server[@]}"; loadgen "$limit" overload --label "overload$run" "${overload[@]}"; stop_target
+done
 elapsed=$(( $(date +%s) - started ))
 
 [ -n "$keep" ] && cp "$results" "$keep"
@@ -226,6 +240,18 @@ for w in $(awk -v p="$S.watch" '$1 == "RESULT" && index($2, p) == 1 && $2 ~ /\.p
     echo "| $w | $(fmt "$(get $k.samples)") ($(get $k.missed)) | $(get $k.p50_ms) | $(get $k.p99_ms) | $(get $k.max_ms) | $(fmt "$(get $k.frames_per_s)") | $(get $k.target_core_pct) | $(get $k.generator_core_pct) | $(get $k.resyncs) |"
 done
 w100=$(get $S.watch100.p99_ms)
+overload_wrong=$(awk '$1 == "RESULT" && $2 ~ /^overload[0-9]+\.stale_or_dead_after$/ { n += $3 } END { print n + 0 }' "$results")
+cat <<EOF
+
+### Overload (a fleet at a 200 ms interval while watchers of the whole topology load the server, some never reading)
+
+| run | services; watchers (never reading) | declared STALE/DEAD while heartbeating | heartbeat round trip p50 / p99 / max, µs | server CPU, % | generator: latest send, ms | resident memory: before / peak / after the watchers, MiB |
+| ---: | --- | ---: | --- | ---: | ---: | --- |
+EOF
+for run in $(seq 1 "$overload_runs"); do
+    k="overload$run"
+    echo "| $run | $(fmt "$(get $k.services)"); $(fmt "$(get $k.watchers)") ($(fmt "$(get $k.deaf_watchers)")) | $(get $k.stale_or_dead_after) | $(get $k.rtt_p50_us) / $(get $k.rtt_p99_us) / $(get $k.rtt_max_us) | $(get $k.target_core_pct) | $(get $k.generator_max_send_lateness_ms) | $(get $k.rss_baseline_mib) / $(get $k.rss_peak_mib) / $(get $k.rss_after_mib) |"
+done
 cat <<EOF
 
 ### Targets
@@ -241,6 +267,7 @@ cat <<EOF
 | dead-detection lateness max < 100 ms | $(get $L.dead_lateness_max_ms) ms | $(verdict "$(get $L.dead_lateness_max_ms)" "<" 100) |
 | watch delivery p99 < 10 ms, 100 watchers | $w100 ms | $(verdict "$w100" "<" 10) |
 | 10,000 concurrent connections held | $(fmt "$large_conns") | $(verdict "$large_conns" ">=" 10000) |
+| overload: no live service declared STALE/DEAD, in any run | $overload_wrong | $(verdict "$overload_wrong" "==" 0) |
 
 $([ "$smoke" = 1 ] && echo "Smoke sizes: the verdicts above say nothing about the targets; run without --smoke for them.
 ")
