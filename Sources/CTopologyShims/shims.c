@@ -74,8 +74,4 @@ int topology_signals_unblock(void) {
     return 0;
 }
 
-int topology_malloc_configure(int mmap_threshold_bytes, int arena_max) {
-    return mallopt(M_MMAP_THRESHOLD, mmap_threshold_bytes) && mallopt(M_ARENA_MAX, arena_max);
-}
-
 int topology_malloc_trim(void) { return malloc_trim(0); }

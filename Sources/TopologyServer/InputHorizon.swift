@@ -8,17 +8,18 @@
 /// everything that arrived before `T` has been read: the horizon moves to `T`. A connection the
 /// turn could not drain (its per-wake-up read budget ran out, or its reading is paused while a
 /// reply is encoded off the loop) keeps the horizon where it was when it fell behind, until it is
-/// drained. A connection behind for longer than `maxHoldMs` (a client sending faster than the
-/// server reads, or a reply encoded for that long) stops holding the others' deadlines: it delays
-/// only its own services then.
+/// drained. A connection still behind `maxHoldMs` after it fell behind (a client sending faster
+/// than the server reads, or a reply encoded for that long) stops holding the others' deadlines: it
+/// delays only its own services then. That time counts from when the loop found it behind, not from
+/// the horizon it holds, which after a long turn may already be far in the past.
 ///
 /// A value type fed with times; the loop reads the clock.
 struct InputHorizon {
     /// Everything that arrived before this time has been read (connections behind aside).
     private(set) var readThroughMs: Int64
     private var turnStartMs: Int64
-    /// Connections behind: when the horizon stood when each fell behind.
-    private var behind: [UInt64: Int64] = [:]
+    /// Connections behind: where the horizon stood when each fell behind, and when that was.
+    private var behind: [UInt64: (horizonMs: Int64, sinceMs: Int64)] = [:]
     let maxHoldMs: Int64
 
     /// A hold in progress: since when, and the largest lag seen in it.
@@ -45,8 +46,8 @@ struct InputHorizon {
     }
 
     /// The connection has input it has not read and handled (it keeps the first time it fell behind).
-    mutating func connectionBehind(_ id: UInt64) {
-        if behind[id] == nil { behind[id] = readThroughMs }
+    mutating func connectionBehind(_ id: UInt64, nowMs now: Int64) {
+        if behind[id] == nil { behind[id] = (readThroughMs, now) }
     }
 
     /// The connection was read until it would block and all of it handled (or it closed).
@@ -59,8 +60,8 @@ struct InputHorizon {
     /// The time through which input has been read, as of `now`.
     func horizon(nowMs now: Int64) -> Int64 {
         var horizon = min(readThroughMs, now)
-        for since in behind.values where since >= now - maxHoldMs {
-            horizon = min(horizon, since)
+        for entry in behind.values where now - entry.sinceMs <= maxHoldMs {
+            horizon = min(horizon, entry.horizonMs)
         }
         return horizon
     }
@@ -68,7 +69,7 @@ struct InputHorizon {
     /// Whether some connection behind (within `maxHoldMs`) holds the horizon below `deadline`:
     /// its own input will wake the loop, or the reply encoder will, not the deadline.
     func heldByConnection(deadline: Int64, nowMs now: Int64) -> Bool {
-        behind.values.contains { $0 < deadline && $0 >= now - maxHoldMs }
+        behind.values.contains { $0.horizonMs < deadline && now - $0.sinceMs <= maxHoldMs }
     }
 
     /// What the hold did at one firing of the timers: `due` is the earliest liveness deadline.

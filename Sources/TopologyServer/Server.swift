@@ -120,7 +120,6 @@ public final class Server: @unchecked Sendable {
     private static let readBudget = 256 * 1024
 
     public init(configuration: ServerConfiguration, logger: Logger? = nil) {
-        MemoryReturn.configureAllocator()  // before the log writer's thread starts
         self.configuration = configuration
         if let logger {
             self.logger = logger
@@ -139,7 +138,9 @@ public final class Server: @unchecked Sendable {
                 offLoopReplyEntries: Server.offLoopReplyEntries, tokenMatches: nil, limitFlag: CommandLineOptions.flag(forConfigurationField:)),
             clock: clock, serverEpoch: serverEpoch, log: EventLog(level: logger.level, write: logger.log))
         self.startedAtMs = clock.nowMs()
-        self.inputHorizon = InputHorizon(startMs: startedAtMs, maxHoldMs: configuration.topology.heartbeatIntervalMs)
+        // A connection behind holds the others' deadlines for at most one dead timeout.
+        self.inputHorizon = InputHorizon(startMs: startedAtMs,
+                                         maxHoldMs: configuration.topology.heartbeatIntervalMs * configuration.topology.timeoutMultiplier)
         self.topology = Topology(configuration: configuration.topology, serverEpoch: serverEpoch, now: startedAtMs)
     }
 
@@ -348,7 +349,7 @@ public final class Server: @unchecked Sendable {
         if drained && !connection.awaitingEncodedReply {
             inputHorizon.connectionCaughtUp(connection.id)
         } else {
-            inputHorizon.connectionBehind(connection.id)
+            inputHorizon.connectionBehind(connection.id, nowMs: now)
         }
         if endOfStream && !connection.closing {
             do { try connection.session.finish() } catch {

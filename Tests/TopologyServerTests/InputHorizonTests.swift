@@ -25,24 +25,40 @@ final class InputHorizonTests: XCTestCase {
         h.endTurn(complete: true)
         // Turn at 2,000: connection 7's read budget ran out; it stays behind from the horizon then.
         h.beginTurn(atMs: 2_000)
-        h.connectionBehind(7)
+        h.connectionBehind(7, nowMs: 2_050)
         h.endTurn(complete: true)
         XCTAssertEqual(h.horizon(nowMs: 2_100), 1_000)
         XCTAssertTrue(h.heldByConnection(deadline: 1_500, nowMs: 2_100))
         XCTAssertFalse(h.heldByConnection(deadline: 900, nowMs: 2_100))
         // Still behind at later turns: it keeps the first time.
         h.beginTurn(atMs: 3_000)
-        h.connectionBehind(7)
+        h.connectionBehind(7, nowMs: 3_050)
         h.endTurn(complete: true)
         XCTAssertEqual(h.horizon(nowMs: 3_100), 1_000)
-        // Behind for longer than maxHold (a client flooding faster than the loop reads): it no longer
-        // holds the other connections' deadlines.
-        XCTAssertEqual(h.horizon(nowMs: 6_000), 1_000)
-        XCTAssertEqual(h.horizon(nowMs: 6_001), 3_000)
-        XCTAssertFalse(h.heldByConnection(deadline: 1_500, nowMs: 6_001))
+        // Behind for longer than maxHold since the loop found it so (a client flooding faster than
+        // the loop reads): it no longer holds the other connections' deadlines.
+        XCTAssertEqual(h.horizon(nowMs: 7_050), 1_000)
+        XCTAssertEqual(h.horizon(nowMs: 7_051), 3_000)
+        XCTAssertFalse(h.heldByConnection(deadline: 1_500, nowMs: 7_051))
         h.connectionCaughtUp(7)
         XCTAssertEqual(h.horizon(nowMs: 3_100), 3_000)
         XCTAssertEqual(h.connectionsBehind, 0)
+    }
+
+    func testAfterALongTurnAConnectionBehindHoldsTheOldHorizonForItsFullHold() {
+        var h = InputHorizon(startMs: 0, maxHoldMs: 600)
+        h.beginTurn(atMs: 1_000)
+        h.endTurn(complete: true)
+        // The next turn took 15 s (the loop was starved); a connection has more than one read
+        // budget of heartbeats waiting, sent during those 15 s.
+        h.beginTurn(atMs: 16_000)
+        h.connectionBehind(3, nowMs: 16_100)
+        h.endTurn(complete: true)
+        // Its hold counts from 16,100, not from the horizon of 1,000 it keeps.
+        XCTAssertEqual(h.horizon(nowMs: 16_200), 1_000)
+        XCTAssertEqual(h.horizon(nowMs: 16_700), 1_000)
+        h.connectionCaughtUp(3)
+        XCTAssertEqual(h.horizon(nowMs: 16_300), 16_000)
     }
 
     func testTheHorizonNeverPassesNow() {

@@ -116,6 +116,8 @@ final class Driver {
     /// A service heartbeats as soon as its registration is answered (as a client does), so none
     /// waits for the whole fleet's registrations.
     var heartbeatOnRegister = false
+    /// A service whose previous heartbeat is unanswered skips its next one (false: sends it anyway).
+    var waitForReplies = true
 
     // Probe and watchers.
     var probeConn: Conn?
@@ -239,9 +241,10 @@ final class Driver {
             sent += 1
             if silenced[s] { continue }
             if inFlight[s] {
-                // The previous heartbeat is still unanswered: a real client would wait for it.
+                // The previous heartbeat is still unanswered: a client that waits for it skips this
+                // one; one that sends on its schedule (the C and Python clients) sends it anyway.
                 if now >= measureStartNs && now < measureEndNs { dueWhileInFlight += 1 }
-                continue
+                if waitForReplies { continue }
             }
             if now >= measureStartNs && now < measureEndNs { maxSendLatenessNs = max(maxSendLatenessNs, now - due) }
             sendHeartbeat(service, now: now)
@@ -416,26 +419,32 @@ final class Driver {
         if update.coalesced { watchCoalesced += 1 }
         if update.type == .snapshot {
             if update.resync { watchResyncs += 1 }
+            // A resync SNAPSHOT of the STALE/DEAD watcher stands for the transitions it replaced.
+            if conn.decodeEveryFrame { for node in update.snapshot?.nodes ?? [] { sawStaleOrDead(node, now: now) } }
             return
         }
         guard let node = update.node else { return }
         if conn.decodeEveryFrame {
             // The dead-detection watcher: its filter passes STALE and DEAD nodes only.
-            guard node.state == .stale || node.state == .dead, update.type != .nodeRemoved else { return }
-            if let s = serviceIndex[node.serviceId].map(Int.init) {
-                if silenced[s] {
-                    if node.state == .dead && deadSeenNs[s] == 0 { deadSeenNs[s] = now }
-                } else {
-                    staleOrDeadUnexpected += 1
-                    if staleOrDeadUnexpectedIds.count < 5 { staleOrDeadUnexpectedIds.append("\(node.serviceId) \(node.state)") }
-                }
-            }
+            if update.type != .nodeRemoved { sawStaleOrDead(node, now: now) }
             return
         }
         if let message = node.healthDetail?.message, message.hasPrefix("probe-"), let k = Int(message.dropFirst(6)),
            k > conn.lastProbeSeen, k < probeSendNs.count {
             conn.lastProbeSeen = k
             watchLatency.add(now - probeSendNs[k])
+        }
+    }
+
+    /// A node the STALE/DEAD watcher saw: a silenced service's death, or a wrong declaration (each
+    /// transition counted).
+    private func sawStaleOrDead(_ node: ServiceNode, now: Int64) {
+        guard node.state == .stale || node.state == .dead, let s = serviceIndex[node.serviceId].map(Int.init) else { return }
+        if silenced[s] {
+            if node.state == .dead && deadSeenNs[s] == 0 { deadSeenNs[s] = now }
+        } else {
+            staleOrDeadUnexpected += 1
+            if staleOrDeadUnexpectedIds.count < 5 { staleOrDeadUnexpectedIds.append("\(node.serviceId) \(node.state)") }
         }
     }
 

@@ -43,6 +43,9 @@ func runOverload(_ driver: Driver, pid: Int32, _ o: OverloadOptions) -> Bool {
 
     // The fleet: each service heartbeats as soon as its registration is answered, then at the
     // interval. The generator's lateness counts from the first heartbeat on.
+    // As the C and Python clients do, each service heartbeats on its schedule whether or not the
+    // previous one was answered: a busy server's slow replies must not silence the fleet.
+    driver.waitForReplies = false
     driver.heartbeatOnRegister = true
     driver.intervalNs = Int64(o.intervalMs) * 1_000_000
     driver.tickNs = 1_000_000

@@ -35,15 +35,6 @@ int topology_signalfd_read(int fd);
 /// Unblocks SIGINT and SIGTERM in the calling thread again.
 int topology_signals_unblock(void);
 
-/// Tunes glibc's allocator so that memory freed after a burst goes back to the system:
-/// - allocations of at least `mmap_threshold_bytes` get pages of their own, which free() returns at
-///   once (mallopt M_MMAP_THRESHOLD; setting it also stops glibc from raising the threshold after
-///   each large free, its default, under which a burst of large buffers stays in the heap for good);
-/// - at most `arena_max` arenas (M_ARENA_MAX): memory a helper thread allocated and the loop freed
-///   stays in the helper's arena, which malloc_trim does not fully return.
-/// Returns 1 when both were set.
-int topology_malloc_configure(int mmap_threshold_bytes, int arena_max);
-
 /// malloc_trim(0): gives free heap memory of every arena back to the system. 1 if some was.
 int topology_malloc_trim(void);
 
