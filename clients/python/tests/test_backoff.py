@@ -44,7 +44,7 @@ def test_service_cap_is_half_the_interval_within_bounds() -> None:
     assert service_cap(1.0, 0.05) == 0.05                    # an explicit, smaller maximum wins
 
 
-@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), "1", None])
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), True, "1", None])
 def test_bad_delays_are_refused_before_anything_starts(bad: object) -> None:
     with pytest.raises(ValueError, match="reconnect_initial_delay must be a positive number"):
         TopologyClient("127.0.0.1:1", reconnect_initial_delay=bad)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ second per client at a 1 s interval (docs/reliability.md has the measured figure
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Callable
 
@@ -26,9 +27,9 @@ MIN_SERVICE_CAP = 0.1
 
 
 def check_delays(initial: float, maximum: float) -> None:
-    """Raises ``ValueError`` unless both delays are positive numbers of seconds."""
+    """Raises ``ValueError`` unless both delays are positive, finite numbers of seconds."""
     for name, value in (("reconnect_initial_delay", initial), ("reconnect_max_delay", maximum)):
-        if not (isinstance(value, (int, float)) and value > 0):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
             raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
 
 
