@@ -125,6 +125,20 @@ def wait_until(what: str, predicate: Callable[[], bool], timeout: float) -> None
         time.sleep(0.01)
 
 
+def cpu_seconds(pids: List[int]) -> Tuple[float, float]:
+    """User and system CPU time the processes used so far (Linux ``/proc``; zeros elsewhere)."""
+    user = system = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        user, system = user + int(fields[11]), system + int(fields[12])
+    ticks = os.sysconf("SC_CLK_TCK")
+    return user / ticks, system / ticks
+
+
 def percentile(sorted_values: List[int], fraction: float) -> int:
     """The nearest-rank percentile of a sorted, non-empty list."""
     return sorted_values[max(1, math.ceil(len(sorted_values) * fraction)) - 1]
@@ -139,6 +153,7 @@ class Outcome:
     watchers_resumed_ms: Dict[str, int] = dataclass_field(default_factory=dict)  # fleet -> delay
     fleets: int = 0
     fleet_log_lines: int = 0                         # what the fleets wrote to stderr (warnings)
+    fleet_cpu_s: Tuple[float, float] = (0.0, 0.0)    # user, system CPU of the fleets, kill to all back
     errors: List[str] = dataclass_field(default_factory=list)  # stderr of fleets that failed at exit
 
     @property
@@ -150,7 +165,8 @@ class Outcome:
         for language, delays in sorted(self.back_ms.items()):
             lines.append(f"{language}: {len(delays)} services back with their ids, p50 {percentile(delays, 0.5)} ms, "
                          f"p99 {percentile(delays, 0.99)} ms, max {delays[-1]} ms after the new server's listening line")
-        lines.append(f"{self.fleet_log_lines} lines on the fleets' stderr")
+        lines.append(f"fleets' CPU from the kill to the last service back: {self.fleet_cpu_s[0]:.1f} s user, "
+                     f"{self.fleet_cpu_s[1]:.1f} s system; {self.fleet_log_lines} lines on their stderr")
         lines.append("watchers resumed (resync snapshot, then every service) after: " + ", ".join(
             f"{label} {delay} ms" for label, delay in sorted(self.watchers_resumed_ms.items())))
         return "\n".join(lines)
@@ -183,6 +199,8 @@ def crash_and_restart(server_binary: str, interval_ms: int, *, c_fleet: Optional
         old_epoch = field(next(line for line in server.log if 'msg="listening"' in line), "server_epoch")
         wait_until("every watcher to see every service", lambda: all(ids <= f.view for f in fleets), 30)
 
+        pids = [fleet.proc.pid for fleet in fleets]
+        cpu_before = cpu_seconds(pids)
         server.kill()  # SIGKILL: no goodbye to anyone
         time.sleep(interval_ms / 1000)  # every client notices and starts to recover
         server.start(port=port)
@@ -192,6 +210,8 @@ def crash_and_restart(server_binary: str, interval_ms: int, *, c_fleet: Optional
         assert epoch and epoch != old_epoch
         # Generous: the bound is the caller's to assert; this only ends a run that would never finish.
         wait_until("every service to register again", lambda: ids <= registered_ids(server.log), 30)
+        cpu_after = cpu_seconds(pids)
+        outcome.fleet_cpu_s = (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
         deadline = time.monotonic() + 30
         while len(outcome.watchers_resumed_ms) < len(fleets) and time.monotonic() < deadline:
             for fleet in fleets:

@@ -18,8 +18,8 @@ from crash_restart import crash_and_restart
 
 # The bound documented in docs/reliability.md: both clients retry at most half an interval apart
 # once their backoff is capped, so each is back within half an interval plus the time the reconnect
-# storm takes; the other half is the storm's margin. 1,000 clients at once took up to ~150 ms of
-# it on the loaded 2-core machine (debug server), so the test allows the whole interval.
+# storm takes; the other half is the storm's margin. The last of 1,000 clients was back after at
+# most 690 ms in six runs on the loaded 2-core machine (debug server), so the whole interval holds.
 INTERVAL_MS = 1000
 BOUND_MS = INTERVAL_MS
 C_PROCESSES, C_SERVICES_EACH = 2, 250
