@@ -232,7 +232,7 @@ typedef struct topo_options {
     int connect_timeout_ms;       /* per address; 0 = 2000 */
     int io_timeout_ms;            /* wait for a reply / a blocked send; 0 = 5000 */
     int reconnect_min_ms;         /* first backoff delay; 0 = 20 */
-    int reconnect_max_ms;         /* backoff cap; 0 = min(heartbeat interval, 5000) */
+    int reconnect_max_ms;         /* backoff cap; 0 = half the heartbeat interval, 100 to 5000 */
     int watch_idle_timeout_ms;    /* a watch stream silent this long means a dead connection:
                                    * it is dropped and recovered; 0 = 30000. Keep it above the
                                    * server's --progress-interval-ms (5000) */

@@ -6,10 +6,11 @@ activity at the server's flush period and recovers by itself:
 
 - a heartbeat answered with NOT_FOUND, or a heartbeat response with a new server epoch → register
   again with the same service id (the server keeps the node's identity);
-- a lost connection, or heartbeats left unanswered for ``timeout_multiplier`` intervals → reconnect
-  (trying the addresses in order) with exponential backoff and jitter, capped at one heartbeat
-  interval so a restarted server hears from us before it could declare us dead; then register
-  again with the same id.
+- a lost connection (end of stream: noticed at once), or heartbeats left unanswered for
+  ``timeout_multiplier`` intervals (a server that fell silent) → reconnect (trying the addresses
+  in order): the first attempt at once, then with exponential backoff and jitter capped at half a
+  heartbeat interval (``_backoff``), so a restarted server hears from us within half an interval
+  of listening; then register again with the same id, then heartbeat at once.
 
 The application can watch this happen (:attr:`TopologyClient.state`, ``on_state_change``,
 :attr:`TopologyClient.stats`) but never has to act on it.
@@ -24,8 +25,9 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ._backoff import Backoff, check_delays, service_cap
 from ._transport import DEFAULT_ADDRESS, Call, MuxConnection, normalize_addresses, raise_for_status
 from .activity import ActivityAggregator, Batch
 from .errors import ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError, TopologyError
@@ -128,6 +130,7 @@ class TopologyClient:
                  max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, max_activity_keys: int = 10_000,
                  token: Optional[str] = None) -> None:
         self.addresses = normalize_addresses(addresses)
+        check_delays(reconnect_initial_delay, reconnect_max_delay)
         self._token = token
         self.timeout = timeout
         self.health_provider = health_provider
@@ -148,6 +151,7 @@ class TopologyClient:
         self._heartbeat_call: Optional[Call] = None
         self._recover = threading.Event()
         self._last_mux: Optional[MuxConnection] = None  # the connection the worker last registered on
+        self._jitter: Callable[[], float] = random.random  # the random half of each backoff delay
 
     # ------------------------------------------------------------------------------------------
     # Lifecycle
@@ -443,21 +447,17 @@ class TopologyClient:
             log.warning("metrics provider failed: %s", error)
             return None
 
-    def _backoff_delays(self) -> Iterator[float]:
+    def _backoff(self) -> Backoff:
         handle = self._handle
         interval = (handle.heartbeat_interval_ms if handle and handle.heartbeat_interval_ms > 0
                     else _DEFAULT_INTERVAL_MS) / 1000
-        cap = max(0.01, min(self.reconnect_max_delay, interval))
-        delay = self.reconnect_initial_delay
-        while True:
-            # "Equal jitter": half the delay fixed, half random, so retries spread out but never stall.
-            yield min(cap, delay) * (0.5 + random.random() / 2)
-            delay = min(cap, delay * 2)
+        return Backoff(self.reconnect_initial_delay, service_cap(interval, self.reconnect_max_delay), self._jitter)
 
     def _recover_session(self) -> Optional[MuxConnection]:
-        """Reconnects (with backoff) and registers again with the same id. None if stopping."""
+        """Reconnects and registers again with the same id: the first attempt at once, the next ones
+        after the backoff's delays. None if stopping."""
         self._set_state(ClientState.RECOVERING)
-        delays = self._backoff_delays()
+        backoff = self._backoff()
         while not self._stop.is_set():
             request = self._request
             if request is None:
@@ -490,7 +490,7 @@ class TopologyClient:
                 log.info("service %s registered again with %s (epoch %s)", handle.service_id, mux.address,
                          handle.server_epoch)
                 return mux
-            self._stop.wait(next(delays))
+            self._stop.wait(backoff.next_delay())
         return None
 
     def _run(self) -> None:

@@ -14,11 +14,11 @@ for ever.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+from ._backoff import Backoff
 from ._transport import FrameConnection, connection_error, normalize_addresses
 from .errors import (AuthenticationError, FrameTooLargeError, ProtocolError, ServerStatusError, StatusCode,
                      TopologyConnectionError, TopologyError)
@@ -63,7 +63,7 @@ class Watch(Iterator[TopologyUpdate]):
         self.last_error: Optional[str] = None
         self._closed = threading.Event()
         self._conn: Optional[FrameConnection] = None
-        self._delay = reconnect_initial_delay
+        self._backoff = Backoff(reconnect_initial_delay, reconnect_max_delay)
         self._next_attempt = 0.0
         self._last_receive = time.monotonic()
         self._open()  # the first connection fails loudly
@@ -180,12 +180,7 @@ class Watch(Iterator[TopologyUpdate]):
         if not self.reconnect:
             self._closed.set()
             raise error
-        self._next_attempt = time.monotonic() + self._jittered()
-
-    def _jittered(self) -> float:
-        delay = min(self._delay, self.reconnect_max_delay)
-        self._delay = min(self.reconnect_max_delay, self._delay * 2)
-        return delay * (0.5 + random.random() / 2)
+        self._next_attempt = time.monotonic() + self._backoff.next_delay()
 
     def _reconnect_step(self, remaining: Optional[float]) -> bool:
         """One reconnection attempt when it is due (sleeping until then, within ``remaining``)."""
@@ -201,7 +196,7 @@ class Watch(Iterator[TopologyUpdate]):
             raise
         except TopologyError as error:
             self.last_error = str(error)
-            self._next_attempt = time.monotonic() + self._jittered()
+            self._next_attempt = time.monotonic() + self._backoff.next_delay()
             return False
         self.reconnects += 1
         return True
@@ -231,7 +226,7 @@ class Watch(Iterator[TopologyUpdate]):
         update = response.update if response is not None else None
         if update is None:
             return None
-        self._delay = self.reconnect_initial_delay
+        self._backoff.reset()
         if update.type == UpdateType.UPDATE_TYPE_SNAPSHOT:
             snapshot = update.snapshot
             if snapshot is None:
