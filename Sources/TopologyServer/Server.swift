@@ -622,8 +622,7 @@ public final class Server: @unchecked Sendable {
         watchSnapshotJobs[destination] = watcher
         watchersAwaitingEncoding.insert(watcher)
         _ = encodeOffLoop(for: destination) {
-            var bytes: [UInt8] = []
-            Connection.appendWatchResponse(callID: callID, encoded: snapshot.encodedResponse(), to: &bytes)
+            var bytes = snapshot.framed(callID: callID)  // shared by the watchers on this call id until more is appended
             for update in rest {
                 Connection.appendWatchResponse(callID: callID, encoded: WatchTopologyResponse(update: update).serializedBytes(), to: &bytes)
             }

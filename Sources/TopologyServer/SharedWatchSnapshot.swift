@@ -2,7 +2,10 @@ import Foundation
 import TopologyWire
 
 /// A watch SNAPSHOT update handed to the reply encoder, encoded there at most once however many
-/// watchers' jobs carry it (the watchers of one delivery round that take the whole topology).
+/// watchers' jobs carry it (the watchers of one delivery round that take the whole topology), and
+/// framed once per call id: watchers on the same call id (every dashboard's first call) get the
+/// same bytes, which their outbound queues share until written (`OutboundQueue.append(encoded:)`),
+/// instead of one copy each (5,000 watchers of a 2,000-service topology: 1.5 GB of copies).
 /// The jobs run one after another on the encoder's thread; the lock makes that an implementation
 /// detail rather than a requirement.
 final class SharedWatchSnapshot: @unchecked Sendable {
@@ -16,19 +19,24 @@ final class SharedWatchSnapshot: @unchecked Sendable {
     private let lock = NSLock()
     private var update: TopologyUpdate?
     private var encoded: [UInt8] = []
+    private var framedByCall: [UInt64: [UInt8]] = [:]
 
     init(_ update: TopologyUpdate) {
         self.update = update
     }
 
-    /// The bytes of `WatchTopologyResponse(update:)`, encoded by the first caller.
-    func encodedResponse() -> [UInt8] {
+    /// The length-prefixed Frame carrying `WatchTopologyResponse(update:)` on call `callID`.
+    func framed(callID: UInt64) -> [UInt8] {
         lock.lock()
         defer { lock.unlock() }
+        if let framed = framedByCall[callID] { return framed }
         if let update {
             encoded = WatchTopologyResponse(update: update).serializedBytes()
             self.update = nil  // the 100,000 nodes are not kept once their bytes are
         }
-        return encoded
+        var framed: [UInt8] = []
+        Connection.appendWatchResponse(callID: callID, encoded: encoded, to: &framed)
+        framedByCall[callID] = framed
+        return framed
     }
 }
