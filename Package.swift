@@ -32,7 +32,10 @@ let package = Package(
         // Release builds drop the run-time exclusivity checks of class properties: the event loop
         // touches a handful per heartbeat, about 600 instructions of ~3,000 in all (callgrind, see
         // docs/performance.md). Debug builds, which the tests run, keep them.
+        // The dashboard's HTML, CSS and JavaScript are files of their own, compiled in as byte arrays.
         .target(name: "TopologyServer", dependencies: ["TopologyProtocol", "TopologyCore", "TopologyWire", "CTopologyShims"],
+                resources: [.embedInCode("Dashboard/index.html"), .embedInCode("Dashboard/dashboard.css"),
+                            .embedInCode("Dashboard/dashboard.js")],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .executableTarget(name: "topology-server", dependencies: ["TopologyServer"]),
 

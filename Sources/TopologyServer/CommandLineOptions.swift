@@ -17,17 +17,6 @@ public struct CommandLineError: Error, Equatable, CustomStringConvertible {
 /// `topology-server` flags. Every flag `--some-flag` can also be set as the environment variable
 /// `TOPOLOGY_SOME_FLAG`; a flag on the command line wins over the environment.
 public enum CommandLineOptions {
-    struct Option: Sendable {
-        let flag: String
-        let form: String
-        let help: String
-        let apply: @Sendable (inout ServerConfiguration, String) -> Bool
-
-        var environmentName: String {
-            "TOPOLOGY_" + flag.dropFirst(2).uppercased().replacingOccurrences(of: "-", with: "_")
-        }
-    }
-
     /// The flag that sets a `TopologyConfiguration` field (`maxServices` -> `--max-services`), if
     /// there is one.
     static func flag(forConfigurationField field: String) -> String? {
@@ -39,169 +28,58 @@ public enum CommandLineOptions {
         return options.contains { $0.flag == flag } ? flag : nil
     }
 
-    static func integer<T: FixedWidthInteger>(_ text: String, min: T, max: T = .max) -> T? {
-        guard let value = T(text), value >= min, value <= max else { return nil }
-        return value
+    /// The configuration the command line starts from, and whose values `--help` shows as the
+    /// defaults: the library's, but with HTTP on 127.0.0.1:50054 (the library has no HTTP listener
+    /// unless asked).
+    static var defaults: ServerConfiguration {
+        var configuration = ServerConfiguration()
+        configuration.httpAddress = ListenAddress(host: "127.0.0.1", port: 50054, family: .ipv4)
+        configuration.httpAddressIsDefault = true
+        return configuration
     }
 
-    /// Durations stop at Int32.max ms (24.8 days): the core adds them to times and to each other
-    /// (deadlines, 2 x idle timeout), and the wire carries the heartbeat interval as an int32.
-    static func milliseconds(_ text: String, min: Int64) -> Int64? {
-        integer(text, min: min, max: Int64(Int32.max))
-    }
-
+    /// The flags, in `--help` order. A new field of `ServerConfiguration` a user may set is one row
+    /// here, one field of the startup line and one row of docs/operations.md (CommandLineTests
+    /// checks all three).
     static let options: [Option] = [
-        Option(flag: "--address", form: "HOST:PORT (IPv4) or [IPV6]:PORT; port 0 picks a free port",
-               help: "where to listen (default 127.0.0.1:50053)") { c, v in
-            guard let a = ListenAddress(parsing: v) else { return false }
-            c.address = a; return true
-        },
-        Option(flag: "--http-address", form: "HOST:PORT (IPv4) or [IPV6]:PORT, or empty to disable HTTP",
-               help: "HTTP dashboard and API (default 127.0.0.1:50054)") { c, v in
-            c.httpAddressIsDefault = false
-            if v.isEmpty { c.httpAddress = nil; return true }
-            guard let a = ListenAddress(parsing: v) else { return false }
-            c.httpAddress = a; return true
-        },
-        Option(flag: "--http-request-timeout-ms", form: "an integer of milliseconds, 1 to 2147483647",
-               help: "HTTP request/response deadline (default 10000)") { c, v in
-            guard let n = milliseconds(v, min: 1) else { return false }
-            c.httpRequestTimeoutMs = n; return true
-        },
-        Option(flag: "--max-http-connections", form: "an integer, 1 or more",
-               help: "open HTTP connections at most (default 256)") { c, v in
-            guard let n: Int = integer(v, min: 1) else { return false }
-            c.maxHTTPConnections = n; return true
-        },
-        Option(flag: "--sse-comment-interval-ms", form: "an integer of milliseconds, 1 to 2147483647",
-               help: "SSE keep-alive comment period (default 15000)") { c, v in
-            guard let n = milliseconds(v, min: 1) else { return false }
-            c.sseCommentIntervalMs = n; return true
-        },
-        Option(flag: "--heartbeat-interval-ms", form: "an integer of milliseconds, 1 to 2147483647",
-               help: "how often services heartbeat (default 5000)") { c, v in
-            guard let n = milliseconds(v, min: 1) else { return false }
-            c.topology.heartbeatIntervalMs = n; return true
-        },
-        Option(flag: "--timeout-multiplier", form: "an integer, 1 to 1000",
-               help: "missed intervals to DEAD; STALE at 2 (default 3)") { c, v in
-            guard let n: Int64 = integer(v, min: 1, max: 1000) else { return false }
-            c.topology.timeoutMultiplier = n; return true
-        },
-        Option(flag: "--idle-timeout-ms", form: "an integer of milliseconds, 1 to 2147483647",
-               help: "quiet this long: ACTIVE -> IDLE (default 30000)") { c, v in
-            guard let n = milliseconds(v, min: 1) else { return false }
-            c.topology.idleTimeoutMs = n; return true
-        },
-        Option(flag: "--activity-flush-ms", form: "an integer of milliseconds, 1 to 2147483647",
-               help: "activity aggregation period (default 1000)") { c, v in
-            guard let n = milliseconds(v, min: 1) else { return false }
-            c.topology.activityFlushMs = n; return true
-        },
-        Option(flag: "--node-update-throttle-ms", form: "an integer of milliseconds, 0 to 2147483647",
-               help: "min gap of heartbeat node updates (default 5000)") { c, v in
-            guard let n = milliseconds(v, min: 0) else { return false }
-            c.topology.nodeUpdateThrottleMs = n; return true
-        },
-        Option(flag: "--rps-window-ms", form: "an integer of milliseconds, 1 to 2147483647",
-               help: "edge rps and latency window (default 5000)") { c, v in
-            guard let n = milliseconds(v, min: 1) else { return false }
-            c.topology.rpsWindowMs = n; return true
-        },
-        Option(flag: "--unresolved-edge-timeout-ms", form: "an integer of milliseconds, 1 to 2147483647",
-               help: "forget edges to unknown targets after this (default: 2 x --idle-timeout-ms)") { c, v in
-            guard let n = milliseconds(v, min: 1) else { return false }
-            c.topology.unresolvedEdgeTimeoutMs = n; return true
-        },
-        Option(flag: "--progress-interval-ms", form: "an integer of milliseconds, 1 to 2147483647",
-               help: "PROGRESS period of a quiet watch (default 5000)") { c, v in
-            guard let n = milliseconds(v, min: 1) else { return false }
-            c.topology.progressIntervalMs = n; return true
-        },
-        Option(flag: "--max-frame-bytes", form: "an integer of bytes, 64 to 67108864",
-               help: "largest client frame (default 1048576)") { c, v in
-            guard let n: Int = integer(v, min: 64, max: 64 << 20) else { return false }
-            c.maxFrameBytes = n; return true
-        },
-        Option(flag: "--max-connections", form: "an integer, 1 or more",
-               help: "open connections at most (default 10000)") { c, v in
-            guard let n: Int = integer(v, min: 1) else { return false }
-            c.maxConnections = n; return true
-        },
-        Option(flag: "--max-services", form: "an integer, 1 or more",
-               help: "registered services at most (default 200000)") { c, v in
-            guard let n: Int = integer(v, min: 1) else { return false }
-            c.topology.maxServices = n; return true
-        },
-        Option(flag: "--max-edges-per-service", form: "an integer, 1 or more",
-               help: "call targets per service (default 10000)") { c, v in
-            guard let n: Int = integer(v, min: 1) else { return false }
-            c.topology.maxEdgesPerService = n; return true
-        },
-        Option(flag: "--max-calls-per-connection", form: "an integer, 1 or more",
-               help: "open streams per connection (default 1000)") { c, v in
-            guard let n: Int = integer(v, min: 1) else { return false }
-            c.maxCallsPerConnection = n; return true
-        },
-        Option(flag: "--max-watchers", form: "an integer, 1 or more",
-               help: "open watch streams at most (default 1000)") { c, v in
-            guard let n: Int = integer(v, min: 1) else { return false }
-            c.topology.maxWatchers = n; return true
-        },
-        Option(flag: "--watch-buffer-limit", form: "an integer, 1 or more",
-               help: "queued updates per watcher (default 1024)") { c, v in
-            guard let n: Int = integer(v, min: 1) else { return false }
-            c.topology.watchBufferLimit = n; return true
-        },
-        Option(flag: "--max-outbound-bytes", form: "an integer of bytes, 4096 or more",
-               help: "unread bytes per connection (default 4194304)") { c, v in
-            guard let n: Int = integer(v, min: 4096) else { return false }
-            c.maxOutboundBytes = n; return true
-        },
-        Option(flag: "--first-frame-timeout-ms", form: "an integer of milliseconds, 1 to 2147483647",
-               help: "first frame deadline (default 10000)") { c, v in
-            guard let n = milliseconds(v, min: 1) else { return false }
-            c.firstFrameTimeoutMs = n; return true
-        },
-        Option(flag: "--frame-timeout-ms", form: "an integer of milliseconds, 1 to 2147483647",
-               help: "deadline of a begun frame (default 30000)") { c, v in
-            guard let n = milliseconds(v, min: 1) else { return false }
-            c.frameTimeoutMs = n; return true
-        },
-        Option(flag: "--tcp-keepalive-ms", form: "0 (off), or an integer of milliseconds, 1000 to 32767000",
-               help: "TCP keepalive idle time, 0: off (default 30000)") { c, v in
-            guard let n: Int64 = integer(v, min: 0, max: 32_767_000), n == 0 || n >= 1000 else { return false }
-            c.tcpKeepaliveMs = n; return true
-        },
-        Option(flag: "--max-service-name-bytes", form: "an integer of bytes, 1 or more",
-               help: "longest service name (default 256)") { c, v in
-            guard let n: Int = integer(v, min: 1) else { return false }
-            c.topology.maxServiceNameBytes = n; return true
-        },
-        Option(flag: "--max-string-bytes", form: "an integer of bytes, 1 or more",
-               help: "longest other string field (default 1024)") { c, v in
-            guard let n: Int = integer(v, min: 1) else { return false }
-            c.topology.maxStringBytes = n; return true
-        },
-        Option(flag: "--auth-token-file", form: "the path of a file holding the token, or empty for no authentication",
-               help: "token clients must present (docs/security.md)") { c, v in
-            c.authTokenFile = v.isEmpty ? nil : v; return true
-        },
-        Option(flag: "--log-level", form: "debug, info, warn or error",
-               help: "least severe level logged (default info)") { c, v in
-            guard let level = LogLevel(name: v) else { return false }
-            c.logLevel = level; return true
-        },
+        Option("--address", \.address, .address, "where to listen"),
+        Option("--http-address", \.requestedHTTPAddress, .optional(.address, empty: "to disable HTTP"), "HTTP dashboard and API"),
+        Option("--http-request-timeout-ms", \.httpRequestTimeoutMs, .milliseconds(min: 1), "HTTP request/response deadline"),
+        Option("--max-http-connections", \.maxHTTPConnections, .integer(atLeast: 1), "open HTTP connections at most"),
+        Option("--sse-comment-interval-ms", \.sseCommentIntervalMs, .milliseconds(min: 1), "SSE keep-alive comment period"),
+        Option("--heartbeat-interval-ms", \.topology.heartbeatIntervalMs, .milliseconds(min: 1), "how often services heartbeat"),
+        Option("--timeout-multiplier", \.topology.timeoutMultiplier, .integer(1 ... 1000), "missed intervals to DEAD; STALE at 2"),
+        Option("--idle-timeout-ms", \.topology.idleTimeoutMs, .milliseconds(min: 1), "quiet this long: ACTIVE -> IDLE"),
+        Option("--activity-flush-ms", \.topology.activityFlushMs, .milliseconds(min: 1), "activity aggregation period"),
+        Option("--node-update-throttle-ms", \.topology.nodeUpdateThrottleMs, .milliseconds(min: 0), "min gap of heartbeat node updates"),
+        Option("--rps-window-ms", \.topology.rpsWindowMs, .milliseconds(min: 1), "edge rps and latency window"),
+        Option("--unresolved-edge-timeout-ms", \.topology.unresolvedEdgeTimeoutMs, .milliseconds(min: 1),
+               "forget edges to unknown targets after this", derivedDefault: "2 x --idle-timeout-ms"),
+        Option("--progress-interval-ms", \.topology.progressIntervalMs, .milliseconds(min: 1), "PROGRESS period of a quiet watch"),
+        Option("--max-frame-bytes", \.maxFrameBytes, .integer(64 ... 64 << 20, of: "bytes"), "largest client frame"),
+        Option("--max-connections", \.maxConnections, .integer(atLeast: 1), "open connections at most"),
+        Option("--max-services", \.topology.maxServices, .integer(atLeast: 1), "registered services at most"),
+        Option("--max-edges-per-service", \.topology.maxEdgesPerService, .integer(atLeast: 1), "call targets per service"),
+        Option("--max-calls-per-connection", \.maxCallsPerConnection, .integer(atLeast: 1), "open streams per connection"),
+        Option("--max-watchers", \.topology.maxWatchers, .integer(atLeast: 1), "open watch streams at most"),
+        Option("--watch-buffer-limit", \.topology.watchBufferLimit, .integer(atLeast: 1), "queued updates per watcher"),
+        Option("--max-outbound-bytes", \.maxOutboundBytes, .integer(atLeast: 4096, of: "bytes"), "unread bytes per connection"),
+        Option("--first-frame-timeout-ms", \.firstFrameTimeoutMs, .milliseconds(min: 1), "first frame deadline"),
+        Option("--frame-timeout-ms", \.frameTimeoutMs, .milliseconds(min: 1), "deadline of a begun frame"),
+        Option("--tcp-keepalive-ms", \.tcpKeepaliveMs, .keepalive, "TCP keepalive idle time, 0: off"),
+        Option("--max-service-name-bytes", \.topology.maxServiceNameBytes, .integer(atLeast: 1, of: "bytes"), "longest service name"),
+        Option("--max-string-bytes", \.topology.maxStringBytes, .integer(atLeast: 1, of: "bytes"), "longest other string field"),
+        Option("--auth-token-file", \.authTokenFile, .optional(.path(of: "a file holding the token"), empty: "for no authentication"),
+               "token clients must present (docs/security.md)"),
+        Option("--log-level", \.logLevel, .logLevel, "least severe level logged"),
     ]
 
     /// Parses `arguments` (without the program name) over `environment`.
     public static func parse(_ arguments: [String], environment: [String: String]) throws(CommandLineError) -> CommandLineAction {
-        var configuration = ServerConfiguration()
-        configuration.httpAddress = ListenAddress(host: "127.0.0.1", port: 50054, family: .ipv4)
-        configuration.httpAddressIsDefault = true
+        var configuration = defaults
         for option in options {
             if let value = environment[option.environmentName] {
-                guard option.apply(&configuration, value) else {
+                guard option.apply(value, to: &configuration) else {
                     throw CommandLineError(message: "invalid \(option.environmentName)=\(value): expected \(option.form)")
                 }
             }
@@ -228,7 +106,7 @@ public enum CommandLineOptions {
                 value = arguments[index]
                 index += 1
             }
-            guard option.apply(&configuration, value!) else {
+            guard option.apply(value!, to: &configuration) else {
                 throw CommandLineError(message: "invalid \(name) \(value!): expected \(option.form)")
             }
         }
@@ -238,7 +116,8 @@ public enum CommandLineOptions {
     /// The widest line of `helpText`, in columns: it fits a standard terminal.
     static let helpWidth = 80
 
-    /// One line per flag; a help text too long for the room beside its flag wraps, indented.
+    /// One line per flag, ending with its default; a help text too long for the room beside its
+    /// flag wraps, indented.
     public static var helpText: String {
         var text = """
             usage: topology-server [--flag value | --flag=value]...
@@ -247,7 +126,9 @@ public enum CommandLineOptions {
             e.g. TOPOLOGY_ADDRESS=0.0.0.0:50053.
 
             """
-        let rows = options.map { ($0.flag, $0.help) } + [("--help", "this text"), ("--version", "the version")]
+        let defaults = defaults
+        let rows = options.map { option in (option.flag, option.help + (option.defaultText(in: defaults).map { " (default \($0))" } ?? "")) }
+            + [("--help", "this text"), ("--version", "the version")]
         for (flag, help) in rows {
             let lead = "  " + flag.padding(toLength: 29, withPad: " ", startingAt: 0) + " "
             for (index, line) in wrap(help, width: helpWidth - lead.count).enumerated() {
@@ -270,5 +151,17 @@ public enum CommandLineOptions {
         }
         lines.append(line)
         return lines
+    }
+}
+
+extension ServerConfiguration {
+    /// `httpAddress` as `--http-address` sets it: asked for, so it must bind. Only the command line's
+    /// default address may find its port taken and be skipped (`httpAddressIsDefault`).
+    fileprivate var requestedHTTPAddress: ListenAddress? {
+        get { httpAddress }
+        set {
+            httpAddress = newValue
+            httpAddressIsDefault = false
+        }
     }
 }

@@ -71,6 +71,12 @@ final class CommandLineTests: XCTestCase {
             (["--node-update-throttle-ms", "2147483648"], [:], "invalid --node-update-throttle-ms 2147483648"),
             (["--max-frame-bytes"], [:], "--max-frame-bytes needs a value"),
             (["--log-level", "loud"], [:], "debug, info, warn or error"),
+            (["--http-address", "nowhere"], [:],
+             "invalid --http-address nowhere: expected HOST:PORT (IPv4) or [IPV6]:PORT; port 0 picks a free port, or empty to disable HTTP"),
+            ([], ["TOPOLOGY_TCP_KEEPALIVE_MS": "500"],
+             "invalid TOPOLOGY_TCP_KEEPALIVE_MS=500: expected 0 (off), or an integer of milliseconds, 1000 to 32767000"),
+            (["--max-outbound-bytes=4095"], [:], "invalid --max-outbound-bytes 4095: expected an integer of bytes, 4096 or more"),
+            (["--timeout-multiplier", "1001"], [:], "invalid --timeout-multiplier 1001: expected an integer, 1 to 1000"),
             ([], ["TOPOLOGY_MAX_SERVICES": "-1"], "invalid TOPOLOGY_MAX_SERVICES=-1"),
         ]
         for (arguments, environment, expected) in cases {
@@ -98,14 +104,66 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(version.hasPrefix("topology-server "))
     }
 
+    /// The value after "(default " in each flag's row of `--help` (its wrapped lines joined); no
+    /// entry for a flag that shows none.
+    private func defaultsInHelp() throws -> [String: String] {
+        let lines = CommandLineOptions.helpText.split(separator: "\n").map(String.init)
+        let indent = String(repeating: " ", count: 32)
+        var defaults: [String: String] = [:]
+        for option in CommandLineOptions.options {
+            let start = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("  \(option.flag) ") }, "\(option.flag) missing")
+            var row = lines[start]
+            for line in lines[(start + 1)...].prefix(while: { $0.hasPrefix(indent) }) {
+                row += " " + line.trimmingCharacters(in: .whitespaces)
+            }
+            if row.hasSuffix(")"), let open = row.range(of: " (default ", options: .backwards) {
+                defaults[option.flag] = String(row[open.upperBound..<row.index(before: row.endIndex)])
+            }
+        }
+        return defaults
+    }
+
+    /// Each default `--help` prints, given as the flag's value, leaves the configuration as it is
+    /// without the flag: `ServerConfiguration()`, with the command line's HTTP address.
+    func testTheDefaultsInHelpAreTheRunningConfigurationsDefaults() throws {
+        let printed = try defaultsInHelp()
+        XCTAssertEqual(Set(CommandLineOptions.options.map(\.flag)).subtracting(printed.keys), ["--auth-token-file"])
+        XCTAssertEqual(printed["--unresolved-edge-timeout-ms"], "2 x --idle-timeout-ms")
+        XCTAssertEqual(printed["--heartbeat-interval-ms"], "5000")
+        XCTAssertEqual(printed["--http-address"], "127.0.0.1:50054")
+
+        var expected = ServerConfiguration()
+        expected.httpAddress = ListenAddress(host: "127.0.0.1", port: 50054, family: .ipv4)
+        expected.httpAddressIsDefault = true
+        XCTAssertEqual(try configuration([]), expected)
+        let asFlags = printed.filter { $0.key != "--unresolved-edge-timeout-ms" }.map { "\($0.key)=\($0.value)" }
+        XCTAssertEqual(asFlags.count, CommandLineOptions.options.count - 2)
+        expected.httpAddressIsDefault = false  // asked for: it must bind
+        XCTAssertEqual(try configuration(asFlags), expected)
+    }
+
+    private func operationsGuide() throws -> String {
+        let guide = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/operations.md")
+        return try String(contentsOf: guide, encoding: .utf8)
+    }
+
+    /// The flags table of docs/operations.md states the defaults `--help` prints.
+    func testTheOperationsGuideStatesTheDefaultsOfHelp() throws {
+        let rows = try operationsGuide().split(separator: "\n")
+        for (flag, value) in try defaultsInHelp() where flag != "--unresolved-edge-timeout-ms" {
+            let row = try XCTUnwrap(rows.first { $0.hasPrefix("| `\(flag)` |") }, "\(flag) missing from docs/operations.md")
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            XCTAssertEqual(cells[1].replacingOccurrences(of: "`", with: ""), value, "the default of \(flag) in docs/operations.md")
+        }
+    }
+
     /// A flag added to the code but not to the startup line or to docs/operations.md fails here.
     func testEveryFlagIsInTheStartupLineAndInTheOperationsGuide() throws {
         let server = try RunningServer()
         defer { server.stop() }
         let line = try XCTUnwrap(server.logLines.all.first { $0.contains("msg=\"listening\"") })
-        let guide = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("docs/operations.md")
-        let text = try String(contentsOf: guide, encoding: .utf8)
+        let text = try operationsGuide()
         for option in CommandLineOptions.options {
             let key = option.flag.dropFirst(2).replacingOccurrences(of: "-", with: "_")
             XCTAssertTrue(line.contains(" \(key)="), "\(key) missing from the startup line")
