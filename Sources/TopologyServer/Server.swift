@@ -52,38 +52,38 @@ public final class Server: @unchecked Sendable {
 
     var topology: Topology
     var epoll: Epoll?
-    private var listener: Int32 = -1
-    private var wakeFD: Int32 = -1
-    private var signalFD: Int32 = -1
+    var listener: Int32 = -1
+    var wakeFD: Int32 = -1
+    var signalFD: Int32 = -1
     /// Encodes large replies off the loop thread (set up by `start()`).
-    private var replyEncoder: ReplyEncoder?
+    var replyEncoder: ReplyEncoder?
     /// The address actually bound (the port filled in when 0 was asked for).
     public private(set) var boundAddress: ListenAddress?
 
     var connections: [UInt64: Connection] = [:]
     var nextConnectionID: UInt64 = 16
-    private let callTableSeed = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
-    private var watcherCalls: [WatcherID: (connection: UInt64, callID: UInt64)] = [:]
+    let callTableSeed = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
+    var watcherCalls: [WatcherID: (connection: UInt64, callID: UInt64)] = [:]
     /// Watch snapshots being encoded by `replyEncoder`, by the id their bytes come back under: the
     /// watcher each is for. Such a watcher takes nothing more until they are queued.
-    private var watchSnapshotJobs: [UInt64: WatcherID] = [:]
-    private var watchersAwaitingEncoding: Set<WatcherID> = []
+    var watchSnapshotJobs: [UInt64: WatcherID] = [:]
+    var watchersAwaitingEncoding: Set<WatcherID> = []
     /// Connections waiting for their first frame (`--first-frame-timeout-ms`).
-    private var firstFrameDeadlines = DeadlineQueue()
+    var firstFrameDeadlines = DeadlineQueue()
     /// Connections in the middle of a frame (`--frame-timeout-ms`): an entry is live while the
     /// connection's `partialFrameSinceMs` is still the one it was set for.
-    private var partialFrameDeadlines = DeadlineQueue()
-    private var flushList: [Connection] = []
+    var partialFrameDeadlines = DeadlineQueue()
+    var flushList: [Connection] = []
     var retryWatchers: [WatcherID] = []
-    private var closingConnections: Set<UInt64> = []
+    var closingConnections: Set<UInt64> = []
     var shutdownDeadlineMs: Int64?
     var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
-    private var framesSinceTimerCheck = 0
-    private var nextWatchRoundMs: Int64 = 0
+    var framesSinceTimerCheck = 0
+    var nextWatchRoundMs: Int64 = 0
     /// Bytes queued for all connections, as of each one's last flush (kept up to date there and
     /// when a connection closes, so the stats never sum over every connection).
-    private var outboundBytesTotal = 0
-    private var nextBudgetCheckMs: Int64 = 0
+    var outboundBytesTotal = 0
+    var nextBudgetCheckMs: Int64 = 0
     /// How far input has been read: liveness deadlines fire only up to it.
     var inputHorizon: InputHorizon
     var memoryReturn = MemoryReturn()
@@ -104,20 +104,20 @@ public final class Server: @unchecked Sendable {
     /// The HTTP address actually bound, nil when there is no HTTP listener.
     public internal(set) var boundHTTPAddress: ListenAddress?
 
-    private let statsLock = NSLock()
-    private var sharedStats = ServerStats()
-    private var localStats = ServerStats()
+    let statsLock = NSLock()
+    var sharedStats = ServerStats()
+    var localStats = ServerStats()
 
-    private static let listenerToken: UInt64 = 1
-    private static let wakeToken: UInt64 = 2
-    private static let signalToken: UInt64 = 3
-    private static let replyEncoderToken: UInt64 = 5
+    static let listenerToken: UInt64 = 1
+    static let wakeToken: UInt64 = 2
+    static let signalToken: UInt64 = 3
+    static let replyEncoderToken: UInt64 = 5
     /// A GetTopology reply (binary or JSON), or an SSE snapshot, of at least this many nodes and
     /// edges is encoded by `replyEncoder`.
     static let offLoopReplyEntries = 1_000
     /// Bytes read from one connection per wake-up at most, so one flooding client cannot hold the
     /// loop; the rest stays in the kernel and epoll (level-triggered) reports it again at once.
-    private static let readBudget = 256 * 1024
+    static let readBudget = 256 * 1024
 
     public init(configuration: ServerConfiguration, logger: Logger? = nil) {
         self.configuration = configuration
@@ -241,7 +241,7 @@ public final class Server: @unchecked Sendable {
 
     // MARK: - Events
 
-    private func handleEvent(token: UInt64, events: UInt32, now: Int64) {
+    func handleEvent(token: UInt64, events: UInt32, now: Int64) {
         switch token {
         case Server.listenerToken:
             acceptAll(now: now)
@@ -279,7 +279,7 @@ public final class Server: @unchecked Sendable {
 
     /// Accepts what is waiting, at most 256 per wake-up (a burst of connects cannot hold the loop;
     /// the listener stays readable and is served again at once).
-    private func acceptAll(now: Int64) {
+    func acceptAll(now: Int64) {
         var budget = 256
         while listener >= 0, budget > 0 {
             budget -= 1
@@ -326,7 +326,7 @@ public final class Server: @unchecked Sendable {
         }
     }
 
-    private func readAll(_ connection: Connection, now: Int64) {
+    func readAll(_ connection: Connection, now: Int64) {
         var budget = Server.readBudget
         var endOfStream = false
         var drained = false
@@ -363,7 +363,7 @@ public final class Server: @unchecked Sendable {
 
     /// Lets the connection's session take the frames it has, serving due timers every 64 frames
     /// (counted across connections), so a wake-up with much input does not hold them back.
-    private func processFrames(_ connection: Connection, now: Int64) {
+    func processFrames(_ connection: Connection, now: Int64) {
         let framesBefore = connection.session.framesReceived
         defer { trackPartialFrame(connection, framesBefore: framesBefore, now: now) }
         while !connection.closing {
@@ -381,7 +381,7 @@ public final class Server: @unchecked Sendable {
     /// Starts the `--frame-timeout-ms` clock of a frame left incomplete by this read: a new one if
     /// frames were taken (what is left began in this read), the running one otherwise. Bytes held
     /// while a reply is encoded off the loop are not counted against the client.
-    private func trackPartialFrame(_ connection: Connection, framesBefore: Int, now: Int64) {
+    func trackPartialFrame(_ connection: Connection, framesBefore: Int, now: Int64) {
         guard !connection.closing, !connection.awaitingEncodedReply, connection.session.bufferedByteCount > 0 else {
             connection.partialFrameSinceMs = nil
             return
@@ -395,19 +395,19 @@ public final class Server: @unchecked Sendable {
         }
     }
 
-    private func isPartialFrameDeadlineLive(connection id: UInt64, deadlineMs: Int64) -> Bool {
+    func isPartialFrameDeadlineLive(connection id: UInt64, deadlineMs: Int64) -> Bool {
         guard let connection = connections[id], !connection.closing else { return false }
         return connection.partialFrameSinceMs == deadlineMs - configuration.frameTimeoutMs
     }
 
-    private func isFirstFrameDeadlineLive(connection id: UInt64, deadlineMs: Int64) -> Bool {
+    func isFirstFrameDeadlineLive(connection id: UInt64, deadlineMs: Int64) -> Bool {
         guard let connection = connections[id] else { return false }
         return connection.session.framesReceived == 0 && !connection.closing
     }
 
     /// Keeps timers on time while a wake-up has much input to get through: every 64 frames (and
     /// between connections), a due core deadline is served before reading on.
-    private func runTimersIfDue() {
+    func runTimersIfDue() {
         framesSinceTimerCheck = 0
         guard let due = topology.nextDeadline else { return }
         let now = clock.nowMs()
@@ -423,7 +423,7 @@ public final class Server: @unchecked Sendable {
 
     /// Lets the dispatcher answer on `connection`: its outbound queue goes into a `ReplySink` for
     /// `body` and back, and the sink's actions are performed.
-    private func answer(_ connection: Connection, now: Int64, _ body: (inout ReplySink) -> Void) {
+    func answer(_ connection: Connection, now: Int64, _ body: (inout ReplySink) -> Void) {
         var sink = ReplySink(outbound: [], written: connection.writeIndex, watchBatchAllowance: connection.largestWatchBatchBytes,
                              closing: connection.closing)
         swap(&sink.outbound, &connection.outbound)  // moved, not copied: the sink appends in place
@@ -468,14 +468,14 @@ public final class Server: @unchecked Sendable {
 
     /// Ends every open call of a connection that is going away (its watches stop; its services
     /// live on until their heartbeats stop counting).
-    private func endCalls(_ connection: Connection) {
+    func endCalls(_ connection: Connection) {
         dispatcher.endCalls(&connection.session.callState, topology: &topology) { watcherCalls[$0] = nil }
         connection.blockedWatchers.removeAll()
     }
 
     // MARK: - Timers
 
-    private func nextWakeupMs(now: Int64) -> Int64? {
+    func nextWakeupMs(now: Int64) -> Int64? {
         var deadline = topology.nextDeadline
         if let due = deadline, due <= now, inputHorizon.heldByConnection(deadline: due, nowMs: now) {
             // Held until a connection behind is read: its input, or the reply encoder, wakes the
@@ -494,7 +494,7 @@ public final class Server: @unchecked Sendable {
         return deadline
     }
 
-    private func runTimers(now: Int64) {
+    func runTimers(now: Int64) {
         let due = topology.nextDeadline.flatMap { $0 <= now ? $0 : nil }
         let horizon = inputHorizon.horizon(nowMs: now)
         if let hold = inputHorizon.noteTimers(due: topology.nextLivenessDeadline, horizon: horizon, nowMs: now) {
@@ -540,255 +540,9 @@ public final class Server: @unchecked Sendable {
     /// A hold whose lag reached this is logged (shorter ones are counted only).
     static let logHoldsFromLagMs: Int64 = 100
 
-    // MARK: - Watches
-
-    /// Watch updates go out in rounds. While many watchers take updates (more than
-    /// `watchersPerUnpacedRound` in a round), at most one round per this many milliseconds: each
-    /// watcher then gets one larger write per round instead of one small write per loop wake-up,
-    /// and the kernel's cost per write, times the watchers, is most of what a busy stream costs.
-    /// Fewer watchers get their updates at every wake-up, with no wait.
-    static let watchRoundIntervalMs: Int64 = 2
-    static let watchersPerUnpacedRound = 16
-
-    private var watchUpdatesWaiting: Bool { topology.hasReadyWatchers || !retryWatchers.isEmpty }
-
-    /// Takes watch updates from the core only while a connection's queue is under the watch bound:
-    /// a slow watcher's backlog stays in the core, which coalesces it and, past its limit, resyncs.
-    /// Each update (and each full snapshot) is encoded once for all the watchers of the round.
-    /// Returns how many watchers had updates waiting.
-    private func deliverWatchUpdates() -> Int {
-        let ready = retryWatchers + topology.takeReadyWatchers()
-        retryWatchers.removeAll(keepingCapacity: true)
-        let bound = configuration.maxOutboundBytes / 2
-        // Over the budget of all queued bytes, a watcher takes updates only while its connection
-        // has nothing queued: its backlog stays in the core, which coalesces it.
-        let overBudget = outboundBytesTotal >= configuration.maxTotalOutboundBytes
-        var encodings = WatchEncodingCache()
-        var sharedSnapshots: [SharedWatchSnapshot.Key: SharedWatchSnapshot] = [:]
-        for watcher in ready {
-            if let httpID = sseWatchers[watcher] {
-                deliverSSE(watcher, connectionID: httpID, cache: &encodings)
-                continue
-            }
-            guard let (connectionID, callID) = watcherCalls[watcher], let connection = connections[connectionID],
-                  !connection.closing, !watchersAwaitingEncoding.contains(watcher) else { continue }
-            while true {
-                if connection.pendingBytes >= bound || (overBudget && connection.pendingBytes > 0) {
-                    connection.blockedWatchers.insert(watcher)
-                    break
-                }
-                if let pending = topology.pendingSnapshot(for: watcher),
-                   topology.serviceCount + topology.edgeCount >= Server.offLoopReplyEntries, replyEncoder != nil {
-                    encodeSnapshotOffLoop(for: watcher, callID: callID, wholeTopology: pending.wholeTopology,
-                                          cache: &encodings, shared: &sharedSnapshots)
-                    break
-                }
-                let updates = topology.takeEncodedUpdates(for: watcher, max: 32, cache: &encodings)
-                if updates.isEmpty {
-                    connection.blockedWatchers.remove(watcher)
-                    break
-                }
-                let before = connection.outbound.count
-                for update in updates {
-                    connection.appendWatchResponse(callID: callID, encoded: update)
-                }
-                connection.largestWatchBatchBytes = max(connection.largestWatchBatchBytes, connection.outbound.count - before)
-                scheduleFlush(connection)
-            }
-        }
-        return ready.count
-    }
-
-    /// Takes a watcher's updates, which start with a SNAPSHOT of a large topology, and has the
-    /// reply encoder encode them: at 100,000 services some 100 ms of work that the loop does not
-    /// wait for. A snapshot of the whole topology is built and encoded once for all the round's
-    /// watchers that take it. The watcher takes nothing more until the bytes are queued
-    /// (`takeEncodedWatchUpdates`), so its updates keep their order.
-    private func encodeSnapshotOffLoop(for watcher: WatcherID, callID: UInt64, wholeTopology: Bool,
-                                       cache: inout WatchEncodingCache, shared: inout [SharedWatchSnapshot.Key: SharedWatchSnapshot]) {
-        let updates = topology.takeUpdates(for: watcher, max: 32, cache: &cache)
-        guard let first = updates.first else { return }
-        let snapshot: SharedWatchSnapshot
-        let key = SharedWatchSnapshot.Key(revision: first.revision, timestampMs: first.snapshot?.timestampMs ?? 0, resync: first.resync)
-        if wholeTopology, let existing = shared[key] {
-            snapshot = existing
-        } else {
-            snapshot = SharedWatchSnapshot(first)
-            if wholeTopology { shared[key] = snapshot }
-        }
-        let rest = updates.dropFirst()
-        let destination = nextConnectionID
-        nextConnectionID += 1
-        watchSnapshotJobs[destination] = watcher
-        watchersAwaitingEncoding.insert(watcher)
-        _ = encodeOffLoop(for: destination) {
-            var bytes = snapshot.framed(callID: callID)  // shared by the watchers on this call id until more is appended
-            for update in rest {
-                Connection.appendWatchResponse(callID: callID, encoded: WatchTopologyResponse(update: update).serializedBytes(), to: &bytes)
-            }
-            return bytes
-        }
-    }
-
-    /// A watcher's updates that the reply encoder encoded: queued if its watch is still open, and
-    /// the watcher may take more.
-    private func takeEncodedWatchUpdates(_ bytes: [UInt8], for watcher: WatcherID) {
-        watchersAwaitingEncoding.remove(watcher)
-        guard let (connectionID, _) = watcherCalls[watcher], let connection = connections[connectionID], !connection.closing else { return }
-        connection.append(encoded: bytes)
-        connection.largestWatchBatchBytes = max(connection.largestWatchBatchBytes, bytes.count)
-        scheduleFlush(connection)
-        retryWatchers.append(watcher)
-    }
-
-    /// Gives `encode` to the reply encoder; its bytes come back for `connection` through
-    /// `takeEncodedReplies`. False when there is none (before `start()`): encode on the loop then.
-    func encodeOffLoop(for connection: UInt64, _ encode: @escaping @Sendable () -> [UInt8]) -> Bool {
-        guard let replyEncoder else { return false }
-        replyEncoder.encode(for: connection, encode)
-        localStats.offLoopReplies += 1
-        return true
-    }
-
-    /// Replies the worker has encoded: each goes where its connection's replies stand, and the
-    /// connection is read again, starting with the frames that came after the request.
-    private func takeEncodedReplies(now: Int64) {
-        guard let replyEncoder else { return }
-        for finished in replyEncoder.takeFinished() {
-            if let watcher = watchSnapshotJobs.removeValue(forKey: finished.connection) {
-                takeEncodedWatchUpdates(finished.bytes, for: watcher)
-                continue
-            }
-            if let http = httpConnections[finished.connection] {
-                takeEncodedReply(finished.bytes, forHTTP: http, now: now)
-                continue
-            }
-            guard let connection = connections[finished.connection], connection.awaitingEncodedReply else { continue }
-            connection.session.resumeAfterEncodedReply()
-            var allowed = false
-            answer(connection, now: now) { allowed = dispatcher.replyAllowed(&connection.session.callState, &$0, topology: &topology) }
-            if allowed {
-                connection.append(encoded: finished.bytes)
-                scheduleFlush(connection)
-            }
-            guard !connection.closing else { continue }
-            updateInterest(connection)
-            // What came after the request, and what arrived while reading was paused: the
-            // connection holds the input horizon until it is read to the end again.
-            readAll(connection, now: now)
-        }
-    }
-
-    // MARK: - Output
-
-    /// The epoll events a connection waits for: writable while output is queued, readable unless
-    /// it is closing or waiting for a reply being encoded.
-    private func updateInterest(_ connection: Connection) {
-        let read = connection.closing || connection.awaitingEncodedReply ? 0 : UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
-        let events = (connection.waitingForWritable ? UInt32(TOPOLOGY_EPOLLOUT) : 0) | read
-        try? epoll?.modify(connection.fd, events: events, data: connection.id)
-    }
-
-    private func scheduleFlush(_ connection: Connection) {
-        if !connection.scheduledForFlush {
-            connection.scheduledForFlush = true
-            flushList.append(connection)
-        }
-    }
-
-    private func flushAll(now: Int64) {
-        let list = flushList
-        flushList.removeAll(keepingCapacity: true)
-        for connection in list {
-            connection.scheduledForFlush = false
-            if connections[connection.id] != nil { flush(connection, now: now) }
-        }
-        if !httpFlushList.isEmpty { flushHTTPList(now: now) }
-        if outboundBytesTotal > configuration.maxTotalOutboundBytes, now >= nextBudgetCheckMs {
-            nextBudgetCheckMs = now + Server.budgetCheckIntervalMs
-            closeStalledWatchers(now: now)
-        }
-    }
-
-    /// Watches that have written nothing for this long, on a connection with bytes queued, are
-    /// stalled: their client stopped reading.
-    static let stalledWatchMs: Int64 = 2_000
-    static let budgetCheckIntervalMs: Int64 = 100
-
-    /// Over `maxTotalOutboundBytes`: closes the connections whose watches stalled, the largest
-    /// backlog first, until the total is under three quarters of the budget. Connections that are
-    /// reading (a large reply on its way) are left alone, however large.
-    private func closeStalledWatchers(now: Int64) {
-        let budget = configuration.maxTotalOutboundBytes
-        let stalled = connections.values.filter {
-            !$0.closing && $0.pendingBytes > 0 && now - $0.lastWriteProgressMs >= Server.stalledWatchMs && $0.session.callState.watchCount > 0
-        }.sorted { $0.pendingBytes > $1.pendingBytes }
-        var total = outboundBytesTotal
-        for connection in stalled where total > budget * 3 / 4 {
-            total -= connection.pendingBytes
-            metrics.limitRejected("--max-total-outbound-bytes")
-            protocolError(connection, code: .resourceExhausted,
-                          message: "the server's budget for queued output (--max-total-outbound-bytes=\(budget)) is spent and this connection's watches "
-                              + "have not read for \(now - connection.lastWriteProgressMs) ms (\(connection.pendingBytes) bytes queued); "
-                              + "the connection is closed: read watch updates as they come, then reconnect and resume",
-                          now: now)
-        }
-    }
-
-    /// Writes what the kernel takes; registers for EPOLLOUT if some is left.
-    private func flush(_ connection: Connection, now: Int64) {
-        let interestChanged: Bool
-        do {
-            interestChanged = try connection.writeQueued()
-        } catch {
-            logger.debug("connection write failed", ["peer": connection.peer, "error": "\(error)"])
-            closeNow(connection, reason: "write error")
-            return
-        }
-        if connection.pendingBytes < connection.countedPendingBytes || connection.pendingBytes == 0 {
-            connection.lastWriteProgressMs = now
-        }
-        outboundBytesTotal += connection.pendingBytes - connection.countedPendingBytes
-        connection.countedPendingBytes = connection.pendingBytes
-        localStats.maxConnectionOutboundBytes = max(localStats.maxConnectionOutboundBytes, connection.pendingBytes)
-        if interestChanged { updateInterest(connection) }
-        if connection.closing {
-            if connection.pendingBytes == 0 { closeNow(connection, reason: "closed") }
-            return
-        }
-        // Drained below the watch bound: the watchers it held back may take updates again.
-        if !connection.blockedWatchers.isEmpty, connection.pendingBytes < configuration.maxOutboundBytes / 2 {
-            retryWatchers.append(contentsOf: connection.blockedWatchers)
-            connection.blockedWatchers.removeAll()
-        }
-    }
-
-    /// Stops reading; the connection is closed once its queue is written, or after a grace period.
-    private func beginClosing(_ connection: Connection, now: Int64) {
-        guard !connection.closing else { return }
-        connection.closing = true
-        connection.closeDeadlineMs = now + max(configuration.shutdownGraceMs, 100)
-        closingConnections.insert(connection.id)
-        connection.waitingForWritable = connection.pendingBytes > 0
-        updateInterest(connection)
-        scheduleFlush(connection)
-    }
-
-    private func closeNow(_ connection: Connection, reason: String) {
-        guard connections.removeValue(forKey: connection.id) != nil else { return }
-        outboundBytesTotal -= connection.countedPendingBytes
-        inputHorizon.connectionCaughtUp(connection.id)
-        memoryReturn.released(connection.outbound.capacity)
-        endCalls(connection)
-        closingConnections.remove(connection.id)
-        epoll?.remove(connection.fd)
-        Sockets.close(connection.fd)
-        logger.debug("connection closed", ["peer": connection.peer, "reason": reason])
-    }
-
     // MARK: - Shutdown
 
-    private func beginShutdown(reason: String, now: Int64) {
+    func beginShutdown(reason: String, now: Int64) {
         guard shutdownDeadlineMs == nil else { return }
         logger.info("shutting down", ["reason": reason, "connections": String(connections.count)])
         shutdownDeadlineMs = now + configuration.shutdownGraceMs
@@ -805,95 +559,6 @@ public final class Server: @unchecked Sendable {
         }
     }
 
-    // MARK: - Logs and stats
-
-    /// One line per core event; past `eventLinesPerWakeup` in one wake-up (a mass expiry of
-    /// thousands of services), one summary line per kind instead, so logging never holds the loop.
-    private static let eventLinesPerWakeup = 100
-
-    private func logEvents(_ events: [TopologyEvent]) {
-        guard !events.isEmpty else { return }
-        var counts: [String: Int] = [:]
-        for event in events {
-            switch event {
-            case .serviceDead: metrics.deaths += 1
-            case .watcherResynced: metrics.watcherResyncs += 1
-            default: break
-            }
-        }
-        for (index, event) in events.enumerated() {
-            let (message, level, fields) = Server.describe(event)
-            if index < Server.eventLinesPerWakeup {
-                logger.log(level, message, fields)
-            } else {
-                counts[message, default: 0] += 1
-            }
-        }
-        for (message, count) in counts.sorted(by: { $0.key < $1.key }) {
-            logger.info(message, ["count": String(count), "note": "more events of this kind in one wake-up, lines suppressed"])
-        }
-    }
-
-    private static func describe(_ event: TopologyEvent) -> (String, LogLevel, KeyValuePairs<String, String>) {
-        switch event {
-        case let .serviceStale(id, name): return ("service stale", .info, ["service_id": id, "name": name])
-        case let .serviceRecovered(id, name): return ("service recovered", .info, ["service_id": id, "name": name])
-        case let .serviceDead(id, name): return ("service dead", .info, ["service_id": id, "name": name])
-        case let .stallDetected(jumpMs): return ("stall detected", .warning, ["jump_ms": String(jumpMs)])
-        case let .watcherResynced(watcher): return ("watcher resynced", .info, ["watcher": watcher.description])
-        case let .unresolvedEdgeExpired(sourceId, target):
-            return ("unresolved edge expired", .info, ["source_id": sourceId, "target": target])
-        }
-    }
-
-    private func logStartup(_ address: ListenAddress) {
-        let c = configuration
-        let t = c.topology
-        logger.info("listening", [
-            "address": address.description,
-            "http_address": boundHTTPAddress?.description ?? "",
-            "auth_token_file": c.authTokenFile ?? "",
-            "server_epoch": serverEpoch,
-            "version": topologyServerVersion,
-            "heartbeat_interval_ms": String(t.heartbeatIntervalMs),
-            "timeout_multiplier": String(t.timeoutMultiplier),
-            "idle_timeout_ms": String(t.idleTimeoutMs),
-            "activity_flush_ms": String(t.activityFlushMs),
-            "node_update_throttle_ms": String(t.nodeUpdateThrottleMs),
-            "rps_window_ms": String(t.rpsWindowMs),
-            "unresolved_edge_timeout_ms": String(t.unresolvedEdgeTimeoutMs),
-            "progress_interval_ms": String(t.progressIntervalMs),
-            "max_frame_bytes": String(c.maxFrameBytes),
-            "max_connections": String(c.maxConnections),
-            "max_services": String(t.maxServices),
-            "max_edges_per_service": String(t.maxEdgesPerService),
-            "watch_buffer_limit": String(t.watchBufferLimit),
-            "max_calls_per_connection": String(c.maxCallsPerConnection),
-            "max_watchers": String(t.maxWatchers),
-            "max_watchers_per_connection": String(c.maxWatchersPerConnection),
-            "max_outbound_bytes": String(c.maxOutboundBytes),
-            "max_total_outbound_bytes": String(c.maxTotalOutboundBytes),
-            "first_frame_timeout_ms": String(c.firstFrameTimeoutMs),
-            "frame_timeout_ms": String(c.frameTimeoutMs),
-            "tcp_keepalive_ms": String(c.tcpKeepaliveMs),
-            "max_service_name_bytes": String(t.maxServiceNameBytes),
-            "max_string_bytes": String(t.maxStringBytes),
-            "http_request_timeout_ms": String(c.httpRequestTimeoutMs),
-            "max_http_connections": String(c.maxHTTPConnections),
-            "sse_comment_interval_ms": String(c.sseCommentIntervalMs),
-            "log_level": c.logLevel.name,
-        ])
-    }
-
-    private func publishStats() {
-        localStats.outboundBytes = outboundBytesTotal
-        localStats.connections = connections.count
-        localStats.services = topology.serviceCount
-        localStats.watchers = topology.watcherCount
-        statsLock.lock()
-        sharedStats = localStats
-        statsLock.unlock()
-    }
 }
 
 public let topologyServerVersion = "0.1.0"

@@ -1,0 +1,90 @@
+import CTopologyShims
+import TopologyCore
+import TopologyProtocol
+import TopologyWire
+
+/// Output: each connection's queue written at the end of a wake-up, EPOLLOUT while the kernel's
+/// buffer is full, and closing once the queue is written.
+extension Server {
+    // MARK: - Output
+
+    /// The epoll events a connection waits for: writable while output is queued, readable unless
+    /// it is closing or waiting for a reply being encoded.
+    func updateInterest(_ connection: Connection) {
+        let read = connection.closing || connection.awaitingEncodedReply ? 0 : UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
+        let events = (connection.waitingForWritable ? UInt32(TOPOLOGY_EPOLLOUT) : 0) | read
+        try? epoll?.modify(connection.fd, events: events, data: connection.id)
+    }
+
+    func scheduleFlush(_ connection: Connection) {
+        if !connection.scheduledForFlush {
+            connection.scheduledForFlush = true
+            flushList.append(connection)
+        }
+    }
+
+    func flushAll(now: Int64) {
+        let list = flushList
+        flushList.removeAll(keepingCapacity: true)
+        for connection in list {
+            connection.scheduledForFlush = false
+            if connections[connection.id] != nil { flush(connection, now: now) }
+        }
+        if !httpFlushList.isEmpty { flushHTTPList(now: now) }
+        if outboundBytesTotal > configuration.maxTotalOutboundBytes, now >= nextBudgetCheckMs {
+            nextBudgetCheckMs = now + Server.budgetCheckIntervalMs
+            closeStalledWatchers(now: now)
+        }
+    }
+
+    /// Writes what the kernel takes; registers for EPOLLOUT if some is left.
+    func flush(_ connection: Connection, now: Int64) {
+        let interestChanged: Bool
+        do {
+            interestChanged = try connection.writeQueued()
+        } catch {
+            logger.debug("connection write failed", ["peer": connection.peer, "error": "\(error)"])
+            closeNow(connection, reason: "write error")
+            return
+        }
+        if connection.pendingBytes < connection.countedPendingBytes || connection.pendingBytes == 0 {
+            connection.lastWriteProgressMs = now
+        }
+        outboundBytesTotal += connection.pendingBytes - connection.countedPendingBytes
+        connection.countedPendingBytes = connection.pendingBytes
+        localStats.maxConnectionOutboundBytes = max(localStats.maxConnectionOutboundBytes, connection.pendingBytes)
+        if interestChanged { updateInterest(connection) }
+        if connection.closing {
+            if connection.pendingBytes == 0 { closeNow(connection, reason: "closed") }
+            return
+        }
+        // Drained below the watch bound: the watchers it held back may take updates again.
+        if !connection.blockedWatchers.isEmpty, connection.pendingBytes < configuration.maxOutboundBytes / 2 {
+            retryWatchers.append(contentsOf: connection.blockedWatchers)
+            connection.blockedWatchers.removeAll()
+        }
+    }
+
+    /// Stops reading; the connection is closed once its queue is written, or after a grace period.
+    func beginClosing(_ connection: Connection, now: Int64) {
+        guard !connection.closing else { return }
+        connection.closing = true
+        connection.closeDeadlineMs = now + max(configuration.shutdownGraceMs, 100)
+        closingConnections.insert(connection.id)
+        connection.waitingForWritable = connection.pendingBytes > 0
+        updateInterest(connection)
+        scheduleFlush(connection)
+    }
+
+    func closeNow(_ connection: Connection, reason: String) {
+        guard connections.removeValue(forKey: connection.id) != nil else { return }
+        outboundBytesTotal -= connection.countedPendingBytes
+        inputHorizon.connectionCaughtUp(connection.id)
+        memoryReturn.released(connection.outbound.capacity)
+        endCalls(connection)
+        closingConnections.remove(connection.id)
+        epoll?.remove(connection.fd)
+        Sockets.close(connection.fd)
+        logger.debug("connection closed", ["peer": connection.peer, "reason": reason])
+    }
+}

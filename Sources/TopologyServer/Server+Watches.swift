@@ -1,0 +1,174 @@
+import CTopologyShims
+import TopologyCore
+import TopologyProtocol
+import TopologyWire
+
+/// Watch delivery: updates taken from the core in rounds, each encoded once for every watcher that
+/// takes it; large snapshots encoded by the reply encoder; the budget of all queued output.
+extension Server {
+    // MARK: - Watches
+
+    /// Watch updates go out in rounds. While many watchers take updates (more than
+    /// `watchersPerUnpacedRound` in a round), at most one round per this many milliseconds: each
+    /// watcher then gets one larger write per round instead of one small write per loop wake-up,
+    /// and the kernel's cost per write, times the watchers, is most of what a busy stream costs.
+    /// Fewer watchers get their updates at every wake-up, with no wait.
+    static let watchRoundIntervalMs: Int64 = 2
+    static let watchersPerUnpacedRound = 16
+
+    var watchUpdatesWaiting: Bool { topology.hasReadyWatchers || !retryWatchers.isEmpty }
+
+    /// Takes watch updates from the core only while a connection's queue is under the watch bound:
+    /// a slow watcher's backlog stays in the core, which coalesces it and, past its limit, resyncs.
+    /// Each update (and each full snapshot) is encoded once for all the watchers of the round.
+    /// Returns how many watchers had updates waiting.
+    func deliverWatchUpdates() -> Int {
+        let ready = retryWatchers + topology.takeReadyWatchers()
+        retryWatchers.removeAll(keepingCapacity: true)
+        let bound = configuration.maxOutboundBytes / 2
+        // Over the budget of all queued bytes, a watcher takes updates only while its connection
+        // has nothing queued: its backlog stays in the core, which coalesces it.
+        let overBudget = outboundBytesTotal >= configuration.maxTotalOutboundBytes
+        var encodings = WatchEncodingCache()
+        var sharedSnapshots: [SharedWatchSnapshot.Key: SharedWatchSnapshot] = [:]
+        for watcher in ready {
+            if let httpID = sseWatchers[watcher] {
+                deliverSSE(watcher, connectionID: httpID, cache: &encodings)
+                continue
+            }
+            guard let (connectionID, callID) = watcherCalls[watcher], let connection = connections[connectionID],
+                  !connection.closing, !watchersAwaitingEncoding.contains(watcher) else { continue }
+            while true {
+                if connection.pendingBytes >= bound || (overBudget && connection.pendingBytes > 0) {
+                    connection.blockedWatchers.insert(watcher)
+                    break
+                }
+                if let pending = topology.pendingSnapshot(for: watcher),
+                   topology.serviceCount + topology.edgeCount >= Server.offLoopReplyEntries, replyEncoder != nil {
+                    encodeSnapshotOffLoop(for: watcher, callID: callID, wholeTopology: pending.wholeTopology,
+                                          cache: &encodings, shared: &sharedSnapshots)
+                    break
+                }
+                let updates = topology.takeEncodedUpdates(for: watcher, max: 32, cache: &encodings)
+                if updates.isEmpty {
+                    connection.blockedWatchers.remove(watcher)
+                    break
+                }
+                let before = connection.outbound.count
+                for update in updates {
+                    connection.appendWatchResponse(callID: callID, encoded: update)
+                }
+                connection.largestWatchBatchBytes = max(connection.largestWatchBatchBytes, connection.outbound.count - before)
+                scheduleFlush(connection)
+            }
+        }
+        return ready.count
+    }
+
+    /// Takes a watcher's updates, which start with a SNAPSHOT of a large topology, and has the
+    /// reply encoder encode them: at 100,000 services some 100 ms of work that the loop does not
+    /// wait for. A snapshot of the whole topology is built and encoded once for all the round's
+    /// watchers that take it. The watcher takes nothing more until the bytes are queued
+    /// (`takeEncodedWatchUpdates`), so its updates keep their order.
+    func encodeSnapshotOffLoop(for watcher: WatcherID, callID: UInt64, wholeTopology: Bool,
+                                       cache: inout WatchEncodingCache, shared: inout [SharedWatchSnapshot.Key: SharedWatchSnapshot]) {
+        let updates = topology.takeUpdates(for: watcher, max: 32, cache: &cache)
+        guard let first = updates.first else { return }
+        let snapshot: SharedWatchSnapshot
+        let key = SharedWatchSnapshot.Key(revision: first.revision, timestampMs: first.snapshot?.timestampMs ?? 0, resync: first.resync)
+        if wholeTopology, let existing = shared[key] {
+            snapshot = existing
+        } else {
+            snapshot = SharedWatchSnapshot(first)
+            if wholeTopology { shared[key] = snapshot }
+        }
+        let rest = updates.dropFirst()
+        let destination = nextConnectionID
+        nextConnectionID += 1
+        watchSnapshotJobs[destination] = watcher
+        watchersAwaitingEncoding.insert(watcher)
+        _ = encodeOffLoop(for: destination) {
+            var bytes = snapshot.framed(callID: callID)  // shared by the watchers on this call id until more is appended
+            for update in rest {
+                Connection.appendWatchResponse(callID: callID, encoded: WatchTopologyResponse(update: update).serializedBytes(), to: &bytes)
+            }
+            return bytes
+        }
+    }
+
+    /// A watcher's updates that the reply encoder encoded: queued if its watch is still open, and
+    /// the watcher may take more.
+    func takeEncodedWatchUpdates(_ bytes: [UInt8], for watcher: WatcherID) {
+        watchersAwaitingEncoding.remove(watcher)
+        guard let (connectionID, _) = watcherCalls[watcher], let connection = connections[connectionID], !connection.closing else { return }
+        connection.append(encoded: bytes)
+        connection.largestWatchBatchBytes = max(connection.largestWatchBatchBytes, bytes.count)
+        scheduleFlush(connection)
+        retryWatchers.append(watcher)
+    }
+
+    /// Gives `encode` to the reply encoder; its bytes come back for `connection` through
+    /// `takeEncodedReplies`. False when there is none (before `start()`): encode on the loop then.
+    func encodeOffLoop(for connection: UInt64, _ encode: @escaping @Sendable () -> [UInt8]) -> Bool {
+        guard let replyEncoder else { return false }
+        replyEncoder.encode(for: connection, encode)
+        localStats.offLoopReplies += 1
+        return true
+    }
+
+    /// Replies the worker has encoded: each goes where its connection's replies stand, and the
+    /// connection is read again, starting with the frames that came after the request.
+    func takeEncodedReplies(now: Int64) {
+        guard let replyEncoder else { return }
+        for finished in replyEncoder.takeFinished() {
+            if let watcher = watchSnapshotJobs.removeValue(forKey: finished.connection) {
+                takeEncodedWatchUpdates(finished.bytes, for: watcher)
+                continue
+            }
+            if let http = httpConnections[finished.connection] {
+                takeEncodedReply(finished.bytes, forHTTP: http, now: now)
+                continue
+            }
+            guard let connection = connections[finished.connection], connection.awaitingEncodedReply else { continue }
+            connection.session.resumeAfterEncodedReply()
+            var allowed = false
+            answer(connection, now: now) { allowed = dispatcher.replyAllowed(&connection.session.callState, &$0, topology: &topology) }
+            if allowed {
+                connection.append(encoded: finished.bytes)
+                scheduleFlush(connection)
+            }
+            guard !connection.closing else { continue }
+            updateInterest(connection)
+            // What came after the request, and what arrived while reading was paused: the
+            // connection holds the input horizon until it is read to the end again.
+            readAll(connection, now: now)
+        }
+    }
+
+    // MARK: - The budget of queued output
+
+    /// Watches that have written nothing for this long, on a connection with bytes queued, are
+    /// stalled: their client stopped reading.
+    static let stalledWatchMs: Int64 = 2_000
+    static let budgetCheckIntervalMs: Int64 = 100
+
+    /// Over `maxTotalOutboundBytes`: closes the connections whose watches stalled, the largest
+    /// backlog first, until the total is under three quarters of the budget. Connections that are
+    /// reading (a large reply on its way) are left alone, however large.
+    func closeStalledWatchers(now: Int64) {
+        let budget = configuration.maxTotalOutboundBytes
+        let stalled = connections.values.filter {
+            !$0.closing && $0.pendingBytes > 0 && now - $0.lastWriteProgressMs >= Server.stalledWatchMs && $0.session.callState.watchCount > 0
+        }.sorted { $0.pendingBytes > $1.pendingBytes }
+        var total = outboundBytesTotal
+        for connection in stalled where total > budget * 3 / 4 {
+            total -= connection.pendingBytes
+            metrics.limitRejected("--max-total-outbound-bytes")
+            protocolError(connection, code: .resourceExhausted,
+                          message: "the server's budget for queued output (--max-total-outbound-bytes=\(budget)) is spent and this connection's watches "
+                              + "have not read for \(now - connection.lastWriteProgressMs) ms (\(connection.pendingBytes) bytes queued); "
+                              + "the connection is closed: read watch updates as they come, then reconnect and resume",
+                          now: now)
+        }
+    }
+}
