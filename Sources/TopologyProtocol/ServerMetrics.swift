@@ -22,6 +22,9 @@ public struct ServerMetrics {
     /// Connections (frames) and requests (HTTP) refused for a missing or wrong token.
     public var authenticationFailures = ["frames": 0, "http": 0]
     public var watcherResyncs = 0
+    /// HTTP connections closed to admit another when every `--max-http-connections` slot was taken,
+    /// by what the closed one had sent of its current request: `none` (idle) or `incomplete`.
+    public var httpEvictions = ["none": 0, "incomplete": 0]
     public var heartbeatSeconds = Histogram(bounds: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01])
 
     public struct Histogram {
@@ -53,6 +56,10 @@ public struct ServerMetrics {
 
     public mutating func limitRejected(_ flag: String) {
         limitRejections[flag, default: 0] += 1
+    }
+
+    public mutating func httpEvicted(requestBegun: Bool) {
+        httpEvictions[requestBegun ? "incomplete" : "none", default: 0] += 1
     }
 
     public mutating func authenticationFailed(listener: String) {
@@ -164,6 +171,10 @@ public struct ServerMetrics {
         family("topology_http_requests_total", "counter", "HTTP requests answered, by status code.")
         for (code, count) in httpRequests.sorted(by: { $0.key < $1.key }) {
             sample("topology_http_requests_total", [("code", String(code))], String(count))
+        }
+        family("topology_http_evictions_total", "counter", "HTTP connections closed to admit another while every --max-http-connections slot was taken, by what they had sent of a request.")
+        for (request, count) in httpEvictions.sorted(by: { $0.key < $1.key }) {
+            sample("topology_http_evictions_total", [("request", request)], String(count))
         }
         family("topology_heartbeat_handling_seconds", "histogram", "Time the server spent on one heartbeat: decoding, the core, the reply.")
         var cumulative = 0

@@ -228,20 +228,6 @@ final class HTTPEndToEndTests: XCTestCase {
         XCTAssertTrue(idle.closesWithin(2), "an idle connection is closed at the deadline")
     }
 
-    func testConnectionLimitAnswers503() throws {
-        let running = try httpServer { $0.maxHTTPConnections = 2 }
-        defer { running.stop() }
-        let one = try running.http()
-        let two = try running.http()
-        one.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        two.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        XCTAssertEqual(try one.response().status, 200)
-        XCTAssertEqual(try two.response().status, 200)
-        let three = try running.http()
-        XCTAssertEqual(try three.response().status, 503)
-        XCTAssertTrue(three.closesWithin(2))
-    }
-
     // MARK: - SSE
 
     private func watch(_ running: RunningServer, _ extra: String = "", target: String = "/api/v1/watch") throws -> HTTPTestClient {

@@ -22,6 +22,8 @@ final class HTTPTestClient {
     let fd: Int32
     private var buffer: [UInt8] = []
     private(set) var closedByPeer = false
+    /// The close was a reset (ECONNRESET), not an orderly end of stream.
+    private(set) var resetByPeer = false
 
     init(port: UInt16, receiveBuffer: Int32? = nil) throws {
         fd = try connectLoopback(port: port, receiveBuffer: receiveBuffer)
@@ -48,7 +50,11 @@ final class HTTPTestClient {
         guard poll(&pfd, 1, Int32(timeout * 1000)) > 0 else { throw TestTimeout(description: "no bytes within \(timeout) s") }
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n <= 0 { closedByPeer = true; return false }
+        if n <= 0 {
+            closedByPeer = true
+            resetByPeer = n < 0 && errno == ECONNRESET
+            return false
+        }
         buffer.append(contentsOf: chunk[0..<n])
         return true
     }

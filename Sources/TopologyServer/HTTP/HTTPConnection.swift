@@ -35,6 +35,13 @@ final class HTTPConnection: OutboundQueue {
     /// Whether the connection stays open after that response.
     var encodedReplyKeepsAlive = true
 
+    /// Waiting for a request head (none begun, or one begun and not complete) with nothing to write,
+    /// no stream and no reply being encoded: all an idle or slow client holds, so the connection may
+    /// be closed to admit another when every slot is taken (`makeRoomForHTTPConnection`).
+    var isWaitingForRequest: Bool {
+        !closing && stream == nil && !awaitingEncodedReply && pendingBytes == 0
+    }
+
     init(id: UInt64, fd: Int32, peer: String, limits: HTTPLimits, deadlineMs: Int64) {
         self.id = id
         self.fd = fd

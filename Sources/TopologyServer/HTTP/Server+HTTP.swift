@@ -44,11 +44,8 @@ extension Server {
                 return
             }
             guard case .processed(let (fd, peerAddress)) = accepted else { return }
-            if httpConnections.count >= configuration.maxHTTPConnections {
-                var bytes: [UInt8] = []
-                HTTPResponse.text(.serviceUnavailable, "too many HTTP connections: the limit --max-http-connections is \(configuration.maxHTTPConnections); retry later")
-                    .serialize(into: &bytes, keepAlive: false, headOnly: false)
-                _ = try? bytes.withUnsafeBytes { try Sockets.write(fd, $0) }
+            if httpConnections.count >= configuration.maxHTTPConnections && !makeRoomForHTTPConnection(now: now) {
+                Server.writeLastHTTPResponse(.text(.serviceUnavailable, "too many HTTP connections, each busy with a request, a response or an event stream: the limit --max-http-connections is \(configuration.maxHTTPConnections); retry later"), to: fd)
                 Sockets.close(fd)
                 metrics.limitRejected("--max-http-connections")
                 metrics.httpRequests[503, default: 0] += 1
@@ -79,7 +76,7 @@ extension Server {
         }
     }
 
-    private func readHTTP(_ connection: HTTPConnection, now: Int64) {
+    func readHTTP(_ connection: HTTPConnection, now: Int64) {
         var budget = 64 * 1024
         var endOfStream = false
         while budget > 0 {
@@ -460,9 +457,7 @@ extension Server {
     /// No HTTP connection has work left for the shutdown drain to wait for: each is an idle
     /// keep-alive connection (nothing queued, no request begun), which may be closed at once.
     var httpConnectionsAreIdle: Bool {
-        httpConnections.values.allSatisfy {
-            !$0.closing && $0.stream == nil && $0.pendingBytes == 0 && $0.parser.bufferedBytes == 0 && !$0.awaitingEncodedReply
-        }
+        httpConnections.values.allSatisfy { $0.isWaitingForRequest && $0.parser.bufferedBytes == 0 }
     }
 
     // MARK: Metrics
