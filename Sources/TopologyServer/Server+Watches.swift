@@ -18,10 +18,13 @@ extension Server {
 
     var watchUpdatesWaiting: Bool { topology.hasReadyWatchers || !retryWatchers.isEmpty }
 
+    /// The longest a round of watch delivery runs before the loop reads its sockets again.
+    static let watchRoundBudgetMs: Int64 = 5
+
     /// Takes watch updates from the core only while a connection's queue is under the watch bound:
     /// a slow watcher's backlog stays in the core, which coalesces it and, past its limit, resyncs.
     /// Each update (and each full snapshot) is encoded once for all the watchers of the round.
-    /// Returns how many watchers had updates waiting.
+    /// Returns how many watchers were served.
     func deliverWatchUpdates() -> Int {
         let ready = retryWatchers + topology.takeReadyWatchers()
         retryWatchers.removeAll(keepingCapacity: true)
@@ -31,7 +34,14 @@ extension Server {
         let overBudget = outboundBytesTotal >= configuration.maxTotalOutboundBytes
         var encodings = WatchEncodingCache()
         var sharedSnapshots: [SharedWatchSnapshot.Key: SharedWatchSnapshot] = [:]
-        for watcher in ready {
+        let startedMs = clock.nowMs()
+        for (index, watcher) in ready.enumerated() {
+            // A round may take `watchRoundBudgetMs`; the watchers left wait for the next one, after
+            // the loop has read its sockets again (heartbeats come before watchers).
+            if index > 0, index % 64 == 0, clock.nowMs() - startedMs >= Server.watchRoundBudgetMs {
+                retryWatchers.append(contentsOf: ready[index...])
+                return index
+            }
             if let httpID = sseWatchers[watcher] {
                 deliverSSE(watcher, connectionID: httpID, cache: &encodings)
                 continue

@@ -40,6 +40,8 @@ final class Conn {
     var decodeEveryFrame = false
     var lastProbeSeen = -1
     var watchFrames = 0
+    /// Since when bytes have waited here because the socket took no more (0: none wait).
+    var blockedSinceNs: Int64 = 0
 
     init(fd: Int32, token: Int, role: Role) {
         self.fd = fd
@@ -112,6 +114,9 @@ final class Driver {
     var firstErrors: [String] = []
     var dueWhileInFlight = 0
     var maxSendLatenessNs: Int64 = 0
+    /// The longest heartbeats waited in the generator because their socket was full: the server
+    /// was not reading (TCP flow control), which its input horizon cannot see.
+    var maxSocketWaitNs: Int64 = 0
     var pendingRegistrations = 0
     /// A service heartbeats as soon as its registration is answered (as a client does), so none
     /// waits for the whole fleet's registrations.
@@ -489,6 +494,15 @@ final class Driver {
                 return closeFailed(conn, "write failed: errno \(errno)")
             }
             conn.outIndex += n
+        }
+        if conn.role == .heartbeats {
+            let now = monotonicNs()
+            if conn.outIndex < conn.out.count {
+                if conn.blockedSinceNs == 0 { conn.blockedSinceNs = now }
+            } else if conn.blockedSinceNs != 0 {
+                maxSocketWaitNs = max(maxSocketWaitNs, now - conn.blockedSinceNs)
+                conn.blockedSinceNs = 0
+            }
         }
         if conn.outIndex == conn.out.count {
             conn.out.removeAll(keepingCapacity: true)

@@ -97,24 +97,31 @@ func runOverload(_ driver: Driver, pid: Int32, _ o: OverloadOptions) -> Bool {
     result(l, "rtt_p99_us", microseconds(driver.rtt.percentile(99)))
     result(l, "rtt_max_us", microseconds(driver.rtt.max))
     result(l, "target_core_pct", fixed(t1.corePercent(since: t0)))
-    result(l, "generator_max_send_lateness_ms", milliseconds(driver.maxSendLatenessNs))
     result(l, "due_while_in_flight", String(driver.dueWhileInFlight))
     result(l, "stale_or_dead", String(driver.staleOrDeadUnexpected))
     result(l, "errors", String(driver.errors))
     for e in driver.firstErrors { log("\(l): \(e)") }
 
-    // The watchers go; the fleet stays. The server should give back what they made it hold.
-    for conn in readers where conn.open {
-        conn.open = false
-        Net.abortiveClose(conn.fd)
+    // The watchers go; the fleet stays. The server should give back what they made it hold. The
+    // generator's lateness still counts: a STALE seen now may have been declared now.
+    driver.measureEndNs = .max
+    // In batches, heartbeating in between: thousands of resets at once would hold the generator
+    // itself up (then its late heartbeats, not the server, would make a service STALE).
+    var closing = readers.filter(\.open).map(\.fd) + deaf
+    for conn in readers { conn.open = false }
+    while !closing.isEmpty {
+        for fd in closing.suffix(100) { Net.abortiveClose(fd) }
+        closing.removeLast(min(100, closing.count))
+        driver.run(untilNs: monotonicNs() + 2_000_000)
     }
-    for fd in deaf { Net.abortiveClose(fd) }
     driver.run(untilNs: monotonicNs() + Int64(o.afterMs) * 1_000_000)
     let afterKiB = Proc.residentKiB(pid)
     result(l, "rss_baseline_mib", fixed(Double(baselineKiB) / 1024))
     result(l, "rss_peak_mib", fixed(Double(peakKiB) / 1024))
     result(l, "rss_after_mib", fixed(Double(afterKiB) / 1024))
     result(l, "stale_or_dead_after", String(driver.staleOrDeadUnexpected))
+    result(l, "generator_max_send_lateness_ms", milliseconds(driver.maxSendLatenessNs))
+    result(l, "heartbeats_max_socket_wait_ms", milliseconds(driver.maxSocketWaitNs))
 
     // A service goes STALE after two intervals of silence: a send more than one interval late
     // would make that right.
