@@ -22,9 +22,10 @@ int topology_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data)
     return epoll_ctl(epfd, op, fd, &event);
 }
 
-int topology_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int capacity, int timeout_ms) {
-    struct epoll_event ready[256];
-    if (capacity > 256) capacity = 256;
+int topology_epoll_event_size(void) { return (int)sizeof(struct epoll_event); }
+
+int topology_epoll_wait(int epfd, void *scratch, uint64_t *data, uint32_t *events, int capacity, int timeout_ms) {
+    struct epoll_event *ready = scratch;
     int count = epoll_wait(epfd, ready, capacity, timeout_ms);
     for (int i = 0; i < count; i++) {
         data[i] = ready[i].data.u64;

@@ -167,9 +167,12 @@ struct Epoll {
     /// Waits up to `timeoutMs` (-1: forever) and fills the arrays; returns the count.
     func wait(data: inout [UInt64], events: inout [UInt32], timeoutMs: Int32) throws -> Int {
         let capacity = Int32(min(data.count, events.count))
-        let result = try data.withUnsafeMutableBufferPointer { d in
-            try events.withUnsafeMutableBufferPointer { e in
-                try syscall("epoll_wait") { topology_epoll_wait(fd, d.baseAddress, e.baseAddress, capacity, timeoutMs) }
+        let eventSize = Int(topology_epoll_event_size())
+        let result = try withUnsafeTemporaryAllocation(byteCount: Int(capacity) * eventSize, alignment: 8) { scratch in
+            try data.withUnsafeMutableBufferPointer { d in
+                try events.withUnsafeMutableBufferPointer { e in
+                    try syscall("epoll_wait") { topology_epoll_wait(fd, scratch.baseAddress, d.baseAddress, e.baseAddress, capacity, timeoutMs) }
+                }
             }
         }
         switch result {

@@ -150,6 +150,7 @@ struct Poller {
     let fd: Int32
     var readyData = [UInt64](repeating: 0, count: 256)
     var readyEvents = [UInt32](repeating: 0, count: 256)
+    private var scratch = [UInt8](repeating: 0, count: 256 * Int(topology_epoll_event_size()))
 
     init() {
         fd = topology_epoll_create()
@@ -168,9 +169,11 @@ struct Poller {
 
     /// Ready count (0 on timeout or EINTR).
     mutating func wait(timeoutMs: Int32) -> Int {
-        let n = readyData.withUnsafeMutableBufferPointer { data in
-            readyEvents.withUnsafeMutableBufferPointer { events in
-                topology_epoll_wait(fd, data.baseAddress, events.baseAddress, 256, timeoutMs)
+        let n = scratch.withUnsafeMutableBytes { scratch in
+            readyData.withUnsafeMutableBufferPointer { data in
+                readyEvents.withUnsafeMutableBufferPointer { events in
+                    topology_epoll_wait(fd, scratch.baseAddress, data.baseAddress, events.baseAddress, 256, timeoutMs)
+                }
             }
         }
         if n < 0 {

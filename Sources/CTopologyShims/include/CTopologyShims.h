@@ -12,9 +12,15 @@ int topology_epoll_create(void);
 /// epoll_ctl with the event's data set to `data`. `op`: 1 add, 2 delete, 3 modify (EPOLL_CTL_*).
 int topology_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 
-/// epoll_wait into two parallel caller-owned arrays of `capacity` entries: the data of each ready
-/// descriptor and its event bits. Returns the count, or -1 with errno.
-int topology_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int capacity, int timeout_ms);
+/// The size of one `struct epoll_event` (packed on x86_64), for `topology_epoll_wait`'s scratch.
+int topology_epoll_event_size(void);
+
+/// epoll_wait of up to `capacity` events into `scratch` (room for `capacity` events of
+/// `topology_epoll_event_size()` bytes), unpacked into two parallel caller-owned arrays of
+/// `capacity` entries: the data of each ready descriptor and its event bits. Returns the count, or
+/// -1 with errno. Every ready descriptor up to `capacity` is reported: the loop's input horizon
+/// counts on a wait that returned fewer than `capacity` having reported all of them.
+int topology_epoll_wait(int epfd, void *scratch, uint64_t *data, uint32_t *events, int capacity, int timeout_ms);
 
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC (a GNU extension Glibc's module does not export).
 int topology_accept(int fd, void *address, uint32_t *address_length);
