@@ -14,7 +14,6 @@ struct MemoryReturn {
 
     private var releasedBytes = 0
     private var lastTrimMs: Int64 = .min / 2
-    private(set) var trims = 0
 
     /// A connection closed whose buffers had this capacity.
     mutating func released(_ bytes: Int) {
@@ -26,7 +25,6 @@ struct MemoryReturn {
         guard releasedBytes >= MemoryReturn.trimAfterBytes, now - lastTrimMs >= MemoryReturn.minimumIntervalMs else { return }
         releasedBytes = 0
         lastTrimMs = now
-        trims += 1
         _ = topology_malloc_trim()
     }
 }

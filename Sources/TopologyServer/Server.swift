@@ -24,10 +24,6 @@ public struct ServerStats: Sendable, Equatable {
     public var loopIterations = 0
     /// Heartbeat frames read by the fast path (`HeartbeatFrame`) rather than the general decoder.
     public var fastPathHeartbeats = 0
-    /// Times a due liveness deadline waited because input that arrived before it was not yet read
-    /// (`InputHorizon`), and the largest such lag in ms.
-    public var livenessHolds = 0
-    public var maxInputLagMs: Int64 = 0
     /// Replies encoded off the loop thread (`ReplyEncoder`).
     public var offLoopReplies = 0
 }
@@ -497,16 +493,13 @@ public final class Server: @unchecked Sendable {
     func runTimers(now: Int64) {
         let due = topology.nextDeadline.flatMap { $0 <= now ? $0 : nil }
         let horizon = inputHorizon.horizon(nowMs: now)
-        if let hold = inputHorizon.noteTimers(due: topology.nextLivenessDeadline, horizon: horizon, nowMs: now) {
-            if hold.maxLagMs >= Server.logHoldsFromLagMs {
-                logger.warning("liveness deadlines held: input was read late", [
-                    "held_ms": String(hold.heldMs), "max_lag_ms": String(hold.maxLagMs),
-                    "connections_behind": String(inputHorizon.connectionsBehind),
-                ])
-            }
+        if let hold = inputHorizon.noteTimers(due: topology.nextLivenessDeadline, horizon: horizon, nowMs: now),
+           hold.maxLagMs >= Server.logHoldsFromLagMs {
+            logger.warning("liveness deadlines held: input was read late", [
+                "held_ms": String(hold.heldMs), "max_lag_ms": String(hold.maxLagMs),
+                "connections_behind": String(inputHorizon.connectionsBehind),
+            ])
         }
-        localStats.livenessHolds = inputHorizon.holds
-        localStats.maxInputLagMs = inputHorizon.maxLagMs
         let events = topology.advance(to: now, inputReadThrough: horizon)
         if let due {
             // Measured when advance has returned: every transition it made took effect by now, and

@@ -1,0 +1,156 @@
+import XCTest
+@testable import TopologyCore
+import TopologyWire
+
+/// The core's time: the stall guard, the busy guard (liveness waits for the input read through
+/// it), a clock that goes backwards, and deadlines that never spin.
+final class TimeGuardTests: XCTestCase {
+    func testStallGuardForgivesAPause() {
+        var h = Harness()
+        let ids = (0..<50).map { h.register("s\($0)") }
+        for id in ids { h.heartbeat(id) }
+        h.advance(by: 4_000)
+        for id in ids { h.heartbeat(id) }
+        let lastHeartbeat = h.now
+        // The process is paused for a minute: the clock jumps far past every deadline.
+        h.jump(to: h.now + 60_000)
+        XCTAssertEqual(h.topology.serviceCount, 50, "nobody dies for the pause alone")
+        XCTAssertTrue(ids.allSatisfy { h.state($0) == .idle }, "not even STALE")
+        XCTAssertEqual(h.events.filter { if case .stallDetected = $0 { true } else { false } }, [.stallDetected(jumpMs: 60_000)])
+        // Services that heartbeat after the pause live on; the others go STALE and DEAD on the usual
+        // schedule with the pause left out: as if their silence started at the pause's end.
+        let resumed = h.now
+        for id in ids.prefix(25) { h.heartbeat(id) }
+        h.advance(to: resumed + 8_000)
+        for id in ids.prefix(25) { h.heartbeat(id) }
+        h.advance(to: resumed + 10_000)
+        XCTAssertTrue(ids.suffix(25).allSatisfy { h.state($0) == .idle })
+        h.advance(to: resumed + 10_001)
+        XCTAssertTrue(ids.suffix(25).allSatisfy { h.state($0) == .stale })
+        XCTAssertTrue(ids.prefix(25).allSatisfy { h.state($0) == .idle })
+        h.advance(to: resumed + 15_000)
+        XCTAssertEqual(h.topology.serviceCount, 50)
+        h.advance(to: resumed + 15_001)
+        XCTAssertEqual(h.topology.serviceCount, 25)
+        XCTAssertEqual(lastHeartbeat + 60_000, resumed)
+        XCTAssertEqual(h.topology.forgivenStallTotalMs, 60_000)
+    }
+
+    func testStallNoticedByAHeartbeatBeforeTheAdvance() {
+        var h = Harness()
+        let a = h.register("a")
+        let b = h.register("b")
+        h.heartbeat(a)
+        h.heartbeat(b)
+        // The server wakes from a pause and handles input before calling advance.
+        h.now += 30_000
+        h.heartbeat(a)
+        h.advance(by: 0)
+        XCTAssertEqual(h.topology.serviceCount, 2, "b's heartbeat may still be in the socket")
+        XCTAssertEqual(h.state(b), .idle)
+    }
+
+    func testLivenessDeadlinesWaitForTheInputReadThroughThem() {
+        var h = Harness()
+        let a = h.register("a")
+        let b = h.register("b")
+        h.heartbeat(a)
+        h.heartbeat(b)
+        let start = h.now
+        // A busy server is at start + 16,000 but has read its sockets only through start + 9,000:
+        // a heartbeat of b's sent before its deadline may still be unread, so nothing expires.
+        for t in stride(from: start + 1_000, through: start + 16_000, by: 1_000) {
+            h.events += h.topology.advance(to: t, inputReadThrough: start + 9_000)
+        }
+        h.now = start + 16_000
+        XCTAssertEqual(h.state(a), .idle)
+        XCTAssertEqual(h.state(b), .idle)
+        XCTAssertEqual(h.topology.nextLivenessDeadline, start + 10_001, "the STALE deadline stays due, held")
+        // The server reads b's heartbeat (stamped when read, late); a had gone silent.
+        h.heartbeat(b)
+        h.events += h.topology.advance(to: h.now, inputReadThrough: start + 10_001)
+        XCTAssertEqual(h.state(a), .stale, "a is STALE once input through its deadline is read")
+        XCTAssertEqual(h.state(b), .idle)
+        h.events += h.topology.advance(to: h.now, inputReadThrough: h.now)
+        XCTAssertNil(h.state(a), "and DEAD once the reading caught up")
+        XCTAssertEqual(h.state(b), .idle)
+        XCTAssertFalse(h.events.contains { if case .stallDetected = $0 { true } else { false } },
+                       "advance was called on time: holding is not a stall")
+    }
+
+    func testJumpWithinOneIntervalIsNotAStall() {
+        var h = Harness()
+        let id = h.register("a")
+        h.heartbeat(id)
+        h.advance(by: 10_001 + 5_000 - 1)  // via the deadlines: STALE at +10,001
+        XCTAssertEqual(h.state(id), .stale)
+        // Jump straight past DEAD by less than one interval beyond the next deadline.
+        var h2 = Harness()
+        let id2 = h2.register("a")
+        h2.heartbeat(id2)
+        h2.jump(to: t0 + 10_001 + 5_000)  // 5,000 late for the STALE deadline: not more than one interval
+        XCTAssertNil(h2.state(id2))
+        XCTAssertFalse(h2.events.contains { if case .stallDetected = $0 { true } else { false } })
+    }
+
+    func testClockGoingBackwardsIsClamped() {
+        var h = Harness()
+        let id = h.register("a")
+        h.heartbeat(id)
+        _ = h.topology.advance(to: t0 - 50_000)
+        XCTAssertEqual(h.state(id), .idle)
+        _ = try! h.topology.heartbeat(HeartbeatRequest(serviceId: id), now: t0 - 1_000)
+        XCTAssertEqual(h.topology.node(id: id)!.lastHeartbeatMs, t0)
+    }
+
+    func testAdvanceWhenNothingIsDueDoesNothing() {
+        var h = Harness()
+        let id = h.register("a")
+        h.heartbeat(id)
+        let revision = h.topology.currentRevision
+        let deadline = h.topology.nextDeadline!
+        for time in stride(from: h.now, to: deadline, by: 997) {
+            XCTAssertEqual(h.topology.advance(to: time), [])
+        }
+        XCTAssertEqual(h.topology.currentRevision, revision)
+        XCTAssertEqual(h.topology.nextDeadline, deadline)
+    }
+
+    func testDegenerateConfigurationCannotSpinTheTimers() {
+        var configuration = TopologyConfiguration()
+        configuration.heartbeatIntervalMs = 0
+        configuration.timeoutMultiplier = 0
+        configuration.activityFlushMs = 0
+        configuration.progressIntervalMs = 0
+        configuration.rpsWindowMs = 0
+        configuration.idleTimeoutMs = 0
+        configuration.nodeUpdateThrottleMs = -5
+        configuration.watchBufferLimit = 0
+        var h = Harness(configuration)
+        XCTAssertEqual(h.topology.configuration.activityFlushMs, 1)
+        XCTAssertEqual(h.topology.configuration.watchBufferLimit, 1)
+        let watcher = h.watch()
+        let id = h.register("a")
+        h.heartbeat(id)
+        h.activity(id, to: "b")
+        for _ in 0..<100 {
+            h.advance(by: 1)
+            h.heartbeat(id)
+            _ = h.take(watcher)
+        }
+        XCTAssertEqual(h.state(id), .idle, "ACTIVE lasts 0 ms with idle timeout 0")
+        let deadline = h.topology.nextDeadline!
+        XCTAssertGreaterThan(deadline, h.now, "nothing left due now")
+    }
+
+    func testNextDeadlineIsNilWhenIdle() {
+        let topology = Topology(configuration: TopologyConfiguration(), serverEpoch: "e", now: t0)
+        XCTAssertNil(topology.nextDeadline)
+        XCTAssertEqual(topology.serverEpoch, "e")
+        XCTAssertEqual(topology.configuration, TopologyConfiguration())
+    }
+
+    /// The server's fast path hands the core a parsed id and a hint of where the service was: the
+    /// outcome (response or error, state, events, every watch update) must be that of the same
+    /// heartbeat by request, whatever the hint.
+}
