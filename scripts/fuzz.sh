@@ -32,8 +32,8 @@ sources() {
             [[ $1 == frame ]] && echo "$fuzz/FrameFuzzer.swift" || echo "$fuzz/MessagesFuzzer.swift"
             ;;
         http)
-            # The parser and the types it uses; the rest of TopologyServer (sockets) stays out.
-            echo Sources/TopologyServer/HTTP/HTTPParser.swift Sources/TopologyServer/HTTP/HTTPResponse.swift Sources/TopologyServer/ControlCharacters.swift
+            # The parser and the types it uses; the rest of TopologyProtocol stays out.
+            echo Sources/TopologyProtocol/HTTP/HTTPParser.swift Sources/TopologyProtocol/HTTP/HTTPResponse.swift Sources/TopologyProtocol/ControlCharacters.swift
             echo "$fuzz/FuzzSupport.swift" "$fuzz/HTTPFuzzer.swift"
             ;;
         c-client)

@@ -39,7 +39,7 @@ public struct RPCDispatcher<C: Clock> {
     public let serverEpoch: String
     /// Counters for /metrics; the HTTP side counts its own here too.
     public var metrics = ServerMetrics()
-    let log: EventLog
+    public let log: EventLog
     /// Writes heartbeat acknowledgements (their tail, with the epoch, is encoded once).
     let heartbeatReply: HeartbeatReplyEncoder
 

@@ -4,7 +4,7 @@ import TopologyWire
 /// a connection must be an authenticate_request carrying the token. Anything else, or a wrong token,
 /// is answered with Status UNAUTHENTICATED on call 0 (the rejection is about the connection, not a
 /// call) and the connection is closed (`RPCDispatcher+Authentication`). The HTTP side is
-/// HTTP/BearerAuthorization.swift.
+/// TopologyProtocol's HTTP/BearerAuthorization.swift; both ask `dispatcher.configuration.tokenMatches`.
 extension Server {
     /// Reads `--auth-token-file`, if set: at start, before anything listens, so a bad file stops the
     /// server instead of leaving it open to everyone. Without one, warns about a listener that other

@@ -1,4 +1,4 @@
-// Fuzz target `http`: HTTPRequestParser (Sources/TopologyServer/HTTP/HTTPParser.swift) fed a byte
+// Fuzz target `http`: HTTPRequestParser (Sources/TopologyProtocol/HTTP/HTTPParser.swift) fed a byte
 // stream read three ways (FuzzInput.readPatterns). It must never crash, must answer alike however
 // the stream was split, and every request it accepts, written out again, must parse to itself.
 //

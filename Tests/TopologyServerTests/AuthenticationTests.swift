@@ -1,4 +1,5 @@
 import Foundation
+@testable import TopologyProtocol
 @testable import TopologyServer
 import TopologyWire
 import XCTest
@@ -91,7 +92,7 @@ final class AuthenticationTests: XCTestCase {
     private func route(_ head: String, token: AuthToken?) throws -> HTTPRoute {
         var parser = HTTPRequestParser()
         parser.append(Array((head + "\r\nHost: t\r\n\r\n").utf8))
-        return HTTPRouter.route(try XCTUnwrap(parser.next()), token: token)
+        return HTTPRouter.route(try XCTUnwrap(parser.next()), tokenMatches: token.map { token in { token.matches($0) } })
     }
 
     func testRouterRequiresTheBearerTokenEverywhereButHealthz() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TopologyProtocol
 @testable import TopologyServer
 import TopologyWire
 import XCTest

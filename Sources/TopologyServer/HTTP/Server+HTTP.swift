@@ -7,8 +7,9 @@ import Glibc
 #endif
 
 /// The HTTP listener: a second listening socket in the same epoll loop as the frames protocol, with
-/// the same rules: non-blocking, bounded reads per wake-up, bounded request heads, a deadline for
-/// slow clients, and watch updates taken from the core only while the connection's queue has room.
+/// the same rules: non-blocking, bounded reads per wake-up, and output queued per connection. What
+/// the bytes mean (requests, routes, the event stream, deadlines) is each connection's
+/// `HTTPSession`'s; this file moves bytes and carries out the sessions' `HTTPAction`s.
 extension Server {
     static let httpListenerToken: UInt64 = 4
 
@@ -54,15 +55,16 @@ extension Server {
             Sockets.configureAccepted(fd, keepaliveMs: configuration.tcpKeepaliveMs)
             let id = nextConnectionID
             nextConnectionID += 1
-            let connection = HTTPConnection(id: id, fd: fd, peer: peerAddress.description, limits: configuration.httpLimits,
-                                            deadlineMs: now + configuration.httpRequestTimeoutMs)
+            let events = UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
             do {
-                try epoll?.add(fd, events: UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP), data: id)
+                try epoll?.add(fd, events: events, data: id)
             } catch {
                 Sockets.close(fd)
                 continue
             }
-            httpConnections[id] = connection
+            let session = HTTPSession(peer: peerAddress.description, limits: configuration.httpLimits, now: now,
+                                      requestTimeoutMs: configuration.httpRequestTimeoutMs)
+            httpConnections[id] = HTTPConnection(id: id, fd: fd, session: session, registeredEvents: events)
         }
     }
 
@@ -78,7 +80,6 @@ extension Server {
 
     func readHTTP(_ connection: HTTPConnection, now: Int64) {
         var budget = 64 * 1024
-        var endOfStream = false
         while budget > 0 {
             let result: IOResult<Int>
             do {
@@ -88,247 +89,82 @@ extension Server {
                 return
             }
             guard case .processed(let n) = result else { break }
-            if n == 0 { endOfStream = true; break }
+            if n == 0 {
+                withHTTPSession(connection) { session, env, out in session.peerEnded(now: now, env, topology: &topology, &out) }
+                return
+            }
             budget -= n
-            // A closing connection's input is drained and dropped (a lingering close: closing a
-            // socket with unread input would reset it and could destroy the error response).
-            // An SSE client has nothing more to say either.
-            if !connection.closing && connection.stream == nil {
-                connection.parser.append(readBuffer[0..<n])
-                processHTTPRequests(connection, now: now)
-                if httpConnections[connection.id] == nil { return }
-            }
-            if n < readBuffer.count { break }
-        }
-        if endOfStream {
-            if connection.peerClosed || connection.stream != nil || connection.pendingBytes == 0 && !connection.awaitingEncodedReply {
-                closeHTTPNow(connection, reason: "closed by peer")
-            } else {
-                // The client half-closed after its request: write the answer, then close. Stop
-                // watching for input (EOF stays readable: level-triggered, it would spin the loop).
-                connection.peerClosed = true
-                beginClosingHTTP(connection, now: now)
-                connection.waitingForWritable = true
-                updateHTTPInterest(connection)
-            }
-        }
-    }
-
-    private func processHTTPRequests(_ connection: HTTPConnection, now: Int64) {
-        while !connection.closing, connection.stream == nil, !connection.awaitingEncodedReply {
-            let request: HTTPRequest
-            do {
-                guard let next = try connection.parser.next() else { return }
-                request = next
-            } catch {
-                if error.status == .requestHeaderFieldsTooLarge || error.status == .contentTooLarge {
-                    metrics.limitRejected(error.status == .contentTooLarge ? "http-request-body" : "http-request-head")
+            withHTTPSession(connection) { session, env, out in
+                readBuffer.withUnsafeBytes { bytes in
+                    session.receive(UnsafeRawBufferPointer(rebasing: bytes[0..<n]), now: now, env, topology: &topology, metrics: &metrics, &out)
                 }
-                logger.info("http request refused", ["peer": connection.peer, "code": String(error.status.code), "error": error.message])
-                queue(HTTPResponse.text(error.status, error.message), on: connection, keepAlive: false, headOnly: false, now: now)
-                return
             }
-            connection.deadlineMs = now + configuration.httpRequestTimeoutMs
-            respond(to: request, on: connection, now: now)
+            if httpConnections[connection.id] == nil || n < readBuffer.count { return }
         }
     }
 
-    private func respond(to request: HTTPRequest, on connection: HTTPConnection, now: Int64) {
-        let headOnly = request.method == "HEAD"
-        // During the shutdown drain a request is still answered, and its connection then closed.
-        let keepAlive = request.keepAlive && shutdownDeadlineMs == nil
-        let response: HTTPResponse
-        switch HTTPRouter.route(request, token: authToken) {
-        case .dashboard:
-            response = HTTPResponse(status: .ok, contentType: "text/html; charset=utf-8", body: DashboardPage.bytes, headers: [
-                ("Cache-Control", "no-store"),
-                // The address may carry ?access_token=: never send it on in a Referer.
-                ("Referrer-Policy", "no-referrer"),
-                // The page may talk to this server only: no CDN, no third party.
-                ("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"),
-                ("X-Content-Type-Options", "nosniff"),
-            ])
-        case .topology(let query):
-            let snapshot = topology.snapshot(for: query, now: now)
-            if snapshot.nodes.count + snapshot.edges.count >= Server.offLoopReplyEntries {
-                queueEncoded(on: connection, keepAlive: keepAlive, headOnly: headOnly, now: now) { .json(snapshot.jsonUTF8()) }
-                return
-            }
-            response = .json(snapshot.jsonUTF8())
-        case .metrics:
-            response = HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                                    body: Array(renderMetrics(now: now).utf8), headers: [("Cache-Control", "no-store")])
-        case .healthz:
-            response = .text(.ok, "ok")
-        case .readyz:
-            response = shutdownDeadlineMs == nil ? .text(.ok, "ready") : .text(.serviceUnavailable, "shutting down")
-        case .unauthorized(let failure):
-            metrics.authenticationFailed(listener: "http")
-            logger.info("http request unauthorized", ["peer": connection.peer, "path": request.path, "reason": failure.reason])
-            response = .text(failure.status, failure.message, headers: [("WWW-Authenticate", failure.challenge), ("Cache-Control", "no-store")])
-        case .error(let status, let message):
-            response = .text(status, message, headers: status == .methodNotAllowed ? [("Allow", "GET, HEAD")] : [])
-        case .watch where shutdownDeadlineMs != nil:
-            response = .text(.serviceUnavailable, "server shutting down; watch again on the next server")
-        case .watch(let query, let resume):
-            if headOnly {
-                connection.outbound.append(contentsOf: HTTPResponse.eventStreamHead())
-                metrics.httpRequests[200, default: 0] += 1
-                beginClosingHTTP(connection, now: now)
-                return
-            }
-            startEventStream(on: connection, query: query, resume: resume, now: now)
-            return
-        }
-        queue(response, on: connection, keepAlive: keepAlive, headOnly: headOnly, now: now)
+    /// What a session needs of the server for one call.
+    func httpEnvironment() -> HTTPEnvironment {
+        HTTPEnvironment(limits: configuration.httpLimits, requestTimeoutMs: configuration.httpRequestTimeoutMs,
+                        sseCommentIntervalMs: configuration.sseCommentIntervalMs, maxOutboundBytes: configuration.maxOutboundBytes,
+                        closeGraceMs: max(configuration.shutdownGraceMs, 1_000), offLoopReplyEntries: Server.offLoopReplyEntries,
+                        canEncodeOffLoop: replyEncoder != nil, tokenMatches: dispatcher.configuration.tokenMatches,
+                        limitFlag: CommandLineOptions.flag(forConfigurationField:), serverEpoch: serverEpoch,
+                        shuttingDown: shutdownDeadlineMs != nil, dashboardPage: DashboardPage.bytes,
+                        renderMetrics: { [unowned self] in renderMetrics(now: $0, topology: $1, metrics: $2) }, log: dispatcher.log)
     }
 
-    private func queue(_ response: HTTPResponse, on connection: HTTPConnection, keepAlive: Bool, headOnly: Bool, now: Int64) {
-        metrics.httpRequests[response.status.code, default: 0] += 1
-        if connection.pendingBytes > configuration.maxOutboundBytes {
-            // Pipelining requests without reading the responses: the same rule as for frames.
-            metrics.limitRejected("--max-outbound-bytes")
-            closeHTTPNow(connection, reason: "not reading its responses")
-            return
+    /// Runs `body` on the connection's session with its queue moved in (not copied), then carries
+    /// out what the session asked for, and schedules the write.
+    func withHTTPSession(_ connection: HTTPConnection, _ body: (inout HTTPSession, HTTPEnvironment, inout HTTPOutput) -> Void) {
+        var out = HTTPOutput(outbound: [], written: connection.writeIndex)
+        swap(&out.outbound, &connection.outbound)
+        let queuedBefore = out.outbound.count
+        body(&connection.session, httpEnvironment(), &out)
+        swap(&out.outbound, &connection.outbound)
+        for action in out.actions {
+            switch action {
+            case .closeNow(let reason):
+                closeHTTPNow(connection, reason: reason)
+                return
+            case .watchOpened(let watcher):
+                sseWatchers[watcher] = connection.id
+                retryWatchers.append(watcher)
+            case .watchClosed(let watcher):
+                sseWatchers[watcher] = nil
+            case .deliverUpdates(let watcher):
+                retryWatchers.append(watcher)
+            case .encodeOffLoop(let encode):
+                _ = encodeOffLoop(for: connection.id, encode)  // the session asks only when the encoder runs
+            }
         }
-        response.serialize(into: &connection.outbound, keepAlive: keepAlive, headOnly: headOnly)
-        if keepAlive {
-            scheduleHTTPFlush(connection)
-        } else {
-            beginClosingHTTP(connection, now: now)
-        }
-    }
-
-    /// `queue` for a response too large to serialize on the loop (about a second as JSON for
-    /// 100,000 nodes): the reply encoder makes it; `takeEncodedReply` queues it.
-    private func queueEncoded(on connection: HTTPConnection, keepAlive: Bool, headOnly: Bool, now: Int64,
-                              _ response: @escaping @Sendable () -> HTTPResponse) {
-        if connection.pendingBytes > configuration.maxOutboundBytes {
-            metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
-            metrics.limitRejected("--max-outbound-bytes")
-            closeHTTPNow(connection, reason: "not reading its responses")
-            return
-        }
-        let submitted = encodeOffLoop(for: connection.id) {
-            var bytes: [UInt8] = []
-            response().serialize(into: &bytes, keepAlive: keepAlive, headOnly: headOnly)
-            return bytes
-        }
-        guard submitted else { return queue(response(), on: connection, keepAlive: keepAlive, headOnly: headOnly, now: now) }
-        metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
-        connection.awaitingEncodedReply = true
-        connection.encodedReplyKeepsAlive = keepAlive
+        if connection.outbound.count != queuedBefore || connection.session.isClosing { scheduleHTTPFlush(connection) }
         updateHTTPInterest(connection)
     }
 
-    /// Bytes the reply encoder made for `connection`: a response (then the requests that came
-    /// after it are served) or SSE events (then the watcher's next updates).
+    /// Bytes the reply encoder made for `connection`.
     func takeEncodedReply(_ bytes: [UInt8], forHTTP connection: HTTPConnection, now: Int64) {
-        guard connection.awaitingEncodedReply else { return }
-        connection.awaitingEncodedReply = false
-        updateHTTPInterest(connection)
-        if let stream = connection.stream {
-            // A stream that has ended meanwhile: its events are moot, but its closing goes on.
-            if !connection.closing {
-                connection.append(encoded: bytes)
-                retryWatchers.append(stream.watcher)
-            }
-            scheduleHTTPFlush(connection)
-            return
-        }
-        connection.append(encoded: bytes)
-        scheduleHTTPFlush(connection)
-        if connection.closing {
-            // The peer closed its side, or the server is shutting down: write the answer, then close.
-            connection.closeDeadlineMs = now + max(configuration.shutdownGraceMs, 1_000)
-        } else if connection.encodedReplyKeepsAlive {
-            connection.deadlineMs = now + configuration.httpRequestTimeoutMs
-            processHTTPRequests(connection, now: now)
-        } else {
-            beginClosingHTTP(connection, now: now)
+        withHTTPSession(connection) { session, env, out in
+            session.takeEncodedReply(bytes, now: now, env, topology: &topology, metrics: &metrics, &out)
         }
     }
 
     /// Readable unless the peer has closed its side or a reply is being encoded; writable while
     /// output waits for the socket.
     private func updateHTTPInterest(_ connection: HTTPConnection) {
-        let read = connection.peerClosed || connection.awaitingEncodedReply ? 0 : UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
+        guard httpConnections[connection.id] != nil else { return }
+        let read = connection.session.wantsInput ? UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP) : 0
         let events = UInt32(connection.waitingForWritable ? TOPOLOGY_EPOLLOUT : 0) | read
+        guard events != connection.registeredEvents else { return }
+        connection.registeredEvents = events
         try? epoll?.modify(connection.fd, events: events, data: connection.id)
     }
 
-    private func startEventStream(on connection: HTTPConnection, query: TopologyQuery, resume: SSEEventID?, now: Int64) {
-        var request = WatchTopologyRequest(query: query)
-        if let resume {
-            request.resumeAfterRevision = resume.revision
-            request.resumeServerEpoch = resume.serverEpoch
-        }
-        let watcher: WatcherID
-        do {
-            watcher = try topology.watch(request, now: now)
-        } catch {
-            let status: HTTPStatus
-            if case .resourceExhausted(let limit, _) = error {
-                metrics.limitRejected(CommandLineOptions.flag(forConfigurationField: limit) ?? limit)
-                status = .serviceUnavailable
-            } else {
-                status = .badRequest
-            }
-            queue(HTTPResponse.text(status, error.serverStatus.message), on: connection, keepAlive: false, headOnly: false, now: now)
-            return
-        }
-        metrics.httpRequests[200, default: 0] += 1
-        connection.stream = HTTPConnection.EventStream(watcher: watcher, nextCommentMs: now + configuration.sseCommentIntervalMs)
-        sseWatchers[watcher] = connection.id
-        connection.outbound.append(contentsOf: HTTPResponse.eventStreamHead())
-        // The reconnection delay for EventSource, and the epoch a client may compare ids with.
-        connection.outbound.append(contentsOf: "retry: 1000\n: topology watch, server_epoch \(serverEpoch)\n\n".utf8)
-        logger.info("watch started", ["peer": connection.peer, "transport": "sse", "resume": resume?.text ?? "", "watchers": String(topology.watcherCount)])
-        retryWatchers.append(watcher)
-        scheduleHTTPFlush(connection)
-    }
-
-    /// Moves updates of an SSE watcher from the core to its connection while the queue is under the
-    /// watch bound (half of --max-outbound-bytes), exactly as for a frames watcher: a slow reader's
-    /// backlog stays in the core, which coalesces it and, past its limit, resyncs.
+    /// Moves an SSE watcher's updates from the core to its connection (the session says how many).
     func deliverSSE(_ watcher: WatcherID, connectionID: UInt64, cache: inout WatchEncodingCache) {
-        guard let connection = httpConnections[connectionID], !connection.closing, !connection.awaitingEncodedReply else { return }
-        let bound = configuration.maxOutboundBytes / 2
-        while true {
-            if connection.pendingBytes >= bound {
-                connection.watcherBlocked = true
-                return
-            }
-            let updates = topology.takeUpdates(for: watcher, max: 32, cache: &cache)
-            if updates.isEmpty {
-                connection.watcherBlocked = false
-                return
-            }
-            let large = updates.firstIndex { ($0.snapshot?.nodes.count ?? 0) + ($0.snapshot?.edges.count ?? 0) >= Server.offLoopReplyEntries }
-            for update in updates[..<(large ?? updates.count)] {
-                SSEEncoder.append(TopologyUpdateJSON(revision: update.revision, json: update.jsonUTF8()), epoch: serverEpoch, to: &connection.outbound)
-            }
-            scheduleHTTPFlush(connection)
-            if let large {
-                // A large snapshot, and what came after it, in order, off the loop; the watcher's
-                // further updates wait in the core (coalesced there if need be) until they are queued.
-                let rest = Array(updates[large...])
-                let epoch = serverEpoch
-                let encode: @Sendable () -> [UInt8] = {
-                    var bytes: [UInt8] = []
-                    for update in rest {
-                        SSEEncoder.append(TopologyUpdateJSON(revision: update.revision, json: update.jsonUTF8()), epoch: epoch, to: &bytes)
-                    }
-                    return bytes
-                }
-                guard encodeOffLoop(for: connection.id, encode) else {
-                    connection.outbound.append(contentsOf: encode())
-                    continue
-                }
-                connection.awaitingEncodedReply = true
-                updateHTTPInterest(connection)
-                return
-            }
+        guard let connection = httpConnections[connectionID] else { return }
+        withHTTPSession(connection) { session, env, out in
+            session.deliverUpdates(env, topology: &topology, cache: &cache, &out)
         }
     }
 
@@ -357,84 +193,40 @@ extension Server {
             closeHTTPNow(connection, reason: "write error")
             return
         }
-        if connection.closing {
+        switch connection.session.wrote(pendingBytes: connection.pendingBytes, httpEnvironment()) {
+        case .nothing:
+            break
+        case .shutDownWriting:
             // Written: half-close, then drain input until the peer closes or the grace period ends
             // (closing with unread input would reset the connection and could lose the response).
-            // A response still being encoded is not written yet.
-            if connection.pendingBytes == 0 && !connection.awaitingEncodedReply {
-                if connection.peerClosed { closeHTTPNow(connection, reason: "answered") } else { _ = shutdown(connection.fd, Int32(SHUT_WR)) }
-            }
-            return
+            _ = shutdown(connection.fd, Int32(SHUT_WR))
+        case .close:
+            closeHTTPNow(connection, reason: "answered")
+        case .deliverUpdates(let watcher):
+            retryWatchers.append(watcher)
         }
-        if connection.watcherBlocked, let stream = connection.stream,
-           connection.pendingBytes < configuration.maxOutboundBytes / 2 {
-            connection.watcherBlocked = false
-            retryWatchers.append(stream.watcher)
-        }
-    }
-
-    /// Stops serving; the connection is closed once the peer has read what is queued and closed its
-    /// side, or at the close deadline.
-    func beginClosingHTTP(_ connection: HTTPConnection, now: Int64) {
-        guard !connection.closing else { return }
-        connection.closing = true
-        connection.closeDeadlineMs = now + max(configuration.shutdownGraceMs, 1_000)
-        if let stream = connection.stream {
-            endWatch(stream.watcher)
-            sseWatchers[stream.watcher] = nil
-        }
-        scheduleHTTPFlush(connection)
     }
 
     func closeHTTPNow(_ connection: HTTPConnection, reason: String) {
         guard httpConnections.removeValue(forKey: connection.id) != nil else { return }
         memoryReturn.released(connection.outbound.capacity)
-        if let stream = connection.stream {
-            endWatch(stream.watcher)
-            sseWatchers[stream.watcher] = nil
-        }
+        if let watcher = connection.session.end(topology: &topology) { sseWatchers[watcher] = nil }
         epoll?.remove(connection.fd)
         Sockets.close(connection.fd)
-        logger.debug("http connection closed", ["peer": connection.peer, "reason": reason])
+        logger.debug("http connection closed", ["peer": connection.session.peer, "reason": reason])
     }
 
     // MARK: Timers
 
     /// The earliest HTTP deadline: a close grace period, an SSE comment, or a request deadline.
     func nextHTTPWakeupMs() -> Int64? {
-        var deadline: Int64?
-        for connection in httpConnections.values where !connection.awaitingEncodedReply {
-            let due = connection.closing ? connection.closeDeadlineMs
-                : connection.stream?.nextCommentMs ?? connection.deadlineMs
-            deadline = min(deadline ?? due, due)
-        }
-        return deadline
+        httpConnections.values.compactMap(\.session.nextDeadlineMs).min()
     }
 
     func runHTTPTimers(now: Int64) {
-        guard !httpConnections.isEmpty else { return }
-        // A connection waiting for an encoded reply has its deadlines set again once it is queued.
-        for connection in Array(httpConnections.values) where !connection.awaitingEncodedReply {
-            if connection.closing {
-                if connection.closeDeadlineMs <= now { closeHTTPNow(connection, reason: "close deadline") }
-            } else if var stream = connection.stream {
-                guard stream.nextCommentMs <= now else { continue }
-                stream.nextCommentMs = now + configuration.sseCommentIntervalMs
-                connection.stream = stream
-                if connection.pendingBytes < configuration.maxOutboundBytes / 2 {
-                    SSEEncoder.appendComment("keep-alive \(now)", to: &connection.outbound)
-                    scheduleHTTPFlush(connection)
-                }
-            } else if connection.deadlineMs <= now {
-                if connection.parser.bufferedBytes > 0 {
-                    // A request was started and not finished in time.
-                    logger.info("http request timed out", ["peer": connection.peer])
-                    queue(HTTPResponse.text(.requestTimeout, "request head not complete within --http-request-timeout-ms=\(configuration.httpRequestTimeoutMs)"),
-                          on: connection, keepAlive: false, headOnly: false, now: now)
-                    metrics.limitRejected("--http-request-timeout-ms")
-                } else {
-                    closeHTTPNow(connection, reason: connection.pendingBytes > 0 ? "response not read in time" : "idle")
-                }
+        for connection in Array(httpConnections.values) where connection.session.nextDeadlineMs.map({ $0 <= now }) ?? false {
+            withHTTPSession(connection) { session, env, out in
+                session.runTimers(now: now, env, topology: &topology, metrics: &metrics, &out)
             }
         }
     }
@@ -448,21 +240,20 @@ extension Server {
             Sockets.close(httpListener)
             httpListener = -1
         }
-        for connection in httpConnections.values where !connection.closing && connection.stream != nil {
-            SSEEncoder.appendComment("server shutting down", to: &connection.outbound)
-            beginClosingHTTP(connection, now: now)
+        for connection in Array(httpConnections.values) {
+            withHTTPSession(connection) { session, env, out in session.shutdown(now: now, env, topology: &topology, &out) }
         }
     }
 
     /// No HTTP connection has work left for the shutdown drain to wait for: each is an idle
     /// keep-alive connection (nothing queued, no request begun), which may be closed at once.
     var httpConnectionsAreIdle: Bool {
-        httpConnections.values.allSatisfy { $0.isWaitingForRequest && $0.parser.bufferedBytes == 0 }
+        httpConnections.values.allSatisfy { $0.isWaitingForRequest && $0.session.requestBytesBuffered == 0 }
     }
 
     // MARK: Metrics
 
-    func renderMetrics(now: Int64) -> String {
+    func renderMetrics(now: Int64, topology: Topology, metrics: ServerMetrics) -> String {
         let gauges = ServerMetrics.Gauges(
             servicesByState: topology.serviceCountsByState, edges: topology.edgeCount, watchers: topology.watcherCount, sseWatchers: sseWatchers.count,
             binaryConnections: connections.count, httpConnections: httpConnections.count, revision: topology.currentRevision,

@@ -1,3 +1,5 @@
+import TopologyProtocol
+
 /// Admission at the `--max-http-connections` limit. Slow or idle clients (a slowloris: many
 /// connections, each trickling a request head that never ends) must not be able to hold every slot
 /// and so turn away the load balancer's `/healthz` probe. When the table is full, the connection that
@@ -12,7 +14,7 @@ extension Server {
         // `deadlineMs` is the time the wait for the current request began plus the same timeout for
         // all, so the earliest is the longest wait; of two in the same millisecond, the older.
         let candidates = httpConnections.values.filter(\.isWaitingForRequest)
-            .sorted { ($0.deadlineMs, $0.id) < ($1.deadlineMs, $1.id) }
+            .sorted { ($0.session.deadlineMs, $0.id) < ($1.session.deadlineMs, $1.id) }
         for candidate in candidates {
             // What it sent since the loop last read it (a request, or its end of stream) is read
             // first: a request already sent is answered, not dropped, and a socket closed with
@@ -29,10 +31,10 @@ extension Server {
     /// Closes a connection waiting for a request head at once (no lingering close: the slot is needed
     /// now). One that had begun a request is told why with a 408, as at its request deadline.
     private func evictHTTP(_ connection: HTTPConnection, now: Int64) {
-        let begun = connection.parser.bufferedBytes > 0
+        let begun = connection.session.requestBytesBuffered > 0
         metrics.httpEvicted(requestBegun: begun)
         if begun {
-            let waitedMs = now - connection.deadlineMs + configuration.httpRequestTimeoutMs
+            let waitedMs = now - connection.session.deadlineMs + configuration.httpRequestTimeoutMs
             Server.writeLastHTTPResponse(.text(.requestTimeout, "request head not complete after \(waitedMs) ms while all --max-http-connections=\(configuration.maxHTTPConnections) connections were in use: closed to admit another; send the whole request head at once"), to: connection.fd)
             metrics.httpRequests[HTTPStatus.requestTimeout.code, default: 0] += 1
         }

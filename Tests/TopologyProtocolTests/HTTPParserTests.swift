@@ -1,4 +1,4 @@
-@testable import TopologyServer
+@testable import TopologyProtocol
 import TopologyWire
 import XCTest
 
@@ -181,8 +181,8 @@ final class HTTPParserTests: XCTestCase {
 
     // MARK: - Router
 
-    func route(_ text: String, token: AuthToken? = nil) throws -> HTTPRoute {
-        HTTPRouter.route(try XCTUnwrap(parse(text)), token: token)
+    func route(_ text: String, token: String? = nil) throws -> HTTPRoute {
+        HTTPRouter.route(try XCTUnwrap(parse(text)), tokenMatches: token.map { token in { $0 == token } })
     }
 
     func testRoutes() throws {
@@ -234,8 +234,8 @@ final class HTTPParserTests: XCTestCase {
 
     func testSSEEventFraming() {
         var out: [UInt8] = []
-        SSEEncoder.append(TopologyUpdateJSON(revision: 12, json: Array("{\"a\":1}".utf8)), epoch: "ep", to: &out)
-        SSEEncoder.append(TopologyUpdateJSON(revision: 13, json: Array("{\n\"b\":2}".utf8)), epoch: "ep", to: &out)
+        SSEEncoder.appendEvent(revision: 12, json: Array("{\"a\":1}".utf8), epoch: "ep", to: &out)
+        SSEEncoder.appendEvent(revision: 13, json: Array("{\n\"b\":2}".utf8), epoch: "ep", to: &out)
         SSEEncoder.appendComment("keep-alive", to: &out)
         XCTAssertEqual(String(decoding: out, as: UTF8.self),
                        "id: ep.12\ndata: {\"a\":1}\n\nid: ep.13\ndata: {\ndata: \"b\":2}\n\n: keep-alive\n\n")

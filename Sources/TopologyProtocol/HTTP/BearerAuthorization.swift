@@ -55,8 +55,8 @@ enum BearerAuthorization {
     /// The query parameter of RFC 6750 section 2.3.
     static let queryParameter = "access_token"
 
-    /// nil when `request` presents `token`, once; otherwise why not.
-    static func check(_ request: HTTPRequest, token: AuthToken) -> Failure? {
+    /// nil when `request` presents a token that `tokenMatches`, once; otherwise why not.
+    static func check(_ request: HTTPRequest, tokenMatches: (String) -> Bool) -> Failure? {
         let headers = request.headers.filter { $0.name == "authorization" }.map(\.value)
         let parameters = request.query.filter { $0.0 == queryParameter }.map(\.1)
         let presented: String
@@ -77,6 +77,6 @@ enum BearerAuthorization {
         case (_, let count):
             return .ambiguous("\(count) access_token parameters")
         }
-        return token.matches(presented) ? nil : .invalid
+        return tokenMatches(presented) ? nil : .invalid
     }
 }

@@ -5,9 +5,9 @@
 /// displays it. The escapes are those of Go's `strconv.Quote`, which logfmt readers know: `\n`, `\r`,
 /// `\t`, `\x1b` for the other C0 controls and DEL, `\u009b` for the C1 controls and the Unicode line
 /// and paragraph separators.
-enum ControlCharacters {
+public enum ControlCharacters {
     /// Whether `scalar` is written escaped.
-    static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
+    public static func mustEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029: true
         default: false
@@ -15,7 +15,7 @@ enum ControlCharacters {
     }
 
     /// Appends `scalar` to `out`, escaped if it must be.
-    static func append(_ scalar: Unicode.Scalar, to out: inout String) {
+    public static func append(_ scalar: Unicode.Scalar, to out: inout String) {
         guard mustEscape(scalar) else {
             out.unicodeScalars.append(scalar)
             return
@@ -32,7 +32,7 @@ enum ControlCharacters {
     }
 
     /// `text` with its control characters escaped (and everything else, backslashes included, as is).
-    static func escaped(_ text: String) -> String {
+    public static func escaped(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: mustEscape) else { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count + 8)

@@ -1,23 +1,23 @@
 /// An HTTP status code and its reason phrase.
-struct HTTPStatus: Equatable, Hashable, Sendable {
-    var code: Int
-    var reason: String
+public struct HTTPStatus: Equatable, Hashable, Sendable {
+    public var code: Int
+    public var reason: String
 
-    static let ok = HTTPStatus(code: 200, reason: "OK")
-    static let badRequest = HTTPStatus(code: 400, reason: "Bad Request")
-    static let unauthorized = HTTPStatus(code: 401, reason: "Unauthorized")
-    static let notFound = HTTPStatus(code: 404, reason: "Not Found")
-    static let methodNotAllowed = HTTPStatus(code: 405, reason: "Method Not Allowed")
-    static let requestTimeout = HTTPStatus(code: 408, reason: "Request Timeout")
-    static let contentTooLarge = HTTPStatus(code: 413, reason: "Content Too Large")
-    static let requestHeaderFieldsTooLarge = HTTPStatus(code: 431, reason: "Request Header Fields Too Large")
-    static let serviceUnavailable = HTTPStatus(code: 503, reason: "Service Unavailable")
-    static let httpVersionNotSupported = HTTPStatus(code: 505, reason: "HTTP Version Not Supported")
+    public static let ok = HTTPStatus(code: 200, reason: "OK")
+    public static let badRequest = HTTPStatus(code: 400, reason: "Bad Request")
+    public static let unauthorized = HTTPStatus(code: 401, reason: "Unauthorized")
+    public static let notFound = HTTPStatus(code: 404, reason: "Not Found")
+    public static let methodNotAllowed = HTTPStatus(code: 405, reason: "Method Not Allowed")
+    public static let requestTimeout = HTTPStatus(code: 408, reason: "Request Timeout")
+    public static let contentTooLarge = HTTPStatus(code: 413, reason: "Content Too Large")
+    public static let requestHeaderFieldsTooLarge = HTTPStatus(code: 431, reason: "Request Header Fields Too Large")
+    public static let serviceUnavailable = HTTPStatus(code: 503, reason: "Service Unavailable")
+    public static let httpVersionNotSupported = HTTPStatus(code: 505, reason: "HTTP Version Not Supported")
 }
 
 /// A complete response: status, headers and body. `serialize` writes the head with Content-Length
 /// (and, for HEAD, no body).
-struct HTTPResponse {
+public struct HTTPResponse {
     var status: HTTPStatus
     var headers: [(String, String)] = []
     var body: [UInt8] = []
@@ -30,7 +30,7 @@ struct HTTPResponse {
 
     /// A one-line text body. Messages quote what the client sent (a path, a parameter), which may
     /// hold control characters once percent-decoded: they are escaped, never echoed raw.
-    static func text(_ status: HTTPStatus, _ text: String, headers: [(String, String)] = []) -> HTTPResponse {
+    public static func text(_ status: HTTPStatus, _ text: String, headers: [(String, String)] = []) -> HTTPResponse {
         HTTPResponse(status: status, contentType: "text/plain; charset=utf-8",
                      body: Array((ControlCharacters.escaped(text) + "\n").utf8), headers: headers)
     }
@@ -40,7 +40,7 @@ struct HTTPResponse {
     }
 
     /// Appends the response to `out`; `headOnly` for HEAD (same headers, no body).
-    func serialize(into out: inout [UInt8], keepAlive: Bool, headOnly: Bool) {
+    public func serialize(into out: inout [UInt8], keepAlive: Bool, headOnly: Bool) {
         var head = "HTTP/1.1 \(status.code) \(status.reason)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(body.count)\r\n"

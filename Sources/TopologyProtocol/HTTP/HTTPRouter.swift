@@ -44,10 +44,11 @@ struct SSEEventID: Equatable {
 enum HTTPRouter {
     static let paths: Set<String> = ["/", "/index.html", "/api/v1/topology", "/api/v1/watch", "/metrics", "/healthz", "/readyz"]
 
-    /// With a `token`, every path but /healthz (which a load balancer probes without credentials)
-    /// needs it, unknown paths included: an unauthenticated client learns nothing.
-    static func route(_ request: HTTPRequest, token: AuthToken?) -> HTTPRoute {
-        if let token, request.path != "/healthz", let failure = BearerAuthorization.check(request, token: token) {
+    /// With a token (`tokenMatches` checks one), every path but /healthz (which a load balancer
+    /// probes without credentials) needs it, unknown paths included: an unauthenticated client
+    /// learns nothing.
+    static func route(_ request: HTTPRequest, tokenMatches: ((String) -> Bool)?) -> HTTPRoute {
+        if let tokenMatches, request.path != "/healthz", let failure = BearerAuthorization.check(request, tokenMatches: tokenMatches) {
             return .unauthorized(failure)
         }
         guard paths.contains(request.path) else {

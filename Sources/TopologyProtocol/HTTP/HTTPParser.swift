@@ -31,13 +31,19 @@ struct HTTPParseError: Error, Equatable {
 }
 
 /// Limits of the request parser.
-struct HTTPLimits: Equatable, Sendable {
+public struct HTTPLimits: Equatable, Sendable {
     /// Longest request line (method, target, version), without its CRLF. Over it: 431.
-    var maxRequestLineBytes = 8 * 1024
+    public var maxRequestLineBytes: Int
     /// Most bytes of header lines together, CRLFs included. Over it: 431.
-    var maxHeaderBytes = 16 * 1024
+    public var maxHeaderBytes: Int
     /// Most header lines. Over it: 431.
-    var maxHeaderCount = 100
+    public var maxHeaderCount: Int
+
+    public init(maxRequestLineBytes: Int = 8 * 1024, maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100) {
+        self.maxRequestLineBytes = maxRequestLineBytes
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+    }
 }
 
 /// A sans-I/O HTTP/1.x request parser (as h11): `append` bytes as they arrive, then `next()` gives a

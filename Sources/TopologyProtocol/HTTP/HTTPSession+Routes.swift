@@ -1,0 +1,133 @@
+import TopologyCore
+import TopologyWire
+
+/// The answers: the dashboard, the JSON API, the event stream, /metrics and the probes.
+extension HTTPSession {
+    mutating func respond(to request: HTTPRequest, now: Int64, _ env: HTTPEnvironment, topology: inout Topology,
+                          metrics: inout ServerMetrics, _ out: inout HTTPOutput) {
+        let headOnly = request.method == "HEAD"
+        // During the shutdown drain a request is still answered, and its connection then closed.
+        let keepAlive = request.keepAlive && !env.shuttingDown
+        let response: HTTPResponse
+        switch HTTPRouter.route(request, tokenMatches: env.tokenMatches) {
+        case .dashboard:
+            response = HTTPResponse(status: .ok, contentType: "text/html; charset=utf-8", body: env.dashboardPage, headers: [
+                ("Cache-Control", "no-store"),
+                // The address may carry ?access_token=: never send it on in a Referer.
+                ("Referrer-Policy", "no-referrer"),
+                // The page may talk to this server only: no CDN, no third party.
+                ("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"),
+                ("X-Content-Type-Options", "nosniff"),
+            ])
+        case .topology(let query):
+            let snapshot = topology.snapshot(for: query, now: now)
+            if snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
+                metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+                guard admitsResponse(env, topology: &topology, metrics: &metrics, &out) else { return }
+                // About a second as JSON for 100,000 nodes: not on the loop.
+                encoding = .response(keepAlive: keepAlive)
+                out.request(.encodeOffLoop {
+                    var bytes: [UInt8] = []
+                    HTTPResponse.json(snapshot.jsonUTF8()).serialize(into: &bytes, keepAlive: keepAlive, headOnly: headOnly)
+                    return bytes
+                })
+                return
+            }
+            response = .json(snapshot.jsonUTF8())
+        case .metrics:
+            response = HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                                    body: Array(env.renderMetrics(now, topology, metrics).utf8), headers: [("Cache-Control", "no-store")])
+        case .healthz:
+            response = .text(.ok, "ok")
+        case .readyz:
+            response = env.shuttingDown ? .text(.serviceUnavailable, "shutting down") : .text(.ok, "ready")
+        case .unauthorized(let failure):
+            metrics.authenticationFailed(listener: "http")
+            env.log.info("http request unauthorized", ["peer": peer, "path": request.path, "reason": failure.reason])
+            response = .text(failure.status, failure.message, headers: [("WWW-Authenticate", failure.challenge), ("Cache-Control", "no-store")])
+        case .error(let status, let message):
+            response = .text(status, message, headers: status == .methodNotAllowed ? [("Allow", "GET, HEAD")] : [])
+        case .watch where env.shuttingDown:
+            response = .text(.serviceUnavailable, "server shutting down; watch again on the next server")
+        case .watch where headOnly:
+            out.outbound += HTTPResponse.eventStreamHead()
+            metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+            beginClosing(now: now, env, topology: &topology, &out)
+            return
+        case .watch(let query, let resume):
+            startEventStream(query: query, resume: resume, now: now, env, topology: &topology, metrics: &metrics, &out)
+            return
+        }
+        queue(response, keepAlive: keepAlive, headOnly: headOnly, now: now, env, topology: &topology, metrics: &metrics, &out)
+    }
+
+    private mutating func startEventStream(query: TopologyQuery, resume: SSEEventID?, now: Int64, _ env: HTTPEnvironment,
+                                           topology: inout Topology, metrics: inout ServerMetrics, _ out: inout HTTPOutput) {
+        var request = WatchTopologyRequest(query: query)
+        if let resume {
+            request.resumeAfterRevision = resume.revision
+            request.resumeServerEpoch = resume.serverEpoch
+        }
+        let watcher: WatcherID
+        do {
+            watcher = try topology.watch(request, now: now)
+        } catch {
+            let status: HTTPStatus
+            if case .resourceExhausted(let limit, _) = error {
+                metrics.limitRejected(env.limitFlag(limit) ?? limit)
+                status = .serviceUnavailable
+            } else {
+                status = .badRequest
+            }
+            queue(.text(status, error.status(limitFlag: env.limitFlag).message), keepAlive: false, headOnly: false, now: now, env, topology: &topology,
+                  metrics: &metrics, &out)
+            return
+        }
+        metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+        phase = .streaming(watcher)
+        deadlineMs = now + env.sseCommentIntervalMs
+        out.outbound += HTTPResponse.eventStreamHead()
+        // The reconnection delay for EventSource, and the epoch a client may compare ids with.
+        out.outbound += "retry: 1000\n: topology watch, server_epoch \(env.serverEpoch)\n\n".utf8
+        env.log.info("watch started", ["peer": peer, "transport": "sse", "resume": resume?.text ?? "", "watchers": String(topology.watcherCount)])
+        out.request(.watchOpened(watcher))
+    }
+
+    /// Moves the stream's updates from the core to the queue while it is under the watch bound
+    /// (half of --max-outbound-bytes), exactly as for a frames watcher: a slow reader's backlog
+    /// stays in the core, which coalesces it and, past its limit, resyncs.
+    public mutating func deliverUpdates(_ env: HTTPEnvironment, topology: inout Topology, cache: inout WatchEncodingCache,
+                                        _ out: inout HTTPOutput) {
+        guard case .streaming(let watcher) = phase, encoding == nil else { return }
+        let bound = env.maxOutboundBytes / 2
+        let epoch = env.serverEpoch
+        while true {
+            if out.pendingBytes >= bound {
+                watcherBlocked = true
+                return
+            }
+            let updates = topology.takeUpdates(for: watcher, max: 32, cache: &cache)
+            if updates.isEmpty {
+                watcherBlocked = false
+                return
+            }
+            let large = updates.firstIndex { ($0.snapshot?.nodes.count ?? 0) + ($0.snapshot?.edges.count ?? 0) >= env.offLoopReplyEntries }
+            SSEEncoder.append(updates[..<(large ?? updates.count)], epoch: epoch, to: &out.outbound)
+            guard let large else { continue }
+            // A large snapshot, and what came after it, in order, off the loop; the watcher's
+            // further updates wait in the core (coalesced there if need be) until they are queued.
+            let rest = Array(updates[large...])
+            guard env.canEncodeOffLoop else {
+                SSEEncoder.append(rest[...], epoch: epoch, to: &out.outbound)
+                continue
+            }
+            encoding = .events
+            out.request(.encodeOffLoop {
+                var bytes: [UInt8] = []
+                SSEEncoder.append(rest[...], epoch: epoch, to: &bytes)
+                return bytes
+            })
+            return
+        }
+    }
+}

@@ -1,0 +1,271 @@
+import TopologyCore
+@testable import TopologyProtocol
+import TopologyWire
+import XCTest
+
+/// One HTTP connection's session with nothing but values around it: bytes and time in, the
+/// queued bytes and the actions out. Time is the test's (`now`); nothing sleeps.
+final class HTTPSessionTests: XCTestCase {
+    private struct Harness {
+        var now: Int64 = 1_000
+        var topology: Topology
+        var metrics = ServerMetrics()
+        var env: HTTPEnvironment
+        var session: HTTPSession
+        /// The connection's queue; `read` bytes of it the client has read.
+        var queue: [UInt8] = []
+        var read = 0
+        var actions: [HTTPAction] = []
+        let recorder = LogRecorder()
+
+        init(offLoopReplyEntries: Int = 1_000, maxOutboundBytes: Int = 1 << 20, canEncodeOffLoop: Bool = true) {
+            topology = Topology(configuration: TopologyConfiguration(), serverEpoch: ProtocolHarness.epoch, now: now)
+            env = HTTPEnvironment(limits: HTTPLimits(), requestTimeoutMs: 10_000, sseCommentIntervalMs: 15_000,
+                                  maxOutboundBytes: maxOutboundBytes, closeGraceMs: 1_000, offLoopReplyEntries: offLoopReplyEntries,
+                                  canEncodeOffLoop: canEncodeOffLoop, tokenMatches: nil, limitFlag: { _ in nil },
+                                  serverEpoch: ProtocolHarness.epoch, shuttingDown: false, dashboardPage: Array("<html>".utf8),
+                                  renderMetrics: { _, topology, _ in "topology_services \(topology.serviceCount)\n" }, log: recorder.log)
+            session = HTTPSession(peer: "test-peer", limits: env.limits, now: now, requestTimeoutMs: env.requestTimeoutMs)
+        }
+
+        mutating func run(_ body: (inout Harness, inout HTTPOutput) -> Void) {
+            var out = HTTPOutput(outbound: queue, written: read)
+            body(&self, &out)
+            queue = out.outbound
+            actions += out.actions
+        }
+
+        mutating func receive(_ text: String, chunk: Int = .max) {
+            let bytes = Array(text.utf8)
+            var start = 0
+            while start < bytes.count {
+                let end = start + min(chunk, bytes.count - start)
+                run { h, out in
+                    bytes[start..<end].withUnsafeBytes {
+                        h.session.receive($0, now: h.now, h.env, topology: &h.topology, metrics: &h.metrics, &out)
+                    }
+                }
+                start = end
+            }
+        }
+
+        /// What the client reads: the bytes queued since it last read.
+        mutating func response() -> String {
+            defer { read = queue.count }
+            return String(decoding: queue[read...], as: UTF8.self)
+        }
+
+        mutating func advance(to time: Int64) {
+            now = time
+            run { h, out in h.session.runTimers(now: h.now, h.env, topology: &h.topology, metrics: &h.metrics, &out) }
+        }
+
+        mutating func deliver() {
+            run { h, out in
+                var cache = WatchEncodingCache()
+                h.session.deliverUpdates(h.env, topology: &h.topology, cache: &cache, &out)
+            }
+        }
+
+        mutating func takeActions() -> [HTTPAction] {
+            defer { actions = [] }
+            return actions
+        }
+
+        mutating func register(_ name: String) {
+            _ = try! topology.register(RegisterServiceRequest(serviceName: name, serviceType: .server, language: .swift), now: now)
+        }
+    }
+
+    private func describe(_ actions: [HTTPAction]) -> [String] {
+        actions.map {
+            switch $0 {
+            case .closeNow(let reason): "closeNow(\(reason))"
+            case .watchOpened: "watchOpened"
+            case .watchClosed: "watchClosed"
+            case .deliverUpdates: "deliverUpdates"
+            case .encodeOffLoop: "encodeOffLoop"
+            }
+        }
+    }
+
+    func testARequestIsAnsweredWholeOrByteByByteAndTheConnectionStays() {
+        for chunk in [Int.max, 1, 7] {
+            var h = Harness()
+            h.receive("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n", chunk: chunk)
+            let response = h.response()
+            XCTAssertTrue(response.hasPrefix("HTTP/1.1 200 OK\r\n"), response)
+            XCTAssertTrue(response.contains("Connection: keep-alive\r\n"))
+            XCTAssertTrue(response.hasSuffix("\r\n\r\nok\n"))
+            XCTAssertEqual(h.session.phase, .requests)
+            XCTAssertEqual(h.metrics.httpRequests[200], 1)
+            XCTAssertTrue(h.takeActions().isEmpty)
+        }
+    }
+
+    func testPipelinedRequestsAreAnsweredInOrderAndConnectionCloseCloses() {
+        var h = Harness()
+        h.register("checkout")
+        h.receive("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /readyz HTTP/1.1\r\nHost: t\r\n\r\n")
+        let response = h.response()
+        let ok = try! XCTUnwrap(response.range(of: "ok\n"))
+        let metrics = try! XCTUnwrap(response.range(of: "topology_services 1\n"))
+        XCTAssertLessThan(ok.lowerBound, metrics.lowerBound)
+        XCTAssertFalse(response.contains("ready"), "nothing is answered after Connection: close")
+        XCTAssertEqual(h.session.phase, .closing(stream: false))
+        XCTAssertFalse(h.session.wantsInput && h.session.phase == .requests)
+        // Written and read: the write side is shut, the peer's close is awaited.
+        XCTAssertEqual(h.session.wrote(pendingBytes: 0, h.env), .shutDownWriting)
+        // The peer does not close: the grace period ends it.
+        h.advance(to: h.now + 999)
+        XCTAssertTrue(h.takeActions().isEmpty)
+        h.advance(to: h.now + 1)
+        XCTAssertEqual(describe(h.takeActions()), ["closeNow(close deadline)"])
+    }
+
+    func testAnUnfinishedRequestHeadGets408AtItsDeadlineAndAnIdleConnectionIsClosed() {
+        var slow = Harness()
+        slow.receive("GET /healthz HTTP/1.1\r\nHo")
+        XCTAssertEqual(slow.session.nextDeadlineMs, 11_000)
+        slow.advance(to: 10_999)
+        XCTAssertEqual(slow.response(), "")
+        slow.advance(to: 11_000)
+        let response = slow.response()
+        XCTAssertTrue(response.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), response)
+        XCTAssertTrue(response.contains("--http-request-timeout-ms=10000"))
+        XCTAssertEqual(slow.metrics.limitRejections["--http-request-timeout-ms"], 1)
+        XCTAssertTrue(slow.recorder.contains("http request timed out"))
+
+        var idle = Harness()
+        idle.advance(to: 11_000)
+        XCTAssertEqual(describe(idle.takeActions()), ["closeNow(idle)"])
+    }
+
+    func testMalformedRequestIsAnsweredAndClosedAndLaterBytesAreDropped() {
+        var h = Harness()
+        h.receive("GET / HTTP/1.1\r\n\r\n")  // no Host
+        XCTAssertTrue(h.response().hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        XCTAssertEqual(h.session.phase, .closing(stream: false))
+        h.receive("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(h.response(), "", "a closing connection drains its input and answers nothing")
+    }
+
+    func testThePeerHalfClosingAfterItsRequestStillGetsTheAnswer() {
+        var h = Harness()
+        h.receive("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertFalse(h.response().isEmpty)
+        // Queued, not yet written (the client "read" it in the harness, but the socket has not taken it).
+        h.run { h, out in
+            var pending = HTTPOutput(outbound: h.queue, written: 0)
+            h.session.peerEnded(now: h.now, h.env, topology: &h.topology, &pending)
+            out = HTTPOutput(outbound: pending.outbound, written: out.written)
+            XCTAssertTrue(pending.actions.isEmpty)
+        }
+        XCTAssertTrue(h.session.peerClosed)
+        XCTAssertFalse(h.session.wantsInput)
+        XCTAssertEqual(h.session.wrote(pendingBytes: 10, h.env), .nothing)
+        XCTAssertEqual(h.session.wrote(pendingBytes: 0, h.env), .close)
+
+        var nothingQueued = Harness()
+        nothingQueued.run { h, out in h.session.peerEnded(now: h.now, h.env, topology: &h.topology, &out) }
+        XCTAssertEqual(describe(nothingQueued.takeActions()), ["closeNow(closed by peer)"])
+    }
+
+    func testAnEventStreamSendsItsSnapshotKeepAlivesAndEndsAtShutdown() throws {
+        var h = Harness()
+        h.register("checkout")
+        h.receive("GET /api/v1/watch HTTP/1.1\r\nHost: t\r\n\r\n")
+        guard case .streaming(let watcher) = h.session.phase else { return XCTFail("not streaming: \(h.session.phase)") }
+        XCTAssertEqual(describe(h.takeActions()), ["watchOpened"])
+        let head = h.response()
+        XCTAssertTrue(head.hasPrefix("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"), head)
+        XCTAssertTrue(head.hasSuffix("retry: 1000\n: topology watch, server_epoch \(ProtocolHarness.epoch)\n\n"))
+        h.deliver()
+        let snapshot = h.response()
+        XCTAssertTrue(snapshot.hasPrefix("id: \(ProtocolHarness.epoch)."), snapshot)
+        XCTAssertTrue(snapshot.contains("\"serviceName\":\"checkout\""), snapshot)
+        // Further bytes from the client are not requests any more.
+        h.receive("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(h.response(), "")
+        // Silence: a comment every --sse-comment-interval-ms.
+        h.advance(to: h.now + 15_000)
+        XCTAssertEqual(h.response(), ": keep-alive \(h.now)\n\n")
+        h.run { h, out in h.session.shutdown(now: h.now, h.env, topology: &h.topology, &out) }
+        XCTAssertEqual(h.response(), ": server shutting down\n\n")
+        XCTAssertEqual(describe(h.takeActions()), ["watchClosed"])
+        XCTAssertEqual(h.session.phase, .closing(stream: true))
+        XCTAssertEqual(h.topology.watcherCount, 0, "the core forgot watcher \(watcher)")
+    }
+
+    func testAStreamStopsAtTheWatchBoundAndResumesWhenTheQueueDrains() {
+        var h = Harness(maxOutboundBytes: 300)
+        h.register("a")
+        h.receive("GET /api/v1/watch HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertGreaterThan(h.queue.count, 150, "the head alone is over the watch bound, half of 300 bytes")
+        _ = h.takeActions()
+        let queued = h.queue.count
+        h.deliver()
+        XCTAssertEqual(h.queue.count, queued, "no update taken while the queue is at its bound")
+        XCTAssertTrue(h.session.watcherBlocked)
+        guard case .streaming(let watcher) = h.session.phase else { return XCTFail() }
+        XCTAssertEqual(h.session.wrote(pendingBytes: 100, h.env), .deliverUpdates(watcher))
+        XCTAssertFalse(h.session.watcherBlocked)
+    }
+
+    func testALargeResponseIsEncodedOffTheLoopAndTheNextRequestWaitsForIt() throws {
+        var h = Harness(offLoopReplyEntries: 2)
+        h.register("a")
+        h.register("b")
+        h.receive("GET /api/v1/topology HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(h.response(), "", "neither answered yet: the first is being encoded")
+        XCTAssertEqual(h.session.encoding, .response(keepAlive: true))
+        XCTAssertFalse(h.session.wantsInput)
+        XCTAssertNil(h.session.nextDeadlineMs, "no deadline runs while the reply is encoded")
+        guard case .encodeOffLoop(let encode) = try XCTUnwrap(h.takeActions().first) else { return XCTFail() }
+        let bytes = encode()
+        h.run { h, out in h.session.takeEncodedReply(bytes, now: h.now, h.env, topology: &h.topology, metrics: &h.metrics, &out) }
+        let response = h.response()
+        let json = try XCTUnwrap(response.range(of: "\"serviceName\":\"b\""))
+        let ok = try XCTUnwrap(response.range(of: "\r\n\r\nok\n"))
+        XCTAssertLessThan(json.lowerBound, ok.lowerBound, "responses keep the order of the requests")
+        XCTAssertEqual(h.session.phase, .requests)
+        XCTAssertTrue(h.session.wantsInput)
+    }
+
+    func testWithoutTheEncoderALargeResponseIsMadeInline() {
+        var h = Harness(offLoopReplyEntries: 1, canEncodeOffLoop: false)
+        h.register("a")
+        h.receive("GET /api/v1/topology HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertTrue(h.response().contains("\"serviceName\":\"a\""))
+        XCTAssertTrue(h.takeActions().isEmpty)
+    }
+
+    func testAClientThatDoesNotReadItsResponsesIsClosed() {
+        var h = Harness(maxOutboundBytes: 100)
+        // Nothing is "written": every response stays pending.
+        h.receive(String(repeating: "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n", count: 5))
+        XCTAssertEqual(describe(h.takeActions()), ["closeNow(not reading its responses)"])
+        XCTAssertEqual(h.metrics.limitRejections["--max-outbound-bytes"], 1)
+        XCTAssertEqual(h.session.phase, .closed)
+    }
+
+    func testAStreamWhoseClientLeavesEndsItsWatch() {
+        var h = Harness()
+        h.receive("GET /api/v1/watch HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(h.topology.watcherCount, 1)
+        h.run { h, out in h.session.peerEnded(now: h.now, h.env, topology: &h.topology, &out) }
+        XCTAssertEqual(describe(h.takeActions()), ["watchOpened", "watchClosed", "closeNow(closed by peer)"])
+        XCTAssertEqual(h.topology.watcherCount, 0)
+        XCTAssertEqual(h.session.phase, .closed)
+    }
+
+    func testDuringTheShutdownDrainRequestsAreAnsweredWithConnectionClose() {
+        var h = Harness()
+        h.env.shuttingDown = true
+        h.receive("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n")
+        let response = h.response()
+        XCTAssertTrue(response.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"), response)
+        XCTAssertTrue(response.contains("Connection: close\r\n"))
+        XCTAssertEqual(h.session.phase, .closing(stream: false))
+    }
+}
