@@ -151,25 +151,33 @@ public struct WatcherStatistics: Equatable, Sendable {
     public var resyncCount: Int
 }
 
-/// What the watchers of one delivery round share, built and encoded once: a SNAPSHOT of the whole
-/// topology (as a value for `takeUpdates`, and encoded, one with `resync` set and one without, for
-/// `takeEncodedUpdates`). Valid while the topology does not change: a server makes a new one for
-/// each round of calls. (Should the revision or the clock have moved since it was filled, it
-/// empties itself.)
-public struct WatchEncodingCache {
-    var fullSnapshots: [Bool: [UInt8]] = [:]
-    var fullSnapshotValue: TopologySnapshot?
+/// What the watchers of one delivery round share: a SNAPSHOT of the whole topology, built once for
+/// every watcher whose filter takes everything. Valid while the topology does not change: a server
+/// makes a new one for each round. (Should the revision or the clock have moved since it was filled,
+/// it empties itself.)
+public struct WatchRoundCache {
+    var fullSnapshot: TopologySnapshot?
     private var filledAt: (revision: UInt64, now: Int64)?
 
     public init() {}
 
     mutating func invalidateIfChanged(revision: UInt64, now: Int64) {
         if let filledAt, filledAt != (revision, now) {
-            fullSnapshots = [:]
-            fullSnapshotValue = nil
+            fullSnapshot = nil
         }
         filledAt = (revision, now)
     }
+}
+
+/// An update as a watcher takes it, with what lets an encoder share work across watchers.
+public struct TakenUpdate {
+    public var update: TopologyUpdate
+    /// The update exactly as published (its own type, not coalesced): every watcher that takes it
+    /// gets the same fields, so one encoding serves all (keyed by `update.revision`).
+    public var asPublished: Bool
+    /// A SNAPSHOT of the whole topology: every watcher that takes one this round gets the same
+    /// (keyed by `update.resync`).
+    public var wholeTopology: Bool
 }
 
 let watcherTimerBit: UInt32 = 0x8000_0000
@@ -234,64 +242,44 @@ extension Topology {
 
     /// Pops up to `max` pending updates for `id`, oldest first (empty for an unknown id).
     public mutating func takeUpdates(for id: WatcherID, max: Int) -> [TopologyUpdate] {
-        var cache = WatchEncodingCache()
+        var cache = WatchRoundCache()
         return takeUpdates(for: id, max: max, cache: &cache)
     }
 
     /// `takeUpdates(for:max:)`, with a SNAPSHOT of the whole topology built once per `cache` for
     /// all the watchers whose filter takes everything.
-    public mutating func takeUpdates(for id: WatcherID, max: Int, cache: inout WatchEncodingCache) -> [TopologyUpdate] {
-        guard let slot = liveWatcherSlot(id), max > 0 else { return [] }
-        cache.invalidateIfChanged(revision: revision, now: lastObservedMs)
+    public mutating func takeUpdates(for id: WatcherID, max: Int, cache: inout WatchRoundCache) -> [TopologyUpdate] {
         var result: [TopologyUpdate] = []
+        takeUpdates(for: id, max: max, cache: &cache) { result.append($0.update) }
+        return result
+    }
+
+    /// Pops up to `max` pending updates for `id`, oldest first, handing each to `body` with what
+    /// watchers share: whether it is as published (then its encoding can serve every watcher that
+    /// takes it) or a SNAPSHOT of the whole topology (built once per `cache`).
+    public mutating func takeUpdates(for id: WatcherID, max: Int, cache: inout WatchRoundCache, _ body: (TakenUpdate) -> Void) {
+        guard let slot = liveWatcherSlot(id), max > 0 else { return }
+        cache.invalidateIfChanged(revision: revision, now: lastObservedMs)
+        var taken = 0
         if let kind = watchers[Int(slot)].pendingSnapshot {
             watchers[Int(slot)].pendingSnapshot = nil
             let filter = watchers[Int(slot)].filter
             let snapshot: TopologySnapshot
-            if filter.matchesEverything, let shared = cache.fullSnapshotValue {
+            if filter.matchesEverything, let shared = cache.fullSnapshot {
                 snapshot = shared
             } else {
                 snapshot = buildSnapshot(filter, now: lastObservedMs)
-                if filter.matchesEverything { cache.fullSnapshotValue = snapshot }
+                if filter.matchesEverything { cache.fullSnapshot = snapshot }
             }
-            result.append(TopologyUpdate(type: .snapshot, snapshot: snapshot, revision: revision, resync: kind == .resync))
+            body(TakenUpdate(update: TopologyUpdate(type: .snapshot, snapshot: snapshot, revision: revision, resync: kind == .resync),
+                             asPublished: false, wholeTopology: filter.matchesEverything))
+            taken += 1
         }
-        while result.count < max, let update = popQueued(slot) {
-            result.append(update.materialized)
+        while taken < max, let update = popQueued(slot) {
+            let asPublished = update.entry.map { update.type == $0.update.type && !update.coalesced } ?? false
+            body(TakenUpdate(update: update.materialized, asPublished: asPublished, wholeTopology: false))
+            taken += 1
         }
-        return result
-    }
-
-    /// `takeUpdates(for:max:)`, each update as the bytes of the WatchTopologyResponse that carries
-    /// it (what a server writes): an update the watcher sees as published (its own type, not
-    /// coalesced) is encoded once however many watchers take it, and a SNAPSHOT of the whole
-    /// topology once per `cache`. The bytes are those of `WatchTopologyResponse(update:)` of the
-    /// update `takeUpdates` would return.
-    public mutating func takeEncodedUpdates(for id: WatcherID, max: Int, cache: inout WatchEncodingCache) -> [[UInt8]] {
-        guard let slot = liveWatcherSlot(id), max > 0 else { return [] }
-        cache.invalidateIfChanged(revision: revision, now: lastObservedMs)
-        var result: [[UInt8]] = []
-        if let kind = watchers[Int(slot)].pendingSnapshot {
-            watchers[Int(slot)].pendingSnapshot = nil
-            let filter = watchers[Int(slot)].filter
-            let resync = kind == .resync
-            if filter.matchesEverything, let shared = cache.fullSnapshots[resync] {
-                result.append(shared)
-            } else {
-                let snapshot = buildSnapshot(filter, now: lastObservedMs)
-                let bytes = Topology.encodeResponse(TopologyUpdate(type: .snapshot, snapshot: snapshot, revision: revision, resync: resync))
-                if filter.matchesEverything { cache.fullSnapshots[resync] = bytes }
-                result.append(bytes)
-            }
-        }
-        while result.count < max, let update = popQueued(slot) {
-            if let entry = update.entry, update.type == entry.update.type, !update.coalesced {
-                result.append(entry.encodedResponse)
-            } else {
-                result.append(Topology.encodeResponse(update.materialized))
-            }
-        }
-        return result
     }
 
     /// Whether the next update this watcher takes is a SNAPSHOT, and whether its filter takes the
@@ -308,10 +296,6 @@ extension Topology {
         let update = watchers[Int(slot)].queue.popFirst()
         if watchers[Int(slot)].queue.isEmpty { watchers[Int(slot)].coalesceAt = 0 }
         return update
-    }
-
-    static func encodeResponse(_ update: TopologyUpdate) -> [UInt8] {
-        WatchTopologyResponse(update: update).serializedBytes()
     }
 
     /// Watchers that got pending updates since the last call, each once, in the order they did.

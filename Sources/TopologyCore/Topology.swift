@@ -200,9 +200,6 @@ final class HistoryEntry {
     let update: TopologyUpdate
     let before: FilterView?
     let after: FilterView?
-    /// The WatchTopologyResponse carrying `update` as published, encoded when a watcher first takes
-    /// it that way; every other watcher that does gets these bytes.
-    lazy var encodedResponse: [UInt8] = Topology.encodeResponse(update)
     /// The node or edge it is about (nil for none), hashed once here.
     let entity: UpdateEntity?
 

@@ -59,7 +59,7 @@ extension Server {
                                           cache: &encodings, shared: &sharedSnapshots)
                     break
                 }
-                let updates = topology.takeEncodedUpdates(for: watcher, max: 32, cache: &encodings)
+                let updates = encodings.take(for: watcher, max: 32, from: &topology)
                 if updates.isEmpty {
                     connection.blockedWatchers.remove(watcher)
                     break
@@ -82,7 +82,7 @@ extension Server {
     /// (`takeEncodedWatchUpdates`), so its updates keep their order.
     func encodeSnapshotOffLoop(for watcher: WatcherID, callID: UInt64, wholeTopology: Bool,
                                        cache: inout WatchEncodingCache, shared: inout [SharedWatchSnapshot.Key: SharedWatchSnapshot]) {
-        let updates = topology.takeUpdates(for: watcher, max: 32, cache: &cache)
+        let updates = cache.takeUpdates(for: watcher, max: 32, from: &topology)
         guard let first = updates.first else { return }
         let snapshot: SharedWatchSnapshot
         let key = SharedWatchSnapshot.Key(revision: first.revision, timestampMs: first.snapshot?.timestampMs ?? 0, resync: first.resync)

@@ -10,7 +10,7 @@ import TopologyWire
 ///   the core's per-state counts match a count over its snapshot;
 /// - every watcher that has taken all its updates holds exactly a fresh snapshot with its filter
 ///   (up to the fields a throttled refresh may still hold back; after a quiet period, exactly),
-///   whether it takes the updates or their encodings (`takeEncodedUpdates`);
+///   whether it takes the updates alone or sharing a round cache;
 /// - revisions strictly increase on every stream;
 /// - no edge refers to a removed source, and every edge's target id is the node its target names.
 final class ModelBasedTests: XCTestCase {
@@ -204,17 +204,15 @@ final class ModelBasedTests: XCTestCase {
             }
             XCTAssertGreaterThanOrEqual(h.topology.currentRevision, lastRevision)
             lastRevision = h.topology.currentRevision
-            // Watchers: the even ones take updates, the odd ones their encodings (as a server does,
-            // sharing one cache per round), decoded here.
-            var cache = WatchEncodingCache()
+            // Watchers: the even ones take updates alone, the odd ones as a server does, sharing one
+            // round cache (and its whole-topology snapshot).
+            var cache = WatchRoundCache()
             for index in watches.indices {
                 if exact || Double.random(in: 0..<1, using: &rng) < watches[index].takeProbability {
                     let max = Int.random(in: 1...40, using: &rng)
                     let updates = index.isMultiple(of: 2)
                         ? h.topology.takeUpdates(for: watches[index].id, max: max)
-                        : h.topology.takeEncodedUpdates(for: watches[index].id, max: max, cache: &cache).map {
-                            try! WatchTopologyResponse(serializedBytes: $0).update!
-                        }
+                        : h.topology.takeUpdates(for: watches[index].id, max: max, cache: &cache)
                     for update in updates {
                         if update.resync { coverage["resync", default: 0] += 1 }
                         if update.coalesced { coverage["coalesced", default: 0] += 1 }

@@ -36,7 +36,7 @@ final class WatchTests: XCTestCase {
         XCTAssertEqual(h.topology.pendingSnapshot(for: whole1)?.wholeTopology, true)
         XCTAssertEqual(h.topology.pendingSnapshot(for: whole1)?.resync, false)
         XCTAssertEqual(h.topology.pendingSnapshot(for: filtered)?.wholeTopology, false)
-        var cache = WatchEncodingCache()
+        var cache = WatchRoundCache()
         let first = h.topology.takeUpdates(for: whole1, max: 8, cache: &cache)
         let second = h.topology.takeUpdates(for: whole2, max: 8, cache: &cache)
         let narrow = h.topology.takeUpdates(for: filtered, max: 8, cache: &cache)
@@ -381,23 +381,27 @@ final class WatchTests: XCTestCase {
             WatchTopologyRequest(query: TopologyQuery(serviceNames: [String(repeating: "x", count: 2_000)])), now: h.now))
     }
 
-    /// The encoded path against the plain one: two cores driven alike, one's watchers taking
-    /// `takeUpdates` (each update then encoded), the other's `takeEncodedUpdates` with one cache
-    /// per round shared by all its watchers: the same bytes, round after round, through filters,
-    /// coalescing, resyncs and PROGRESS.
-    func testEncodedUpdatesAreTheBytesOfTheUpdates() {
+    /// The shared path against the plain one: two cores driven alike, one's watchers taking
+    /// `takeUpdates(for:max:)`, the other's `takeUpdates(for:max:cache:_:)` with one round cache
+    /// shared by all its watchers: the same updates, round after round, through filters,
+    /// coalescing, resyncs and PROGRESS; and what it marks as shareable is: every update marked as
+    /// published is the same for every watcher that takes that revision, and every whole-topology
+    /// SNAPSHOT of a round is the same. (An encoder relies on exactly that: WatchEncodingCache.)
+    func testSharedUpdatesAreTheUpdatesAndWhatIsMarkedShareableIsTheSame() {
         var configuration = TopologyConfiguration()
         configuration.watchBufferLimit = 8
         configuration.nodeUpdateThrottleMs = 1_000
         configuration.progressIntervalMs = 3_000
         var plain = Harness(configuration, seed: 5)
-        var encoded = Harness(configuration, seed: 5)
+        var shared = Harness(configuration, seed: 5)
         let queries = [TopologyQuery(), TopologyQuery(), TopologyQuery(serviceNames: ["a", "b"]), TopologyQuery(states: [.stale]),
                        TopologyQuery(environments: ["prod"])]
-        let watchers = queries.map { (plain.watch($0), encoded.watch($0)) }
+        let watchers = queries.map { (plain.watch($0), shared.watch($0)) }
         var rng = SplitMix64(seed: 6)
         var ids: [String] = []
+        var published: [UInt64: TopologyUpdate] = [:]
         var sharedSnapshots = 0
+        var publishedTwice = 0
         for step in 0..<2_000 {
             switch rng.next() % 10 {
             case 0:
@@ -405,54 +409,53 @@ final class WatchTests: XCTestCase {
                     serviceName: ["a", "b", "c"][Int(rng.next() % 3)], serviceType: .server, language: .swift,
                     metadata: rng.next() % 2 == 0 ? ServiceMetadata(environment: "prod") : nil)
                 let id = try! plain.topology.register(request, now: plain.now).handle!.serviceId
-                XCTAssertEqual(try! encoded.topology.register(request, now: encoded.now).handle!.serviceId, id)
+                XCTAssertEqual(try! shared.topology.register(request, now: shared.now).handle!.serviceId, id)
                 ids.append(id)
             case 1, 2, 3, 4:
                 guard let id = ids.randomElement(using: &rng) else { break }
                 let health = HealthState(rawValue: Int32(rng.next() % 3))
                 _ = try? plain.topology.heartbeat(HeartbeatRequest(serviceId: id, sequence: Int64(step), health: ApplicationHealth(state: health)), now: plain.now)
-                _ = try? encoded.topology.heartbeat(HeartbeatRequest(serviceId: id, sequence: Int64(step), health: ApplicationHealth(state: health)), now: encoded.now)
+                _ = try? shared.topology.heartbeat(HeartbeatRequest(serviceId: id, sequence: Int64(step), health: ApplicationHealth(state: health)), now: shared.now)
             case 5:
                 guard let id = ids.randomElement(using: &rng) else { break }
                 _ = try? plain.topology.reportActivity(ReportActivityRequest(serviceId: id, targetService: "a"), now: plain.now)
-                _ = try? encoded.topology.reportActivity(ReportActivityRequest(serviceId: id, targetService: "a"), now: encoded.now)
+                _ = try? shared.topology.reportActivity(ReportActivityRequest(serviceId: id, targetService: "a"), now: shared.now)
             default:
                 let by = Int64(rng.next() % 2_500)
                 plain.advance(by: by)
-                encoded.advance(by: by)
+                shared.advance(by: by)
             }
             // A delivery round: each watcher takes now or (the slow ones) only now and then.
-            var cache = WatchEncodingCache()
+            var cache = WatchRoundCache()
+            var roundSnapshot: [Bool: TopologyUpdate] = [:]
             for (index, (a, b)) in watchers.enumerated() where index < 3 || rng.next() % 8 == 0 {
                 let max = Int(rng.next() % 12) + 1
-                let expected = plain.topology.takeUpdates(for: a, max: max).map { WatchTopologyResponse(update: $0).serializedBytes() }
-                let got = encoded.topology.takeEncodedUpdates(for: b, max: max, cache: &cache)
+                let expected = plain.topology.takeUpdates(for: a, max: max)
+                var got: [TopologyUpdate] = []
+                shared.topology.takeUpdates(for: b, max: max, cache: &cache) { taken in
+                    got.append(taken.update)
+                    if taken.asPublished {
+                        if let first = published[taken.update.revision] {
+                            XCTAssertEqual(taken.update, first, "step \(step): revision \(taken.update.revision) differs between watchers")
+                            publishedTwice += 1
+                        }
+                        published[taken.update.revision] = taken.update
+                    }
+                    if taken.wholeTopology {
+                        if let first = roundSnapshot[taken.update.resync] {
+                            XCTAssertEqual(taken.update, first, "step \(step): two whole-topology snapshots in one round")
+                            sharedSnapshots += 1
+                        }
+                        roundSnapshot[taken.update.resync] = taken.update
+                    }
+                }
                 XCTAssertEqual(got, expected, "step \(step), watcher \(index)")
             }
-            sharedSnapshots += cache.fullSnapshots.count
         }
-        XCTAssertEqual(plain.topology.currentRevision, encoded.topology.currentRevision)
+        XCTAssertEqual(plain.topology.currentRevision, shared.topology.currentRevision)
         let slow = plain.topology.statistics(for: watchers[3].0)!
         XCTAssertGreaterThan(slow.resyncCount + slow.coalesceCount, 0, "the slow watchers never overflowed")
         XCTAssertGreaterThan(sharedSnapshots, 0)
-    }
-
-    /// Unfiltered watchers taking a SNAPSHOT in one round share one encoding; once the topology
-    /// changes, the cache no longer serves it.
-    func testOneSnapshotEncodingPerRound() {
-        var h = Harness()
-        for i in 0..<5 { h.register("s\(i)") }
-        let first = h.watch(), second = h.watch()
-        var cache = WatchEncodingCache()
-        let a = h.topology.takeEncodedUpdates(for: first, max: 10, cache: &cache)
-        let b = h.topology.takeEncodedUpdates(for: second, max: 10, cache: &cache)
-        XCTAssertEqual(a, b)
-        XCTAssertEqual(cache.fullSnapshots.count, 1)
-        let third = h.watch()
-        h.register("late")
-        let c = h.topology.takeEncodedUpdates(for: third, max: 10, cache: &cache)
-        let update = try! WatchTopologyResponse(serializedBytes: c[0]).update!
-        XCTAssertEqual(update.type, .snapshot)
-        XCTAssertEqual(update.snapshot!.nodes.count, 6, "a snapshot from before the change was served")
+        XCTAssertGreaterThan(publishedTwice, 0)
     }
 }

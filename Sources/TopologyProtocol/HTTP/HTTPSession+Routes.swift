@@ -106,7 +106,7 @@ extension HTTPSession {
                 watcherBlocked = true
                 return
             }
-            let updates = topology.takeUpdates(for: watcher, max: 32, cache: &cache)
+            let updates = cache.takeUpdates(for: watcher, max: 32, from: &topology)
             if updates.isEmpty {
                 watcherBlocked = false
                 return
