@@ -24,6 +24,9 @@ struct ServerClock: Clock {
     /// Nanoseconds of CLOCK_MONOTONIC, for measuring durations.
     func monotonicNs() -> Int64 { ServerClock.read(CLOCK_MONOTONIC) }
 
+    /// Nanoseconds of the wall clock now: for log timestamps only, never for a deadline.
+    static func wallClockNs() -> Int64 { read(CLOCK_REALTIME) }
+
     private static func read(_ clock: clockid_t) -> Int64 {
         var ts = timespec()
         clock_gettime(clock, &ts)  // cannot fail for these two clocks

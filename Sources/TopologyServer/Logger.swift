@@ -59,11 +59,10 @@ public struct Logger: Sendable {
         return out + "\""
     }
 
-    /// UTC, RFC 3339 with milliseconds.
+    /// UTC, RFC 3339 with milliseconds, of the wall clock now (so lines line up with other logs).
     static func timestamp() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var seconds = time_t(ts.tv_sec)
+        let wallNs = ServerClock.wallClockNs()
+        var seconds = time_t(wallNs / 1_000_000_000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func pad(_ v: Int32, _ width: Int) -> String {
@@ -71,6 +70,6 @@ public struct Logger: Sendable {
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(wallNs % 1_000_000_000 / 1_000_000), 3))Z"
     }
 }
