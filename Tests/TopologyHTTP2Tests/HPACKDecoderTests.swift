@@ -20,6 +20,15 @@ final class HPACKDecoderTests: XCTestCase {
         XCTAssertEqual(try decoder.decode([][...], maxHeaderListSize: 0), HeaderList(fields: [], exceededMaxSize: false))
     }
 
+    /// The connection hands over a slice of its buffer: indices start where the slice does.
+    func testABlockIsASliceOfALargerBuffer() throws {
+        let buffer: [UInt8] = [0xde, 0xad] + [0x82, 0x41, 0x03] + Array("a.b".utf8) + [0xbe] + [0xbe, 0xef]
+        var decoder = HPACKDecoder()
+        let list = try decoder.decode(buffer[2..<(buffer.count - 2)], maxHeaderListSize: 1000)
+        XCTAssertEqual(list.fields, [HeaderField(":method", "GET"), HeaderField(":authority", "a.b"), HeaderField(":authority", "a.b")])
+        XCTAssertEqual(decoder.dynamicFields, [HeaderField(":authority", "a.b")])
+    }
+
     func testIndexZeroIsOutOfRange() {
         XCTAssertEqual(decodeError([0x80]), .indexOutOfRange(index: 0, entries: 61))
     }
