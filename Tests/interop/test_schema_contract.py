@@ -1,6 +1,8 @@
 """Schema/topology.proto compiles with the official protoc, and keeps the wire contract: every message,
 field number, type and presence that CONTRACT.md lists (section 1 and the Frame/Status block of
-section 2), every enum value; additions only at field numbers 20 and up.
+section 2), every enum value; additions only at field numbers 20 and up. Its `service TopologyService` is the
+existing runtime's (seed_topology_service.txt, a copy of that runtime's declaration): same methods,
+request and response types and streaming kinds, which CONTRACT.md's list of RPCs names too.
 
 CONTRACT.md lives in the project's shared folder (../shared/CONTRACT.md next to the repository);
 TOPOLOGY_CONTRACT overrides the path."""
@@ -15,6 +17,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 
 from interop_support import FD, REPO, pb
+from seed_service import SEED_SERVICE, SERVICE, descriptor_methods, parse_service_declaration, seed_methods
 
 SCHEMA = REPO / "Schema" / "topology.proto"
 
@@ -205,3 +208,65 @@ def test_the_contract_parser_catches_a_renumbered_field():
                                        "metrics": (3, "ServiceMetrics", False, False)}, problems)
     assert any("sequence: number 2" in p for p in problems)
     assert any("metrics: optional=True" in p for p in problems)
+
+
+# The contract's words for the streaming kinds: (client streams, server streams).
+CONTRACT_KINDS = {"unary": (False, False), "client stream": (True, False), "server stream": (False, True),
+                  "bidirectional stream": (True, True)}
+
+
+def parse_contract_rpcs(text):
+    """{method: (client streams, server streams)} from "The RPCs these belong to: ..." of section 1."""
+    sentence = " ".join(text.split("The RPCs these belong to:", 1)[1].split(".", 1)[0].split())
+    rpcs = {}
+    for item in sentence.split(", "):
+        match = re.fullmatch(r"(\w+) \(([a-z ]+)\)", item)
+        assert match and match.group(2) in CONTRACT_KINDS, f"unparsed RPC {item!r} in the contract"
+        rpcs[match.group(1)] = CONTRACT_KINDS[match.group(2)]
+    return rpcs
+
+
+def service_differences(expected, actual):
+    problems = [f"{name}: missing from the schema" for name in expected.keys() - actual.keys()]
+    problems += [f"{name}: not in the seed's service" for name in actual.keys() - expected.keys()]
+    for name in expected.keys() & actual.keys():
+        if expected[name] != actual[name]:
+            problems.append(f"{name}: schema (request, client streams, response, server streams) = "
+                            f"{actual[name]}, the seed declares {expected[name]}")
+    return problems
+
+
+def test_the_service_is_the_seeds():
+    seed = seed_methods()
+    assert len(seed) == 6, f"parsed {len(seed)} RPCs from the seed's declaration"
+    service = pb.DESCRIPTOR.services_by_name.get(SERVICE)
+    assert service is not None, f"Schema/topology.proto declares no service {SERVICE}"
+    assert service.full_name == "runtime.v1.TopologyService"
+    problems = service_differences(seed, descriptor_methods(service))
+    assert not problems, "\n".join(problems)
+    assert list(pb.DESCRIPTOR.services_by_name) == [SERVICE], "the schema declares one service only"
+
+
+def test_the_contracts_rpcs_are_the_seeds(contract):
+    seed = {name: (client, server) for name, (_, client, _, server) in seed_methods().items()}
+    assert parse_contract_rpcs(contract) == seed
+
+
+def test_the_service_comparison_catches_a_changed_declaration():
+    """The comparison must be able to fail: a lost stream, a changed type, a renamed RPC, a line the
+    parser does not understand."""
+    declaration = SEED_SERVICE.read_text(encoding="utf-8")
+    changed = (declaration
+               .replace("rpc Heartbeat(stream HeartbeatRequest)", "rpc Heartbeat(HeartbeatRequest)")
+               .replace("returns (GetTopologyResponse)", "returns (TopologySnapshot)")
+               .replace("rpc UnregisterService(", "rpc Unregister("))
+    schema = descriptor_methods(pb.DESCRIPTOR.services_by_name[SERVICE])
+    problems = service_differences(parse_service_declaration(changed), schema)
+    assert len(problems) == 4, problems
+    assert any(p.startswith("Heartbeat: schema") for p in problems), problems
+    assert any(p.startswith("GetTopology: schema") for p in problems), problems
+    assert "Unregister: missing from the schema" in problems
+    assert "UnregisterService: not in the seed's service" in problems
+    with pytest.raises(AssertionError, match="unparsed line"):
+        parse_service_declaration(declaration.replace("service TopologyService {",
+                                                      "service TopologyService {\n  option deprecated = true;"))
