@@ -153,6 +153,42 @@ final class HTTPParserTests: XCTestCase {
         XCTAssertNotNil(try parse("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 000\r\n\r\n"))
     }
 
+    func testPostBodiesAreReadByContentLengthWholeOrByteByByteAndPipelined() throws {
+        let text = "POST /register HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n\r\n{\"a\":1}GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+        for chunk in [text.utf8.count, 1, 5] {
+            var parser = HTTPRequestParser()
+            var requests: [HTTPRequest] = []
+            let bytes = Array(text.utf8)
+            var index = 0
+            while index < bytes.count {
+                parser.append(bytes[index..<min(index + chunk, bytes.count)])
+                index += chunk
+                while let request = try parser.next() { requests.append(request) }
+            }
+            XCTAssertEqual(requests.map(\.method), ["POST", "GET"], "chunk \(chunk)")
+            XCTAssertEqual(requests.first?.body, Array(#"{"a":1}"#.utf8))
+            XCTAssertEqual(requests.last?.body, [])
+            XCTAssertEqual(parser.bufferedBytes, 0)
+        }
+    }
+
+    func testBodyLimitsAndFramingAreRefusedBeforeTheBodyIsRead() {
+        let limits = HTTPLimits(maxBodyBytes: 10)
+        XCTAssertNotNil(try parse("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789", limits: limits))
+        assertRefused("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n", .contentTooLarge, limits: limits)
+        assertRefused("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n", .contentTooLarge)
+        assertRefused("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", .lengthRequired)
+        assertRefused("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", .badRequest)
+        // Incomplete: waits, and owes a 100 Continue once when asked for one.
+        var parser = HTTPRequestParser()
+        parser.append(Array("POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nab".utf8))
+        XCTAssertNil(try parser.next())
+        XCTAssertTrue(parser.takeContinueRequest())
+        XCTAssertFalse(parser.takeContinueRequest(), "owed once")
+        parser.append(Array("cd".utf8))
+        XCTAssertEqual(try parser.next()?.body, Array("abcd".utf8))
+    }
+
     func testRequestLineLimitIs431AtOnceAndExactLimitPasses() throws {
         let limits = HTTPLimits(maxRequestLineBytes: 64, maxHeaderBytes: 128, maxHeaderCount: 4)
         let atLimit = "GET /" + String(repeating: "a", count: 64 - "GET / HTTP/1.1".count) + " HTTP/1.1"

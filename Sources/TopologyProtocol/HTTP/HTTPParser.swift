@@ -7,6 +7,8 @@ struct HTTPRequest: Equatable {
     var query: [(String, String)]
     var minorVersion: Int
     var headers: [(name: String, value: String)]
+    /// The body (POST only, by Content-Length, at most `HTTPLimits.maxBodyBytes`).
+    var body: [UInt8] = []
 
     func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
 
@@ -18,7 +20,7 @@ struct HTTPRequest: Equatable {
     }
 
     static func == (a: HTTPRequest, b: HTTPRequest) -> Bool {
-        a.method == b.method && a.target == b.target && a.minorVersion == b.minorVersion
+        a.method == b.method && a.target == b.target && a.minorVersion == b.minorVersion && a.body == b.body
             && a.headers.map { "\($0.name):\($0.value)" } == b.headers.map { "\($0.name):\($0.value)" }
     }
 }
@@ -38,23 +40,32 @@ public struct HTTPLimits: Equatable, Sendable {
     public var maxHeaderBytes: Int
     /// Most header lines. Over it: 431.
     public var maxHeaderCount: Int
+    /// Largest request body (POST, by Content-Length). Over it: 413, before the body is read.
+    public var maxBodyBytes: Int
 
-    public init(maxRequestLineBytes: Int = 8 * 1024, maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100) {
+    public init(maxRequestLineBytes: Int = 8 * 1024, maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100,
+                maxBodyBytes: Int = 256 * 1024) {
         self.maxRequestLineBytes = maxRequestLineBytes
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
+        self.maxBodyBytes = maxBodyBytes
     }
 }
 
 /// A sans-I/O HTTP/1.x request parser (as h11): `append` bytes as they arrive, then `next()` gives a
-/// complete request, nil when more bytes are needed, or throws `HTTPParseError`. Only GET and HEAD
-/// are served, so a request with a body (Content-Length > 0 or any Transfer-Encoding) is refused
-/// with 413 before the body is read; an HTTP/1.1 request without a Host field, or any request with
-/// two, is refused with 400. Pipelined requests are returned one by one.
+/// complete request, nil when more bytes are needed, or throws `HTTPParseError`. Only POST carries a
+/// body, framed by Content-Length and at most `maxBodyBytes` (413 before it is read); a chunked body
+/// gets 411 (send Content-Length), a body on any other method 413. An HTTP/1.1 request without a
+/// Host field, or any request with two, is refused with 400. Pipelined requests are returned one by
+/// one.
 struct HTTPRequestParser {
     let limits: HTTPLimits
     private(set) var buffer: [UInt8] = []
     private var start = 0
+    /// A request whose head is parsed and whose body of `length` bytes, from `start`, is arriving.
+    private var pendingBody: (request: HTTPRequest, length: Int)?
+    /// The pending request asked for `100 Continue` (curl does for bodies over 1 KiB), not yet sent.
+    private var continueRequested = false
 
     init(limits: HTTPLimits = HTTPLimits()) {
         self.limits = limits
@@ -75,6 +86,15 @@ struct HTTPRequestParser {
     }
 
     mutating func next() throws(HTTPParseError) -> HTTPRequest? {
+        if let pending = pendingBody {
+            guard buffer.count - start >= pending.length else { return nil }
+            var request = pending.request
+            request.body = Array(buffer[start..<(start + pending.length)])
+            start += pending.length
+            pendingBody = nil
+            continueRequested = false
+            return request
+        }
         // Tolerate empty lines before a request (RFC 9112 section 2.2).
         while start + 1 < buffer.count, buffer[start] == 13, buffer[start + 1] == 10 { start += 2 }
         let end = buffer.count
@@ -110,12 +130,22 @@ struct HTTPRequestParser {
             }
             headers.append(try HTTPRequestParser.header(text))
         }
-        start = position
         var request = try HTTPRequestParser.requestLine(requestLine)
         request.headers = headers
-        try HTTPRequestParser.checkFraming(request)
+        let bodyLength = try HTTPRequestParser.bodyLength(request, limit: limits.maxBodyBytes)
         try HTTPRequestParser.checkHost(request)
-        return request
+        start = position
+        guard bodyLength > 0 else { return request }
+        pendingBody = (request, bodyLength)
+        continueRequested = request.header("expect")?.lowercased() == "100-continue"
+        return try next()
+    }
+
+    /// Whether an interim `100 Continue` is owed now (once per request): the head asked for it and
+    /// the body has not all arrived.
+    mutating func takeContinueRequest() -> Bool {
+        defer { continueRequested = false }
+        return continueRequested && pendingBody != nil
     }
 
     /// The index of the next LF at or after `from`, looking at no more than `limit` bytes.
@@ -208,19 +238,29 @@ struct HTTPRequestParser {
         return (text[..<colon].lowercased(), value)
     }
 
-    /// GET and HEAD carry no body here: any body, or an ambiguous length, is refused before reading it.
-    static func checkFraming(_ request: HTTPRequest) throws(HTTPParseError) {
+    /// The length of the request's body: by Content-Length, POST only, within `limit`; refused
+    /// before a byte of it is read otherwise (a length that cannot be trusted ends the connection).
+    static func bodyLength(_ request: HTTPRequest, limit: Int) throws(HTTPParseError) -> Int {
         if request.headers.contains(where: { $0.name == "transfer-encoding" }) {
-            throw HTTPParseError(status: .contentTooLarge, message: "request bodies are not accepted (Transfer-Encoding)")
+            guard request.method == "POST" else {
+                throw HTTPParseError(status: .contentTooLarge, message: "request bodies are accepted only with POST (Transfer-Encoding)")
+            }
+            throw HTTPParseError(status: .lengthRequired, message: "chunked request bodies are not accepted: send the body with Content-Length")
         }
         let lengths = request.headers.filter { $0.name == "content-length" }.map(\.value)
-        guard let first = lengths.first else { return }
+        guard let first = lengths.first else { return 0 }
         guard lengths.allSatisfy({ $0 == first }), !first.isEmpty, first.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
             throw HTTPParseError(status: .badRequest, message: "malformed Content-Length")
         }
-        if first.contains(where: { $0 != "0" }) {
-            throw HTTPParseError(status: .contentTooLarge, message: "request bodies are not accepted (Content-Length \(first.prefix(20)))")
+        let digits = first.drop { $0 == "0" }
+        if digits.isEmpty { return 0 }
+        guard request.method == "POST" else {
+            throw HTTPParseError(status: .contentTooLarge, message: "request bodies are accepted only with POST (Content-Length \(first.prefix(20)))")
         }
+        guard digits.count <= 18, let length = Int(digits), length <= limit else {
+            throw HTTPParseError(status: .contentTooLarge, message: "request body of \(digits.prefix(20)) bytes is over the limit of \(limit) bytes")
+        }
+        return length
     }
 
     /// RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host field, and no request

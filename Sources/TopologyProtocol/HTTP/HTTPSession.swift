@@ -100,7 +100,11 @@ public struct HTTPSession {
         while phase == .requests, encoding == nil {
             let request: HTTPRequest
             do {
-                guard let next = try parser.next() else { return }
+                guard let next = try parser.next() else {
+                    // A body waits for the interim response its client asked for (curl does).
+                    if parser.takeContinueRequest() { out.outbound += "HTTP/1.1 100 Continue\r\n\r\n".utf8 }
+                    return
+                }
                 request = next
             } catch {
                 if error.status == .requestHeaderFieldsTooLarge || error.status == .contentTooLarge {
