@@ -197,6 +197,25 @@ final class HTTPSessionTests: XCTestCase {
         XCTAssertEqual(h.topology.watcherCount, 0, "the core forgot watcher \(watcher)")
     }
 
+    func testTheSeedsEventStreamSpeaksItsFormat() throws {
+        var h = Harness()
+        h.register("checkout")
+        h.receive("GET /events HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n")
+        let head = h.response()
+        XCTAssertTrue(head.hasPrefix("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"), head)
+        XCTAssertTrue(head.contains("\r\nAccess-Control-Allow-Origin: *\r\n"), head)
+        XCTAssertTrue(head.hasSuffix("\r\n\r\nretry: 1000\n\n"), head)
+        h.deliver()
+        let event = h.response()
+        XCTAssertTrue(event.hasPrefix(#"data: {"type":1,"snapshot":{"nodes":[{"serviceId":""#), event)
+        XCTAssertTrue(event.hasSuffix("}\n\n"), event)
+        XCTAssertFalse(event.contains("id:"), "the seed's events carry no id")
+        // A PROGRESS update has no seed event: nothing is written for it.
+        h.advance(to: h.now + 60_000)
+        h.deliver()
+        XCTAssertFalse(h.response().contains("data:"))
+    }
+
     func testAStreamStopsAtTheWatchBoundAndResumesWhenTheQueueDrains() {
         var h = Harness(maxOutboundBytes: 300)
         h.register("a")

@@ -52,7 +52,7 @@ public struct HTTPResponse {
     }
 
     /// The head of a Server-Sent Events stream (no Content-Length: the stream ends with the connection).
-    static func eventStreamHead() -> [UInt8] {
-        Array("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n".utf8)
+    static func eventStreamHead(extraHeaders: String = "") -> [UInt8] {
+        Array("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\(extraHeaders)\r\n".utf8)
     }
 }

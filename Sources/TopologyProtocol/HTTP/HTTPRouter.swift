@@ -6,6 +6,8 @@ enum HTTPRoute: Equatable {
     case topology(TopologyQuery)
     /// An SSE watch: the query, and the resume point parsed from `Last-Event-ID` (or `?last_event_id=`).
     case watch(TopologyQuery, resume: SSEEventID?)
+    /// The seed runtime's event stream (`GET /events`): the same watch, in the seed's format.
+    case seedEvents(TopologyQuery)
     case metrics
     case healthz
     case readyz
@@ -42,7 +44,7 @@ struct SSEEventID: Equatable {
 }
 
 enum HTTPRouter {
-    static let paths: Set<String> = ["/", "/index.html", "/api/v1/topology", "/api/v1/watch", "/metrics", "/healthz", "/readyz"]
+    static let paths: Set<String> = ["/", "/index.html", "/api/v1/topology", "/api/v1/watch", "/metrics", "/healthz", "/readyz", "/events"]
 
     /// With a token (`tokenMatches` checks one), every path but /healthz (which a load balancer
     /// probes without credentials) needs it, unknown paths included: an unauthenticated client
@@ -70,6 +72,7 @@ enum HTTPRouter {
         case .failure(let error): return .error(.badRequest, error.message)
         }
         if request.path == "/api/v1/topology" { return .topology(query) }
+        if request.path == "/events" { return .seedEvents(query) }
         var resume: SSEEventID?
         if let header = request.header("last-event-id"), !header.isEmpty {
             resume = SSEEventID(parsing: header)

@@ -9,7 +9,8 @@ extension HTTPSession {
         // During the shutdown drain a request is still answered, and its connection then closed.
         let keepAlive = request.keepAlive && !env.shuttingDown
         let response: HTTPResponse
-        switch HTTPRouter.route(request, tokenMatches: env.tokenMatches) {
+        let route = HTTPRouter.route(request, tokenMatches: env.tokenMatches)
+        switch route {
         case .dashboard:
             response = HTTPResponse(status: .ok, contentType: "text/html; charset=utf-8", body: env.dashboardPage, headers: [
                 ("Cache-Control", "no-store"),
@@ -47,14 +48,24 @@ extension HTTPSession {
             response = .text(failure.status, failure.message, headers: [("WWW-Authenticate", failure.challenge), ("Cache-Control", "no-store")])
         case .error(let status, let message):
             response = .text(status, message, headers: status == .methodNotAllowed ? [("Allow", "GET, HEAD")] : [])
-        case .watch where env.shuttingDown:
-            response = .text(.serviceUnavailable, "server shutting down; watch again on the next server")
-        case .watch where headOnly:
-            out.outbound += HTTPResponse.eventStreamHead()
-            metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
-            beginClosing(now: now, env, topology: &topology, &out)
-            return
-        case .watch(let query, let resume):
+        case .watch, .seedEvents:
+            guard !env.shuttingDown else {
+                response = .text(.serviceUnavailable, "server shutting down; watch again on the next server")
+                break
+            }
+            var query = TopologyQuery()
+            var resume: SSEEventID?
+            switch route {
+            case .watch(let q, let r): (query, resume, streamFormat) = (q, r, .topology)
+            case .seedEvents(let q): (query, streamFormat) = (q, .seed)
+            default: break
+            }
+            if headOnly {
+                SSEEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)
+                metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+                beginClosing(now: now, env, topology: &topology, &out)
+                return
+            }
             startEventStream(query: query, resume: resume, now: now, env, topology: &topology, metrics: &metrics, &out)
             return
         }
@@ -86,10 +97,8 @@ extension HTTPSession {
         metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
         phase = .streaming(watcher)
         deadlineMs = now + env.sseCommentIntervalMs
-        out.outbound += HTTPResponse.eventStreamHead()
-        // The reconnection delay for EventSource, and the epoch a client may compare ids with.
-        out.outbound += "retry: 1000\n: topology watch, server_epoch \(env.serverEpoch)\n\n".utf8
-        env.log.info("watch started", ["peer": peer, "transport": "sse", "resume": resume?.text ?? "", "watchers": String(topology.watcherCount)])
+        SSEEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)
+        env.log.info("watch started", ["peer": peer, "transport": streamFormat == .seed ? "sse-seed" : "sse", "resume": resume?.text ?? "", "watchers": String(topology.watcherCount)])
         out.request(.watchOpened(watcher))
     }
 
@@ -112,19 +121,20 @@ extension HTTPSession {
                 return
             }
             let large = updates.firstIndex { ($0.snapshot?.nodes.count ?? 0) + ($0.snapshot?.edges.count ?? 0) >= env.offLoopReplyEntries }
-            SSEEncoder.append(updates[..<(large ?? updates.count)], epoch: epoch, to: &out.outbound)
+            SSEEncoder.append(updates[..<(large ?? updates.count)], format: streamFormat, epoch: epoch, to: &out.outbound)
             guard let large else { continue }
             // A large snapshot, and what came after it, in order, off the loop; the watcher's
             // further updates wait in the core (coalesced there if need be) until they are queued.
             let rest = Array(updates[large...])
+            let format = streamFormat
             guard env.canEncodeOffLoop else {
-                SSEEncoder.append(rest[...], epoch: epoch, to: &out.outbound)
+                SSEEncoder.append(rest[...], format: format, epoch: epoch, to: &out.outbound)
                 continue
             }
             encoding = .events
             out.request(.encodeOffLoop {
                 var bytes: [UInt8] = []
-                SSEEncoder.append(rest[...], epoch: epoch, to: &bytes)
+                SSEEncoder.append(rest[...], format: format, epoch: epoch, to: &bytes)
                 return bytes
             })
             return

@@ -39,6 +39,8 @@ public struct HTTPSession {
     public internal(set) var peerClosed = false
     /// The stream's watcher has updates left in the core, held back while the queue was at its bound.
     var watcherBlocked = false
+    /// What the event stream, once there is one, writes.
+    var streamFormat = EventStreamFormat.topology
     var parser: HTTPRequestParser
     public let peer: String
 

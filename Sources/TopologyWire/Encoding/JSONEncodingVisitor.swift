@@ -79,32 +79,8 @@ struct JSONEncodingVisitor: FieldVisitor {
         }
     }
 
-    /// A JSON string: the UTF-8 of `value` as it is (a Swift `String` is valid Unicode), but for
-    /// the quote, the backslash and the control characters, which are escaped.
     private mutating func quoted(_ value: String) {
-        output.append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { bytes in
-            var plainFrom = 0
-            for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainFrom..<index]))
-                plainFrom = index + 1
-                switch byte {
-                case UInt8(ascii: "\""): write("\\\"")
-                case UInt8(ascii: "\\"): write("\\\\")
-                case UInt8(ascii: "\n"): write("\\n")
-                case UInt8(ascii: "\r"): write("\\r")
-                case UInt8(ascii: "\t"): write("\\t")
-                default:
-                    // \u00XX in lowercase hex, as the official library writes it.
-                    let low = byte & 0xF
-                    write(byte < 0x10 ? "\\u000" : "\\u001")
-                    output.append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + low - 10)
-                }
-            }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainFrom...]))
-        }
-        output.append(UInt8(ascii: "\""))
+        JSONText.appendQuoted(value, to: &output)
     }
 
     mutating func visitVarint(_ value: UInt64, field: FieldID, json: JSONScalar) {
