@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "TopologyWire"),
         .target(name: "TopologyCore", dependencies: ["TopologyWire"]),
         .target(name: "CTopologyShims"),
+        .target(name: "TopologyHTTP2"),
         // Cross-module optimization lets the server specialize the session's and dispatcher's
         // generics (the heartbeat path) for its clock, as if the code were its own. It serializes
         // only what is public (not `package`), hence this target's public API; the target is no
@@ -51,6 +52,7 @@ let package = Package(
         .testTarget(name: "TopologyWireTests", dependencies: ["TopologyWire"]),
         .testTarget(name: "TopologyCoreTests", dependencies: ["TopologyCore", "TopologyWire"]),
         .testTarget(name: "TopologyProtocolTests", dependencies: ["TopologyProtocol", "TopologyCore", "TopologyWire"]),
+        .testTarget(name: "TopologyHTTP2Tests", dependencies: ["TopologyHTTP2"]),
         .testTarget(name: "TopologyServerTests", dependencies: ["TopologyServer", "TopologyCore", "TopologyWire"]),
     ]
 )
