@@ -5,12 +5,6 @@ func hex(_ bytes: some Sequence<UInt8>) -> String {
     bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
 }
 
-/// Bytes from hex written with optional spaces between fields ("000004 01 04 00000001").
-func bytes(_ hex: String) -> [UInt8] {
-    let digits = Array(hex.filter { !$0.isWhitespace })
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }
-}
-
 /// A deterministic xorshift generator: the random chunkings of a test are the same on every run.
 struct Xorshift: RandomNumberGenerator {
     private var state: UInt64
