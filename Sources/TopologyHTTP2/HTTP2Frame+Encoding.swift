@@ -7,13 +7,13 @@ extension HTTP2Frame {
     func encode(into out: inout [UInt8]) {
         let start = out.count
         out.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0, 0])
-        let (type, flags) = writePayload(into: &out)
+        let flags = writePayload(into: &out)
         let length = out.count - start - HTTP2Frame.headerSize
         precondition(length <= HTTP2Frame.largestMaxFrameSize, "a frame payload of \(length) bytes does not fit the length field")
         out[start] = UInt8(truncatingIfNeeded: length >> 16)
         out[start + 1] = UInt8(truncatingIfNeeded: length >> 8)
         out[start + 2] = UInt8(truncatingIfNeeded: length)
-        out[start + 3] = type
+        out[start + 3] = typeCode
         out[start + 4] = flags
         out.replaceSubrange(start + 5..<start + 9, with: bigEndian(stream & 0x7fff_ffff))
     }
@@ -25,13 +25,13 @@ extension HTTP2Frame {
         return out
     }
 
-    /// Writes the payload after the header; returns the type and flags octets.
-    private func writePayload(into out: inout [UInt8]) -> (UInt8, UInt8) {
+    /// Writes the payload after the header; returns the flags octet.
+    private func writePayload(into out: inout [UInt8]) -> UInt8 {
         switch payload {
         case let .data(bytes, endStream, padding):
             let flags = (endStream ? HTTP2Flags.endStream : 0) | (padding > 0 ? HTTP2Flags.padded : 0)
             writePadded(bytes, padding: padding, into: &out)
-            return (HTTP2FrameType.data.rawValue, flags)
+            return flags
         case let .headers(headers):
             var flags = (headers.endStream ? HTTP2Flags.endStream : 0) | (headers.endHeaders ? HTTP2Flags.endHeaders : 0)
             var fields: [UInt8] = []
@@ -42,40 +42,40 @@ extension HTTP2Frame {
             fields += headers.fieldBlock
             if headers.padding > 0 { flags |= HTTP2Flags.padded }
             writePadded(fields, padding: headers.padding, into: &out)
-            return (HTTP2FrameType.headers.rawValue, flags)
+            return flags
         case let .priority(priority):
             priority.encode(into: &out)
-            return (HTTP2FrameType.priority.rawValue, 0)
+            return 0
         case let .rstStream(errorCode):
             out += bigEndian(errorCode)
-            return (HTTP2FrameType.rstStream.rawValue, 0)
+            return 0
         case let .settings(settings):
             for setting in settings {
                 out += [UInt8(setting.id >> 8), UInt8(truncatingIfNeeded: setting.id)]
                 out += bigEndian(setting.value)
             }
-            return (HTTP2FrameType.settings.rawValue, 0)
+            return 0
         case .settingsAck:
-            return (HTTP2FrameType.settings.rawValue, HTTP2Flags.ack)
+            return HTTP2Flags.ack
         case let .pushPromise(promisedStream, fieldBlock, endHeaders, padding):
             writePadded(bigEndian(promisedStream & 0x7fff_ffff) + fieldBlock, padding: padding, into: &out)
             let flags = (endHeaders ? HTTP2Flags.endHeaders : 0) | (padding > 0 ? HTTP2Flags.padded : 0)
-            return (HTTP2FrameType.pushPromise.rawValue, flags)
+            return flags
         case let .ping(opaqueData, ack):
             out += bigEndian(UInt32(truncatingIfNeeded: opaqueData >> 32)) + bigEndian(UInt32(truncatingIfNeeded: opaqueData))
-            return (HTTP2FrameType.ping.rawValue, ack ? HTTP2Flags.ack : 0)
+            return ack ? HTTP2Flags.ack : 0
         case let .goAway(lastStream, errorCode, debugData):
             out += bigEndian(lastStream & 0x7fff_ffff) + bigEndian(errorCode) + debugData
-            return (HTTP2FrameType.goAway.rawValue, 0)
+            return 0
         case let .windowUpdate(increment):
             out += bigEndian(increment & 0x7fff_ffff)
-            return (HTTP2FrameType.windowUpdate.rawValue, 0)
+            return 0
         case let .continuation(fieldBlock, endHeaders):
             out += fieldBlock
-            return (HTTP2FrameType.continuation.rawValue, endHeaders ? HTTP2Flags.endHeaders : 0)
-        case let .unknown(type, flags, payload):
+            return endHeaders ? HTTP2Flags.endHeaders : 0
+        case let .unknown(_, flags, payload):
             out += payload
-            return (type, flags)
+            return flags
         }
     }
 

@@ -28,6 +28,28 @@ struct HTTP2Frame: Equatable, Sendable {
     /// The largest SETTINGS_MAX_FRAME_SIZE: the length field is 24 bits (§6.5.2).
     static let largestMaxFrameSize = (1 << 24) - 1
 
+    /// The type octet on the wire.
+    var typeCode: UInt8 {
+        switch payload {
+        case .data: HTTP2FrameType.data.rawValue
+        case .headers: HTTP2FrameType.headers.rawValue
+        case .priority: HTTP2FrameType.priority.rawValue
+        case .rstStream: HTTP2FrameType.rstStream.rawValue
+        case .settings, .settingsAck: HTTP2FrameType.settings.rawValue
+        case .pushPromise: HTTP2FrameType.pushPromise.rawValue
+        case .ping: HTTP2FrameType.ping.rawValue
+        case .goAway: HTTP2FrameType.goAway.rawValue
+        case .windowUpdate: HTTP2FrameType.windowUpdate.rawValue
+        case .continuation: HTTP2FrameType.continuation.rawValue
+        case let .unknown(type, _, _): type
+        }
+    }
+
+    /// "a PING frame on stream 0", for error messages.
+    var summary: String {
+        "a \(HTTP2FrameType(rawValue: typeCode).map { "\($0)" } ?? "type \(typeCode)") frame on stream \(stream)"
+    }
+
     enum Payload: Equatable, Sendable {
         /// `padding`: 0 when unpadded, else the Pad Length octet plus the padding octets.
         case data([UInt8], endStream: Bool, padding: Int = 0)

@@ -35,3 +35,73 @@ func chunkings(of stream: [UInt8], seeds: ClosedRange<UInt64> = 1...8) -> [[Arra
     }
     return ways
 }
+
+/// Plays the client against one `HTTP2Connection`: builds frames, feeds their bytes, and reads
+/// back what the server wrote as frames.
+struct TestClient {
+    var connection: HTTP2Connection
+    /// The time passed to `receive`; tests move it by hand.
+    var now: Int64 = 0
+    /// Everything the server wrote before the client sent anything (its SETTINGS, WINDOW_UPDATE).
+    let serverPreface: [HTTP2Frame]
+
+    init(limits: HTTP2Limits = HTTP2Limits(), handshake: Bool = true) {
+        connection = HTTP2Connection(limits: limits)
+        serverPreface = TestClient.frames(connection.takeOutbound())
+        if handshake {
+            let events = receive(HTTP2Connection.clientPreface + HTTP2Frame(stream: 0, .settings([])).encoded)
+            precondition(events.isEmpty && written() == [HTTP2Frame(stream: 0, .settingsAck)], "the handshake failed")
+        }
+    }
+
+    @discardableResult
+    mutating func receive(_ bytes: [UInt8]) -> [HTTP2Event] {
+        connection.receive(bytes[...], now: now)
+    }
+
+    @discardableResult
+    mutating func send(_ frames: HTTP2Frame...) -> [HTTP2Event] {
+        receive(frames.flatMap(\.encoded))
+    }
+
+    /// The frames the server wrote since the last call.
+    mutating func written() -> [HTTP2Frame] {
+        TestClient.frames(connection.takeOutbound())
+    }
+
+    static func frames(_ bytes: [UInt8]) -> [HTTP2Frame] {
+        var decoder = HTTP2FrameDecoder(maxFrameSize: HTTP2Frame.largestMaxFrameSize)
+        decoder.append(bytes[...])
+        var frames: [HTTP2Frame] = []
+        while let frame = try! decoder.next() { frames.append(frame) }
+        precondition(decoder.bufferedByteCount == 0, "the server wrote a cut frame")
+        return frames
+    }
+}
+
+/// A gRPC request head as grpc-go sends it (grpc/grpc doc/PROTOCOL-HTTP2.md, Request-Headers).
+func grpcRequest(path: String = "/runtime.v1.TopologyService/GetTopology") -> [HeaderField] {
+    [HeaderField(":method", "POST"), HeaderField(":scheme", "http"), HeaderField(":path", path),
+     HeaderField(":authority", "127.0.0.1:50053"), HeaderField("content-type", "application/grpc"),
+     HeaderField("user-agent", "grpc-go/1.64.0"), HeaderField("te", "trailers"), HeaderField("grpc-timeout", "4999904u")]
+}
+
+/// A field block for `fields`, from the production encoder (the decoder is tested on real clients'
+/// blocks by the HPACK tests).
+func block(_ fields: [HeaderField]) -> [UInt8] {
+    var out: [UInt8] = []
+    HPACKEncoder.encode(fields, into: &out)
+    return out
+}
+
+func headersFrame(_ stream: UInt32, _ fields: [HeaderField], endStream: Bool = false) -> HTTP2Frame {
+    HTTP2Frame(stream: stream, .headers(HTTP2HeadersPayload(fieldBlock: block(fields), endStream: endStream, endHeaders: true)))
+}
+
+func goAway(_ lastStream: UInt32, _ code: HTTP2ErrorCode, _ message: String) -> HTTP2Frame {
+    HTTP2Frame(stream: 0, .goAway(lastStream: lastStream, errorCode: code.rawValue, debugData: Array(message.utf8)))
+}
+
+func reset(_ stream: UInt32, _ code: HTTP2ErrorCode) -> HTTP2Frame {
+    HTTP2Frame(stream: stream, .rstStream(errorCode: code.rawValue))
+}
