@@ -14,6 +14,9 @@ struct HTTP2ClosedStreams {
 
     func reason(_ stream: UInt32) -> HTTP2CloseReason? { reasons[stream] }
 
+    /// Streams remembered: never more than `capacity`.
+    var count: Int { reasons.count }
+
     mutating func record(_ stream: UInt32, _ reason: HTTP2CloseReason) {
         if reasons.updateValue(reason, forKey: stream) != nil { return }
         if order.count < capacity {
