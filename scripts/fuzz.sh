@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets of Tests/Fuzz (what each covers: Tests/Fuzz/README.md).
 #
-#   scripts/fuzz.sh TARGET SECONDS   run one target (frame, messages, http, c-client) that long
+#   scripts/fuzz.sh TARGET SECONDS   run one target (frame, messages, http, hpack, c-client) that long
 #   scripts/fuzz.sh all SECONDS      run every target in turn, SECONDS each
 #   scripts/fuzz.sh coverage TARGET  line coverage of the code under test by the corpus so far
 #
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(frame messages http c-client)
+targets=(frame messages http hpack c-client)
 out=.build-fuzz
 fuzz=Tests/Fuzz
 
@@ -35,6 +35,11 @@ sources() {
             # The parser and the types it uses; the rest of TopologyServer (sockets) stays out.
             echo Sources/TopologyServer/HTTP/HTTPParser.swift Sources/TopologyServer/HTTP/HTTPResponse.swift Sources/TopologyServer/ControlCharacters.swift
             echo "$fuzz/FuzzSupport.swift" "$fuzz/HTTPFuzzer.swift"
+            ;;
+        hpack)
+            # The HPACK codec only: the HTTP/2 connection beside it in TopologyHTTP2 stays out.
+            find Sources/TopologyHTTP2 -name 'HPACK*.swift' | sort
+            echo "$fuzz/FuzzSupport.swift" "$fuzz/HPACKFuzzer.swift"
             ;;
         c-client)
             # The codec and framing only: no sockets, no threads; and the tests' JSON printer.
@@ -59,7 +64,7 @@ compile() {
             ;;
         *)
             local module flags=(-sanitize=fuzzer,address -gline-tables-only)
-            case $target in frame) module=FrameFuzzer ;; messages) module=MessagesFuzzer ;; http) module=HTTPFuzzer ;; esac
+            case $target in frame) module=FrameFuzzer ;; messages) module=MessagesFuzzer ;; http) module=HTTPFuzzer ;; hpack) module=HPACKFuzzer ;; esac
             [[ $3 == coverage ]] && flags=(-sanitize=fuzzer -profile-generate -profile-coverage-mapping)
             # -parse-as-library: libFuzzer provides main(). -O keeps Swift's overflow and bounds
             # checks (unlike -Ounchecked): a trap is a finding.

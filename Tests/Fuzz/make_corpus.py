@@ -1,5 +1,6 @@
 """Writes the seed corpora of the fuzz targets, Tests/Fuzz/corpus/<target>/, from the golden vectors
-(Schema/testdata) and a few handmade HTTP requests. Each seed is laid out as its target reads input
+(Schema/testdata), a few handmade HTTP requests, and the HPACK examples of RFC 7541 Appendix C
+(Schema/hpack/rfc7541_appendix_c.json). Each seed is laid out as its target reads input
 (see Tests/Fuzz/README.md). Run it after the vectors change; with --check it writes nothing and fails
 when the committed seeds are not what it would write (scripts/test.sh runs that).
 
@@ -26,6 +27,7 @@ def _load_golden_generator():
 varint = _load_golden_generator().varint
 TESTDATA = ROOT / "Schema" / "testdata"
 CORPUS = ROOT / "Tests" / "Fuzz" / "corpus"
+HPACK_EXAMPLES = ROOT / "Schema" / "hpack" / "rfc7541_appendix_c.json"
 
 # The control byte of the stream targets: split the stream in the middle.
 MIDDLE = 0x80
@@ -78,6 +80,25 @@ def frame_streams(frame_vectors):
     return streams
 
 
+# The `hpack` target's control byte: the low 2 bits index its table sizes, the high 6 bits give the
+# header list limit, 64 * (1 + bits).
+HPACK_TABLE_SIZES = [0, 64, 256, 4096]
+HPACK_LIMITS = {"limit_4096": 63, "limit_128": 1}
+
+
+def hpack_seeds():
+    """Each sequence of Appendix C as the blocks of one connection ([length] [block] each), with the
+    RFC's table size, once with room for every list and once with a limit the lists go over."""
+    out = {}
+    for sequence in json.loads(HPACK_EXAMPLES.read_text())["sequences"]:
+        name = sequence["name"].split()[0].lower().replace(".", "_")
+        table = HPACK_TABLE_SIZES.index(sequence["max_table_size"])
+        blocks = b"".join(bytes([len(block)]) + block for block in (bytes.fromhex(b["hex"]) for b in sequence["blocks"]))
+        for limit_name, limit_bits in HPACK_LIMITS.items():
+            out[f"hpack/{name}_{limit_name}"] = bytes([limit_bits << 2 | table]) + blocks
+    return out
+
+
 def seeds():
     names = message_names()
     all_vectors = list(vectors())
@@ -108,6 +129,7 @@ def seeds():
     out["c-client/stream-every_decodable_frame_split_late"] = bytes([len(names), late]) + long_stream
     for name, request in HTTP_REQUESTS.items():
         out[f"http/{name}"] = bytes([MIDDLE]) + request
+    out.update(hpack_seeds())
     return out
 
 

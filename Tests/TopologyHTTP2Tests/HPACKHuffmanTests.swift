@@ -4,14 +4,8 @@ import XCTest
 /// The Huffman code (RFC 7541 §5.2, Appendix B): the table's shape, every symbol, and the strings a
 /// decoder must refuse. (Appendix C.4 and C.6, in HPACKAppendixCTests, decode the RFC's own strings.)
 final class HPACKHuffmanTests: XCTestCase {
-    private func decodeError(_ input: [UInt8], limit: Int = 1000) -> HPACKError? {
-        do {
-            let decoded = try HPACKHuffman.decode(input[...], limit: limit)
-            XCTFail("decoded \(decoded) from \(input)")
-            return nil
-        } catch {
-            return error
-        }
+    private func decodeError(_ input: [UInt8], limit: Int = 1000, file: StaticString = #filePath, line: UInt = #line) -> HPACKError? {
+        hpackError({ () throws(HPACKError) in try HPACKHuffman.decode(input[...], limit: limit) }, file: file, line: line)
     }
 
     func testTheTableIsCompleteAndCanonical() {

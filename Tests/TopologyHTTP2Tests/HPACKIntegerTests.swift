@@ -14,15 +14,9 @@ final class HPACKIntegerTests: XCTestCase {
         XCTAssertEqual(index, expected.endIndex, "decoding \(value) left octets unread", file: file, line: line)
     }
 
-    private func decodeError(_ input: [UInt8], prefixBits: Int) -> HPACKError? {
+    private func decodeError(_ input: [UInt8], prefixBits: Int, file: StaticString = #filePath, line: UInt = #line) -> HPACKError? {
         var index = 0
-        do {
-            let value = try HPACKInteger.decode(input[...], at: &index, prefixBits: prefixBits)
-            XCTFail("decoded \(value) from \(input)")
-            return nil
-        } catch {
-            return error
-        }
+        return hpackError({ () throws(HPACKError) in try HPACKInteger.decode(input[...], at: &index, prefixBits: prefixBits) }, file: file, line: line)
     }
 
     func testAppendixC1Examples() {

@@ -1,4 +1,16 @@
+import XCTest
 @testable import TopologyHTTP2
+
+/// The error `body` throws; a test failure, and nil, when it returns instead.
+func hpackError<T>(_ body: () throws(HPACKError) -> T, file: StaticString = #filePath, line: UInt = #line) -> HPACKError? {
+    do {
+        let value = try body()
+        XCTFail("expected an HPACKError, got \(value)", file: file, line: line)
+        return nil
+    } catch {
+        return error
+    }
+}
 
 /// Bytes from hex as the RFC prints it ("8286 8441"); spaces are ignored.
 func bytes(_ hex: String) -> [UInt8] {
