@@ -47,7 +47,9 @@ extension HTTP2Connection {
             var stream = streams[id]!
             guard block.endStream else { throw .stream(id, .protocolError, "a second HEADERS on stream \(id) without END_STREAM: trailers end the stream (§8.1)") }
             guard !list.exceededMaxSize else { throw .stream(id, .enhanceYourCalm, "the trailers of stream \(id) exceed SETTINGS_MAX_HEADER_LIST_SIZE (\(limits.maxHeaderListSize))") }
-            if let problem = HTTP2FieldRules.trailersProblem(list.fields) { throw .stream(id, .protocolError, problem) }
+            if let problem = HTTP2FieldRules.trailersProblem(list.fields) ?? stream.contentLengthProblem(id, ended: true) {
+                throw .stream(id, .protocolError, problem)
+            }
             events.append(.endStream(stream: id))
             stream.state = stream.state.afterReceivingEndStream
             store(stream, id, &events)
@@ -79,8 +81,10 @@ extension HTTP2Connection {
             return
         }
         if let problem = HTTP2FieldRules.requestProblem(list.fields) { throw .stream(id, .protocolError, problem) }
-        streams[id] = HTTP2Stream(state: block.endStream ? .halfClosedRemote : .open,
-                                  sendWindow: peerSettings.initialWindowSize, receiveWindow: limits.initialWindowSize)
+        let stream = HTTP2Stream(state: block.endStream ? .halfClosedRemote : .open, sendWindow: peerSettings.initialWindowSize,
+                                 receiveWindow: limits.initialWindowSize, contentLength: HTTP2FieldRules.contentLength(list.fields))
+        if let problem = stream.contentLengthProblem(id, ended: block.endStream) { throw .stream(id, .protocolError, problem) }
+        streams[id] = stream
         events.append(.request(stream: id, headers: list.fields, endStream: block.endStream))
     }
 

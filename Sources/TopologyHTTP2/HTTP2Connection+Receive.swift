@@ -64,6 +64,8 @@ extension HTTP2Connection {
         guard stream.receiveWindow.adjust(by: -length), stream.receiveWindow.size >= 0 else {
             throw .stream(id, .flowControlError, "\(length) bytes of DATA overrun stream \(id)'s window (§6.9)")
         }
+        stream.receivedLength += bytes.count
+        if let problem = stream.contentLengthProblem(id, ended: endStream) { throw .stream(id, .protocolError, problem) }
         if !bytes.isEmpty {
             events.append(.data(stream: id, bytes: bytes, endStream: endStream))
         } else if endStream {

@@ -7,7 +7,10 @@ extension HTTP2Connection {
     /// The response head, or a whole trailers-only response with `endStream`.
     public mutating func sendHeaders(_ fields: [HeaderField], stream id: UInt32, endStream: Bool) {
         guard var stream = streams[id], !stream.outputEnded else { return }
+        precondition(!stream.headersSent, "stream \(id) has its response headers already: trailers go through sendTrailers")
         writeFieldBlock(fields, stream: id, endStream: endStream)
+        stream.headersSent = true
+        streams[id] = stream
         if endStream {
             stream.state = stream.state.afterSendingEndStream
             var events: [HTTP2Event] = []
@@ -18,6 +21,7 @@ extension HTTP2Connection {
     /// Queues DATA; `endStream` ends the stream after it (unless trailers follow: `sendTrailers`).
     public mutating func sendData(_ bytes: [UInt8], stream id: UInt32, endStream: Bool) {
         guard var stream = streams[id], !stream.outputEnded else { return }
+        precondition(stream.headersSent, "DATA on stream \(id) before its response headers")
         stream.enqueue(bytes)
         stream.endAfterQueue = endStream
         schedule(stream, id)
@@ -26,6 +30,7 @@ extension HTTP2Connection {
     /// Trailers after the stream's queued DATA; they end the stream.
     public mutating func sendTrailers(_ fields: [HeaderField], stream id: UInt32) {
         guard var stream = streams[id], !stream.outputEnded else { return }
+        precondition(stream.headersSent, "trailers on stream \(id) before its response headers: a trailers-only response is sendHeaders with endStream")
         stream.trailers = fields
         schedule(stream, id)
     }

@@ -17,6 +17,10 @@ enum HTTP2FieldRules {
             regularSeen = true
             if let problem = connectionSpecificProblem(field) { return problem }
         }
+        let lengths = Set(fields.lazy.filter { $0.name == "content-length" }.map(\.value))
+        if let length = lengths.first, lengths.count > 1 || contentLength(fields) == nil {
+            return "content-length \"\(length)\" is not one decimal number (§8.1.1)"
+        }
         let method = fields.first { $0.name == ":method" }?.value
         guard let method else { return "the request has no :method (§8.3.1)" }
         if method == "CONNECT" {
@@ -41,6 +45,14 @@ enum HTTP2FieldRules {
             if let problem = connectionSpecificProblem(field) { return problem }
         }
         return nil
+    }
+
+    /// The request's content-length, if it has one that `requestProblem` accepts: what its DATA
+    /// must add up to (§8.1.1). At most 18 digits, so it fits an Int.
+    static func contentLength(_ fields: [HeaderField]) -> Int? {
+        guard let value = fields.first(where: { $0.name == "content-length" })?.value,
+              (1...18).contains(value.utf8.count), value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return Int(value)
     }
 
     private static let requestPseudoHeaders: Set<String> = [":method", ":scheme", ":authority", ":path"]

@@ -9,6 +9,12 @@ struct HTTP2Stream {
     var unacknowledgedBytes = 0
     /// The application was given the request: it is told when the stream goes away.
     var announced = true
+    /// The request's content-length, which its DATA must add up to (RFC 9113 §8.1.1).
+    var contentLength: Int?
+    /// DATA payload received, padding not counted.
+    var receivedLength = 0
+    /// The response's HEADERS are written: DATA and trailers may follow.
+    var headersSent = false
     /// DATA queued by the application; the first `sentOffset` bytes are written.
     private var queue: [UInt8] = []
     private var sentOffset = 0
@@ -17,8 +23,9 @@ struct HTTP2Stream {
     /// Sent after the queued DATA, with END_STREAM.
     var trailers: [HeaderField]?
 
-    init(state: HTTP2StreamState, sendWindow: Int, receiveWindow: Int) {
+    init(state: HTTP2StreamState, sendWindow: Int, receiveWindow: Int, contentLength: Int?) {
         self.state = state
+        self.contentLength = contentLength
         self.sendWindow = HTTP2FlowWindow(sendWindow)
         self.receiveWindow = HTTP2FlowWindow(receiveWindow)
     }
@@ -28,6 +35,12 @@ struct HTTP2Stream {
     var hasPendingOutput: Bool { queuedBytes > 0 || endAfterQueue || trailers != nil }
     /// The application said the stream ends (END_STREAM queued or sent): nothing more may be queued.
     var outputEnded: Bool { endAfterQueue || trailers != nil || !state.mayBeSentOn }
+
+    /// §8.1.1: DATA past the content-length, or a request ending short of it, is malformed.
+    func contentLengthProblem(_ id: UInt32, ended: Bool) -> String? {
+        guard let contentLength, receivedLength > contentLength || (ended && receivedLength != contentLength) else { return nil }
+        return "stream \(id) carries \(receivedLength)\(ended ? "" : " or more") bytes of DATA, not its content-length of \(contentLength) (§8.1.1)"
+    }
 
     mutating func enqueue(_ bytes: [UInt8]) {
         // Sent bytes are dropped once they are the larger part: copying stays amortized O(1) per byte.

@@ -110,6 +110,7 @@ final class HTTP2FlowControlTests: XCTestCase {
     func testInitialWindowChangeMovesOpenStreamsWindows() {
         var client = TestClient()
         client.send(headersFrame(1, grpcRequest(), endStream: true), HTTP2Frame(stream: 0, .windowUpdate(increment: 1 << 20)))
+        client.connection.sendHeaders(ok, stream: 1, endStream: false)
         _ = client.written()
         client.connection.sendData([UInt8](repeating: 1, count: 200_000), stream: 1, endStream: true)
         XCTAssertEqual(client.written().reduce(0) { $0 + $1.encoded.count - 9 }, 65_535)
@@ -148,6 +149,8 @@ final class HTTP2FlowControlTests: XCTestCase {
         client.send(HTTP2Frame(stream: 0, .settings([HTTP2Setting(HTTP2Setting.initialWindowSize, 0x7fff_ffff)])),
                     HTTP2Frame(stream: 0, .windowUpdate(increment: 0x7fff_ffff - 65_535)),
                     headersFrame(1, grpcRequest(), endStream: true), headersFrame(3, grpcRequest(), endStream: true))
+        client.connection.sendHeaders(ok, stream: 1, endStream: false)
+        client.connection.sendHeaders(ok, stream: 3, endStream: false)
         _ = client.written()
         client.connection.sendData([UInt8](repeating: 1, count: 100_000), stream: 1, endStream: true)
         client.connection.sendData([UInt8](repeating: 3, count: 100_000), stream: 3, endStream: true)

@@ -93,11 +93,7 @@ final class HTTP2FrameTests: XCTestCase {
             ("000000 00 08 00000001", "a DATA frame has 0 payload bytes, too few for its fixed fields"),
             ("000005 01 28 00000001 0000000001", "a HEADERS frame has 5 payload bytes, too few for its fixed fields"),
         ]
-        for (frame, message) in cases {
-            XCTAssertThrowsError(try decodeAll(bytes(frame)), frame) { error in
-                XCTAssertEqual(error as? HTTP2Violation, .connection(.frameSizeError, message))
-            }
-        }
+        assertConnectionErrors(cases, .frameSizeError)
     }
 
     func testPaddingLongerThanThePayloadIsAProtocolError() throws {
@@ -123,11 +119,7 @@ final class HTTP2FrameTests: XCTestCase {
             ("000008 06 00 00000003 0000000000000000", "a PING frame on stream 3: it belongs to the connection, stream 0"),
             ("000008 07 00 00000001 0000000000000000", "a GOAWAY frame on stream 1: it belongs to the connection, stream 0"),
         ]
-        for (frame, message) in cases {
-            XCTAssertThrowsError(try decodeAll(bytes(frame)), frame) { error in
-                XCTAssertEqual(error as? HTTP2Violation, .connection(.protocolError, message))
-            }
-        }
+        assertConnectionErrors(cases, .protocolError)
     }
 
     func testWrongSizePriorityIsAStreamErrorAndDecodingGoesOn() throws {
@@ -137,6 +129,16 @@ final class HTTP2FrameTests: XCTestCase {
             XCTAssertEqual(error as? HTTP2Violation, .stream(3, .frameSizeError, "a PRIORITY frame has 4 payload bytes, not 5"))
         }
         XCTAssertEqual(try decoder.next(), HTTP2Frame(stream: 0, .ping(opaqueData: 1, ack: false)))
+    }
+
+    /// Each frame (hex) fails to decode with `code` and its message.
+    private func assertConnectionErrors(_ cases: [(frame: String, message: String)], _ code: HTTP2ErrorCode,
+                                        file: StaticString = #filePath, line: UInt = #line) {
+        for (frame, message) in cases {
+            XCTAssertThrowsError(try decodeAll(bytes(frame)), frame, file: file, line: line) { error in
+                XCTAssertEqual(error as? HTTP2Violation, .connection(code, message), file: file, line: line)
+            }
+        }
     }
 
     private func decodeAll(_ stream: [UInt8]) throws -> [HTTP2Frame] {

@@ -144,11 +144,12 @@ final class HTTP2StreamTests: XCTestCase {
     func testPeerResetTellsTheApplicationAndLaterDataIsStreamClosed() {
         var client = TestClient()
         client.send(headersFrame(1, grpcRequest()))
+        client.connection.sendHeaders([HeaderField(":status", "200")], stream: 1, endStream: false)
         client.connection.sendData([1, 2, 3], stream: 1, endStream: false)
         XCTAssertEqual(client.send(reset(1, .cancel)), [.streamReset(stream: 1, code: .cancel)])
         XCTAssertEqual(client.connection.queuedBytes(stream: 1), 0, "queued data is dropped with the stream")
         XCTAssertEqual(client.send(HTTP2Frame(stream: 1, .data([1], endStream: false))), [])
-        XCTAssertEqual(client.written(), [reset(1, .streamClosed)])
+        XCTAssertEqual(client.written(), [headersFrame(1, [HeaderField(":status", "200")]), reset(1, .streamClosed)])
         // An unknown error code is taken as INTERNAL_ERROR (§7).
         client.send(headersFrame(3, grpcRequest()))
         XCTAssertEqual(client.send(HTTP2Frame(stream: 3, .rstStream(errorCode: 0xffff))), [.streamReset(stream: 3, code: .internalError)])
@@ -196,5 +197,30 @@ final class HTTP2StreamTests: XCTestCase {
         // DATA the client had in flight on the refused stream is dropped.
         XCTAssertEqual(client.send(HTTP2Frame(stream: 1, .data([1], endStream: true))), [])
         XCTAssertFalse(client.connection.isClosed)
+    }
+
+    /// §8.1.1: DATA must add up to the content-length, if the request has one.
+    func testContentLengthMustMatchTheData() {
+        var client = TestClient()
+        let declaring = { (length: String) in grpcRequest() + [HeaderField("content-length", length)] }
+        client.send(headersFrame(1, declaring("3")))
+        XCTAssertEqual(client.send(HTTP2Frame(stream: 1, .data([1, 2, 3], endStream: true))), [.data(stream: 1, bytes: [1, 2, 3], endStream: true)])
+        client.send(headersFrame(3, declaring("3")))
+        XCTAssertEqual(client.send(HTTP2Frame(stream: 3, .data([1, 2], endStream: false)), HTTP2Frame(stream: 3, .data([3, 4], endStream: false))),
+                       [.data(stream: 3, bytes: [1, 2], endStream: false), .streamReset(stream: 3, code: .protocolError)])
+        client.send(headersFrame(5, declaring("3")))
+        XCTAssertEqual(client.send(HTTP2Frame(stream: 5, .data([1], endStream: false)), headersFrame(5, [HeaderField("x", "y")], endStream: true)),
+                       [.data(stream: 5, bytes: [1], endStream: false), .streamReset(stream: 5, code: .protocolError)])
+        XCTAssertEqual(client.send(headersFrame(7, declaring("3"), endStream: true)), [])
+        XCTAssertEqual(client.send(headersFrame(9, declaring("0"), endStream: true)), [.request(stream: 9, headers: declaring("0"), endStream: true)])
+        XCTAssertEqual(client.written(), [reset(3, .protocolError), reset(5, .protocolError), reset(7, .protocolError)])
+        XCTAssertEqual(HTTP2Stream(state: .open, sendWindow: 1, receiveWindow: 1, contentLength: 3).contentLengthProblem(7, ended: true),
+                       "stream 7 carries 0 bytes of DATA, not its content-length of 3 (§8.1.1)")
+        for bad in ["-1", "1x", "", "1234567890123456789"] {
+            XCTAssertEqual(HTTP2FieldRules.requestProblem(declaring(bad)), "content-length \"\(bad)\" is not one decimal number (§8.1.1)")
+        }
+        XCTAssertEqual(HTTP2FieldRules.requestProblem(declaring("1") + [HeaderField("content-length", "2")]),
+                       "content-length \"1\" is not one decimal number (§8.1.1)")
+        XCTAssertNil(HTTP2FieldRules.requestProblem(declaring("1") + [HeaderField("content-length", "1")]))
     }
 }
