@@ -117,9 +117,15 @@ public struct HTTP2Connection {
                 guard let frame = try decoder.next() else { break }
                 try handle(frame, now: now, &events)
             } catch {
-                switch error.scope {
-                case .connection: fail(error, &events)
-                case let .stream(stream): streamError(stream, error.code, now: now, &events)
+                switch (error.scope, fieldBlock) {
+                case (.connection, _):
+                    fail(error, &events)
+                case let (.stream, pending?):
+                    // A frame the decoder faulted (a PRIORITY of the wrong size) inside a field
+                    // block: any frame there but CONTINUATION ends the connection (§6.10).
+                    fail(.connection(.protocolError, "\(error.message), while the field block of stream \(pending.stream) awaited CONTINUATION (§6.10)"), &events)
+                case let (.stream(stream), nil):
+                    streamError(stream, error.code, now: now, &events)
                 }
             }
         }

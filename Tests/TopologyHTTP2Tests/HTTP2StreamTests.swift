@@ -25,6 +25,18 @@ final class HTTP2StreamTests: XCTestCase {
         }
     }
 
+    func testMisSizedPriorityInsideAFieldBlockEndsTheConnection() {
+        var client = TestClient()
+        let events = client.receive(HTTP2Frame(stream: 1, .headers(HTTP2HeadersPayload(fieldBlock: [0x83], endStream: false, endHeaders: false))).encoded
+                                    + bytes("000004 02 00 00000003 00000001"))
+        XCTAssertEqual(events, [.connectionError(code: .protocolError,
+            message: "a PRIORITY frame has 4 payload bytes, not 5, while the field block of stream 1 awaited CONTINUATION (§6.10)")])
+        // Outside a field block it is a stream error: RST_STREAM FRAME_SIZE_ERROR, and on it goes.
+        client = TestClient()
+        XCTAssertEqual(client.receive(bytes("000004 02 00 00000003 00000001")), [])
+        XCTAssertEqual(client.written(), [reset(3, .frameSizeError)])
+    }
+
     func testContinuationWithoutHeadersIsAProtocolError() {
         var client = TestClient()
         XCTAssertEqual(client.send(HTTP2Frame(stream: 1, .continuation(fieldBlock: [0x82], endHeaders: true))),
