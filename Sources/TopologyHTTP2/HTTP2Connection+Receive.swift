@@ -53,6 +53,8 @@ extension HTTP2Connection {
             throw .connection(.flowControlError, "\(length) bytes of DATA on stream \(id) overrun the connection's window (\(receiveWindow.size + length) bytes left)")
         }
         acknowledgeConnection(length)
+        // After this side's GOAWAY, streams above its last stream are ignored (§6.8).
+        if let goAwayLastStream, id > goAwayLastStream { return }
         let state = state(of: id)
         guard state.peerMaySend, var stream = streams[id] else {
             switch state {

@@ -48,8 +48,8 @@ extension HTTP2Connection {
     /// none is left. Any other code ends the connection now.
     public mutating func goAway(code: HTTP2ErrorCode, message: String) {
         guard phase != .closed else { return }
-        HTTP2Frame(stream: 0, .goAway(lastStream: lastPeerStream, errorCode: code.rawValue, debugData: Array(message.utf8.prefix(256)))).encode(into: &outbound)
-        goAwayLastStream = lastPeerStream
+        goAwayLastStream = lastServedStream
+        HTTP2Frame(stream: 0, .goAway(lastStream: lastServedStream, errorCode: code.rawValue, debugData: Array(message.utf8.prefix(256)))).encode(into: &outbound)
         if code != .noError {
             phase = .closed
             streams = [:]

@@ -135,13 +135,17 @@ public struct HTTP2Connection {
     /// Ends the connection: GOAWAY with the error and the last stream that may have been served.
     mutating func fail(_ violation: HTTP2Violation, _ events: inout [HTTP2Event]) {
         // The debug data is for people reading logs; 256 bytes say enough.
-        HTTP2Frame(stream: 0, .goAway(lastStream: lastPeerStream, errorCode: violation.code.rawValue,
+        HTTP2Frame(stream: 0, .goAway(lastStream: lastServedStream, errorCode: violation.code.rawValue,
                                       debugData: Array(violation.message.utf8.prefix(256)))).encode(into: &outbound)
         phase = .closed
         streams = [:]
         sendOrder = []
         events.append(.connectionError(code: violation.code, message: violation.message))
     }
+
+    /// What GOAWAY names as the last stream served: the last the client opened, but never more
+    /// than an earlier GOAWAY named (§6.8: the value must not increase).
+    var lastServedStream: UInt32 { min(lastPeerStream, goAwayLastStream ?? lastPeerStream) }
 
     /// A stream error (§5.4.2): RST_STREAM, the stream forgotten, the application told if it knew
     /// of the stream. The peer caused it, so it spends the reset budget (rapid reset).

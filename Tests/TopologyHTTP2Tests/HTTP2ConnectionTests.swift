@@ -82,14 +82,26 @@ final class HTTP2ConnectionTests: XCTestCase {
         _ = client.written()
         client.connection.goAway(code: .noError, message: "shutting down")
         XCTAssertEqual(client.written(), [goAway(3, .noError, "shutting down")])
-        // Stream 5 was not served; 3 still is.
-        XCTAssertEqual(client.send(headersFrame(5, grpcRequest(), endStream: true)), [])
+        // Stream 5 is not served, nor its DATA; 3 still is.
+        XCTAssertEqual(client.send(headersFrame(5, grpcRequest()), HTTP2Frame(stream: 5, .data([1], endStream: true))), [])
+        XCTAssertEqual(client.written(), [], "ignored, not reset")
         XCTAssertEqual(client.send(HTTP2Frame(stream: 3, .data([1], endStream: true))), [.data(stream: 3, bytes: [1], endStream: true)])
         client.connection.resetStream(1, code: .cancel)
         XCTAssertFalse(client.connection.isClosed)
         client.connection.sendHeaders([HeaderField(":status", "200")], stream: 3, endStream: true)
         XCTAssertTrue(client.connection.isClosed, "drained: no stream left")
         XCTAssertEqual(client.written(), [reset(1, .cancel), headersFrame(3, [HeaderField(":status", "200")], endStream: true)])
+    }
+
+    /// §6.8: a later GOAWAY never names a higher last stream, though newer streams came meanwhile.
+    func testLaterGoAwayDoesNotRaiseTheLastStream() {
+        var client = TestClient()
+        client.send(headersFrame(1, grpcRequest()))
+        client.connection.goAway(code: .noError, message: "draining")
+        client.send(headersFrame(3, grpcRequest()))
+        XCTAssertEqual(client.send(HTTP2Frame(stream: 0, .windowUpdate(increment: 0))),
+                       [.connectionError(code: .protocolError, message: "a WINDOW_UPDATE of 0 for the connection (§6.9)")])
+        XCTAssertEqual(client.written(), [goAway(1, .noError, "draining"), goAway(1, .protocolError, "a WINDOW_UPDATE of 0 for the connection (§6.9)")])
     }
 
     func testGoAwayFromThePeerIsNoted() {
