@@ -10,12 +10,9 @@ extension HTTP2Connection {
         precondition(!stream.headersSent, "stream \(id) has its response headers already: trailers go through sendTrailers")
         writeFieldBlock(fields, stream: id, endStream: endStream)
         stream.headersSent = true
-        streams[id] = stream
-        if endStream {
-            stream.state = stream.state.afterSendingEndStream
-            var events: [HTTP2Event] = []
-            store(stream, id, &events)
-        }
+        if endStream { endOutput(&stream, id) }
+        var events: [HTTP2Event] = []
+        store(stream, id, &events)
     }
 
     /// Queues DATA; `endStream` ends the stream after it (unless trailers follow: `sendTrailers`).
@@ -48,13 +45,7 @@ extension HTTP2Connection {
     /// none is left. Any other code ends the connection now.
     public mutating func goAway(code: HTTP2ErrorCode, message: String) {
         guard phase != .closed else { return }
-        goAwayLastStream = lastServedStream
-        HTTP2Frame(stream: 0, .goAway(lastStream: lastServedStream, errorCode: code.rawValue, debugData: Array(message.utf8.prefix(256)))).encode(into: &outbound)
-        if code != .noError {
-            phase = .closed
-            streams = [:]
-            sendOrder = []
-        }
+        writeGoAway(code, message)
     }
 
     /// Something to write: frames already written, or DATA, trailers or END_STREAM the windows let out.
@@ -127,20 +118,28 @@ extension HTTP2Connection {
             _ = sendWindow.adjust(by: -count)
             budget -= count
             pingBudget.refill()
-            if last { endOutput(&stream) }
+            if last { endOutput(&stream, id) }
         } else if let trailers = stream.trailers {
             writeFieldBlock(trailers, stream: id, endStream: true)
-            endOutput(&stream)
+            endOutput(&stream, id)
         } else if stream.endAfterQueue {
             HTTP2Frame(stream: id, .data([], endStream: true)).encode(into: &outbound)
-            endOutput(&stream)
+            endOutput(&stream, id)
         }
         return true
     }
 
-    private func endOutput(_ stream: inout HTTP2Stream) {
+    /// END_STREAM is written. A response complete before its request (a client stream answered
+    /// early, an error) is followed by RST_STREAM NO_ERROR: the client may stop sending (§8.1),
+    /// as grpc-go's server does; what it had in flight is ignored, and the stream is done.
+    private mutating func endOutput(_ stream: inout HTTP2Stream, _ id: UInt32) {
         stream.endAfterQueue = false
         stream.trailers = nil
-        stream.state = stream.state.afterSendingEndStream
+        guard stream.state == .open else {
+            stream.state = stream.state.afterSendingEndStream
+            return
+        }
+        HTTP2Frame(stream: id, .rstStream(errorCode: HTTP2ErrorCode.noError.rawValue)).encode(into: &outbound)
+        stream.state = .closed(.resetHere)
     }
 }

@@ -134,13 +134,20 @@ public struct HTTP2Connection {
 
     /// Ends the connection: GOAWAY with the error and the last stream that may have been served.
     mutating func fail(_ violation: HTTP2Violation, _ events: inout [HTTP2Event]) {
-        // The debug data is for people reading logs; 256 bytes say enough.
-        HTTP2Frame(stream: 0, .goAway(lastStream: lastServedStream, errorCode: violation.code.rawValue,
-                                      debugData: Array(violation.message.utf8.prefix(256)))).encode(into: &outbound)
-        phase = .closed
-        streams = [:]
-        sendOrder = []
+        writeGoAway(violation.code, violation.message)
         events.append(.connectionError(code: violation.code, message: violation.message))
+    }
+
+    /// GOAWAY naming the last stream served (§6.8); any code but NO_ERROR ends the connection now.
+    mutating func writeGoAway(_ code: HTTP2ErrorCode, _ message: String) {
+        goAwayLastStream = lastServedStream
+        // The debug data is for people reading logs; 256 bytes say enough.
+        HTTP2Frame(stream: 0, .goAway(lastStream: lastServedStream, errorCode: code.rawValue, debugData: Array(message.utf8.prefix(256)))).encode(into: &outbound)
+        if code != .noError {
+            phase = .closed
+            streams = [:]
+            sendOrder = []
+        }
     }
 
     /// What GOAWAY names as the last stream served: the last the client opened, but never more

@@ -17,9 +17,9 @@ enum HTTP2FieldRules {
             regularSeen = true
             if let problem = connectionSpecificProblem(field) { return problem }
         }
-        let lengths = Set(fields.lazy.filter { $0.name == "content-length" }.map(\.value))
-        if let length = lengths.first, lengths.count > 1 || contentLength(fields) == nil {
-            return "content-length \"\(length)\" is not one decimal number (§8.1.1)"
+        let lengths = fields.filter { $0.name == "content-length" }.map(\.value)
+        if let first = lengths.first, lengths.contains(where: { $0 != first }) || contentLength(fields) == nil {
+            return "content-length is \(lengths.map { "\"\($0)\"" }.joined(separator: ", ")), not one decimal number (§8.1.1)"
         }
         let method = fields.first { $0.name == ":method" }?.value
         guard let method else { return "the request has no :method (§8.3.1)" }

@@ -211,6 +211,25 @@ final class HTTP2StreamTests: XCTestCase {
         XCTAssertFalse(client.connection.isClosed)
     }
 
+    /// §8.1: a response complete before its request is followed by RST_STREAM NO_ERROR; what the
+    /// client still sends on the stream is ignored, and the application hears no more of it.
+    func testResponseBeforeTheRequestEndsResetsWithNoError() {
+        var client = TestClient()
+        client.send(headersFrame(1, grpcRequest()))
+        client.connection.sendHeaders([HeaderField(":status", "200"), HeaderField("grpc-status", "12")], stream: 1, endStream: true)
+        XCTAssertEqual(client.written(), [headersFrame(1, [HeaderField(":status", "200"), HeaderField("grpc-status", "12")], endStream: true), reset(1, .noError)])
+        XCTAssertEqual(client.connection.openStreamCount, 0)
+        XCTAssertEqual(client.send(HTTP2Frame(stream: 1, .data([1], endStream: true))), [])
+        XCTAssertEqual(client.written(), [])
+        // The same after queued data and trailers.
+        client.send(headersFrame(3, grpcRequest()))
+        client.connection.sendHeaders([HeaderField(":status", "200")], stream: 3, endStream: false)
+        client.connection.sendData([7], stream: 3, endStream: false)
+        client.connection.sendTrailers([HeaderField("grpc-status", "0")], stream: 3)
+        XCTAssertEqual(client.written(), [headersFrame(3, [HeaderField(":status", "200")]), HTTP2Frame(stream: 3, .data([7], endStream: false)),
+                                          headersFrame(3, [HeaderField("grpc-status", "0")], endStream: true), reset(3, .noError)])
+    }
+
     /// §8.1.1: DATA must add up to the content-length, if the request has one.
     func testContentLengthMustMatchTheData() {
         var client = TestClient()
@@ -229,10 +248,10 @@ final class HTTP2StreamTests: XCTestCase {
         XCTAssertEqual(HTTP2Stream(state: .open, sendWindow: 1, receiveWindow: 1, contentLength: 3).contentLengthProblem(7, ended: true),
                        "stream 7 carries 0 bytes of DATA, not its content-length of 3 (§8.1.1)")
         for bad in ["-1", "1x", "", "1234567890123456789"] {
-            XCTAssertEqual(HTTP2FieldRules.requestProblem(declaring(bad)), "content-length \"\(bad)\" is not one decimal number (§8.1.1)")
+            XCTAssertEqual(HTTP2FieldRules.requestProblem(declaring(bad)), "content-length is \"\(bad)\", not one decimal number (§8.1.1)")
         }
         XCTAssertEqual(HTTP2FieldRules.requestProblem(declaring("1") + [HeaderField("content-length", "2")]),
-                       "content-length \"1\" is not one decimal number (§8.1.1)")
+                       "content-length is \"1\", \"2\", not one decimal number (§8.1.1)")
         XCTAssertNil(HTTP2FieldRules.requestProblem(declaring("1") + [HeaderField("content-length", "1")]))
     }
 }
