@@ -7,7 +7,7 @@
 /// answers with `sendHeaders`, `sendData` and `sendTrailers`, which respect the peer's flow
 /// control windows and frame size. A connection error queues GOAWAY and ends the connection: the
 /// server writes what `takeOutbound()` gives and closes; `receive` then does nothing.
-public struct HTTP2Connection {
+public struct HTTP2Connection: Sendable {
     public let limits: HTTP2Limits
 
     enum Phase: Equatable {
