@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets of Tests/Fuzz (what each covers: Tests/Fuzz/README.md).
 #
-#   scripts/fuzz.sh TARGET SECONDS   run one target (frame, messages, http, hpack, c-client) that long
+#   scripts/fuzz.sh TARGET SECONDS   run one target (frame, messages, http, hpack, http2, c-client) that long
 #   scripts/fuzz.sh all SECONDS      run every target in turn, SECONDS each
 #   scripts/fuzz.sh coverage TARGET  line coverage of the code under test by the corpus so far
 #
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(frame messages http hpack c-client)
+targets=(frame messages http hpack http2 c-client)
 out=.build-fuzz
 fuzz=Tests/Fuzz
 
@@ -41,6 +41,11 @@ sources() {
             find Sources/TopologyHTTP2 -name 'HPACK*.swift' | sort
             echo "$fuzz/FuzzSupport.swift" "$fuzz/HPACKFuzzer.swift"
             ;;
+        http2)
+            # The whole TopologyHTTP2 target: the connection, its frame codec, and HPACK under it.
+            find Sources/TopologyHTTP2 -name '*.swift' | sort
+            echo "$fuzz/FuzzSupport.swift" "$fuzz/HTTP2Fuzzer.swift"
+            ;;
         c-client)
             # The codec and framing only: no sockets, no threads; and the tests' JSON printer.
             echo clients/c/src/pb_common.c clients/c/src/pb_encode.c clients/c/src/pb_decode.c \
@@ -64,7 +69,7 @@ compile() {
             ;;
         *)
             local module flags=(-sanitize=fuzzer,address -gline-tables-only)
-            case $target in frame) module=FrameFuzzer ;; messages) module=MessagesFuzzer ;; http) module=HTTPFuzzer ;; hpack) module=HPACKFuzzer ;; esac
+            case $target in frame) module=FrameFuzzer ;; messages) module=MessagesFuzzer ;; http) module=HTTPFuzzer ;; hpack) module=HPACKFuzzer ;; http2) module=HTTP2Fuzzer ;; esac
             [[ $3 == coverage ]] && flags=(-sanitize=fuzzer -profile-generate -profile-coverage-mapping)
             # -parse-as-library: libFuzzer provides main(). -O keeps Swift's overflow and bounds
             # checks (unlike -Ounchecked): a trap is a finding.

@@ -1,7 +1,7 @@
 """Writes the seed corpora of the fuzz targets, Tests/Fuzz/corpus/<target>/, from the golden vectors
-(Schema/testdata), a few handmade HTTP requests, and the HPACK examples of RFC 7541 Appendix C
-(Schema/hpack/rfc7541_appendix_c.json). Each seed is laid out as its target reads input
-(see Tests/Fuzz/README.md). Run it after the vectors change; with --check it writes nothing and fails
+(Schema/testdata), a few handmade HTTP requests, the HPACK examples of RFC 7541 Appendix C
+(Schema/hpack/rfc7541_appendix_c.json), and handmade HTTP/2 client streams. Each seed is laid out
+as its target reads input (see Tests/Fuzz/README.md). Run it after the vectors change; with --check it writes nothing and fails
 when the committed seeds are not what it would write (scripts/test.sh runs that).
 
     .venv/bin/python Tests/Fuzz/make_corpus.py [--check]
@@ -99,6 +99,46 @@ def hpack_seeds():
     return out
 
 
+def h2_frame(frame_type, flags, stream, payload=b""):
+    """One HTTP/2 frame (RFC 9113 §4.1): 24-bit length, type, flags, 31-bit stream id, payload."""
+    return len(payload).to_bytes(3, "big") + bytes([frame_type, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_literal(octets):
+    """An HPACK string literal without Huffman coding, for strings under 127 octets."""
+    return bytes([len(octets)]) + octets
+
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+H2_SETTINGS = h2_frame(0x4, 0, 0)
+# A gRPC request head: :method POST, :scheme http (static), then literals without indexing.
+H2_REQUEST = (b"\x83\x86\x04" + h2_literal(b"/runtime.v1.TopologyService/GetTopology") + b"\x01" + h2_literal(b"127.0.0.1:50053")
+              + b"\x0f\x10" + h2_literal(b"application/grpc") + b"\x00" + h2_literal(b"te") + h2_literal(b"trailers"))
+# The same head with incremental indexing of :path, so later blocks can refer to entry 62.
+H2_REQUEST_INDEXING = b"\x83\x86\x44" + h2_literal(b"/runtime.v1.TopologyService/WatchTopology") + b"\x01" + h2_literal(b"a")
+
+
+def h2_streams():
+    """Client byte streams for the `http2` target: a call, and one for each rule the connection enforces."""
+    start = H2_PREFACE + H2_SETTINGS
+    message = b"\x00\x00\x00\x00\x02\x08\x01"
+    return {
+        "grpc_call": start + h2_frame(0x8, 0, 0, (983041).to_bytes(4, "big")) + h2_frame(0x1, 0x4, 1, H2_REQUEST)
+                     + h2_frame(0x0, 0x1, 1, message) + h2_frame(0x4, 0x1, 0) + h2_frame(0x6, 0, 0, bytes(range(8))),
+        "continuation": start + h2_frame(0x1, 0x1, 1, H2_REQUEST[:9]) + h2_frame(0x9, 0, 1) + h2_frame(0x9, 0x4, 1, H2_REQUEST[9:]),
+        "dynamic_table": start + h2_frame(0x1, 0x5, 1, H2_REQUEST_INDEXING) + h2_frame(0x1, 0x5, 3, b"\x83\x86\xbe\x01\x01b"),
+        "rapid_reset": start + b"".join(h2_frame(0x1, 0x4, i, H2_REQUEST) + h2_frame(0x3, 0, i, (8).to_bytes(4, "big")) for i in range(1, 24, 2)),
+        "padded_and_priority": start + h2_frame(0x1, 0x4 | 0x8 | 0x20, 1, b"\x02" + b"\x80\x00\x00\x00\x10" + H2_REQUEST + b"\x00\x00")
+                               + h2_frame(0x0, 0x8 | 0x1, 1, b"\x03" + message + b"\x00\x00\x00"),
+        "windows_and_settings": start + h2_frame(0x4, 0, 0, (4).to_bytes(2, "big") + (10).to_bytes(4, "big") + (5).to_bytes(2, "big") + (20000).to_bytes(4, "big"))
+                                + h2_frame(0x1, 0x4, 1, H2_REQUEST) + h2_frame(0x8, 0, 1, (100).to_bytes(4, "big"))
+                                + h2_frame(0x8, 0, 0, (0x7fffffff).to_bytes(4, "big")),
+        "ping_flood": start + b"".join(h2_frame(0x6, 0, 0, bytes([i] * 8)) for i in range(12)),
+        "goaway_and_unknown": start + h2_frame(0xfa, 0xff, 1, b"xyz") + h2_frame(0x7, 0, 0, bytes(8) + b"bye"),
+        "not_http2": b"GET / HTTP/1.1\r\n\r\n",
+    }
+
+
 def seeds():
     names = message_names()
     all_vectors = list(vectors())
@@ -130,6 +170,8 @@ def seeds():
     for name, request in HTTP_REQUESTS.items():
         out[f"http/{name}"] = bytes([MIDDLE]) + request
     out.update(hpack_seeds())
+    for name, stream in h2_streams().items():
+        out[f"http2/{name}"] = bytes([MIDDLE]) + stream
     return out
 
 
