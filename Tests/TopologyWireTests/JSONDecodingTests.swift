@@ -126,7 +126,7 @@ final class JSONDecodingTests: XCTestCase {
         assertFails(RegisterServiceRequest.self, #"{"serviceType": 2147483648}"#,
                     .outOfRange(path: "registerServiceRequest.serviceType", text: "2147483648", type: "int32"))
         assertFails(RegisterServiceRequest.self, #"{"serviceType": true}"#,
-                    .wrongType(path: "registerServiceRequest.serviceType", expected: "a number or a string holding one", found: "a boolean"))
+                    .wrongType(path: "registerServiceRequest.serviceType", expected: "an enum value's name or number", found: "a boolean"))
         XCTAssertEqual(
             JSONDecodingError.unknownEnumName(path: "p", name: "X", known: ["A", "B"]).description,
             #"p: unknown enum value "X"; expected one of A, B or a number"#)

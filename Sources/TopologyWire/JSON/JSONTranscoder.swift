@@ -86,8 +86,10 @@ struct JSONTranscoder {
                     throw JSONDecodingError.unknownEnumName(path: path, name: name, known: names)
                 }
                 number = Int64(index)
-            } else {
+            } else if case .number = value {
                 number = try integer(value, path, bits: 32)
+            } else {
+                throw wrongType(value, path, "an enum value's name or number")
             }
             appendTag(field, .varint, &out)
             BinaryEncodingVisitor.appendVarint(UInt64(bitPattern: number), to: &out)
