@@ -3,6 +3,10 @@
 // Reads lines `<MessageName> <hex>` from stdin. For each it decodes the bytes as that message and
 // answers one line: `ok <hex of the Swift re-encoding> <proto3 JSON of the decoded value>`, or
 // `err <why>` when the bytes do not decode. One process serves a whole test run.
+//
+// A line `json <MessageName> <hex of a UTF-8 JSON text>` reads the text in the proto3 JSON mapping
+// instead (the request messages: JSONDecodableMessage) and answers the same way; the JSON
+// differential tests compare the bytes with the official `json_format.Parse`.
 import Foundation
 import TopologyWire
 
@@ -49,6 +53,15 @@ func roundTrip<M: WireMessage>(_ type: M.Type, _ input: [UInt8]) -> String {
     }
 }
 
+func fromJSON<M: JSONDecodableMessage>(_ type: M.Type, _ input: [UInt8]) -> String {
+    do {
+        let message = try M(jsonUTF8: input, options: JSONDecodingOptions(maximumSize: 1 << 20))
+        return "ok \(hex(message.serializedBytes())) \(message.jsonString())"
+    } catch {
+        return "err \(error)"
+    }
+}
+
 /// Each answer goes out at once: a test sends one line and waits for its answer, and stdio would
 /// hold it in a block buffer on a pipe.
 func answer(_ line: String) {
@@ -56,6 +69,19 @@ func answer(_ line: String) {
 }
 
 while let line = readLine() {
+    if line.hasPrefix("json ") {
+        let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let type = MessageRegistry.type(named: String(parts[1])) as? any JSONDecodableMessage.Type else {
+            answer("err no JSON-readable message type in line: \(line.prefix(80))")
+            continue
+        }
+        guard let input = bytes(fromHex: parts[2]) else {
+            answer("err bad hex")
+            continue
+        }
+        answer(fromJSON(type, input))
+        continue
+    }
     let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
     guard let name = parts.first, let type = MessageRegistry.type(named: String(name)) else {
         answer("err unknown message type in line: \(line.prefix(80))")

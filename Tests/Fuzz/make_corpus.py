@@ -53,11 +53,53 @@ HTTP_REQUESTS = {
 }
 
 
+# Seeds of the `json` target beyond the golden vectors' JSON: (message, text) for the corners of
+# the grammar and the mapping, valid and not.
+JSON_TEXTS = {
+    "escapes_and_surrogates": ("RegisterServiceRequest",
+                               b'{"serviceName": "\\ud83d\\ude80 caf\\u00e9 \\" \\\\ \\/ \\b\\f\\n\\r\\t \\u0000",'
+                               b' "serviceType": 42, "language": "SERVICE_LANGUAGE_SWIFT"}'),
+    "lone_surrogate": ("UnregisterServiceRequest", b'{"serviceId": "\\ud800x"}'),
+    "number_edges": ("HeartbeatRequest", b'{"sequence": "9007199254740993", "metrics": {"cpuPercent": -0.0e-0,'
+                                         b' "memoryBytes": 1.8446744073709551615e19}, "health": {"errorCount": 1.0}}'),
+    "number_out_of_range": ("HeartbeatRequest", b'{"metrics": {"cpuPercent": 1e400}}'),
+    "proto_names_and_nulls": ("GetTopologyRequest", b'{"query": {"service_names": ["a", ""], "include_idle": true,'
+                                                    b' "states": ["SERVICE_STATE_DEAD", 99], "teams": null}}'),
+    "both_names": ("UnregisterServiceRequest", b'{"serviceId": "a", "service_id": "b"}'),
+    "duplicate_key": ("UnregisterServiceRequest", b'{"serviceId": "a", "serviceId": "b"}'),
+    "unknown_deep": ("WatchTopologyRequest", b'{"x": ' + b'[' * 20 + b']' * 20 + b', "resumeAfterRevision": "1"}'),
+    "histogram": ("ReportActivityRequest", b'{"type": "ACTIVITY_TYPE_ERROR", "latencyHistogram": {"indexes":'
+                                           b' [-2147483648, 2147483647], "counts": ["18446744073709551615", 0]}}'),
+    "trailing_comma": ("TopologyQuery", b'{"regions": ["a",],}'),
+}
+
+
 def message_names():
     """Full names of the schema's messages, sorted: the selector order of `messages` and `c-client`."""
     proto = (ROOT / "Schema" / "topology.proto").read_text()
     package = re.search(r"^package\s+([\w.]+);", proto, re.M).group(1)
     return sorted(f"{package}.{name}" for name in re.findall(r"^message\s+(\w+)", proto, re.M))
+
+
+def json_readable_names():
+    """Full names of the messages the JSON reader knows, sorted: the selector order of `json`."""
+    tables = (ROOT / "Sources" / "TopologyWire" / "JSON" / "RequestMessages+JSONSchema.swift").read_text()
+    readable = set(re.findall(r"^extension\s+(\w+):\s+JSONDecodableMessage", tables, re.M))
+    return [name for name in message_names() if name.rsplit(".", 1)[1] in readable]
+
+
+def json_seeds():
+    """`json` seeds: the official library's JSON of each golden vector of a readable message, and JSON_TEXTS."""
+    names = json_readable_names()
+    out = {}
+    for path in sorted(TESTDATA.glob("*.json")):
+        vector = json.loads(path.read_text())
+        if "value" in vector and vector["message"] in names:
+            text = json.dumps(vector["value"], ensure_ascii=False).encode()
+            out[f"json/{path.stem}"] = bytes([names.index(vector["message"])]) + text
+    for name, (message, text) in JSON_TEXTS.items():
+        out[f"json/{name}"] = bytes([names.index(f"runtime.v1.{message}")]) + text
+    return out
 
 
 def vectors():
@@ -172,6 +214,7 @@ def seeds():
     out.update(hpack_seeds())
     for name, stream in h2_streams().items():
         out[f"http2/{name}"] = bytes([MIDDLE]) + stream
+    out.update(json_seeds())
     return out
 
 

@@ -84,7 +84,16 @@ class Probe:
     def roundtrip(self, name, data):
         if "." not in name:
             name = f"{PACKAGE}.{name}"
-        line = f"{name} {data.hex()}\n"
+        return self._ask(f"{name} {data.hex()}\n", name, data)
+
+    def from_json(self, name, text):
+        """Swift's proto3 JSON reader on `text` (str or UTF-8 bytes): ("ok", bytes, json_object) or ("err", message)."""
+        if "." not in name:
+            name = f"{PACKAGE}.{name}"
+        data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+        return self._ask(f"json {name} {data.hex()}\n", name, data)
+
+    def _ask(self, line, name, data):
         try:
             self.process.stdin.write(line)
             self.process.stdin.flush()

@@ -5,6 +5,12 @@
 /// a snapshot. This loop takes 8 ASCII bytes at a time and walks multi-byte sequences by the table.
 enum UTF8Validation {
     static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        firstInvalidOffset(bytes) == nil
+    }
+
+    /// Where the first ill-formed sequence starts, nil when all of `bytes` is well-formed (the JSON
+    /// parser's errors name the byte).
+    static func firstInvalidOffset(_ bytes: UnsafeRawBufferPointer) -> Int? {
         let count = bytes.count
         var index = 0
         while index < count {
@@ -31,16 +37,16 @@ enum UTF8Validation {
             case 0xF0: length = 4; secondLow = 0x90
             case 0xF1...0xF3: length = 4
             case 0xF4: length = 4; secondHigh = 0x8F  // nothing above U+10FFFF
-            default: return false  // 80...C1 (continuation or overlong lead), F5...FF
+            default: return index  // 80...C1 (continuation or overlong lead), F5...FF
             }
-            guard index + length <= count else { return false }
+            guard index + length <= count else { return index }
             let second = bytes[index + 1]
-            guard second >= secondLow && second <= secondHigh else { return false }
+            guard second >= secondLow && second <= secondHigh else { return index }
             for offset in 2..<length where bytes[index + offset] & 0xC0 != 0x80 {
-                return false
+                return index
             }
             index += length
         }
-        return true
+        return nil
     }
 }

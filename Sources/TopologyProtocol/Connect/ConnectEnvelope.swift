@@ -1,0 +1,39 @@
+/// One message of a Connect streaming request or response (`application/connect+json`,
+/// `application/connect+proto`): a flags byte, the payload's length as 4 bytes big-endian, then
+/// the payload (connectrpc.com/docs/protocol, "Streaming-Request"):
+///
+/// ```
+/// +-------+---------------------+----------------------+
+/// | flags | length (uint32, BE) | payload (length bytes) |
+/// +-------+---------------------+----------------------+
+///   0x01 compressed, 0x02 end of stream
+/// ```
+public struct ConnectEnvelope: Equatable, Sendable {
+    /// The payload is compressed with the stream's `Connect-Content-Encoding`.
+    public static let compressed: UInt8 = 0x01
+    /// The last envelope of a response: its payload is the end-of-stream JSON (`ConnectEndOfStream`).
+    public static let endOfStream: UInt8 = 0x02
+    /// Bytes before the payload.
+    public static let prefixSize = 5
+
+    public var flags: UInt8
+    public var payload: [UInt8]
+
+    public init(flags: UInt8, payload: [UInt8]) {
+        self.flags = flags
+        self.payload = payload
+    }
+
+    public var isCompressed: Bool { flags & Self.compressed != 0 }
+    public var isEndOfStream: Bool { flags & Self.endOfStream != 0 }
+
+    /// The envelope's bytes: prefix and payload.
+    public static func encode(flags: UInt8, payload: [UInt8]) -> [UInt8] {
+        precondition(payload.count <= Int(UInt32.max), "a Connect envelope holds at most 4 GiB")
+        let length = UInt32(payload.count)
+        var bytes: [UInt8] = [flags, UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+                              UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
+        bytes.append(contentsOf: payload)
+        return bytes
+    }
+}

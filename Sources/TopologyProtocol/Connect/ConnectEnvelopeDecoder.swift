@@ -1,0 +1,56 @@
+/// Reads Connect envelopes from a byte stream, sans I/O: `append` the bytes as they arrive, then
+/// take envelopes with `next()` until it returns nil (not enough bytes yet). A payload longer than
+/// `maximumMessageSize` is refused from its prefix, before any of it is buffered; after an error
+/// the decoder stays failed.
+///
+/// Buffered bytes are at most one prefix plus one payload under the limit, plus whatever the
+/// caller appends before taking envelopes (the caller bounds its reads).
+public struct ConnectEnvelopeDecoder: Sendable {
+    public let maximumMessageSize: Int
+    private var buffer: [UInt8] = []
+    /// Where the next envelope starts in `buffer`; consumed bytes are dropped in batches.
+    private var start = 0
+    private var failure: ConnectEnvelopeError?
+
+    public init(maximumMessageSize: Int) {
+        self.maximumMessageSize = maximumMessageSize
+    }
+
+    /// Bytes received and not yet returned in an envelope.
+    public var bufferedCount: Int { buffer.count - start }
+
+    public mutating func append(_ bytes: some Sequence<UInt8>) {
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// The next whole envelope, nil until its bytes are all there. Throws `ConnectEnvelopeError`.
+    public mutating func next() throws -> ConnectEnvelope? {
+        if let failure { throw failure }
+        guard bufferedCount >= ConnectEnvelope.prefixSize else { return nil }
+        let flags = buffer[start]
+        guard flags & ~(ConnectEnvelope.compressed | ConnectEnvelope.endOfStream) == 0 else {
+            return try fail(.unknownFlags(flags))
+        }
+        let length = buffer[start + 1..<start + 5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard Int(length) <= maximumMessageSize else {
+            return try fail(.tooLarge(length: length, limit: maximumMessageSize))
+        }
+        let end = start + ConnectEnvelope.prefixSize + Int(length)
+        guard buffer.count >= end else { return nil }
+        let envelope = ConnectEnvelope(flags: flags, payload: Array(buffer[start + ConnectEnvelope.prefixSize..<end]))
+        start = end
+        // Drop what was read once it is most of the buffer: each byte is moved at most once more.
+        if start >= buffer.count / 2 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        return envelope
+    }
+
+    private mutating func fail(_ error: ConnectEnvelopeError) throws -> ConnectEnvelope? {
+        failure = error
+        buffer = []
+        start = 0
+        throw error
+    }
+}
