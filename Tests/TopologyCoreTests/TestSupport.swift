@@ -45,6 +45,14 @@ struct Harness {
         ).handle!.serviceId
     }
 
+    /// Registers `name` and heartbeats it once, the start of most liveness tests.
+    @discardableResult
+    mutating func registerAndHeartbeat(_ name: String) -> String {
+        let id = register(name)
+        heartbeat(id)
+        return id
+    }
+
     @discardableResult
     mutating func heartbeat(_ id: String, health: HealthState? = nil, metrics: ServiceMetrics? = nil) -> HeartbeatResponse {
         try! topology.heartbeat(
