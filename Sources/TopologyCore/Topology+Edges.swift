@@ -142,17 +142,9 @@ extension Topology {
     // MARK: Edge lifecycle
 
     mutating func createEdge(_ key: EdgeKey) -> Int32 {
-        let slot: Int32
-        if let free = freeEdges.popLast() {
-            slot = free
-        } else {
-            slot = Int32(edges.count)
-            edges.append(EdgeRecord())
-        }
+        let (slot, fresh) = edges.claimSlot(reusing: &freeEdges)
+        var record = fresh
         let index = Int(slot)
-        var record = EdgeRecord()
-        record.inUse = true
-        record.generation = edges[index].generation
         record.source = key.source
         record.target = key.target
         edges[index] = record

@@ -198,17 +198,9 @@ extension Topology {
     }
 
     mutating func createNode(_ key: ServiceKey, _ request: RegisterServiceRequest, now: Int64) -> Int32 {
-        let slot: Int32
-        if let free = freeNodes.popLast() {
-            slot = free
-        } else {
-            slot = Int32(nodes.count)
-            nodes.append(NodeRecord())
-        }
+        let (slot, fresh) = nodes.claimSlot(reusing: &freeNodes)
+        var record = fresh
         let index = Int(slot)
-        var record = NodeRecord()
-        record.inUse = true
-        record.generation = nodes[index].generation
         record.key = key
         record.registrationOrder = nextRegistrationOrder
         nextRegistrationOrder += 1

@@ -195,17 +195,9 @@ extension Topology {
             throw .resourceExhausted(limit: "maxWatchers", value: configuration.maxWatchers)
         }
         if let query = request.query { try validate(query) }
-        let slot: Int32
-        if let free = freeWatchers.popLast() {
-            slot = free
-        } else {
-            slot = Int32(watchers.count)
-            watchers.append(WatcherRecord())
-        }
-        let generation = watchers[Int(slot)].generation
-        var record = WatcherRecord()
-        record.inUse = true
-        record.generation = generation
+        let (slot, fresh) = watchers.claimSlot(reusing: &freeWatchers)
+        var record = fresh
+        let generation = record.generation
         record.filter = QueryFilter(request.query)
         record.lastQueuedMs = now
         watchers[Int(slot)] = record

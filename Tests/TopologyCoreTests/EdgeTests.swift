@@ -106,8 +106,7 @@ final class EdgeTests: XCTestCase {
     private func assertUnresolvedEdgeExpires(after timeout: Int64, _ configuration: TopologyConfiguration,
                                              file: StaticString = #filePath, line: UInt = #line) {
         var h = Harness(configuration)
-        let a = h.register("a")
-        h.heartbeat(a)
+        let a = h.registerAndHeartbeat("a")
         h.activity(a, to: "nobody")
         let last = h.now
         func run(to time: Int64) {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import TopologyCore
+import TopologyWire
 
 /// `FlatTable` against `Dictionary`: random inserts, updates and removals (the removals exercise the
 /// backward shift), for service keys and for call ids, including keys that share their home slot.

@@ -139,10 +139,8 @@ final class StateMachineTests: XCTestCase {
 
     func testDeadBoundaryAndRemovalOrder() {
         var h = Harness()
-        let a = h.register("a")
-        let b = h.register("b")
-        h.heartbeat(a)
-        h.heartbeat(b)
+        let a = h.registerAndHeartbeat("a")
+        let b = h.registerAndHeartbeat("b")
         h.activity(a, to: "b")     // a -> b, resolved to b
         h.activity(b, to: "a")     // b -> a, resolved to a
         h.activity(b, to: "elsewhere")
@@ -182,8 +180,7 @@ final class StateMachineTests: XCTestCase {
 
     func testActivityMakesActiveAtOnceAndIdleAfterIdleTimeout() {
         var h = Harness()
-        let id = h.register("a")
-        h.heartbeat(id)
+        let id = h.registerAndHeartbeat("a")
         let watcher = h.watch()
         _ = h.take(watcher)
         h.advance(by: 500)
@@ -219,8 +216,7 @@ final class StateMachineTests: XCTestCase {
 
     func testActivityWhileStaleKeepsStaleButCountsForRecovery() {
         var h = Harness()
-        let id = h.register("a")
-        h.heartbeat(id)
+        let id = h.registerAndHeartbeat("a")
         h.advance(by: 10_001)
         XCTAssertEqual(h.state(id), .stale)
         h.activity(id, to: "b")
@@ -238,8 +234,7 @@ final class StateMachineTests: XCTestCase {
             configuration.heartbeatIntervalMs = 5_000
             configuration.timeoutMultiplier = 10  // DEAD after 50 s, so STALE lasts long enough
             var h = Harness(configuration)
-            let id = h.register("a")
-            h.heartbeat(id)
+            let id = h.registerAndHeartbeat("a")
             h.activity(id, to: "b")
             let activityTime = h.now
             h.advance(to: activityTime + 10_001)
@@ -271,8 +266,7 @@ final class StateMachineTests: XCTestCase {
         var configuration = TopologyConfiguration()
         configuration.timeoutMultiplier = 2  // DEAD and STALE thresholds coincide: DEAD wins
         var h = Harness(configuration)
-        let id = h.register("a")
-        h.heartbeat(id)
+        let id = h.registerAndHeartbeat("a")
         h.advance(by: 10_000)
         XCTAssertEqual(h.state(id), .idle)
         h.advance(by: 1)
@@ -410,8 +404,7 @@ final class StateMachineTests: XCTestCase {
 
     func testHealthChangeIsImmediateAndRefreshesAreThrottled() {
         var h = Harness(withoutJitter)
-        let id = h.register("a")
-        h.heartbeat(id)
+        let id = h.registerAndHeartbeat("a")
         let watcher = h.watch()
         _ = h.take(watcher)
         // Heartbeats inside the throttle period: nothing, then one NODE_UPDATED when it ends.
@@ -452,8 +445,7 @@ final class StateMachineTests: XCTestCase {
 
     func testAtMostOneRefreshPerThrottlePeriod() {
         var h = Harness(withoutJitter)
-        let id = h.register("a")
-        h.heartbeat(id)
+        let id = h.registerAndHeartbeat("a")
         let watcher = h.watch()
         _ = h.take(watcher)
         var count = 0

@@ -2,19 +2,6 @@ import XCTest
 @testable import TopologyCore
 import TopologyWire
 
-/// A deterministic generator (SplitMix64) for service ids and the randomized tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 let t0: Int64 = 1_700_000_000_000
 
 /// A Topology with a manual clock, driven the way the server drives it: `advance(to:)` visits every
@@ -56,6 +43,14 @@ struct Harness {
             RegisterServiceRequest(serviceName: name, serviceType: .server, language: .swift, address: address, metadata: metadata, serviceId: id),
             now: now
         ).handle!.serviceId
+    }
+
+    /// Registers `name` and heartbeats it once, the start of most liveness tests.
+    @discardableResult
+    mutating func registerAndHeartbeat(_ name: String) -> String {
+        let id = register(name)
+        heartbeat(id)
+        return id
     }
 
     @discardableResult

@@ -38,10 +38,8 @@ final class TimeGuardTests: XCTestCase {
 
     func testStallNoticedByAHeartbeatBeforeTheAdvance() {
         var h = Harness()
-        let a = h.register("a")
-        let b = h.register("b")
-        h.heartbeat(a)
-        h.heartbeat(b)
+        let a = h.registerAndHeartbeat("a")
+        let b = h.registerAndHeartbeat("b")
         // The server wakes from a pause and handles input before calling advance.
         h.now += 30_000
         h.heartbeat(a)
@@ -52,10 +50,8 @@ final class TimeGuardTests: XCTestCase {
 
     func testLivenessDeadlinesWaitForTheInputReadThroughThem() {
         var h = Harness()
-        let a = h.register("a")
-        let b = h.register("b")
-        h.heartbeat(a)
-        h.heartbeat(b)
+        let a = h.registerAndHeartbeat("a")
+        let b = h.registerAndHeartbeat("b")
         let start = h.now
         // A busy server is at start + 16,000 but has read its sockets only through start + 9,000:
         // a heartbeat of b's sent before its deadline may still be unread, so nothing expires.
@@ -80,8 +76,7 @@ final class TimeGuardTests: XCTestCase {
 
     func testJumpWithinOneIntervalIsNotAStall() {
         var h = Harness()
-        let id = h.register("a")
-        h.heartbeat(id)
+        let id = h.registerAndHeartbeat("a")
         h.advance(by: 10_001 + 5_000 - 1)  // via the deadlines: STALE at +10,001
         XCTAssertEqual(h.state(id), .stale)
         // Jump straight past DEAD by less than one interval beyond the next deadline.
@@ -95,8 +90,7 @@ final class TimeGuardTests: XCTestCase {
 
     func testClockGoingBackwardsIsClamped() {
         var h = Harness()
-        let id = h.register("a")
-        h.heartbeat(id)
+        let id = h.registerAndHeartbeat("a")
         _ = h.topology.advance(to: t0 - 50_000)
         XCTAssertEqual(h.state(id), .idle)
         _ = try! h.topology.heartbeat(HeartbeatRequest(serviceId: id), now: t0 - 1_000)
@@ -105,8 +99,7 @@ final class TimeGuardTests: XCTestCase {
 
     func testAdvanceWhenNothingIsDueDoesNothing() {
         var h = Harness()
-        let id = h.register("a")
-        h.heartbeat(id)
+        h.registerAndHeartbeat("a")
         let revision = h.topology.currentRevision
         let deadline = h.topology.nextDeadline!
         for time in stride(from: h.now, to: deadline, by: 997) {
@@ -130,8 +123,7 @@ final class TimeGuardTests: XCTestCase {
         XCTAssertEqual(h.topology.configuration.activityFlushMs, 1)
         XCTAssertEqual(h.topology.configuration.watchBufferLimit, 1)
         let watcher = h.watch()
-        let id = h.register("a")
-        h.heartbeat(id)
+        let id = h.registerAndHeartbeat("a")
         h.activity(id, to: "b")
         for _ in 0..<100 {
             h.advance(by: 1)

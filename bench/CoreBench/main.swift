@@ -44,17 +44,6 @@ func format(_ value: Double, _ digits: Int = 1) -> String {
     return text
 }
 
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 var configuration = TopologyConfiguration()
 configuration.maxServices = max(configuration.maxServices, serviceCount)
 var now: Int64 = 1_700_000_000_000
@@ -66,7 +55,7 @@ let requests = (0..<serviceCount).map { i in
         address: "10.\(i >> 16 & 255).\(i >> 8 & 255).\(i & 255):8080", host: "host-\(i % 2_000)")
 }
 let before = residentBytes()
-var topology = Topology(configuration: configuration, serverEpoch: "bench", now: now, randomNumberGenerator: SplitMix64(state: 42))
+var topology = Topology(configuration: configuration, serverEpoch: "bench", now: now, randomNumberGenerator: SplitMix64(seed: 42))
 var ids: [String] = []
 ids.reserveCapacity(serviceCount)
 for request in requests {
@@ -150,7 +139,7 @@ func idleAdvanceCost(_ topology: inout Topology, at now: Int64) -> Double {
 }
 row("advance, nothing due, \(serviceCount) services (ns/op)", format(idleAdvanceCost(&topology, at: now)))
 do {
-    var small = Topology(configuration: configuration, serverEpoch: "bench", now: now, randomNumberGenerator: SplitMix64(state: 7))
+    var small = Topology(configuration: configuration, serverEpoch: "bench", now: now, randomNumberGenerator: SplitMix64(seed: 7))
     for request in requests.prefix(1_000) { _ = try! small.register(request, now: now) }
     row("advance, nothing due, 1000 services (ns/op)", format(idleAdvanceCost(&small, at: now)))
 }
@@ -177,7 +166,7 @@ do {
 // watcher does not depend on the topology's size, so this runs on its own 1,000-service core
 // (1,000 initial snapshots of 100,000 nodes would only slow the bench down).
 do {
-    var small = Topology(configuration: configuration, serverEpoch: "bench", now: now, randomNumberGenerator: SplitMix64(state: 9))
+    var small = Topology(configuration: configuration, serverEpoch: "bench", now: now, randomNumberGenerator: SplitMix64(seed: 9))
     var smallIds: [String] = []
     for request in requests.prefix(1_000) { smallIds.append(try! small.register(request, now: now).handle!.serviceId) }
     now += longestThrottlePeriod

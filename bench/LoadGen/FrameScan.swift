@@ -3,6 +3,8 @@
 // (no allocation); every other frame goes through TopologyWire's full decoder. The same scanner
 // reads the floor's fixed reply, so server and floor cost the generator the same per reply.
 
+import TopologyWire
+
 /// What the scanner learns from one Frame body.
 struct ReplySummary {
     var callId: UInt64 = 0
@@ -15,16 +17,10 @@ enum FrameScan {
     /// Reads a varint at `index`; nil when the bytes end first or it runs over 10 bytes.
     @inline(__always)
     static func varint(_ bytes: UnsafeRawBufferPointer, _ index: inout Int) -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < bytes.count && shift < 64 {
-            let byte = bytes[index]
-            index += 1
-            value |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-        }
-        return nil
+        guard case .value(let value, let end) = Varint.read(bytes, at: index, end: bytes.count, maximumBytes: 10)
+        else { return nil }
+        index = end
+        return value
     }
 
     /// The length prefix at `index`: (prefix bytes, body bytes), nil while incomplete.

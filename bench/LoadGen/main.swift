@@ -60,6 +60,23 @@ var flags = Flags(arguments)
 
 let fileLimit = Net.raiseFileLimit()
 
+/// The flags every scenario reads first: where the process under test listens, and its pid.
+@MainActor func readTarget() -> (address: sockaddr_in, pid: Int32) {
+    (Net.address(flags.string("address", "127.0.0.1:50053")), Int32(flags.int("pid", 0)))
+}
+
+/// Ends the flags, checks that the process under test was named and that `connections` sockets fit
+/// under the file limit, runs `scenario` and exits with its verdict.
+@MainActor func run(pid: Int32, connections: Int, _ scenario: () -> Bool) -> Never {
+    flags.finish()
+    guard pid > 0 else { fatal("--pid of the process under test is required") }
+    // 16 to spare for the generator's own descriptors.
+    guard connections + 16 < fileLimit else {
+        fatal("\(connections) connections need ulimit -n above \(connections + 16) (it is \(fileLimit))")
+    }
+    exit(scenario() ? 0 : 1)
+}
+
 switch command {
 case "floor-frame":
     // Call ids and sequences of 2 bytes, a 32-hex-digit server epoch: what the server sends.
@@ -70,8 +87,7 @@ case "floor-frame":
     print(bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
 
 case "heartbeats":
-    let address = Net.address(flags.string("address", "127.0.0.1:50053"))
-    let pid = Int32(flags.int("pid", 0))
+    let (address, pid) = readTarget()
     let floorTarget = flags.string("target", "server") == "floor"
     var o = HeartbeatOptions()
     o.label = flags.string("label", o.label)
@@ -82,15 +98,12 @@ case "heartbeats":
     o.tickMs = max(1, flags.int("tick-ms", o.tickMs))
     o.warmupMs = flags.int("warmup-ms", o.warmupMs)
     o.durationMs = flags.int("duration-ms", o.durationMs)
-    flags.finish()
-    guard pid > 0 else { fatal("--pid of the process under test is required") }
-    guard o.connections + 16 < fileLimit else { fatal("\(o.connections) connections need ulimit -n above \(o.connections + 16) (it is \(fileLimit))") }
-    let ok = runHeartbeats(Driver(address: address, floorTarget: floorTarget), pid: pid, o)
-    exit(ok ? 0 : 1)
+    run(pid: pid, connections: o.connections) {
+        runHeartbeats(Driver(address: address, floorTarget: floorTarget), pid: pid, o)
+    }
 
 case "fleet":
-    let address = Net.address(flags.string("address", "127.0.0.1:50053"))
-    let pid = Int32(flags.int("pid", 0))
+    let (address, pid) = readTarget()
     var o = FleetOptions()
     o.label = flags.string("label", o.label)
     o.connections = flags.int("connections", o.connections)
@@ -108,16 +121,12 @@ case "fleet":
     o.drainMs = flags.int("drain-ms", o.drainMs)
     o.silence = flags.int("silence", o.silence)
     o.heartbeatOnRegister = flags.int("heartbeat-on-register", 0) != 0
-    flags.finish()
-    guard pid > 0 else { fatal("--pid of the process under test is required") }
-    let needed = o.connections + (o.watchers.max() ?? 0) + 16
-    guard needed < fileLimit else { fatal("\(o.connections) connections need ulimit -n above \(needed) (it is \(fileLimit))") }
-    let ok = runFleet(Driver(address: address, floorTarget: false), pid: pid, o)
-    exit(ok ? 0 : 1)
+    run(pid: pid, connections: o.connections + (o.watchers.max() ?? 0)) {
+        runFleet(Driver(address: address, floorTarget: false), pid: pid, o)
+    }
 
 case "overload":
-    let address = Net.address(flags.string("address", "127.0.0.1:50053"))
-    let pid = Int32(flags.int("pid", 0))
+    let (address, pid) = readTarget()
     var o = OverloadOptions()
     o.label = flags.string("label", o.label)
     o.connections = flags.int("connections", o.connections)
@@ -128,12 +137,9 @@ case "overload":
     o.deafWatchers = min(o.watchers, flags.int("deaf-watchers", o.deafWatchers))
     o.holdMs = flags.int("hold-ms", o.holdMs)
     o.afterMs = flags.int("after-ms", o.afterMs)
-    flags.finish()
-    guard pid > 0 else { fatal("--pid of the process under test is required") }
-    let needed = o.connections + o.watchers + 16
-    guard needed < fileLimit else { fatal("\(needed) connections need ulimit -n above \(needed) (it is \(fileLimit))") }
-    let ok = runOverload(Driver(address: address, floorTarget: false), pid: pid, o)
-    exit(ok ? 0 : 1)
+    run(pid: pid, connections: o.connections + o.watchers) {
+        runOverload(Driver(address: address, floorTarget: false), pid: pid, o)
+    }
 
 default:
     fatal("unknown command \(command): floor-frame, heartbeats, fleet or overload")

@@ -60,19 +60,14 @@ public struct BinaryDecoder {
 
     private mutating func readMultiByteVarint(maximumBytes: Int) throws -> UInt64 {
         let start = offset
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard offset < end else {
-                throw WireDecodingError.truncated(offset: start, needed: offset - start + 1, available: end - start)
-            }
-            let byte = bytes[offset]
-            offset += 1
-            // Bits past the 64th (in a 10th byte) are dropped, as the official libraries do.
-            result |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return result }
-            shift += 7
-            if shift >= 7 * UInt64(maximumBytes) { throw WireDecodingError.malformedVarint(offset: start) }
+        switch Varint.read(bytes, at: start, end: end, maximumBytes: maximumBytes) {
+        case .value(let value, let next):
+            offset = next
+            return value
+        case .truncated:
+            throw WireDecodingError.truncated(offset: start, needed: end - start + 1, available: end - start)
+        case .overlong, .overLimit:
+            throw WireDecodingError.malformedVarint(offset: start)
         }
     }
 

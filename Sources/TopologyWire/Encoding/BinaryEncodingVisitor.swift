@@ -3,7 +3,7 @@
 ///
 /// Writes go through a raw pointer because the size is known and checked up front; the final
 /// precondition catches any disagreement between the two passes before the bytes are used.
-struct BinaryEncodingVisitor: FieldVisitor {
+struct BinaryEncodingVisitor: PackedVarintVisitor {
     private var pointer: UnsafeMutableRawPointer
     private var written = 0
     private let nestedSizes: [Int]
@@ -106,20 +106,8 @@ struct BinaryEncodingVisitor: FieldVisitor {
         value.traverse(&self)
     }
 
-    mutating func visitPackedSInt32(_ values: [Int32], field: FieldID) {
-        packed(values, field) { UInt64(Varint.zigzag($0)) }
-    }
-
-    mutating func visitPackedUInt64(_ values: [UInt64], field: FieldID) {
-        packed(values, field) { $0 }
-    }
-
-    mutating func visitPackedEnum<E: WireEnum>(_ values: [E], field: FieldID) {
-        packed(values, field) { UInt64(bitPattern: Int64($0.rawValue)) }
-    }
-
     @inline(__always)
-    private mutating func packed<T>(_ values: [T], _ field: FieldID, _ toVarint: (T) -> UInt64) {
+    mutating func packed<T>(_ values: [T], _ field: FieldID, _ toVarint: (T) -> UInt64) {
         tag(field, .lengthDelimited)
         varint(UInt64(values.reduce(0) { $0 + Varint.size(of: toVarint($1)) }))
         for value in values { varint(toVarint(value)) }

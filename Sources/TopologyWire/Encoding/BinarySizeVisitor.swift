@@ -1,7 +1,7 @@
 /// First pass of binary encoding: the encoded size of a message, and the size of every nested
 /// message in the order `traverse` reaches them (pre-order). The second pass reads those sizes back
 /// in the same order, so each nested message is sized once however deep it sits.
-struct BinarySizeVisitor: FieldVisitor {
+struct BinarySizeVisitor: PackedVarintVisitor {
     var size = 0
     var nestedSizes: [Int] = []
 
@@ -34,21 +34,8 @@ struct BinarySizeVisitor: FieldVisitor {
         size = outer + Varint.tagSize(field.number) + Varint.size(of: UInt64(inner)) + inner
     }
 
-    mutating func visitPackedSInt32(_ values: [Int32], field: FieldID) {
-        packed(values, field) { UInt64(Varint.zigzag($0)) }
-    }
-
-    mutating func visitPackedUInt64(_ values: [UInt64], field: FieldID) {
-        packed(values, field) { $0 }
-    }
-
-    mutating func visitPackedEnum<E: WireEnum>(_ values: [E], field: FieldID) {
-        packed(values, field) { UInt64(bitPattern: Int64($0.rawValue)) }
-    }
-
-    /// Packed repeated scalars: one tag, the payload length, then the varints back to back.
     @inline(__always)
-    private mutating func packed<T>(_ values: [T], _ field: FieldID, _ toVarint: (T) -> UInt64) {
+    mutating func packed<T>(_ values: [T], _ field: FieldID, _ toVarint: (T) -> UInt64) {
         let payload = values.reduce(0) { $0 + Varint.size(of: toVarint($1)) }
         size += Varint.tagSize(field.number) + Varint.size(of: UInt64(payload)) + payload
     }

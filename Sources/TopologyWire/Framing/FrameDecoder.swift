@@ -81,24 +81,18 @@ public struct FrameDecoder {
 
     /// Reads the length prefix without consuming it: nil while it is incomplete.
     private func peekLengthPrefix() throws -> (headerLength: Int, bodyLength: Int)? {
-        var length: UInt64 = 0
-        var index = readIndex
-        var shift: UInt64 = 0
-        while index < buffer.count {
-            let byte = buffer[index]
-            index += 1
-            length |= UInt64(byte & 0x7F) << shift
-            // Checked at every byte, not once the prefix is complete: an incomplete prefix can
-            // already be over the limit, and the verdict (and the length it names) must not depend
-            // on how many of the prefix's bytes the reads have delivered so far.
-            guard length <= UInt64(maximumFrameSize) else {
-                throw FramingError.frameTooLarge(length: length, limit: maximumFrameSize)
-            }
-            if byte < 0x80 { return (index - readIndex, Int(length)) }
-            shift += 7
-            if shift >= 35 { throw FramingError.malformedLengthPrefix }
+        // The limit is checked at every byte of the prefix, not once it is complete: an incomplete
+        // prefix can already be over the limit, and the verdict (and the length it names) must not
+        // depend on how many of the prefix's bytes the reads have delivered so far.
+        let read = buffer.withUnsafeBytes { raw in
+            Varint.read(raw, at: readIndex, end: raw.count, maximumBytes: 5, limit: UInt64(maximumFrameSize))
         }
-        return nil
+        switch read {
+        case .value(let length, let end): return (end - readIndex, Int(length))
+        case .truncated: return nil
+        case .overlong: throw FramingError.malformedLengthPrefix
+        case .overLimit(let length): throw FramingError.frameTooLarge(length: length, limit: maximumFrameSize)
+        }
     }
 
     /// Drops consumed bytes once they are the larger part of the buffer, so memory stays

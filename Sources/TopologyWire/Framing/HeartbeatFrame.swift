@@ -116,17 +116,12 @@ public struct HeartbeatFrame: Equatable, Sendable {
         }
 
         /// A varint value as `BinaryDecoder` reads it: at most 10 bytes, bits past the 64th dropped.
+        @inline(__always)
         mutating func varint() -> UInt64? {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < bytes.count && shift < 70 {
-                let byte = bytes[offset]
-                offset += 1
-                result |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 { return result }
-                shift += 7
-            }
-            return nil
+            guard case .value(let value, let next) = Varint.read(bytes, at: offset, end: bytes.count, maximumBytes: 10)
+            else { return nil }
+            offset = next
+            return value
         }
 
         mutating func fixed64() -> UInt64? {

@@ -151,27 +151,10 @@ static int closed_port(void)
     return port;
 }
 
-/* topo_client_connect to 127.0.0.1:port, with auth_token = token (may be NULL). */
-static int connect_with(int port, int io_timeout_ms, const char *token, topo_client **c)
-{
-    char addr[64];
-    const char *addrs[1];
-    topo_options o;
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-    addrs[0] = addr;
-    topo_options_init(&o);
-    o.addresses = addrs;
-    o.addresses_count = 1;
-    o.io_timeout_ms = io_timeout_ms;
-    o.connect_timeout_ms = 1000;
-    o.auth_token = token;
-    return topo_client_connect(&o, c);
-}
-
 static topo_client *connect_to(int port, int io_timeout_ms)
 {
     topo_client *c = NULL;
-    CHECK_RC(connect_with(port, io_timeout_ms, NULL, &c), TOPO_OK);
+    CHECK_RC(t_connect(port, io_timeout_ms, NULL, &c), TOPO_OK);
     return c;
 }
 
@@ -838,7 +821,7 @@ static void run_auth_case(const char *name, const void *raw, size_t raw_len, int
     fk.raw = raw;
     fk.raw_len = raw_len;
     t0 = t_now_ms();
-    CHECK_RC(connect_with(fk.port, 400, HOSTILE_TOKEN, &c), want);
+    CHECK_RC(t_connect(fk.port, 400, HOSTILE_TOKEN, &c), want);
     CHECK(t_now_ms() - t0 < 1500); /* bounded: io timeout is 400 ms */
     printf("     %-28s -> %s\n", name, topo_strerror(want));
     if (want == TOPO_OK && c) {

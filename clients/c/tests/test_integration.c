@@ -162,26 +162,10 @@ static void server_finish(server *s, int sig)
     else unlink(s->log);
 }
 
-/* topo_client_connect to 127.0.0.1:port, with auth_token = token (may be NULL). */
-static int connect_with(int port, const char *token, topo_client **c)
-{
-    char addr[64];
-    const char *addrs[1];
-    topo_options o;
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-    addrs[0] = addr;
-    topo_options_init(&o);
-    o.addresses = addrs;
-    o.addresses_count = 1;
-    o.io_timeout_ms = 3000;
-    o.auth_token = token;
-    return topo_client_connect(&o, c);
-}
-
 static topo_client *client(void)
 {
     topo_client *c = NULL;
-    CHECK_RC(connect_with(srv.port, NULL, &c), TOPO_OK);
+    CHECK_RC(t_connect(srv.port, 3000, NULL, &c), TOPO_OK);
     return c;
 }
 
@@ -631,7 +615,7 @@ static void test_auth(void)
     if (as.pid <= 0) goto out;
 
     /* The right token: calls work, a watch starts. */
-    CHECK_RC(connect_with(as.port, AUTH_TOKEN, &good), TOPO_OK);
+    CHECK_RC(t_connect(as.port, 3000, AUTH_TOKEN, &good), TOPO_OK);
     if (!good) goto out;
     register_c(good, "c-itest-authenticated", NULL, 0);
     CHECK_RC(topo_watch_start(good, NULL, NULL, NULL, &w), TOPO_OK);
@@ -642,12 +626,12 @@ static void test_auth(void)
 
     /* A wrong token: refused at once, no client. */
     t0 = t_now_ms();
-    CHECK_RC(connect_with(as.port, "c-itest-not-the-token-at-all", &bad), TOPO_EAUTH);
+    CHECK_RC(t_connect(as.port, 3000, "c-itest-not-the-token-at-all", &bad), TOPO_EAUTH);
     CHECK(bad == NULL);
     CHECK(t_now_ms() - t0 < 1000);
 
     /* No token: the TCP connection opens; the first call is refused, quickly, saying why. */
-    CHECK_RC(connect_with(as.port, NULL, &bare), TOPO_OK);
+    CHECK_RC(t_connect(as.port, 3000, NULL, &bare), TOPO_OK);
     if (bare) {
         t0 = t_now_ms();
         CHECK_RC(topo_get_topology(bare, NULL, &s), TOPO_EAUTH);
@@ -732,7 +716,7 @@ static void test_refused_activity(void)
     ls.flags = flags;
     CHECK(server_start(&ls, 0) == 0);
     if (ls.pid <= 0) return;
-    CHECK_RC(connect_with(ls.port, NULL, &c), TOPO_OK);
+    CHECK_RC(t_connect(ls.port, 3000, NULL, &c), TOPO_OK);
     if (!c) goto out;
     register_c(c, "c-itest-refused", id, sizeof id);
 

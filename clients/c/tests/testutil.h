@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../include/topology.h"
+
 static int t_checks, t_failures;
 
 #define CHECK(cond)                                                                                \
@@ -72,6 +74,24 @@ static inline void t_sleep_ms(long ms)
     ts.tv_nsec = (ms % 1000) * 1000000L;
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+/* topo_client_connect to 127.0.0.1:port, with auth_token = token (may be NULL). The connect
+ * timeout is short: a loopback connect succeeds or is refused at once. */
+static inline int t_connect(int port, int io_timeout_ms, const char *token, topo_client **c)
+{
+    char addr[64];
+    const char *addrs[1];
+    topo_options o;
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    addrs[0] = addr;
+    topo_options_init(&o);
+    o.addresses = addrs;
+    o.addresses_count = 1;
+    o.io_timeout_ms = io_timeout_ms;
+    o.connect_timeout_ms = 1000;
+    o.auth_token = token;
+    return topo_client_connect(&o, c);
 }
 
 #endif

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import uuid
-from typing import Callable, Dict, List, Optional, Set
+from typing import Callable, Dict, Iterator, List, Optional, Set
 
 from topology_client.framing import FrameReader, encode_frame
 from topology_client.messages import (Frame, HeartbeatResponse, RegisterServiceResponse, ReportActivityResponse,
@@ -36,6 +36,22 @@ def read_frame(sock: socket.socket, reader: FrameReader, timeout: float = 5.0) -
         if not data:
             return None
         reader.feed(data)
+
+
+def frames(sock: socket.socket, timeout: float = 5.0) -> Iterator[Frame]:
+    """The frames a client sends, until it closes or is silent for ``timeout`` seconds."""
+    reader = FrameReader()
+    while True:
+        frame = read_frame(sock, reader, timeout)
+        if frame is None:
+            return
+        yield frame
+
+
+def answer_register(sock: socket.socket, frame: Frame, handle: ServiceHandle) -> None:
+    """Answers the RegisterService call ``frame`` with ``handle``."""
+    sock.sendall(encode_frame(Frame(call_id=frame.call_id, end_of_stream=True,
+                                    register_service_response=RegisterServiceResponse(handle=handle))))
 
 
 class FakeServer:

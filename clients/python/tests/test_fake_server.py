@@ -12,7 +12,7 @@ from typing import Callable, Iterator, List
 import pytest
 
 from conftest import wait_for
-from fakeserver import Behaving, FakeServer, read_frame
+from fakeserver import Behaving, FakeServer, answer_register, frames, read_frame
 from topology_client import (ClientState, FrameTooLargeError, ProtocolError, ServerStatusError, TopologyClient,
                              TopologyConnectionError, TopologyError, TopologyTimeoutError, UpdateType)
 from topology_client.framing import FrameReader, encode_frame
@@ -221,14 +221,9 @@ def test_background_thread_survives_a_hostile_server(servers: List[FakeServer]) 
     handle = ServiceHandle(service_id="id-1", heartbeat_interval_ms=50, timeout_multiplier=3, server_epoch="e")
 
     def handler(sock: socket.socket, server: FakeServer) -> None:
-        reader = FrameReader()
-        while True:
-            frame = read_frame(sock, reader, timeout=2)
-            if frame is None:
-                return
+        for frame in frames(sock, timeout=2):
             if frame.register_service_request is not None:
-                sock.sendall(encode_frame(Frame(call_id=frame.call_id, end_of_stream=True,
-                                                register_service_response=RegisterServiceResponse(handle=handle))))
+                answer_register(sock, frame, handle)
             else:
                 sock.sendall(b"\x80" * 10)
                 return
@@ -247,14 +242,9 @@ def test_silent_server_heartbeats_time_out(servers: List[FakeServer]) -> None:
     handle = ServiceHandle(service_id="id-1", heartbeat_interval_ms=50, timeout_multiplier=2, server_epoch="e")
 
     def handler(sock: socket.socket, server: FakeServer) -> None:
-        reader = FrameReader()
-        while True:
-            frame = read_frame(sock, reader, timeout=3)
-            if frame is None:
-                return
+        for frame in frames(sock, timeout=3):
             if frame.register_service_request is not None:
-                sock.sendall(encode_frame(Frame(call_id=frame.call_id, end_of_stream=True,
-                                                register_service_response=RegisterServiceResponse(handle=handle))))
+                answer_register(sock, frame, handle)
 
     server = start(servers, handler)
     client = TopologyClient(server.address, timeout=0.3)
@@ -333,14 +323,9 @@ def test_heartbeat_response_flood_is_bounded(servers: List[FakeServer]) -> None:
     handle = ServiceHandle(service_id="id-1", heartbeat_interval_ms=1000, timeout_multiplier=3, server_epoch="e")
 
     def handler(sock: socket.socket, server: FakeServer) -> None:
-        reader = FrameReader()
-        while True:
-            frame = read_frame(sock, reader, timeout=2)
-            if frame is None:
-                return
+        for frame in frames(sock, timeout=2):
             if frame.register_service_request is not None:
-                sock.sendall(encode_frame(Frame(call_id=frame.call_id, end_of_stream=True,
-                                                register_service_response=RegisterServiceResponse(handle=handle))))
+                answer_register(sock, frame, handle)
             elif frame.heartbeat_request is not None:
                 one = encode_frame(Frame(call_id=frame.call_id, heartbeat_response=HeartbeatResponse(
                     sequence=1, acknowledged=True, server_epoch="e")))

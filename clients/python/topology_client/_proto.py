@@ -57,27 +57,9 @@ def encode_varint(value: int) -> bytes:
     return bytes(out)
 
 
-def decode_varint(data: bytes, pos: int, end: int) -> Tuple[int, int]:
-    """Reads a varint at ``pos``: (value, position after it). At most 10 bytes; bits past 64 dropped."""
-    start = pos
-    result = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise DecodeError("truncated", f"varint at offset {start} runs past the end")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result & _MASK64, pos
-        shift += 7
-        if shift >= 70:
-            raise DecodeError("malformed_varint", f"varint at offset {start} is longer than 10 bytes")
-
-
-def decode_varint32(data: bytes, pos: int, end: int, what: str = "tag") -> Tuple[int, int]:
-    """Reads a tag or a length: a varint of at most 5 bytes (both are 32-bit; the official libraries
-    reject longer ones too)."""
+def decode_varint(data: bytes, pos: int, end: int, what: str = "varint", max_bytes: int = 10) -> Tuple[int, int]:
+    """Reads a varint at ``pos``: (value, position after it). At most ``max_bytes`` bytes (10 admit
+    every 64-bit value); bits past 64 dropped. ``what`` names it in the error."""
     start = pos
     result = 0
     shift = 0
@@ -88,10 +70,16 @@ def decode_varint32(data: bytes, pos: int, end: int, what: str = "tag") -> Tuple
         pos += 1
         result |= (byte & 0x7F) << shift
         if byte < 0x80:
-            return result, pos
+            return result & _MASK64, pos
         shift += 7
-        if shift >= 35:
-            raise DecodeError("malformed_varint", f"{what} at offset {start} is longer than 5 bytes")
+        if shift >= 7 * max_bytes:
+            raise DecodeError("malformed_varint", f"{what} at offset {start} is longer than {max_bytes} bytes")
+
+
+def decode_varint32(data: bytes, pos: int, end: int, what: str = "tag") -> Tuple[int, int]:
+    """Reads a tag or a length: a varint of at most 5 bytes (both are 32-bit; the official libraries
+    reject longer ones too)."""
+    return decode_varint(data, pos, end, what, 5)
 
 
 def zigzag32(value: int) -> int:

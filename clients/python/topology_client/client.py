@@ -208,14 +208,7 @@ class TopologyClient:
 
     def close(self) -> None:
         """Stops the background thread and closes the connection (does not unregister)."""
-        self._stop.set()
-        call = self._heartbeat_call
-        if call is not None:
-            call.wake()
-        worker = self._worker
-        if worker is not None and worker is not threading.current_thread():
-            worker.join(timeout=self.timeout + 5)
-        self._worker = None
+        self._stop_worker()
         with self._lock:
             mux, self._mux = self._mux, None
         if mux is not None:

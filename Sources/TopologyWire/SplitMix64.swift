@@ -1,0 +1,16 @@
+/// SplitMix64: a tiny deterministic generator, so randomized tests and benchmarks draw the same
+/// values on every run (a failure replays from its seed). It lives in the lowest target so the
+/// tests and benchmarks of every target share this one; `package`, so it is no part of the API.
+package struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    package init(seed: UInt64) { state = seed }
+
+    package mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
