@@ -28,13 +28,13 @@ let package = Package(
         // generics (the heartbeat path) for its clock, as if the code were its own. It serializes
         // only what is public (not `package`), hence this target's public API; the target is no
         // product, so only this package sees it.
-        .target(name: "TopologyProtocol", dependencies: ["TopologyCore", "TopologyWire"],
+        .target(name: "TopologyProtocol", dependencies: ["TopologyCore", "TopologyWire", "TopologyHTTP2"],
                 swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
         // Release builds drop the run-time exclusivity checks of class properties: the event loop
         // touches a handful per heartbeat, about 600 instructions of ~3,000 in all (callgrind, see
         // docs/performance.md). Debug builds, which the tests run, keep them.
         // The dashboard's HTML, CSS and JavaScript are files of their own, compiled in as byte arrays.
-        .target(name: "TopologyServer", dependencies: ["TopologyProtocol", "TopologyCore", "TopologyWire", "CTopologyShims"],
+        .target(name: "TopologyServer", dependencies: ["TopologyProtocol", "TopologyHTTP2", "TopologyCore", "TopologyWire", "CTopologyShims"],
                 resources: [.embedInCode("Dashboard/index.html"), .embedInCode("Dashboard/dashboard.css"),
                             .embedInCode("Dashboard/dashboard.js")],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
@@ -51,7 +51,7 @@ let package = Package(
 
         .testTarget(name: "TopologyWireTests", dependencies: ["TopologyWire"]),
         .testTarget(name: "TopologyCoreTests", dependencies: ["TopologyCore", "TopologyWire"]),
-        .testTarget(name: "TopologyProtocolTests", dependencies: ["TopologyProtocol", "TopologyCore", "TopologyWire"]),
+        .testTarget(name: "TopologyProtocolTests", dependencies: ["TopologyProtocol", "TopologyCore", "TopologyWire", "TopologyHTTP2"]),
         .testTarget(name: "TopologyHTTP2Tests", dependencies: ["TopologyHTTP2"]),
         .testTarget(name: "TopologyServerTests", dependencies: ["TopologyServer", "TopologyCore", "TopologyWire"]),
     ]

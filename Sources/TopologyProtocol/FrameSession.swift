@@ -20,6 +20,9 @@ public struct FrameSession {
         case awaitingEncodedReply
         /// A protocol error closed the connection: nothing more is taken.
         case closed
+        /// The first bytes are the HTTP/2 client preface: the connection speaks gRPC, and its bytes
+        /// go to a `GRPCSession` (`takeBufferedBytes`).
+        case http2
     }
 
     /// What one `handleFrames` took.
@@ -43,11 +46,12 @@ public struct FrameSession {
     /// Frames taken from the decoder so far.
     public private(set) var framesReceived = 0
 
-    /// An HTTP/1 request starts with a method in capitals and a space (or, for HTTP/2, `PRI `); as
-    /// a varint length prefix its first byte would announce a 65-90 byte frame, so these four bytes
-    /// are looked for before waiting for that many.
+    /// An HTTP/1 request starts with a method in capitals and a space; as a varint length prefix its
+    /// first byte would announce a 65-90 byte frame, so these four bytes are looked for before
+    /// waiting for that many. HTTP/2's client preface starts `PRI ` (gRPC with prior knowledge).
     private static let httpStarts: [[UInt8]] =
-        ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI ", "CONN", "TRAC"].map { Array($0.utf8) }
+        ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "CONN", "TRAC"].map { Array($0.utf8) }
+    private static let http2Start = Array("PRI ".utf8)
 
     public init(callState: CallState, maxFrameBytes: Int) {
         self.callState = callState
@@ -95,13 +99,17 @@ public struct FrameSession {
                     continue
                 }
             case .awaitingFirstFrame:
+                if firstBytes == FrameSession.http2Start {
+                    state = .http2
+                    return progress
+                }
                 if firstBytes.count == 4, FrameSession.httpStarts.contains(firstBytes) {
                     close(code: .invalidArgument,
                           message: "this port speaks length-prefixed protobuf Frames (runtime.v1.Frame), not HTTP; see docs/operations.md",
                           &rpc, topology: &topology, &sink)
                     return progress
                 }
-            case .awaitingEncodedReply, .closed:
+            case .awaitingEncodedReply, .closed, .http2:
                 return progress
             }
             guard let frame = nextFrame(&rpc, topology: &topology, &sink) else { return progress }
@@ -151,6 +159,11 @@ public struct FrameSession {
                                           _ sink: inout ReplySink) {
         rpc.closeConnection(&callState, &sink, topology: &topology, code: code, message: message)
         state = .closed
+    }
+
+    /// The bytes received and not taken as frames, handed over: what a `GRPCSession` starts from.
+    public mutating func takeBufferedBytes() -> [UInt8] {
+        decoder.takeBufferedBytes()
     }
 
     /// The peer ended the stream: throws if it ended inside a frame.

@@ -61,6 +61,22 @@ public struct ReplySink {
         actions.append(.watchClosed(watcher))
     }
 
+    /// Removes the actions listed since `mark` and hands them over (a session that carries some out
+    /// itself, or in its own way, puts the others back).
+    mutating func takeActions(from mark: Int) -> [FrameAction] {
+        defer { actions.removeSubrange(mark...) }
+        return Array(actions[mark...])
+    }
+
+    mutating func readd(_ action: FrameAction) {
+        actions.append(action)
+    }
+
+    /// The reply that was to be encoded off the loop was made here after all.
+    mutating func encodedHere() {
+        awaitingEncodedReply = false
+    }
+
     mutating func encodeOffLoop(_ frame: Frame) {
         awaitingEncodedReply = true
         actions.append(.encodeOffLoop(frame))

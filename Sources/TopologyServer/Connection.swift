@@ -14,6 +14,10 @@ final class Connection: OutboundQueue {
     let acceptedAtMs: Int64
     /// The frames protocol on this connection: what its bytes mean and what they are answered with.
     var session: FrameSession
+    /// Set once the connection opened with the HTTP/2 preface: gRPC speaks for it from then on.
+    var grpc: GRPCSession?
+    /// Bytes read for `grpc` and not yet handed to it.
+    var grpcInput: [UInt8] = []
     /// When the frame now partly in the session began to arrive (nil: none is), for
     /// `--frame-timeout-ms`.
     var partialFrameSinceMs: Int64?
@@ -50,13 +54,45 @@ final class Connection: OutboundQueue {
                                     maxFrameBytes: maxFrameBytes)
     }
 
+    /// The dispatcher's state of this connection's calls, in whichever session speaks for it.
+    var callState: CallState {
+        get { grpc?.callState ?? session.callState }
+        _modify {
+            if grpc != nil {
+                yield &grpc!.callState
+            } else {
+                yield &session.callState
+            }
+        }
+    }
+
+    /// Bytes read from the socket, for the session that speaks for the connection.
+    func receive(_ bytes: UnsafeRawBufferPointer) {
+        if grpc != nil {
+            grpcInput.append(contentsOf: bytes)
+        } else {
+            session.append(bytes)
+        }
+    }
+
+    /// What a watcher on call `callID` has waiting to be written: the queue, and for gRPC the
+    /// call's DATA waiting for the client's flow-control window.
+    func watchBacklog(callID: UInt64) -> Int {
+        pendingBytes + (grpc?.queuedBytes(callID: callID) ?? 0)
+    }
+
     func append(_ frame: Frame) {
         frame.encodeLengthPrefixed(appendingTo: &outbound)
     }
 
-    /// Appends the frame that carries an encoded WatchTopologyResponse on call `callID`.
+    /// Appends the frame (or, for gRPC, the message) that carries an encoded WatchTopologyResponse
+    /// on call `callID`.
     func appendWatchResponse(callID: UInt64, encoded response: [UInt8]) {
-        Connection.appendWatchResponse(callID: callID, encoded: response, to: &outbound)
+        if grpc != nil {
+            grpc!.sendWatchResponse(callID: callID, encoded: response, to: &outbound)
+        } else {
+            Connection.appendWatchResponse(callID: callID, encoded: response, to: &outbound)
+        }
     }
 
     static func appendWatchResponse(callID: UInt64, encoded response: [UInt8], to buffer: inout [UInt8]) {

@@ -42,6 +42,11 @@ extension Server {
         let interestChanged: Bool
         do {
             interestChanged = try connection.writeQueued()
+            // gRPC: DATA the client's windows let out, a batch at a time while the socket takes it.
+            if connection.grpc != nil, connection.pendingBytes == 0, connection.grpc!.hasOutbound {
+                connection.append(encoded: connection.grpc!.takeOutbound())
+                scheduleFlush(connection)
+            }
         } catch {
             logger.debug("connection write failed", ["peer": connection.peer, "error": "\(error)"])
             closeNow(connection, reason: "write error")

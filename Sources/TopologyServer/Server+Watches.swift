@@ -49,12 +49,13 @@ extension Server {
             guard let (connectionID, callID) = watcherCalls[watcher], let connection = connections[connectionID],
                   !connection.closing, !watchersAwaitingEncoding.contains(watcher) else { continue }
             while true {
-                if connection.pendingBytes >= bound || (overBudget && connection.pendingBytes > 0) {
+                let backlog = connection.watchBacklog(callID: callID)
+                if backlog >= bound || (overBudget && backlog > 0) {
                     connection.blockedWatchers.insert(watcher)
                     break
                 }
                 if let pending = topology.pendingSnapshot(for: watcher),
-                   topology.serviceCount + topology.edgeCount >= Server.offLoopReplyEntries, replyEncoder != nil {
+                   topology.serviceCount + topology.edgeCount >= Server.offLoopReplyEntries, replyEncoder != nil, connection.grpc == nil {
                     encodeSnapshotOffLoop(for: watcher, callID: callID, wholeTopology: pending.wholeTopology,
                                           cache: &encodings, shared: &sharedSnapshots)
                     break
@@ -168,7 +169,7 @@ extension Server {
     func closeStalledWatchers(now: Int64) {
         let budget = configuration.maxTotalOutboundBytes
         let stalled = connections.values.filter {
-            !$0.closing && $0.pendingBytes > 0 && now - $0.lastWriteProgressMs >= Server.stalledWatchMs && $0.session.callState.watchCount > 0
+            !$0.closing && $0.pendingBytes > 0 && now - $0.lastWriteProgressMs >= Server.stalledWatchMs && $0.callState.watchCount > 0
         }.sorted { $0.pendingBytes > $1.pendingBytes }
         var total = outboundBytesTotal
         for connection in stalled where total > budget * 3 / 4 {

@@ -70,6 +70,8 @@ public final class Server: @unchecked Sendable {
     /// connection's `partialFrameSinceMs` is still the one it was set for.
     var partialFrameDeadlines = DeadlineQueue()
     var flushList: [Connection] = []
+    /// gRPC connections with a call under a `grpc-timeout` deadline (Server+GRPC.swift).
+    var grpcConnectionsWithDeadlines: Set<UInt64> = []
     var retryWatchers: [WatcherID] = []
     var closingConnections: Set<UInt64> = []
     var shutdownDeadlineMs: Int64?
@@ -337,7 +339,7 @@ public final class Server: @unchecked Sendable {
             }
             guard case .processed(let n) = result else { drained = true; break }
             if n == 0 { endOfStream = true; drained = true; break }
-            readBuffer.withUnsafeBytes { connection.session.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            readBuffer.withUnsafeBytes { connection.receive(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             budget -= n
             if n < readBuffer.count { drained = true; break }  // no need for a read that returns EAGAIN
         }
@@ -348,7 +350,7 @@ public final class Server: @unchecked Sendable {
             inputHorizon.connectionBehind(connection.id, nowMs: now)
         }
         if endOfStream && !connection.closing {
-            do { try connection.session.finish() } catch {
+            do { if connection.grpc == nil { try connection.session.finish() } } catch {
                 logger.info("connection closed mid-frame", ["peer": connection.peer, "error": "\(error)"])
             }
             logger.debug("connection closed by peer", ["peer": connection.peer])
@@ -360,6 +362,7 @@ public final class Server: @unchecked Sendable {
     /// Lets the connection's session take the frames it has, serving due timers every 64 frames
     /// (counted across connections), so a wake-up with much input does not hold them back.
     func processFrames(_ connection: Connection, now: Int64) {
+        if connection.grpc != nil { return processGRPC(connection, now: now) }
         let framesBefore = connection.session.framesReceived
         defer { trackPartialFrame(connection, framesBefore: framesBefore, now: now) }
         while !connection.closing {
@@ -369,9 +372,10 @@ public final class Server: @unchecked Sendable {
             }
             localStats.fastPathHeartbeats += progress.fastPathHeartbeats
             framesSinceTimerCheck += progress.frames
-            guard framesSinceTimerCheck >= 64 else { return }  // the session took all it could
+            guard framesSinceTimerCheck >= 64 else { break }  // the session took all it could
             runTimersIfDue()
         }
+        if connection.session.state == .http2 { startGRPC(connection, now: now) }
     }
 
     /// Starts the `--frame-timeout-ms` clock of a frame left incomplete by this read: a new one if
@@ -398,7 +402,7 @@ public final class Server: @unchecked Sendable {
 
     func isFirstFrameDeadlineLive(connection id: UInt64, deadlineMs: Int64) -> Bool {
         guard let connection = connections[id] else { return false }
-        return connection.session.framesReceived == 0 && !connection.closing
+        return connection.session.framesReceived == 0 && connection.grpc == nil && !connection.closing
     }
 
     /// Keeps timers on time while a wake-up has much input to get through: every 64 frames (and
@@ -465,7 +469,7 @@ public final class Server: @unchecked Sendable {
     /// Ends every open call of a connection that is going away (its watches stop; its services
     /// live on until their heartbeats stop counting).
     func endCalls(_ connection: Connection) {
-        dispatcher.endCalls(&connection.session.callState, topology: &topology) { watcherCalls[$0] = nil }
+        dispatcher.endCalls(&connection.callState, topology: &topology) { watcherCalls[$0] = nil }
         connection.blockedWatchers.removeAll()
     }
 
@@ -487,6 +491,7 @@ public final class Server: @unchecked Sendable {
         if let shutdownDeadlineMs { consider(shutdownDeadlineMs) }
         if watchUpdatesWaiting { consider(nextWatchRoundMs) }
         if !httpConnections.isEmpty, let http = nextHTTPWakeupMs() { consider(http) }
+        if let grpc = nextGRPCDeadlineMs() { consider(grpc) }
         return deadline
     }
 
@@ -527,6 +532,7 @@ public final class Server: @unchecked Sendable {
             }
         }
         runHTTPTimers(now: now)
+        runGRPCTimers(now: now)
         memoryReturn.trimIfDue(nowMs: now)
     }
 
@@ -546,7 +552,13 @@ public final class Server: @unchecked Sendable {
         }
         shutdownHTTP(now: now)
         for connection in connections.values where !connection.closing {
-            answer(connection, now: now) { dispatcher.endCallsForShutdown(&connection.session.callState, &$0, topology: &topology) }
+            answer(connection, now: now) { sink in
+                if connection.grpc != nil {
+                    connection.grpc!.shutdown(&dispatcher, topology: &topology, &sink)
+                } else {
+                    dispatcher.endCallsForShutdown(&connection.session.callState, &sink, topology: &topology)
+                }
+            }
             connection.blockedWatchers.removeAll()
             beginClosing(connection, now: now)
         }

@@ -95,16 +95,16 @@ final class ConnectEnvelopeTests: XCTestCase {
             var decoder = ConnectEnvelopeDecoder(maximumMessageSize: 64)
             decoder.append([flags, 0, 0, 0, 0])
             XCTAssertThrowsError(try decoder.next(), "\(flags)") { error in
-                XCTAssertEqual(error as? ConnectEnvelopeError, .unknownFlags(flags))
+                XCTAssertEqual(error as? ConnectEnvelopeError, .unknownFlags(flags, allowed: 3))
             }
         }
     }
 
     func testErrorDescriptions() {
         XCTAssertEqual(ConnectEnvelopeError.tooLarge(length: 100, limit: 12).description,
-                       "Connect envelope of 100 bytes is over the limit of 12 bytes")
-        XCTAssertEqual(ConnectEnvelopeError.unknownFlags(4).description,
-                       "Connect envelope flags 4 set bits other than 0x01 (compressed) and 0x02 (end of stream)")
+                       "message of 100 bytes is over the limit of 12 bytes")
+        XCTAssertEqual(ConnectEnvelopeError.unknownFlags(4, allowed: 3).description,
+                       "message flags 0x4 set bits other than the defined 0x3")
     }
 
     func testBufferIsCompactedAsEnvelopesAreTaken() throws {

@@ -93,13 +93,23 @@ final class FrameSessionTests: XCTestCase {
     func testAnHTTPRequestOnTheFramesPortIsNamed() {
         let message = "this port speaks length-prefixed protobuf Frames (runtime.v1.Frame), not HTTP; see docs/operations.md"
         assertCloses(Array("GET /api/v1/topology HTTP/1.1\r\nHost: x\r\n\r\n".utf8), .invalidArgument, message)
-        assertCloses(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8), .invalidArgument, message)
         assertCloses(Array("POST".utf8), .invalidArgument, message)
         // Only as the first bytes: after a frame, the same bytes are a (too long) frame.
         var h = ProtocolHarness()
         h.receive(FrameSessionTests.bytes([Frame(callId: 1, message: .getTopologyRequest(GetTopologyRequest()))]) + Array("GET ".utf8))
         XCTAssertEqual(h.replies().map(\.callId), [1])
         XCTAssertEqual(h.session.state, .open)
+    }
+
+    func testTheHTTP2PrefaceHandsTheConnectionToGRPCWithItsBytes() {
+        let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0]
+        for chunk in [Int.max, 1, 3] {
+            var h = ProtocolHarness()
+            h.receive(preface, chunk: chunk)
+            XCTAssertEqual(h.session.state, .http2, "chunk \(chunk)")
+            XCTAssertEqual(h.replies(), [], "nothing is answered in frames")
+            XCTAssertEqual(h.session.takeBufferedBytes(), preface, "chunk \(chunk): every byte handed over")
+        }
     }
 
     func testAnOversizedFrameIsRefusedByItsLengthPrefix() {

@@ -1,4 +1,5 @@
-/// Reads Connect envelopes from a byte stream, sans I/O: `append` the bytes as they arrive, then
+/// Reads Connect envelopes, or gRPC's length-prefixed messages (the same five-byte prefix: flags,
+/// then the length, big-endian), from a byte stream, sans I/O: `append` the bytes as they arrive, then
 /// take envelopes with `next()` until it returns nil (not enough bytes yet). A payload longer than
 /// `maximumMessageSize` is refused from its prefix, before any of it is buffered; after an error
 /// the decoder stays failed.
@@ -7,13 +8,16 @@
 /// caller appends before taking envelopes (the caller bounds its reads).
 public struct ConnectEnvelopeDecoder: Sendable {
     public let maximumMessageSize: Int
+    /// The flag bits the protocol defines: Connect's compressed and end-of-stream, gRPC's compressed.
+    public let allowedFlags: UInt8
     private var buffer: [UInt8] = []
     /// Where the next envelope starts in `buffer`; consumed bytes are dropped in batches.
     private var start = 0
     private var failure: ConnectEnvelopeError?
 
-    public init(maximumMessageSize: Int) {
+    public init(maximumMessageSize: Int, allowedFlags: UInt8 = ConnectEnvelope.compressed | ConnectEnvelope.endOfStream) {
         self.maximumMessageSize = maximumMessageSize
+        self.allowedFlags = allowedFlags
     }
 
     /// Bytes received and not yet returned in an envelope.
@@ -28,8 +32,8 @@ public struct ConnectEnvelopeDecoder: Sendable {
         if let failure { throw failure }
         guard bufferedCount >= ConnectEnvelope.prefixSize else { return nil }
         let flags = buffer[start]
-        guard flags & ~(ConnectEnvelope.compressed | ConnectEnvelope.endOfStream) == 0 else {
-            return try fail(.unknownFlags(flags))
+        guard flags & ~allowedFlags == 0 else {
+            return try fail(.unknownFlags(flags, allowed: allowedFlags))
         }
         let length = buffer[start + 1..<start + 5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         guard Int(length) <= maximumMessageSize else {

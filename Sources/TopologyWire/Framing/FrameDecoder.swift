@@ -97,6 +97,16 @@ public struct FrameDecoder {
 
     /// Drops consumed bytes once they are the larger part of the buffer, so memory stays
     /// proportional to what is pending, and the copying cost stays amortized O(1) per byte.
+    /// The bytes received and not taken as frames, handed over (the decoder is empty after): for a
+    /// connection that turned out to speak another protocol.
+    public mutating func takeBufferedBytes() -> [UInt8] {
+        defer {
+            buffer = []
+            readIndex = 0
+        }
+        return Array(buffer[readIndex...])
+    }
+
     private mutating func compactIfWorthIt() {
         if readIndex > 0 && readIndex >= buffer.count - readIndex {
             buffer.removeSubrange(0..<readIndex)

@@ -1,0 +1,299 @@
+import TopologyCore
+import TopologyHTTP2
+import TopologyWire
+
+/// gRPC over cleartext HTTP/2 on the frames port, without its socket: bytes in, the RPCs through the
+/// same `RPCDispatcher` as frames (same state machine, same statuses and messages), HTTP/2 bytes out.
+/// Each HTTP/2 stream is one call, its stream id the call id (odd, increasing, never reused on a
+/// connection, as call ids must be). The dispatcher answers in Frames, as to any transport; they are
+/// turned into the response head, length-prefixed messages and `grpc-status` trailers here.
+///
+/// Per call: request head checked (POST, `application/grpc`, a known method, no compression, the
+/// token when one is required, `grpc-timeout`) → messages decoded and dispatched as they complete →
+/// the client's end of stream ends Heartbeat and ReportActivity (a WatchTopology runs until the
+/// client cancels it) → trailers. A reset stream ends its call as an end of stream would.
+public struct GRPCSession {
+    struct Call {
+        let method: GRPCMethod
+        var reader: ConnectEnvelopeDecoder
+        /// The response head is sent.
+        var responded = false
+        var requests = 0
+        var deadlineMs: Int64?
+    }
+
+    /// The dispatcher's state for this connection's calls.
+    public var callState: CallState
+    var http2: HTTP2Connection
+    var calls: [UInt32: Call] = [:]
+    let maxMessageBytes: Int
+    /// Heartbeat replies a client leaves unread (the seed runtime's TypeScript reporter never reads
+    /// them) wait in their stream's queue up to this many bytes; later ones are dropped, not queued,
+    /// and the client's heartbeats still count.
+    static let maxUnreadHeartbeatReplyBytes = 16 * 1024
+    public private(set) var heartbeatRepliesDropped = 0
+    static let ok = Status(code: .ok, message: "")
+
+    public init(callState: CallState, limits: HTTP2Limits, maxMessageBytes: Int) {
+        self.callState = callState
+        // gRPC carries the token in each call's metadata, not in a first frame.
+        self.callState.awaitingAuthentication = false
+        http2 = HTTP2Connection(limits: limits)
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// Calls open now.
+    public var openCallCount: Int { calls.count }
+
+    /// The connection is done: a connection error, or a shutdown drained.
+    public var isClosed: Bool { http2.isClosed }
+
+    /// Bytes to write: the HTTP/2 frames made so far, and DATA as the client's windows allow.
+    public var hasOutbound: Bool { http2.hasOutbound }
+    public mutating func takeOutbound() -> [UInt8] { http2.takeOutbound() }
+
+    /// DATA of a call waiting for the client's flow-control window: its backpressure.
+    public func queuedBytes(callID: UInt64) -> Int { http2.queuedBytes(stream: UInt32(truncatingIfNeeded: callID)) }
+
+    /// The earliest `grpc-timeout` deadline of an open call.
+    public var nextDeadlineMs: Int64? { calls.values.compactMap(\.deadlineMs).min() }
+
+    /// Bytes read from the connection. Replies, and what only the server can do, go to `sink`.
+    public mutating func receive<C: Clock>(_ bytes: ArraySlice<UInt8>, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
+                                            _ sink: inout ReplySink) {
+        for event in http2.receive(bytes, now: rpc.clock.nowMs()) {
+            switch event {
+            case let .request(stream, headers, endStream):
+                open(stream, headers, &rpc, topology: &topology, &sink)
+                if endStream { endOfRequests(stream, &rpc, topology: &topology, &sink) }
+            case let .data(stream, bytes, endStream):
+                messages(stream, bytes, &rpc, topology: &topology, &sink)
+                if endStream { endOfRequests(stream, &rpc, topology: &topology, &sink) }
+            case let .endStream(stream):
+                endOfRequests(stream, &rpc, topology: &topology, &sink)
+            case let .streamReset(stream, _):
+                // The client cancelled (that is how a watch ends) or broke the stream: the call ends.
+                calls[stream] = nil
+                abandon(stream, &rpc, topology: &topology, &sink)
+            case let .connectionError(code, message):
+                rpc.log.info("grpc connection error", ["peer": callState.peer, "code": String(describing: code), "error": message])
+                rpc.endCalls(&callState, topology: &topology) { sink.watchClosed($0) }
+                calls = [:]
+                sink.close()
+            }
+        }
+        sink.outbound += http2.takeOutbound()
+    }
+
+    /// A watch update for call `callID`, already encoded (a WatchTopologyResponse); what may be
+    /// written now is appended to `outbound`.
+    public mutating func sendWatchResponse(callID: UInt64, encoded: [UInt8], to outbound: inout [UInt8]) {
+        let stream = UInt32(truncatingIfNeeded: callID)
+        guard calls[stream] != nil else { return }
+        sendHead(stream)
+        http2.sendData(ConnectEnvelope.encode(flags: 0, payload: encoded), stream: stream, endStream: false)
+        outbound += http2.takeOutbound()
+    }
+
+    /// Calls past their `grpc-timeout` end with DEADLINE_EXCEEDED.
+    public mutating func runTimers<C: Clock>(now: Int64, _ rpc: inout RPCDispatcher<C>, topology: inout Topology, _ sink: inout ReplySink) {
+        for (stream, call) in calls where call.deadlineMs.map({ $0 <= now }) ?? false {
+            finish(stream, Status(code: .deadlineExceeded, message: "the call's deadline (grpc-timeout) passed"))
+            abandon(stream, &rpc, topology: &topology, &sink)
+        }
+        sink.outbound += http2.takeOutbound()
+    }
+
+    /// Shutdown: GOAWAY (the client opens no more calls here), and every open call ends with
+    /// UNAVAILABLE, as over frames.
+    public mutating func shutdown<C: Clock>(_ rpc: inout RPCDispatcher<C>, topology: inout Topology, _ sink: inout ReplySink) {
+        http2.goAway(code: .noError, message: "server shutting down")
+        let mark = sink.outbound.count
+        rpc.endCallsForShutdown(&callState, &sink, topology: &topology)
+        translateReplies(&sink, from: mark)
+        sink.outbound += http2.takeOutbound()
+    }
+
+    // MARK: Requests
+
+    private mutating func open<C: Clock>(_ stream: UInt32, _ headers: [HeaderField], _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
+                                         _ sink: inout ReplySink) {
+        func value(_ name: String) -> String? { headers.first { $0.name == name }?.value }
+        let path = value(":path") ?? ""
+        guard value(":method") == "POST" else {
+            return refuseHTTP(stream, status: "405", Status(code: .unimplemented, message: "gRPC calls are POST requests, not \(value(":method") ?? "")"))
+        }
+        guard let contentType = value("content-type"), contentType == "application/grpc" || contentType == "application/grpc+proto" else {
+            return refuseHTTP(stream, status: "415", Status(code: .unimplemented,
+                              message: "content-type \(value("content-type") ?? "(none)") is not served here; gRPC with protobuf is application/grpc"))
+        }
+        guard let method = GRPCMethod(path: path) else {
+            let known = GRPCMethod.allCases.map(\.rawValue).joined(separator: ", ")
+            return finish(stream, Status(code: .unimplemented, message: "unknown method \(path); this server serves \(GRPCMethod.servicePath){\(known)}"))
+        }
+        if let encoding = value("grpc-encoding"), encoding != "identity" {
+            return finish(stream, Status(code: .unimplemented, message: "messages compressed with \(encoding) are not accepted; send them uncompressed (grpc-accept-encoding: identity)"))
+        }
+        if let tokenMatches = rpc.configuration.tokenMatches {
+            let presented = value("authorization").flatMap { header -> String? in
+                let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+                return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
+            }
+            guard let presented, tokenMatches(presented) else {
+                rpc.metrics.authenticationFailed(listener: "grpc")
+                return finish(stream, Status(code: .unauthenticated, message: presented == nil
+                    ? "this server requires a token (--auth-token-file): send the metadata authorization: Bearer <token> with every call"
+                    : "the token does not match the server's --auth-token-file; send the current one"))
+            }
+        }
+        var deadlineMs: Int64?
+        if let timeout = value("grpc-timeout") {
+            guard let ms = GRPCHeaders.timeoutMs(timeout) else {
+                return finish(stream, Status(code: .invalidArgument, message: "grpc-timeout \(timeout) is malformed: 1 to 8 digits and a unit, H M S m u or n"))
+            }
+            deadlineMs = rpc.clock.nowMs() + ms
+        }
+        calls[stream] = Call(method: method, reader: ConnectEnvelopeDecoder(maximumMessageSize: maxMessageBytes, allowedFlags: ConnectEnvelope.compressed),
+                             deadlineMs: deadlineMs)
+    }
+
+    private mutating func messages<C: Clock>(_ stream: UInt32, _ bytes: [UInt8], _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
+                                             _ sink: inout ReplySink) {
+        guard var call = calls[stream] else { return }
+        call.reader.append(bytes)
+        calls[stream] = call
+        while var call = calls[stream] {
+            let envelope: ConnectEnvelope
+            do {
+                guard let next = try call.reader.next() else { return }
+                envelope = next
+            } catch {
+                rpc.metrics.limitRejected("--max-frame-bytes")
+                return fail(stream, Status(code: .resourceExhausted, message: "\(error) (--max-frame-bytes)"), &rpc, topology: &topology, &sink)
+            }
+            guard !envelope.isCompressed else {
+                return fail(stream, Status(code: .unimplemented, message: "a compressed message: send messages uncompressed (grpc-accept-encoding: identity)"),
+                            &rpc, topology: &topology, &sink)
+            }
+            call.requests += 1
+            calls[stream] = call
+            guard call.method.clientStreams || call.requests == 1 else {
+                return fail(stream, Status(code: .invalidArgument, message: "\(call.method.rawValue) takes one request message, and this is the second"),
+                            &rpc, topology: &topology, &sink)
+            }
+            let message: Frame.Message
+            do {
+                message = try call.method.request(envelope.payload)
+            } catch {
+                return fail(stream, Status(code: .invalidArgument, message: "the request message does not decode: \(error)"), &rpc, topology: &topology, &sink)
+            }
+            dispatch(Frame(callId: UInt64(stream), message: message), &rpc, topology: &topology, &sink)
+        }
+    }
+
+    /// The client ended its side of the call.
+    private mutating func endOfRequests<C: Clock>(_ stream: UInt32, _ rpc: inout RPCDispatcher<C>, topology: inout Topology, _ sink: inout ReplySink) {
+        guard let call = calls[stream] else { return }
+        switch (call.method, call.requests) {
+        case (.watchTopology, 1...):
+            return  // a half-closed watch goes on until the client cancels it
+        case (.heartbeat, 0):
+            finish(stream, Self.ok)
+        case (.reportActivity, 0):
+            sendHead(stream)
+            let response = ReportActivityResponse(acknowledged: true, acceptedEvents: 0)
+            http2.sendData(ConnectEnvelope.encode(flags: 0, payload: response.serializedBytes()), stream: stream, endStream: false)
+            finish(stream, Self.ok)
+        case (_, 0):
+            finish(stream, Status(code: .invalidArgument, message: "the call ended without its request message"))
+        case (.heartbeat, _), (.reportActivity, _):
+            dispatch(Frame(callId: UInt64(stream), endOfStream: true), &rpc, topology: &topology, &sink)
+        default:
+            return  // a unary call: answered when its message came
+        }
+    }
+
+    // MARK: Replies
+
+    private mutating func dispatch<C: Clock>(_ frame: Frame, _ rpc: inout RPCDispatcher<C>, topology: inout Topology, _ sink: inout ReplySink) {
+        let mark = sink.outbound.count
+        let actionMark = sink.actions.count
+        rpc.handle(frame, &callState, &sink, topology: &topology, now: rpc.clock.nowMs())
+        // A reply the dispatcher would have encoded off the loop (a large GetTopology) is answered
+        // here: its bytes must go through this stream's flow control, not straight to the socket.
+        for action in sink.takeActions(from: actionMark) {
+            if case .encodeOffLoop(let reply) = action {
+                sink.encodedHere()
+                reply.encodeLengthPrefixed(appendingTo: &sink.outbound)
+            } else {
+                sink.readd(action)
+            }
+        }
+        translateReplies(&sink, from: mark)
+    }
+
+    /// The Frames the dispatcher queued after `mark` become the calls' messages and trailers.
+    private mutating func translateReplies(_ sink: inout ReplySink, from mark: Int) {
+        guard sink.outbound.count > mark else { return }
+        var decoder = FrameDecoder(maximumFrameSize: .max)
+        decoder.append(sink.outbound[mark...])
+        sink.outbound.removeSubrange(mark...)
+        while let frame = try? decoder.next() {
+            let stream = UInt32(truncatingIfNeeded: frame.callId)
+            guard frame.callId != 0 else {
+                // About the connection: the dispatcher closes it (it queued a Status on call 0).
+                http2.goAway(code: .internalError, message: frame.status?.message ?? "")
+                continue
+            }
+            guard let call = calls[stream] else { continue }
+            if let message = frame.message {
+                if call.method == .heartbeat, !frame.endOfStream, http2.queuedBytes(stream: stream) >= Self.maxUnreadHeartbeatReplyBytes {
+                    heartbeatRepliesDropped += 1
+                } else {
+                    sendHead(stream)
+                    http2.sendData(ConnectEnvelope.encode(flags: 0, payload: message.serializedBytes), stream: stream, endStream: false)
+                }
+            }
+            if frame.endOfStream { finish(stream, frame.status ?? Self.ok) }
+        }
+    }
+
+    private mutating func sendHead(_ stream: UInt32) {
+        guard var call = calls[stream], !call.responded else { return }
+        http2.sendHeaders(GRPCHeaders.responseHead, stream: stream, endStream: false)
+        call.responded = true
+        calls[stream] = call
+    }
+
+    /// Ends a call with `status`: trailers after its messages, or a trailers-only response.
+    private mutating func finish(_ stream: UInt32, _ status: Status) {
+        if let call = calls[stream], call.responded {
+            http2.sendTrailers(GRPCHeaders.trailers(status), stream: stream)
+        } else {
+            http2.sendHeaders(GRPCHeaders.trailersOnly(status), stream: stream, endStream: true)
+        }
+        calls[stream] = nil
+    }
+
+    /// A request this server does not take as gRPC at all: an HTTP status, with a gRPC status for
+    /// clients that read one.
+    private mutating func refuseHTTP(_ stream: UInt32, status: String, _ grpcStatus: Status) {
+        http2.sendHeaders([HeaderField(":status", status)] + GRPCHeaders.trailers(grpcStatus), stream: stream, endStream: true)
+    }
+
+    /// Ends a call the session refuses midway, and its state in the dispatcher.
+    private mutating func fail<C: Clock>(_ stream: UInt32, _ status: Status, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
+                                         _ sink: inout ReplySink) {
+        rpc.metrics.frameError(status.statusCode)
+        finish(stream, status)
+        abandon(stream, &rpc, topology: &topology, &sink)
+    }
+
+    /// Ends the dispatcher's call on `stream`, if it has one, with nothing sent (the stream is
+    /// answered or gone); a watch's end still reaches the server.
+    private mutating func abandon<C: Clock>(_ stream: UInt32, _ rpc: inout RPCDispatcher<C>, topology: inout Topology, _ sink: inout ReplySink) {
+        guard callState.calls[UInt64(stream)] != nil else { return }
+        calls[stream] = nil
+        dispatch(Frame(callId: UInt64(stream), endOfStream: true), &rpc, topology: &topology, &sink)
+    }
+}
