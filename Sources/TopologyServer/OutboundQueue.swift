@@ -9,6 +9,28 @@ protocol OutboundQueue: AnyObject {
     var writeIndex: Int { get set }
     /// EPOLLOUT is registered: the kernel buffer was full at the last write.
     var waitingForWritable: Bool { get set }
+    /// In the server's list of queues to write at the end of this wake-up.
+    var scheduledForFlush: Bool { get set }
+}
+
+/// The queues to write at the end of a wake-up, each once, in the order they were scheduled.
+struct FlushList<Queue: OutboundQueue> {
+    private var queues: [Queue] = []
+
+    var isEmpty: Bool { queues.isEmpty }
+
+    mutating func schedule(_ queue: Queue) {
+        guard !queue.scheduledForFlush else { return }
+        queue.scheduledForFlush = true
+        queues.append(queue)
+    }
+
+    /// The queues scheduled so far; the list starts over (a write may schedule again).
+    mutating func take() -> [Queue] {
+        defer { queues.removeAll(keepingCapacity: true) }
+        for queue in queues { queue.scheduledForFlush = false }
+        return queues
+    }
 }
 
 extension OutboundQueue {

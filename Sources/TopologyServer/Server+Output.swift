@@ -17,18 +17,12 @@ extension Server {
     }
 
     func scheduleFlush(_ connection: Connection) {
-        if !connection.scheduledForFlush {
-            connection.scheduledForFlush = true
-            flushList.append(connection)
-        }
+        flushList.schedule(connection)
     }
 
     func flushAll(now: Int64) {
-        let list = flushList
-        flushList.removeAll(keepingCapacity: true)
-        for connection in list {
-            connection.scheduledForFlush = false
-            if connections[connection.id] != nil { flush(connection, now: now) }
+        for connection in flushList.take() where connections[connection.id] != nil {
+            flush(connection, now: now)
         }
         if !httpFlushList.isEmpty { flushHTTPList(now: now) }
         if outboundBytesTotal > configuration.maxTotalOutboundBytes, now >= nextBudgetCheckMs {

@@ -69,7 +69,7 @@ public final class Server: @unchecked Sendable {
     /// Connections in the middle of a frame (`--frame-timeout-ms`): an entry is live while the
     /// connection's `partialFrameSinceMs` is still the one it was set for.
     var partialFrameDeadlines = DeadlineQueue()
-    var flushList: [Connection] = []
+    var flushList = FlushList<Connection>()
     /// gRPC connections with a call under a `grpc-timeout` deadline (Server+GRPC.swift).
     var grpcConnectionsWithDeadlines: Set<UInt64> = []
     var retryWatchers: [WatcherID] = []
@@ -90,7 +90,7 @@ public final class Server: @unchecked Sendable {
     var httpListener: Int32 = -1
     var httpConnections: [UInt64: HTTPConnection] = [:]
     var sseWatchers: [WatcherID: UInt64] = [:]
-    var httpFlushList: [HTTPConnection] = []
+    var httpFlushList = FlushList<HTTPConnection>()
     /// Counters for /metrics, owned by the loop thread (kept by the dispatcher, which counts most).
     var metrics: ServerMetrics {
         get { dispatcher.metrics }
@@ -275,52 +275,64 @@ public final class Server: @unchecked Sendable {
         }
     }
 
-    /// Accepts what is waiting, at most 256 per wake-up (a burst of connects cannot hold the loop;
-    /// the listener stays readable and is served again at once).
+    /// Accepts what is waiting on the frames listener, at most 256 per wake-up.
     func acceptAll(now: Int64) {
-        var budget = 256
+        acceptEach(from: listener, budget: 256, label: "accept failed", admit: { fd, peer in
+            guard connections.count >= configuration.maxConnections else { return true }
+            var bytes: [UInt8] = []
+            Frame(callId: 0, endOfStream: true, status: Status(code: .resourceExhausted,
+                  message: "too many connections: the limit --max-connections is \(configuration.maxConnections); retry later with backoff"))
+                .encodeLengthPrefixed(appendingTo: &bytes)
+            logger.warning("connection refused", ["peer": peer.description, "limit": "max-connections", "value": String(configuration.maxConnections)])
+            metrics.limitRejected("--max-connections")
+            metrics.frameError(.resourceExhausted)
+            _ = try? bytes.withUnsafeBytes { try Sockets.write(fd, $0) }
+            return false
+        }, opened: { id, fd, peerAddress in
+            let peer = peerAddress.description
+            // Each connection's call table gets seeds of its own, derived from the server's.
+            let seed = (callTableSeed.0 ^ id &* 0x9E37_79B9_7F4A_7C15, callTableSeed.1 &+ id)
+            connections[id] = Connection(id: id, fd: fd, peer: peer, acceptedAtMs: now, maxFrameBytes: configuration.maxFrameBytes,
+                                         tableSeed: seed, requiresAuthentication: authToken != nil)
+            metrics.connectionsAccepted += 1
+            firstFrameDeadlines.append(connection: id, deadlineMs: now + configuration.firstFrameTimeoutMs)
+            logger.debug("connection opened", ["peer": peer, "connections": String(connections.count)])
+        })
+    }
+
+    /// Accepts what waits on `listener`, at most `budget` sockets per wake-up (a burst of connects
+    /// cannot hold the loop; the listener stays readable and is served again at once). `admit` sees
+    /// each socket first: false, and it is closed (`admit` has answered it). The others are
+    /// configured, registered for input under a new id, and handed to `opened`.
+    func acceptEach(from listener: Int32, budget: Int, label: String, admit: (Int32, SocketAddress) -> Bool,
+                    opened: (UInt64, Int32, SocketAddress) -> Void) {
+        var budget = budget
         while listener >= 0, budget > 0 {
             budget -= 1
             let accepted: IOResult<(fd: Int32, peer: SocketAddress)>
             do {
                 accepted = try Sockets.accept(listener)
-            } catch let error as SystemError {
+            } catch {
                 // EMFILE and the like: log and try again at the next wake-up.
-                logger.error("accept failed", ["error": error.description])
+                logger.error(label, ["error": "\(error)"])
                 return
-            } catch { return }
-            guard case .processed(let (fd, peerAddress)) = accepted else { return }
-            let peer = peerAddress.description
-            if connections.count >= configuration.maxConnections {
-                var bytes: [UInt8] = []
-                Frame(callId: 0, endOfStream: true, status: Status(code: .resourceExhausted,
-                      message: "too many connections: the limit --max-connections is \(configuration.maxConnections); retry later with backoff"))
-                    .encodeLengthPrefixed(appendingTo: &bytes)
-                logger.warning("connection refused", ["peer": peer, "limit": "max-connections", "value": String(configuration.maxConnections)])
-                metrics.limitRejected("--max-connections")
-                metrics.frameError(.resourceExhausted)
-                _ = try? bytes.withUnsafeBytes { try Sockets.write(fd, $0) }
+            }
+            guard case .processed(let (fd, peer)) = accepted else { return }
+            guard admit(fd, peer) else {
                 Sockets.close(fd)
                 continue
             }
             Sockets.configureAccepted(fd, keepaliveMs: configuration.tcpKeepaliveMs)
             let id = nextConnectionID
             nextConnectionID += 1
-            // Each connection's call table gets seeds of its own, derived from the server's.
-            let seed = (callTableSeed.0 ^ id &* 0x9E37_79B9_7F4A_7C15, callTableSeed.1 &+ id)
-            let connection = Connection(id: id, fd: fd, peer: peer, acceptedAtMs: now, maxFrameBytes: configuration.maxFrameBytes,
-                                        tableSeed: seed, requiresAuthentication: authToken != nil)
             do {
                 try epoll?.add(fd, events: UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP), data: id)
             } catch {
-                logger.error("epoll registration failed", ["peer": peer, "error": "\(error)"])
+                logger.error("epoll registration failed", ["peer": peer.description, "error": "\(error)"])
                 Sockets.close(fd)
                 continue
             }
-            connections[id] = connection
-            metrics.connectionsAccepted += 1
-            firstFrameDeadlines.append(connection: id, deadlineMs: now + configuration.firstFrameTimeoutMs)
-            logger.debug("connection opened", ["peer": peer, "connections": String(connections.count)])
+            opened(id, fd, peer)
         }
     }
 

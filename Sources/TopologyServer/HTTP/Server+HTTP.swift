@@ -34,38 +34,17 @@ extension Server {
     }
 
     func acceptHTTP(now: Int64) {
-        var budget = 64
-        while httpListener >= 0, budget > 0 {
-            budget -= 1
-            let accepted: IOResult<(fd: Int32, peer: SocketAddress)>
-            do {
-                accepted = try Sockets.accept(httpListener)
-            } catch {
-                logger.error("http accept failed", ["error": "\(error)"])
-                return
-            }
-            guard case .processed(let (fd, peerAddress)) = accepted else { return }
-            if httpConnections.count >= configuration.maxHTTPConnections && !makeRoomForHTTPConnection(now: now) {
-                Server.writeLastHTTPResponse(.text(.serviceUnavailable, "too many HTTP connections, each busy with a request, a response or an event stream: the limit --max-http-connections is \(configuration.maxHTTPConnections); retry later"), to: fd)
-                Sockets.close(fd)
-                metrics.limitRejected("--max-http-connections")
-                metrics.httpRequests[503, default: 0] += 1
-                continue
-            }
-            Sockets.configureAccepted(fd, keepaliveMs: configuration.tcpKeepaliveMs)
-            let id = nextConnectionID
-            nextConnectionID += 1
-            let events = UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
-            do {
-                try epoll?.add(fd, events: events, data: id)
-            } catch {
-                Sockets.close(fd)
-                continue
-            }
-            let session = HTTPSession(peer: peerAddress.description, limits: configuration.httpLimits, now: now,
+        acceptEach(from: httpListener, budget: 64, label: "http accept failed", admit: { fd, _ in
+            guard httpConnections.count >= configuration.maxHTTPConnections && !makeRoomForHTTPConnection(now: now) else { return true }
+            Server.writeLastHTTPResponse(.text(.serviceUnavailable, "too many HTTP connections, each busy with a request, a response or an event stream: the limit --max-http-connections is \(configuration.maxHTTPConnections); retry later"), to: fd)
+            metrics.limitRejected("--max-http-connections")
+            metrics.httpRequests[503, default: 0] += 1
+            return false
+        }, opened: { id, fd, peer in
+            let session = HTTPSession(peer: peer.description, limits: configuration.httpLimits, now: now,
                                       requestTimeoutMs: configuration.httpRequestTimeoutMs)
-            httpConnections[id] = HTTPConnection(id: id, fd: fd, session: session, registeredEvents: events)
-        }
+            httpConnections[id] = HTTPConnection(id: id, fd: fd, session: session, registeredEvents: UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP))
+        })
     }
 
     func handleHTTPEvent(_ connection: HTTPConnection, events: UInt32, now: Int64) {
@@ -171,18 +150,12 @@ extension Server {
     // MARK: Output and closing
 
     func scheduleHTTPFlush(_ connection: HTTPConnection) {
-        if !connection.scheduledForFlush {
-            connection.scheduledForFlush = true
-            httpFlushList.append(connection)
-        }
+        httpFlushList.schedule(connection)
     }
 
     func flushHTTPList(now: Int64) {
-        let list = httpFlushList
-        httpFlushList.removeAll(keepingCapacity: true)
-        for connection in list {
-            connection.scheduledForFlush = false
-            if httpConnections[connection.id] != nil { flushHTTP(connection, now: now) }
+        for connection in httpFlushList.take() where httpConnections[connection.id] != nil {
+            flushHTTP(connection, now: now)
         }
     }
 
