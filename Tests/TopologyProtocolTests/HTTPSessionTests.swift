@@ -6,10 +6,16 @@ import XCTest
 /// One HTTP connection's session with nothing but values around it: bytes and time in, the
 /// queued bytes and the actions out. Time is the test's (`now`); nothing sleeps.
 final class HTTPSessionTests: XCTestCase {
-    private struct Harness {
-        var now: Int64 = 1_000
+    struct Harness {
+        let clock = ManualClock(startMs: 1_000)
+        /// The dispatcher's clock; setting it moves the clock (forward only).
+        var now: Int64 {
+            get { clock.nowMs() }
+            set { clock.advance(ms: newValue - clock.nowMs()) }
+        }
         var topology: Topology
-        var metrics = ServerMetrics()
+        var rpc: RPCDispatcher<ManualClock>
+        var metrics: ServerMetrics { rpc.metrics }
         var env: HTTPEnvironment
         var session: HTTPSession
         /// The connection's queue; `read` bytes of it the client has read.
@@ -19,13 +25,16 @@ final class HTTPSessionTests: XCTestCase {
         let recorder = LogRecorder()
 
         init(offLoopReplyEntries: Int = 1_000, maxOutboundBytes: Int = 1 << 20, canEncodeOffLoop: Bool = true) {
-            topology = Topology(configuration: TopologyConfiguration(), serverEpoch: ProtocolHarness.epoch, now: now)
+            topology = Topology(configuration: TopologyConfiguration(), serverEpoch: ProtocolHarness.epoch, now: clock.nowMs())
+            rpc = RPCDispatcher(configuration: RPCConfiguration(maxCallsPerConnection: 100, maxOutboundBytes: maxOutboundBytes,
+                                                                 offLoopReplyEntries: offLoopReplyEntries, tokenMatches: nil, limitFlag: { _ in nil }),
+                                clock: clock, serverEpoch: ProtocolHarness.epoch, log: recorder.log)
             env = HTTPEnvironment(limits: HTTPLimits(), requestTimeoutMs: 10_000, sseCommentIntervalMs: 15_000,
                                   maxOutboundBytes: maxOutboundBytes, closeGraceMs: 1_000, offLoopReplyEntries: offLoopReplyEntries,
                                   canEncodeOffLoop: canEncodeOffLoop, tokenMatches: nil, limitFlag: { _ in nil },
                                   serverEpoch: ProtocolHarness.epoch, shuttingDown: false, dashboardPage: Array("<html>".utf8),
                                   renderMetrics: { _, topology, _ in "topology_services \(topology.serviceCount)\n" }, log: recorder.log)
-            session = HTTPSession(peer: "test-peer", limits: env.limits, now: now, requestTimeoutMs: env.requestTimeoutMs)
+            session = HTTPSession(peer: "test-peer", limits: env.limits, now: clock.nowMs(), requestTimeoutMs: env.requestTimeoutMs)
         }
 
         mutating func run(_ body: (inout Harness, inout HTTPOutput) -> Void) {
@@ -42,7 +51,7 @@ final class HTTPSessionTests: XCTestCase {
                 let end = start + min(chunk, bytes.count - start)
                 run { h, out in
                     bytes[start..<end].withUnsafeBytes {
-                        h.session.receive($0, now: h.now, h.env, topology: &h.topology, metrics: &h.metrics, &out)
+                        h.session.receive($0, now: h.now, h.env, topology: &h.topology, rpc: &h.rpc, &out)
                     }
                 }
                 start = end
@@ -57,7 +66,7 @@ final class HTTPSessionTests: XCTestCase {
 
         mutating func advance(to time: Int64) {
             now = time
-            run { h, out in h.session.runTimers(now: h.now, h.env, topology: &h.topology, metrics: &h.metrics, &out) }
+            run { h, out in h.session.runTimers(now: h.now, h.env, topology: &h.topology, rpc: &h.rpc, &out) }
         }
 
         mutating func deliver() {
@@ -242,7 +251,7 @@ final class HTTPSessionTests: XCTestCase {
         XCTAssertNil(h.session.nextDeadlineMs, "no deadline runs while the reply is encoded")
         guard case .encodeOffLoop(let encode) = try XCTUnwrap(h.takeActions().first) else { return XCTFail() }
         let bytes = encode()
-        h.run { h, out in h.session.takeEncodedReply(bytes, now: h.now, h.env, topology: &h.topology, metrics: &h.metrics, &out) }
+        h.run { h, out in h.session.takeEncodedReply(bytes, now: h.now, h.env, topology: &h.topology, rpc: &h.rpc, &out) }
         let response = h.response()
         let json = try XCTUnwrap(response.range(of: "\"serviceName\":\"b\""))
         let ok = try XCTUnwrap(response.range(of: "\r\n\r\nok\n"))

@@ -8,6 +8,8 @@ enum HTTPRoute: Equatable {
     case watch(TopologyQuery, resume: SSEEventID?)
     /// The seed runtime's event stream (`GET /events`): the same watch, in the seed's format.
     case seedEvents(TopologyQuery)
+    /// The seed runtime's reporter API (`POST /register` and the rest): methods are its to check.
+    case seedReporter(SeedReporterAPI.Route)
     case metrics
     case healthz
     case readyz
@@ -53,6 +55,7 @@ enum HTTPRouter {
         if let tokenMatches, request.path != "/healthz", let failure = BearerAuthorization.check(request, tokenMatches: tokenMatches) {
             return .unauthorized(failure)
         }
+        if let route = SeedReporterAPI.routes[request.path] { return .seedReporter(route) }
         guard paths.contains(request.path) else {
             return .error(.notFound, "no such resource: \(request.path); see docs/dashboard.md for the HTTP API")
         }

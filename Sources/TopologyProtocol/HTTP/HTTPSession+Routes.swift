@@ -3,8 +3,8 @@ import TopologyWire
 
 /// The answers: the dashboard, the JSON API, the event stream, /metrics and the probes.
 extension HTTPSession {
-    mutating func respond(to request: HTTPRequest, now: Int64, _ env: HTTPEnvironment, topology: inout Topology,
-                          metrics: inout ServerMetrics, _ out: inout HTTPOutput) {
+    mutating func respond<C: Clock>(to request: HTTPRequest, now: Int64, _ env: HTTPEnvironment, topology: inout Topology,
+                          rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) {
         let headOnly = request.method == "HEAD"
         // During the shutdown drain a request is still answered, and its connection then closed.
         let keepAlive = request.keepAlive && !env.shuttingDown
@@ -23,8 +23,8 @@ extension HTTPSession {
         case .topology(let query):
             let snapshot = topology.snapshot(for: query, now: now)
             if snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
-                metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
-                guard admitsResponse(env, topology: &topology, metrics: &metrics, &out) else { return }
+                rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+                guard admitsResponse(env, topology: &topology, rpc: &rpc, &out) else { return }
                 // About a second as JSON for 100,000 nodes: not on the loop.
                 encoding = .response(keepAlive: keepAlive)
                 out.request(.encodeOffLoop {
@@ -37,17 +37,20 @@ extension HTTPSession {
             response = .json(snapshot.jsonUTF8())
         case .metrics:
             response = HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                                    body: Array(env.renderMetrics(now, topology, metrics).utf8), headers: [("Cache-Control", "no-store")])
+                                    body: Array(env.renderMetrics(now, topology, rpc.metrics).utf8), headers: [("Cache-Control", "no-store")])
         case .healthz:
             response = .text(.ok, "ok")
         case .readyz:
             response = env.shuttingDown ? .text(.serviceUnavailable, "shutting down") : .text(.ok, "ready")
         case .unauthorized(let failure):
-            metrics.authenticationFailed(listener: "http")
+            rpc.metrics.authenticationFailed(listener: "http")
             env.log.info("http request unauthorized", ["peer": peer, "path": request.path, "reason": failure.reason])
             response = .text(failure.status, failure.message, headers: [("WWW-Authenticate", failure.challenge), ("Cache-Control", "no-store")])
         case .error(let status, let message):
             response = .text(status, message, headers: status == .methodNotAllowed ? [("Allow", "GET, HEAD")] : [])
+        case .seedReporter(let reporterRoute):
+            let answer = SeedReporterAPI.answer(reporterRoute, method: request.method, body: request.body, peer: peer, &rpc, topology: &topology)
+            response = HTTPResponse(status: answer.status, contentType: "application/json", body: Array(answer.json.utf8))
         case .watch, .seedEvents:
             guard !env.shuttingDown else {
                 response = .text(.serviceUnavailable, "server shutting down; watch again on the next server")
@@ -62,18 +65,18 @@ extension HTTPSession {
             }
             if headOnly {
                 SSEEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)
-                metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+                rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
                 beginClosing(now: now, env, topology: &topology, &out)
                 return
             }
-            startEventStream(query: query, resume: resume, now: now, env, topology: &topology, metrics: &metrics, &out)
+            startEventStream(query: query, resume: resume, now: now, env, topology: &topology, rpc: &rpc, &out)
             return
         }
-        queue(response, keepAlive: keepAlive, headOnly: headOnly, now: now, env, topology: &topology, metrics: &metrics, &out)
+        queue(response, keepAlive: keepAlive, headOnly: headOnly, now: now, env, topology: &topology, rpc: &rpc, &out)
     }
 
-    private mutating func startEventStream(query: TopologyQuery, resume: SSEEventID?, now: Int64, _ env: HTTPEnvironment,
-                                           topology: inout Topology, metrics: inout ServerMetrics, _ out: inout HTTPOutput) {
+    private mutating func startEventStream<C: Clock>(query: TopologyQuery, resume: SSEEventID?, now: Int64, _ env: HTTPEnvironment,
+                                           topology: inout Topology, rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) {
         var request = WatchTopologyRequest(query: query)
         if let resume {
             request.resumeAfterRevision = resume.revision
@@ -85,16 +88,16 @@ extension HTTPSession {
         } catch {
             let status: HTTPStatus
             if case .resourceExhausted(let limit, _) = error {
-                metrics.limitRejected(env.limitFlag(limit) ?? limit)
+                rpc.metrics.limitRejected(env.limitFlag(limit) ?? limit)
                 status = .serviceUnavailable
             } else {
                 status = .badRequest
             }
             queue(.text(status, error.status(limitFlag: env.limitFlag).message), keepAlive: false, headOnly: false, now: now, env, topology: &topology,
-                  metrics: &metrics, &out)
+                  rpc: &rpc, &out)
             return
         }
-        metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+        rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
         phase = .streaming(watcher)
         deadlineMs = now + env.sseCommentIntervalMs
         SSEEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)

@@ -71,11 +71,11 @@ public struct HTTPSession {
     /// Bytes read from the socket. A closing connection's input is drained and dropped (a lingering
     /// close: closing a socket with unread input would reset it and could destroy the error
     /// response); an SSE client has nothing more to say either.
-    public mutating func receive(_ bytes: UnsafeRawBufferPointer, now: Int64, _ env: HTTPEnvironment, topology: inout Topology,
-                                 metrics: inout ServerMetrics, _ out: inout HTTPOutput) {
+    public mutating func receive<C: Clock>(_ bytes: UnsafeRawBufferPointer, now: Int64, _ env: HTTPEnvironment, topology: inout Topology,
+                                 rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) {
         guard phase == .requests else { return }
         parser.append(bytes)
-        answerRequests(now: now, env, topology: &topology, metrics: &metrics, &out)
+        answerRequests(now: now, env, topology: &topology, rpc: &rpc, &out)
     }
 
     /// The peer closed its side: the connection closes now, or after its response is written.
@@ -97,7 +97,7 @@ public struct HTTPSession {
 
     /// Answers the complete requests buffered, in order, until one leaves the connection streaming,
     /// closing or waiting for an encoded response.
-    mutating func answerRequests(now: Int64, _ env: HTTPEnvironment, topology: inout Topology, metrics: inout ServerMetrics,
+    mutating func answerRequests<C: Clock>(now: Int64, _ env: HTTPEnvironment, topology: inout Topology, rpc: inout RPCDispatcher<C>,
                                  _ out: inout HTTPOutput) {
         while phase == .requests, encoding == nil {
             let request: HTTPRequest
@@ -110,32 +110,32 @@ public struct HTTPSession {
                 request = next
             } catch {
                 if error.status == .requestHeaderFieldsTooLarge || error.status == .contentTooLarge {
-                    metrics.limitRejected(error.status == .contentTooLarge ? "http-request-body" : "http-request-head")
+                    rpc.metrics.limitRejected(error.status == .contentTooLarge ? "http-request-body" : "http-request-head")
                 }
                 env.log.info("http request refused", ["peer": peer, "code": String(error.status.code), "error": error.message])
                 queue(.text(error.status, error.message), keepAlive: false, headOnly: false, now: now, env, topology: &topology,
-                      metrics: &metrics, &out)
+                      rpc: &rpc, &out)
                 return
             }
             deadlineMs = now + env.requestTimeoutMs
-            respond(to: request, now: now, env, topology: &topology, metrics: &metrics, &out)
+            respond(to: request, now: now, env, topology: &topology, rpc: &rpc, &out)
         }
     }
 
     /// Queues a response; closes after it unless `keepAlive`.
-    mutating func queue(_ response: HTTPResponse, keepAlive: Bool, headOnly: Bool, now: Int64, _ env: HTTPEnvironment,
-                        topology: inout Topology, metrics: inout ServerMetrics, _ out: inout HTTPOutput) {
-        metrics.httpRequests[response.status.code, default: 0] += 1
-        guard admitsResponse(env, topology: &topology, metrics: &metrics, &out) else { return }
+    mutating func queue<C: Clock>(_ response: HTTPResponse, keepAlive: Bool, headOnly: Bool, now: Int64, _ env: HTTPEnvironment,
+                        topology: inout Topology, rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) {
+        rpc.metrics.httpRequests[response.status.code, default: 0] += 1
+        guard admitsResponse(env, topology: &topology, rpc: &rpc, &out) else { return }
         response.serialize(into: &out.outbound, keepAlive: keepAlive, headOnly: headOnly)
         if !keepAlive { beginClosing(now: now, env, topology: &topology, &out) }
     }
 
     /// Pipelining requests without reading the responses: the same rule as for frames.
-    mutating func admitsResponse(_ env: HTTPEnvironment, topology: inout Topology, metrics: inout ServerMetrics,
+    mutating func admitsResponse<C: Clock>(_ env: HTTPEnvironment, topology: inout Topology, rpc: inout RPCDispatcher<C>,
                                  _ out: inout HTTPOutput) -> Bool {
         guard out.pendingBytes > env.maxOutboundBytes else { return true }
-        metrics.limitRejected("--max-outbound-bytes")
+        rpc.metrics.limitRejected("--max-outbound-bytes")
         closeNow(reason: "not reading its responses", topology: &topology, &out)
         return false
     }
@@ -149,8 +149,8 @@ public struct HTTPSession {
 
     /// Bytes the reply encoder made: a response (then the requests that came after it are served)
     /// or the stream's events (then the watcher's next updates).
-    public mutating func takeEncodedReply(_ bytes: [UInt8], now: Int64, _ env: HTTPEnvironment, topology: inout Topology,
-                                          metrics: inout ServerMetrics, _ out: inout HTTPOutput) {
+    public mutating func takeEncodedReply<C: Clock>(_ bytes: [UInt8], now: Int64, _ env: HTTPEnvironment, topology: inout Topology,
+                                          rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) {
         guard let encoding else { return }
         self.encoding = nil
         switch (encoding, phase) {
@@ -167,7 +167,7 @@ public struct HTTPSession {
             out.outbound += bytes
             if keepAlive {
                 deadlineMs = now + env.requestTimeoutMs
-                answerRequests(now: now, env, topology: &topology, metrics: &metrics, &out)
+                answerRequests(now: now, env, topology: &topology, rpc: &rpc, &out)
             } else {
                 beginClosing(now: now, env, topology: &topology, &out)
             }
@@ -223,7 +223,7 @@ public struct HTTPSession {
     }
 
     /// Deadlines: the close grace period, the stream's keep-alive comment, the request deadline.
-    public mutating func runTimers(now: Int64, _ env: HTTPEnvironment, topology: inout Topology, metrics: inout ServerMetrics,
+    public mutating func runTimers<C: Clock>(now: Int64, _ env: HTTPEnvironment, topology: inout Topology, rpc: inout RPCDispatcher<C>,
                                    _ out: inout HTTPOutput) {
         guard encoding == nil, deadlineMs <= now else { return }
         switch phase {
@@ -240,9 +240,9 @@ public struct HTTPSession {
             if parser.bufferedBytes > 0 {
                 // A request was started and not finished in time.
                 env.log.info("http request timed out", ["peer": peer])
-                metrics.limitRejected("--http-request-timeout-ms")
+                rpc.metrics.limitRejected("--http-request-timeout-ms")
                 queue(.text(.requestTimeout, "request head not complete within --http-request-timeout-ms=\(env.requestTimeoutMs)"),
-                      keepAlive: false, headOnly: false, now: now, env, topology: &topology, metrics: &metrics, &out)
+                      keepAlive: false, headOnly: false, now: now, env, topology: &topology, rpc: &rpc, &out)
             } else {
                 closeNow(reason: out.pendingBytes > 0 ? "response not read in time" : "idle", topology: &topology, &out)
             }

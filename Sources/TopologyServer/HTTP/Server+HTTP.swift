@@ -75,7 +75,7 @@ extension Server {
             budget -= n
             withHTTPSession(connection) { session, env, out in
                 readBuffer.withUnsafeBytes { bytes in
-                    session.receive(UnsafeRawBufferPointer(rebasing: bytes[0..<n]), now: now, env, topology: &topology, metrics: &metrics, &out)
+                    session.receive(UnsafeRawBufferPointer(rebasing: bytes[0..<n]), now: now, env, topology: &topology, rpc: &dispatcher, &out)
                 }
             }
             if httpConnections[connection.id] == nil || n < readBuffer.count { return }
@@ -124,7 +124,7 @@ extension Server {
     /// Bytes the reply encoder made for `connection`.
     func takeEncodedReply(_ bytes: [UInt8], forHTTP connection: HTTPConnection, now: Int64) {
         withHTTPSession(connection) { session, env, out in
-            session.takeEncodedReply(bytes, now: now, env, topology: &topology, metrics: &metrics, &out)
+            session.takeEncodedReply(bytes, now: now, env, topology: &topology, rpc: &dispatcher, &out)
         }
     }
 
@@ -199,7 +199,7 @@ extension Server {
     func runHTTPTimers(now: Int64) {
         for connection in Array(httpConnections.values) where connection.session.nextDeadlineMs.map({ $0 <= now }) ?? false {
             withHTTPSession(connection) { session, env, out in
-                session.runTimers(now: now, env, topology: &topology, metrics: &metrics, &out)
+                session.runTimers(now: now, env, topology: &topology, rpc: &dispatcher, &out)
             }
         }
     }
