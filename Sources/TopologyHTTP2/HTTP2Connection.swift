@@ -66,6 +66,8 @@ public struct HTTP2Connection: Sendable {
     public init(limits: HTTP2Limits = HTTP2Limits()) {
         precondition(limits.maxConcurrentStreams >= 0 && limits.maxHeaderListSize > 0 && limits.maxFieldBlockSize > 0
                      && limits.maxQueuedControlFrames > 0 && limits.outboundBatchSize > 0, "HTTP/2 limits must be positive")
+        precondition(limits.maxConcurrentStreams <= Int(UInt32.max) && limits.maxHeaderListSize <= Int(UInt32.max),
+                     "SETTINGS values are 32 bits")
         precondition((HTTP2FlowWindow.defaultSize...HTTP2FlowWindow.maxSize).contains(limits.initialWindowSize),
                      "the initial window must be between 65,535 and 2^31-1")
         self.limits = limits
