@@ -92,8 +92,7 @@ extension HTTP2Connection {
     /// stream; if the request has not ended, RST_STREAM NO_ERROR asks the client to stop sending it
     /// (§8.1). A refusal for the client's fault, so it spends the reset budget.
     private mutating func answerHeadTooLarge(_ id: UInt32, requestEnded: Bool, now: Int64) throws(HTTP2Violation) {
-        var block: [UInt8] = []
-        HPACKEncoder.encode([HeaderField(":status", "431")], into: &block)
+        let block = encodeFieldBlock([HeaderField(":status", "431")])
         try writeReply(HTTP2Frame(stream: id, .headers(HTTP2HeadersPayload(fieldBlock: block, endStream: true, endHeaders: true))))
         if requestEnded {
             closedStreams.record(id, .finished)
@@ -102,5 +101,17 @@ extension HTTP2Connection {
             closedStreams.record(id, .resetHere)
         }
         try spendReset(now: now)
+    }
+
+    /// A field block for the peer's decoder, led by the dynamic table size update it is owed.
+    mutating func encodeFieldBlock(_ fields: [HeaderField]) -> [UInt8] {
+        var block: [UInt8] = []
+        if peerSettings.owesTableSizeUpdate {
+            block.append(0x20)  // RFC 7541 §6.3: a size update (001 prefix) to 0
+            peerSettings.owesTableSizeUpdate = false
+            peerSettings.encoderTableSize = 0
+        }
+        HPACKEncoder.encode(fields, into: &block)
+        return block
     }
 }

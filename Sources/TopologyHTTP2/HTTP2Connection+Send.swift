@@ -72,8 +72,7 @@ extension HTTP2Connection {
 
     /// HEADERS, then CONTINUATIONs if the block is over the peer's max frame size (§4.3).
     private mutating func writeFieldBlock(_ fields: [HeaderField], stream id: UInt32, endStream: Bool) {
-        var block: [UInt8] = []
-        HPACKEncoder.encode(fields, into: &block)
+        let block = encodeFieldBlock(fields)
         let frameSize = peerSettings.maxFrameSize
         let first = Array(block.prefix(frameSize))
         HTTP2Frame(stream: id, .headers(HTTP2HeadersPayload(fieldBlock: first, endStream: endStream, endHeaders: block.count <= frameSize))).encode(into: &outbound)

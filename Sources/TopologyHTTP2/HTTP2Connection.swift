@@ -5,8 +5,10 @@
 /// The server's SETTINGS are queued at once (§3.4: the server preface). Then the client preface,
 /// and its SETTINGS as the first frame. Requests arrive as `.request` events; the application
 /// answers with `sendHeaders`, `sendData` and `sendTrailers`, which respect the peer's flow
-/// control windows and frame size. A connection error queues GOAWAY and ends the connection: the
-/// server writes what `takeOutbound()` gives and closes; `receive` then does nothing.
+/// control windows and frame size. A stream is gone once its response has ended: at once if the
+/// request had ended too, else after RST_STREAM NO_ERROR (§8.1), so what the client still sends on
+/// it is dropped; or when either side resets it. A connection error queues GOAWAY and ends the
+/// connection: the server writes what `takeOutbound()` gives and closes; `receive` then does nothing.
 public struct HTTP2Connection: Sendable {
     public let limits: HTTP2Limits
 
@@ -64,6 +66,8 @@ public struct HTTP2Connection: Sendable {
     public init(limits: HTTP2Limits = HTTP2Limits()) {
         precondition(limits.maxConcurrentStreams >= 0 && limits.maxHeaderListSize > 0 && limits.maxFieldBlockSize > 0
                      && limits.maxQueuedControlFrames > 0 && limits.outboundBatchSize > 0, "HTTP/2 limits must be positive")
+        precondition(limits.maxConcurrentStreams <= Int(UInt32.max) && limits.maxHeaderListSize <= Int(UInt32.max),
+                     "SETTINGS values are 32 bits")
         precondition((HTTP2FlowWindow.defaultSize...HTTP2FlowWindow.maxSize).contains(limits.initialWindowSize),
                      "the initial window must be between 65,535 and 2^31-1")
         self.limits = limits

@@ -1,12 +1,18 @@
 /// The peer's SETTINGS (RFC 9113 §6.5.2) that matter to a server that sends responses, with their
 /// defaults until the peer's first SETTINGS frame.
 ///
-/// The others are read only to be checked: HEADER_TABLE_SIZE (the encoder is stateless, it never
-/// uses the peer's dynamic table), MAX_CONCURRENT_STREAMS (the server opens no streams),
+/// The others are read only to be checked: MAX_CONCURRENT_STREAMS (the server opens no streams),
 /// MAX_HEADER_LIST_SIZE (advisory; responses are a few small fields). Unknown ids are ignored (§6.5.2).
 struct HTTP2PeerSettings: Equatable {
     var initialWindowSize = HTTP2FlowWindow.defaultSize
     var maxFrameSize = HTTP2Frame.defaultMaxFrameSize
+    /// The dynamic table size the peer's decoder holds this side's encoder to: the default 4,096
+    /// until the encoder says 0. The encoder never uses the table, but when the peer's
+    /// SETTINGS_HEADER_TABLE_SIZE goes below this size, RFC 7541 §4.2 wants the change signalled at
+    /// the start of the next field block, and some decoders (nghttp2's) insist. The update says 0,
+    /// which no limit is below, so it is owed at most once.
+    var encoderTableSize = 4_096
+    var owesTableSizeUpdate = false
 
     /// Applies a SETTINGS frame's values in order (§6.5.3); returns how much the initial window
     /// grew (negative: shrank), which every open stream's send window moves by (§6.9.2).
@@ -21,6 +27,8 @@ struct HTTP2PeerSettings: Equatable {
                     throw .connection(.flowControlError, "SETTINGS_INITIAL_WINDOW_SIZE is \(setting.value), over the largest window, 2^31-1")
                 }
                 initialWindowSize = Int(setting.value)
+            case HTTP2Setting.headerTableSize where Int(setting.value) < encoderTableSize:
+                owesTableSizeUpdate = true
             case HTTP2Setting.maxFrameSize:
                 guard (HTTP2Frame.defaultMaxFrameSize...HTTP2Frame.largestMaxFrameSize).contains(Int(setting.value)) else {
                     throw .connection(.protocolError, "SETTINGS_MAX_FRAME_SIZE is \(setting.value); it must be between 16384 and 16777215")

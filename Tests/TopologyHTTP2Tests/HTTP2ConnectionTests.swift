@@ -40,6 +40,28 @@ final class HTTP2ConnectionTests: XCTestCase {
         XCTAssertEqual(client.written(), [])
     }
 
+    /// RFC 7541 §4.2: after the peer lowers SETTINGS_HEADER_TABLE_SIZE, the next field block starts
+    /// with a size update (to 0: the encoder uses no dynamic table); the blocks after it do not.
+    func testHeaderTableSizeSettingIsAnsweredWithASizeUpdate() {
+        var client = TestClient()
+        // The default size, or more, changes nothing.
+        client.send(HTTP2Frame(stream: 0, .settings([HTTP2Setting(HTTP2Setting.headerTableSize, 4_096), HTTP2Setting(HTTP2Setting.headerTableSize, 65_536)])))
+        XCTAssertFalse(client.connection.peerSettings.owesTableSizeUpdate)
+        client.send(HTTP2Frame(stream: 0, .settings([HTTP2Setting(HTTP2Setting.headerTableSize, 100)])),
+                    HTTP2Frame(stream: 0, .settings([HTTP2Setting(HTTP2Setting.headerTableSize, 0)])),
+                    headersFrame(1, grpcRequest(), endStream: true), headersFrame(3, grpcRequest(), endStream: true))
+        client.connection.sendHeaders([HeaderField(":status", "200")], stream: 1, endStream: true)
+        client.connection.sendHeaders([HeaderField(":status", "200")], stream: 3, endStream: true)
+        XCTAssertEqual(client.written(), [
+            HTTP2Frame(stream: 0, .settingsAck), HTTP2Frame(stream: 0, .settingsAck), HTTP2Frame(stream: 0, .settingsAck),
+            HTTP2Frame(stream: 1, .headers(HTTP2HeadersPayload(fieldBlock: [0x20, 0x88], endStream: true, endHeaders: true))),
+            HTTP2Frame(stream: 3, .headers(HTTP2HeadersPayload(fieldBlock: [0x88], endStream: true, endHeaders: true))),
+        ])
+        // The update is a valid start of a block for a decoder whose table limit is 0.
+        var decoder = HPACKDecoder(maxDynamicTableSize: 0)
+        XCTAssertEqual(try decoder.decode([0x20, 0x88][...], maxHeaderListSize: 100).fields, [HeaderField(":status", "200")])
+    }
+
     func testInvalidSettingsAreConnectionErrors() {
         let cases: [(HTTP2Setting, HTTP2ErrorCode, String)] = [
             (HTTP2Setting(HTTP2Setting.enablePush, 2), .protocolError, "SETTINGS_ENABLE_PUSH is 2; only 0 and 1 are allowed"),

@@ -3,6 +3,15 @@ import XCTest
 
 /// Field blocks, request checks, and the stream state machine (RFC 9113 §5.1, §6.2, §6.10, §8).
 final class HTTP2StreamTests: XCTestCase {
+    /// §5.1's transitions, as the enum has them.
+    func testStateTransitions() {
+        let states: [HTTP2StreamState] = [.idle, .open, .halfClosedLocal, .halfClosedRemote, .closed(.finished)]
+        XCTAssertEqual(states.map(\.afterReceivingEndStream), [.idle, .halfClosedRemote, .closed(.finished), .halfClosedRemote, .closed(.finished)])
+        XCTAssertEqual(states.map(\.afterSendingEndStream), [.idle, .halfClosedLocal, .halfClosedLocal, .closed(.finished), .closed(.finished)])
+        XCTAssertEqual(states.map(\.peerMaySend), [false, true, true, false, false])
+        XCTAssertEqual(states.map(\.mayBeSentOn), [false, true, false, true, false])
+    }
+
     func testContinuationFramesAreReassembled() {
         var client = TestClient()
         let whole = block(grpcRequest())
