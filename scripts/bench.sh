@@ -129,6 +129,7 @@ if [ "$smoke" = 1 ]; then
     overload=(--connections 20 --services-per-connection 100 --interval-ms 200 --multiplier 3 --watchers 500
               --deaf-watchers 100 --hold-ms 3000 --after-ms 2000)
     overload_server=(--heartbeat-interval-ms 200 --timeout-multiplier 3)
+    grpc_hb=(--heartbeats 2000 --rounds 1)
 else
     pp=(--connections 200 --rate 10000 --warmup-ms 1000 --duration-ms 8000)
     pl=(--connections 20 --services-per-connection 500 --rate 100000 --tick-ms 5 --warmup-ms 1000 --duration-ms 8000)
@@ -149,7 +150,8 @@ else
     overload_server=(--heartbeat-interval-ms 200 --timeout-multiplier 3 --max-watchers 5000)
     if [ "$fds" != unlimited ] && [ "$fds" -lt 10200 ]; then
         log "ulimit -n is $fds (hard limit $hard): 10,000 connections need more; raise the hard limit"; exit 1
-    fi
+    grpc_hb=(--heartbeats 50000 --rounds 3)
+fi
 fi
 
 started=$(date +%s)
@@ -175,6 +177,13 @@ for run in $(seq 1 "$overload_runs"); do
     if [ "$wrong" -ne 0 ]; then log "FAILED: the server declared $wrong heartbeating services STALE/DEAD (overload run $run)"; failures=$((failures + 1)); fi
     stop_target
 done
+log "heartbeats on a gRPC stream vs a framed call: ${grpc_hb[*]}"
+server --heartbeat-interval-ms 600000
+if ! timeout --signal=TERM --kill-after=5 "$limit" .venv/bin/python bench/grpc_heartbeats.py --address "$target_address" --pid "$target_pid" \
+        "${grpc_hb[@]}" >>"$results"; then
+    log "FAILED: bench/grpc_heartbeats.py"; failures=$((failures + 1))
+fi
+stop_target
 elapsed=$(( $(date +%s) - started ))
 
 [ -n "$keep" ] && cp "$results" "$keep"
@@ -275,6 +284,7 @@ cat <<EOF
 | watch delivery p99 < 10 ms, 100 watchers | $w100 ms | $(verdict "$w100" "<" 10) |
 | 10,000 concurrent connections held | $(fmt "$large_conns") | $(verdict "$large_conns" ">=" 10000) |
 | overload: no live service declared STALE/DEAD, in any run | $overload_wrong | $(verdict "$overload_wrong" "==" 0) |
+| server CPU per heartbeat, gRPC stream <= 2x framed call | $(get grpc_hb.ratio) x ($(get grpc_hb.grpc_cpu_us_per_hb) / $(get grpc_hb.frames_cpu_us_per_hb) µs) | $(verdict "$(get grpc_hb.ratio)" "<=" 2) |
 
 $([ "$smoke" = 1 ] && echo "Smoke sizes: the verdicts above say nothing about the targets; run without --smoke for them.
 ")

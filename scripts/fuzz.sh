@@ -78,7 +78,7 @@ compile() {
             # -parse-as-library: libFuzzer provides main(). -O keeps Swift's overflow and bounds
             # checks (unlike -Ounchecked): a trap is a finding.
             # shellcheck disable=SC2086
-            swiftc "${flags[@]}" -parse-as-library -O -wmo -use-ld=lld -module-name "$module" $srcs -o "$output"
+            swiftc "${flags[@]}" -parse-as-library -O -wmo -use-ld=lld -module-name "$module" -package-name Topology $srcs -o "$output"
             ;;
     esac
 }

@@ -17,11 +17,13 @@ extension HTTP2Connection {
 
     /// Queues DATA; `endStream` ends the stream after it (unless trailers follow: `sendTrailers`).
     public mutating func sendData(_ bytes: [UInt8], stream id: UInt32, endStream: Bool) {
-        guard var stream = streams[id], !stream.outputEnded else { return }
-        precondition(stream.headersSent, "DATA on stream \(id) before its response headers")
-        stream.enqueue(bytes)
-        stream.endAfterQueue = endStream
-        schedule(stream, id)
+        guard streams[id]?.outputEnded == false else { return }
+        precondition(streams[id]!.headersSent, "DATA on stream \(id) before its response headers")
+        // In place: a copy of the stream taken out of the dictionary would share its queue, and
+        // appending would copy the whole queue each time (quadratic in what waits for the window).
+        streams[id]!.enqueue(bytes)
+        streams[id]!.endAfterQueue = endStream
+        if !sendOrder.contains(id) { sendOrder.append(id) }
     }
 
     /// Trailers after the stream's queued DATA; they end the stream.

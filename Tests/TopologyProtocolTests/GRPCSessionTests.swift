@@ -101,6 +101,16 @@ final class GRPCSessionTests: XCTestCase {
         XCTAssertNil(h.goAway)
     }
 
+    func testABatchOfBeatsInOneReadIsAllAnsweredWhenTheClientReads() throws {
+        var h = GRPCHarness()
+        let id = try h.register("checkout", stream: 1)
+        var bytes = GRPCHarness.head("Heartbeat", stream: 3).encoded
+        for sequence in 1...1_000 { bytes += GRPCHarness.message(HeartbeatRequest(serviceId: id, sequence: Int64(sequence)), stream: 3).encoded }
+        h.receive(bytes)
+        XCTAssertEqual(h.responses[3]?.messages.count, 1_000, "replies queued within one read are not unread")
+        XCTAssertEqual(h.session.heartbeatRepliesDropped, 0)
+    }
+
     func testReportActivityCountsWhatTheStreamCarried() throws {
         var h = GRPCHarness()
         let id = try h.register("checkout", stream: 1)

@@ -247,7 +247,7 @@ public struct GRPCSession {
             }
             guard let call = calls[stream] else { continue }
             if let message = frame.message {
-                if call.method == .heartbeat, !frame.endOfStream, http2.queuedBytes(stream: stream) >= Self.maxUnreadHeartbeatReplyBytes {
+                if call.method == .heartbeat, !frame.endOfStream, unreadBytes(stream, &sink) >= Self.maxUnreadHeartbeatReplyBytes {
                     heartbeatRepliesDropped += 1
                 } else {
                     sendHead(stream)
@@ -256,6 +256,14 @@ public struct GRPCSession {
             }
             if frame.endOfStream { finish(stream, frame.status ?? Self.ok) }
         }
+    }
+
+    /// DATA of `stream` the client's window holds back. What the window lets out is written first:
+    /// replies queued within one read are not unread.
+    private mutating func unreadBytes(_ stream: UInt32, _ sink: inout ReplySink) -> Int {
+        guard http2.queuedBytes(stream: stream) >= Self.maxUnreadHeartbeatReplyBytes else { return http2.queuedBytes(stream: stream) }
+        sink.outbound += http2.takeOutbound()
+        return http2.queuedBytes(stream: stream)
     }
 
     private mutating func sendHead(_ stream: UInt32) {
