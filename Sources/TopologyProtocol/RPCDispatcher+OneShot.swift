@@ -12,6 +12,8 @@ extension RPCDispatcher {
         var sink = ReplySink(outbound: [], written: 0, watchBatchAllowance: 0)
         handle(Frame(callId: 1, endOfStream: endOfStream, message: message), &state, &sink, topology: &topology, now: clock.nowMs())
         endCalls(&state, topology: &topology) { _ in }
+        // A reply the dispatcher would encode off the loop (a large GetTopology) is this one.
+        for case .encodeOffLoop(let reply) in sink.actions { return reply }
         var decoder = FrameDecoder(maximumFrameSize: .max)
         decoder.append(sink.outbound)
         // The dispatcher writes every reply itself: it decodes.

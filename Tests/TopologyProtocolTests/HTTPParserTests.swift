@@ -270,9 +270,9 @@ final class HTTPParserTests: XCTestCase {
 
     func testSSEEventFraming() {
         var out: [UInt8] = []
-        SSEEncoder.appendEvent(revision: 12, json: Array("{\"a\":1}".utf8), epoch: "ep", to: &out)
-        SSEEncoder.appendEvent(revision: 13, json: Array("{\n\"b\":2}".utf8), epoch: "ep", to: &out)
-        SSEEncoder.appendComment("keep-alive", to: &out)
+        EventStreamEncoder.appendEvent(revision: 12, json: Array("{\"a\":1}".utf8), epoch: "ep", to: &out)
+        EventStreamEncoder.appendEvent(revision: 13, json: Array("{\n\"b\":2}".utf8), epoch: "ep", to: &out)
+        EventStreamEncoder.appendComment("keep-alive", to: &out)
         XCTAssertEqual(String(decoding: out, as: UTF8.self),
                        "id: ep.12\ndata: {\"a\":1}\n\nid: ep.13\ndata: {\ndata: \"b\":2}\n\n: keep-alive\n\n")
     }

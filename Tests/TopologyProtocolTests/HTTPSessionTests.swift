@@ -45,7 +45,10 @@ final class HTTPSessionTests: XCTestCase {
         }
 
         mutating func receive(_ text: String, chunk: Int = .max) {
-            let bytes = Array(text.utf8)
+            receive(Array(text.utf8), chunk: chunk)
+        }
+
+        mutating func receive(_ bytes: [UInt8], chunk: Int = .max) {
             var start = 0
             while start < bytes.count {
                 let end = start + min(chunk, bytes.count - start)
@@ -56,6 +59,12 @@ final class HTTPSessionTests: XCTestCase {
                 }
                 start = end
             }
+        }
+
+        /// The bytes queued since the client last read.
+        mutating func responseBytes() -> [UInt8] {
+            defer { read = queue.count }
+            return Array(queue[read...])
         }
 
         /// What the client reads: the bytes queued since it last read.

@@ -35,23 +35,28 @@ enum GRPCMethod: String, CaseIterable {
 }
 
 extension Frame.Message {
-    /// The encoded message a gRPC response carries.
-    var serializedBytes: [UInt8] {
+    /// The encoded message a gRPC or Connect response carries.
+    var serializedBytes: [UInt8] { withMessage { $0.serializedBytes() } }
+
+    /// The message in the proto3 JSON mapping (a Connect JSON response).
+    var jsonUTF8: [UInt8] { withMessage { $0.jsonUTF8() } }
+
+    private func withMessage<R>(_ body: (any WireMessage) -> R) -> R {
         switch self {
-        case .registerServiceRequest(let m): m.serializedBytes()
-        case .registerServiceResponse(let m): m.serializedBytes()
-        case .heartbeatRequest(let m): m.serializedBytes()
-        case .heartbeatResponse(let m): m.serializedBytes()
-        case .reportActivityRequest(let m): m.serializedBytes()
-        case .reportActivityResponse(let m): m.serializedBytes()
-        case .unregisterServiceRequest(let m): m.serializedBytes()
-        case .unregisterServiceResponse(let m): m.serializedBytes()
-        case .getTopologyRequest(let m): m.serializedBytes()
-        case .getTopologyResponse(let m): m.serializedBytes()
-        case .watchTopologyRequest(let m): m.serializedBytes()
-        case .watchTopologyResponse(let m): m.serializedBytes()
-        case .authenticateRequest(let m): m.serializedBytes()
-        case .authenticateResponse(let m): m.serializedBytes()
+        case .registerServiceRequest(let m): body(m)
+        case .registerServiceResponse(let m): body(m)
+        case .heartbeatRequest(let m): body(m)
+        case .heartbeatResponse(let m): body(m)
+        case .reportActivityRequest(let m): body(m)
+        case .reportActivityResponse(let m): body(m)
+        case .unregisterServiceRequest(let m): body(m)
+        case .unregisterServiceResponse(let m): body(m)
+        case .getTopologyRequest(let m): body(m)
+        case .getTopologyResponse(let m): body(m)
+        case .watchTopologyRequest(let m): body(m)
+        case .watchTopologyResponse(let m): body(m)
+        case .authenticateRequest(let m): body(m)
+        case .authenticateResponse(let m): body(m)
         }
     }
 }

@@ -15,6 +15,24 @@ public struct HTTPStatus: Equatable, Hashable, Sendable {
     public static let internalServerError = HTTPStatus(code: 500, reason: "Internal Server Error")
     public static let serviceUnavailable = HTTPStatus(code: 503, reason: "Service Unavailable")
     public static let httpVersionNotSupported = HTTPStatus(code: 505, reason: "HTTP Version Not Supported")
+
+    /// The reason phrase of a status code this server may send.
+    static func reasonPhrase(_ code: Int) -> String {
+        switch code {
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 409: "Conflict"
+        case 415: "Unsupported Media Type"
+        case 429: "Too Many Requests"
+        case 499: "Client Closed Request"
+        case 501: "Not Implemented"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        default: code < 500 ? "Client Error" : "Internal Server Error"
+        }
+    }
 }
 
 /// A complete response: status, headers and body. `serialize` writes the head with Content-Length

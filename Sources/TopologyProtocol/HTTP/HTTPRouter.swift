@@ -10,6 +10,8 @@ enum HTTPRoute: Equatable {
     case seedEvents(TopologyQuery)
     /// The seed runtime's reporter API (`POST /register` and the rest): methods are its to check.
     case seedReporter(SeedReporterAPI.Route)
+    /// A Connect call, `POST /runtime.v1.TopologyService/<method>`: the method's name.
+    case connect(String)
     case metrics
     case healthz
     case readyz
@@ -56,6 +58,7 @@ enum HTTPRouter {
             return .unauthorized(failure)
         }
         if let route = SeedReporterAPI.routes[request.path] { return .seedReporter(route) }
+        if request.path.hasPrefix(GRPCMethod.servicePath) { return .connect(String(request.path.dropFirst(GRPCMethod.servicePath.count))) }
         guard paths.contains(request.path) else {
             return .error(.notFound, "no such resource: \(request.path); see docs/dashboard.md for the HTTP API")
         }

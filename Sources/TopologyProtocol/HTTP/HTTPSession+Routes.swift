@@ -51,6 +51,9 @@ extension HTTPSession {
         case .seedReporter(let reporterRoute):
             let answer = SeedReporterAPI.answer(reporterRoute, method: request.method, body: request.body, peer: peer, &rpc, topology: &topology)
             response = HTTPResponse(status: answer.status, contentType: "application/json", body: Array(answer.json.utf8))
+        case .connect(let method):
+            guard let answer = answerConnect(request, method: method, now: now, env, topology: &topology, rpc: &rpc, &out) else { return }
+            response = answer
         case .watch, .seedEvents:
             guard !env.shuttingDown else {
                 response = .text(.serviceUnavailable, "server shutting down; watch again on the next server")
@@ -64,7 +67,7 @@ extension HTTPSession {
             default: break
             }
             if headOnly {
-                SSEEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)
+                EventStreamEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)
                 rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
                 beginClosing(now: now, env, topology: &topology, &out)
                 return
@@ -76,32 +79,42 @@ extension HTTPSession {
     }
 
     private mutating func startEventStream<C: Clock>(query: TopologyQuery, resume: SSEEventID?, now: Int64, _ env: HTTPEnvironment,
-                                           topology: inout Topology, rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) {
+                                                     topology: inout Topology, rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) {
         var request = WatchTopologyRequest(query: query)
         if let resume {
             request.resumeAfterRevision = resume.revision
             request.resumeServerEpoch = resume.serverEpoch
         }
+        startEventStream(request, now: now, env, topology: &topology, rpc: &rpc, &out)
+    }
+
+    /// Opens the watch behind an event stream in `streamFormat`, or answers why not.
+    mutating func startEventStream<C: Clock>(_ request: WatchTopologyRequest, now: Int64, _ env: HTTPEnvironment,
+                                             topology: inout Topology, rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) {
         let watcher: WatcherID
         do {
             watcher = try topology.watch(request, now: now)
         } catch {
-            let status: HTTPStatus
-            if case .resourceExhausted(let limit, _) = error {
-                rpc.metrics.limitRejected(env.limitFlag(limit) ?? limit)
-                status = .serviceUnavailable
-            } else {
-                status = .badRequest
+            if case .resourceExhausted(let limit, _) = error { rpc.metrics.limitRejected(env.limitFlag(limit) ?? limit) }
+            let status = error.status(limitFlag: env.limitFlag)
+            if case .connect = streamFormat {
+                // A Connect stream's error is its end-of-stream message, after a 200 head.
+                rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+                EventStreamEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)
+                out.outbound += ConnectEndOfStream(status).envelope
+                return beginClosing(now: now, env, topology: &topology, &out)
             }
-            queue(.text(status, error.status(limitFlag: env.limitFlag).message), keepAlive: false, headOnly: false, now: now, env, topology: &topology,
-                  rpc: &rpc, &out)
+            let httpStatus: HTTPStatus = status.statusCode == .resourceExhausted ? .serviceUnavailable : .badRequest
+            queue(.text(httpStatus, status.message), keepAlive: false, headOnly: false, now: now, env, topology: &topology, rpc: &rpc, &out)
             return
         }
         rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
         phase = .streaming(watcher)
         deadlineMs = now + env.sseCommentIntervalMs
-        SSEEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)
-        env.log.info("watch started", ["peer": peer, "transport": streamFormat == .seed ? "sse-seed" : "sse", "resume": resume?.text ?? "", "watchers": String(topology.watcherCount)])
+        EventStreamEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)
+        env.log.info("watch started", ["peer": peer, "transport": streamFormat.logName,
+                                       "resume": request.resumeAfterRevision.map { "\(request.resumeServerEpoch).\($0)" } ?? "",
+                                       "watchers": String(topology.watcherCount)])
         out.request(.watchOpened(watcher))
     }
 
@@ -124,20 +137,20 @@ extension HTTPSession {
                 return
             }
             let large = updates.firstIndex { ($0.snapshot?.nodes.count ?? 0) + ($0.snapshot?.edges.count ?? 0) >= env.offLoopReplyEntries }
-            SSEEncoder.append(updates[..<(large ?? updates.count)], format: streamFormat, epoch: epoch, to: &out.outbound)
+            EventStreamEncoder.append(updates[..<(large ?? updates.count)], format: streamFormat, epoch: epoch, to: &out.outbound)
             guard let large else { continue }
             // A large snapshot, and what came after it, in order, off the loop; the watcher's
             // further updates wait in the core (coalesced there if need be) until they are queued.
             let rest = Array(updates[large...])
             let format = streamFormat
             guard env.canEncodeOffLoop else {
-                SSEEncoder.append(rest[...], format: format, epoch: epoch, to: &out.outbound)
+                EventStreamEncoder.append(rest[...], format: format, epoch: epoch, to: &out.outbound)
                 continue
             }
             encoding = .events
             out.request(.encodeOffLoop {
                 var bytes: [UInt8] = []
-                SSEEncoder.append(rest[...], format: format, epoch: epoch, to: &bytes)
+                EventStreamEncoder.append(rest[...], format: format, epoch: epoch, to: &bytes)
                 return bytes
             })
             return

@@ -233,8 +233,8 @@ public struct HTTPSession {
             closeNow(reason: "close deadline", topology: &topology, &out)
         case .streaming:
             deadlineMs = now + env.sseCommentIntervalMs
-            if out.pendingBytes < env.maxOutboundBytes / 2 {
-                SSEEncoder.appendComment("keep-alive \(now)", to: &out.outbound)
+            if streamFormat.isServerSentEvents, out.pendingBytes < env.maxOutboundBytes / 2 {
+                EventStreamEncoder.appendComment("keep-alive \(now)", to: &out.outbound)
             }
         case .requests:
             if parser.bufferedBytes > 0 {
@@ -253,7 +253,11 @@ public struct HTTPSession {
     /// for the drain: a request on one is still answered, with `Connection: close`.
     public mutating func shutdown(now: Int64, _ env: HTTPEnvironment, topology: inout Topology, _ out: inout HTTPOutput) {
         guard case .streaming = phase else { return }
-        SSEEncoder.appendComment("server shutting down", to: &out.outbound)
+        if streamFormat.isServerSentEvents {
+            EventStreamEncoder.appendComment("server shutting down", to: &out.outbound)
+        } else {
+            out.outbound += ConnectEndOfStream(Status(code: .unavailable, message: "server shutting down")).envelope
+        }
         beginClosing(now: now, env, topology: &topology, &out)
     }
 }

@@ -1,0 +1,102 @@
+import TopologyCore
+import TopologyWire
+
+/// Connect (connectrpc.com/docs/protocol) on the HTTP port, for browsers and curl: the unary
+/// RegisterService, UnregisterService and GetTopology with `application/json` (the proto3 JSON
+/// mapping) or `application/proto`, and WatchTopology as a server stream of envelopes in
+/// `application/connect+json` or `application/connect+proto`. Each call goes through the
+/// dispatcher, as over frames and gRPC. Heartbeat and ReportActivity are client streams, which need
+/// gRPC or frames.
+extension HTTPSession {
+    /// Answers `POST /runtime.v1.TopologyService/<method>`: the response to queue, or nil when the
+    /// call became a stream (or its error already went out as one).
+    mutating func answerConnect<C: Clock>(_ request: HTTPRequest, method name: String, now: Int64, _ env: HTTPEnvironment,
+                                          topology: inout Topology, rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) -> HTTPResponse? {
+        let contentType = (request.header("content-type") ?? "").split(separator: ";").first.map {
+            $0.trimmingCharacters(in: CharacterSetLite.whitespace).lowercased()
+        } ?? ""
+        guard let method = GRPCMethod(rawValue: name) else {
+            let known = GRPCMethod.allCases.map(\.rawValue).joined(separator: ", ")
+            return Self.connectError(Status(code: .unimplemented, message: "unknown method \(name); this server serves \(known)"))
+        }
+        guard request.method == "POST" else {
+            return Self.connectError(Status(code: .unimplemented, message: "Connect calls are POST requests here"),
+                                                  httpStatus: .methodNotAllowed)
+        }
+        switch (method, contentType) {
+        case (.watchTopology, "application/connect+json"), (.watchTopology, "application/connect+proto"):
+            streamFormat = .connect(json: contentType.hasSuffix("json"))
+            var decoder = ConnectEnvelopeDecoder(maximumMessageSize: env.limits.maxBodyBytes)
+            decoder.append(request.body)
+            let watch: WatchTopologyRequest
+            do {
+                guard let envelope = try decoder.next(), decoder.bufferedCount == 0, !envelope.isCompressed else {
+                    throw ConnectRequestError.notOneMessage
+                }
+                watch = contentType.hasSuffix("json")
+                    ? try WatchTopologyRequest(jsonUTF8: envelope.payload, options: JSONDecodingOptions(maximumSize: envelope.payload.count))
+                    : try WatchTopologyRequest(serializedBytes: envelope.payload)
+            } catch {
+                rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+                EventStreamEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)
+                out.outbound += ConnectEndOfStream(Status(code: .invalidArgument, message: "the request is not one uncompressed WatchTopologyRequest envelope: \(error)")).envelope
+                beginClosing(now: now, env, topology: &topology, &out)
+                return nil
+            }
+            startEventStream(watch, now: now, env, topology: &topology, rpc: &rpc, &out)
+            return nil
+        case (.registerService, "application/json"), (.registerService, "application/proto"),
+             (.unregisterService, "application/json"), (.unregisterService, "application/proto"),
+             (.getTopology, "application/json"), (.getTopology, "application/proto"):
+            let json = contentType == "application/json"
+            let message: Frame.Message
+            do {
+                message = json ? try Self.jsonRequest(method, request.body) : try method.request(request.body)
+            } catch {
+                return Self.connectError(Status(code: .invalidArgument, message: "the request does not decode: \(error)"))
+            }
+            let answer = rpc.oneShot(message, peer: peer, topology: &topology)
+            guard let response = answer.message, answer.status?.statusCode ?? .ok == .ok else {
+                return Self.connectError(answer.status ?? Status(code: .internal, message: "no answer"))
+            }
+            return HTTPResponse(status: .ok, contentType: json ? "application/json" : "application/proto",
+                                body: json ? response.jsonUTF8 : response.serializedBytes)
+        case (.heartbeat, _), (.reportActivity, _):
+            return Self.connectError(Status(code: .unimplemented,
+                                            message: "\(method.rawValue) is a client stream: call it over gRPC or frames on the frames port"))
+        default:
+            let expected = method == .watchTopology ? "application/connect+json or application/connect+proto" : "application/json or application/proto"
+            return Self.connectError(Status(code: .unimplemented, message: "content-type \(contentType.isEmpty ? "(none)" : contentType) is not served for \(method.rawValue); send \(expected)"),
+                                     httpStatus: HTTPStatus(code: 415, reason: "Unsupported Media Type"))
+        }
+    }
+
+    private static func jsonRequest(_ method: GRPCMethod, _ body: [UInt8]) throws -> Frame.Message {
+        let options = JSONDecodingOptions(maximumSize: body.count)
+        switch method {
+        case .registerService: return .registerServiceRequest(try RegisterServiceRequest(jsonUTF8: body, options: options))
+        case .unregisterService: return .unregisterServiceRequest(try UnregisterServiceRequest(jsonUTF8: body, options: options))
+        case .getTopology: return .getTopologyRequest(try GetTopologyRequest(jsonUTF8: body, options: options))
+        default: throw ConnectRequestError.notUnary
+        }
+    }
+
+    /// A Connect unary error: its JSON, with the status the code maps to.
+    static func connectError(_ status: Status, httpStatus: HTTPStatus? = nil) -> HTTPResponse {
+        let code = ConnectErrorCode(status.statusCode)
+        return HTTPResponse(status: httpStatus ?? HTTPStatus(code: code.httpStatus, reason: HTTPStatus.reasonPhrase(code.httpStatus)),
+                            contentType: "application/json", body: ConnectError(status).jsonUTF8())
+    }
+}
+
+enum ConnectRequestError: Error, CustomStringConvertible {
+    case notOneMessage
+    case notUnary
+
+    var description: String {
+        switch self {
+        case .notOneMessage: "a server-streaming call's body is one envelope holding one message"
+        case .notUnary: "not a unary method"
+        }
+    }
+}
