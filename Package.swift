@@ -53,6 +53,6 @@ let package = Package(
         .testTarget(name: "TopologyCoreTests", dependencies: ["TopologyCore", "TopologyWire"]),
         .testTarget(name: "TopologyProtocolTests", dependencies: ["TopologyProtocol", "TopologyCore", "TopologyWire", "TopologyHTTP2"]),
         .testTarget(name: "TopologyHTTP2Tests", dependencies: ["TopologyHTTP2"]),
-        .testTarget(name: "TopologyServerTests", dependencies: ["TopologyServer", "TopologyCore", "TopologyWire"]),
+        .testTarget(name: "TopologyServerTests", dependencies: ["TopologyServer", "TopologyProtocol", "TopologyCore", "TopologyWire"]),
     ]
 )

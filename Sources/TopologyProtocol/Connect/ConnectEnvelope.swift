@@ -28,11 +28,13 @@ public struct ConnectEnvelope: Equatable, Sendable {
     public var isEndOfStream: Bool { flags & Self.endOfStream != 0 }
 
     /// The envelope's bytes: prefix and payload.
-    public static func encode(flags: UInt8, payload: [UInt8]) -> [UInt8] {
+    public static func encode(flags: UInt8, payload: some Collection<UInt8>) -> [UInt8] {
         precondition(payload.count <= Int(UInt32.max), "a Connect envelope holds at most 4 GiB")
         let length = UInt32(payload.count)
-        var bytes: [UInt8] = [flags, UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16),
-                              UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(prefixSize + payload.count)
+        bytes += [flags, UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+                  UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
         bytes.append(contentsOf: payload)
         return bytes
     }

@@ -232,29 +232,32 @@ public struct GRPCSession {
         translateReplies(&sink, from: mark)
     }
 
-    /// The Frames the dispatcher queued after `mark` become the calls' messages and trailers.
+    /// The Frames the dispatcher queued after `mark` become the calls' messages and trailers: their
+    /// message bytes are taken as they are, framed as gRPC messages.
     private mutating func translateReplies(_ sink: inout ReplySink, from mark: Int) {
         guard sink.outbound.count > mark else { return }
-        var decoder = FrameDecoder(maximumFrameSize: .max)
-        decoder.append(sink.outbound[mark...])
+        let written = Array(sink.outbound[mark...])
         sink.outbound.removeSubrange(mark...)
-        while let frame = try? decoder.next() {
-            let stream = UInt32(truncatingIfNeeded: frame.callId)
-            guard frame.callId != 0 else {
-                // About the connection: the dispatcher closes it (it queued a Status on call 0).
-                http2.goAway(code: .internalError, message: frame.status?.message ?? "")
-                continue
-            }
-            guard let call = calls[stream] else { continue }
-            if let message = frame.message {
-                if call.method == .heartbeat, !frame.endOfStream, unreadBytes(stream, &sink) >= Self.maxUnreadHeartbeatReplyBytes {
-                    heartbeatRepliesDropped += 1
-                } else {
-                    sendHead(stream)
-                    http2.sendData(ConnectEnvelope.encode(flags: 0, payload: message.serializedBytes), stream: stream, endStream: false)
+        written.withUnsafeBytes { bytes in
+            for reply in ReplyFrameScanner.scan(bytes) {
+                let stream = UInt32(truncatingIfNeeded: reply.callId)
+                guard reply.callId != 0 else {
+                    // About the connection: the dispatcher closes it (it queued a Status on call 0).
+                    http2.goAway(code: .internalError, message: reply.status?.message ?? "")
+                    continue
                 }
+                guard let call = calls[stream] else { continue }
+                if let range = reply.message {
+                    if call.method == .heartbeat, !reply.endOfStream, unreadBytes(stream, &sink) >= Self.maxUnreadHeartbeatReplyBytes {
+                        heartbeatRepliesDropped += 1
+                    } else {
+                        sendHead(stream)
+                        http2.sendData(ConnectEnvelope.encode(flags: 0, payload: UnsafeRawBufferPointer(rebasing: bytes[range])),
+                                       stream: stream, endStream: false)
+                    }
+                }
+                if reply.endOfStream { finish(stream, reply.status ?? Self.ok) }
             }
-            if frame.endOfStream { finish(stream, frame.status ?? Self.ok) }
         }
     }
 
