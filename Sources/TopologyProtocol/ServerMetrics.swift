@@ -25,6 +25,8 @@ public struct ServerMetrics {
     /// HTTP connections closed to admit another when every `--max-http-connections` slot was taken,
     /// by what the closed one had sent of its current request: `none` (idle) or `incomplete`.
     public var httpEvictions = ["none": 0, "incomplete": 0]
+    /// Heartbeat replies not queued on a gRPC stream whose client does not read them.
+    public var grpcHeartbeatRepliesDropped = 0
     public var heartbeatSeconds = Histogram(bounds: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01])
 
     public struct Histogram {
@@ -73,6 +75,8 @@ public struct ServerMetrics {
         public var watchers: Int
         public var sseWatchers: Int
         public var binaryConnections: Int
+        /// Of the frames listener's connections, those speaking gRPC.
+        public var grpcConnections: Int
         public var httpConnections: Int
         public var revision: UInt64
         public var residentBytes: Int
@@ -84,13 +88,14 @@ public struct ServerMetrics {
         public var maxInputLagMs: Int64
 
         public init(servicesByState: ServiceStateCounts, edges: Int, watchers: Int, sseWatchers: Int, binaryConnections: Int,
-                     httpConnections: Int, revision: UInt64, residentBytes: Int, version: String, serverEpoch: String,
+                     grpcConnections: Int = 0, httpConnections: Int, revision: UInt64, residentBytes: Int, version: String, serverEpoch: String,
                      startTimeSeconds: Double, logLinesDropped: Int, livenessHolds: Int, maxInputLagMs: Int64) {
             self.servicesByState = servicesByState
             self.edges = edges
             self.watchers = watchers
             self.sseWatchers = sseWatchers
             self.binaryConnections = binaryConnections
+            self.grpcConnections = grpcConnections
             self.httpConnections = httpConnections
             self.revision = revision
             self.residentBytes = residentBytes
@@ -154,6 +159,10 @@ public struct ServerMetrics {
         family("topology_connections", "gauge", "Open client connections, by listener.")
         sample("topology_connections", [("listener", "frames")], String(g.binaryConnections))
         sample("topology_connections", [("listener", "http")], String(g.httpConnections))
+        family("topology_grpc_connections", "gauge", "Connections of the frames listener speaking gRPC (HTTP/2), among topology_connections{listener=\"frames\"}.")
+        sample("topology_grpc_connections", [], String(g.grpcConnections))
+        family("topology_grpc_heartbeat_replies_dropped_total", "counter", "Heartbeat replies not queued on gRPC streams whose client does not read them (its heartbeats still count).")
+        sample("topology_grpc_heartbeat_replies_dropped_total", [], String(grpcHeartbeatRepliesDropped))
         family("topology_connections_accepted_total", "counter", "Connections accepted on the frames listener.")
         sample("topology_connections_accepted_total", [], String(connectionsAccepted))
         family("topology_frame_errors_total", "counter", "Frames sent with a non-OK Status, by gRPC status code.")

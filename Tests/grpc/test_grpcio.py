@@ -124,3 +124,10 @@ def test_the_framed_protocol_still_answers_on_the_same_port(server, client, stub
         grpc_id = register(client, stubs, "grpc-service")
         names = {n.service_id: n.service_name for n in client.GetTopology(stubs.messages.GetTopologyRequest(), timeout=5).snapshot.nodes}
     assert names[framed_id] == "framed-service" and names[grpc_id] == "grpc-service"
+
+
+def test_metrics_count_grpc_connections(server, client, stubs):
+    client.GetTopology(stubs.messages.GetTopologyRequest(), timeout=5)
+    metrics = server.get("/metrics").decode()
+    assert "\ntopology_grpc_connections 1\n" in metrics
+    assert "\ntopology_grpc_heartbeat_replies_dropped_total 0\n" in metrics

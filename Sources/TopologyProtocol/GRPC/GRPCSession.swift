@@ -31,7 +31,6 @@ public struct GRPCSession {
     /// them) wait in their stream's queue up to this many bytes; later ones are dropped, not queued,
     /// and the client's heartbeats still count.
     static let maxUnreadHeartbeatReplyBytes = 16 * 1024
-    public private(set) var heartbeatRepliesDropped = 0
     static let ok = Status(code: .ok, message: "")
 
     public init(callState: CallState, limits: HTTP2Limits, maxMessageBytes: Int) {
@@ -110,7 +109,7 @@ public struct GRPCSession {
         http2.goAway(code: .noError, message: "server shutting down")
         let mark = sink.outbound.count
         rpc.endCallsForShutdown(&callState, &sink, topology: &topology)
-        translateReplies(&sink, from: mark)
+        translateReplies(&sink, from: mark, &rpc)
         sink.outbound += http2.takeOutbound()
     }
 
@@ -229,12 +228,12 @@ public struct GRPCSession {
                 sink.readd(action)
             }
         }
-        translateReplies(&sink, from: mark)
+        translateReplies(&sink, from: mark, &rpc)
     }
 
     /// The Frames the dispatcher queued after `mark` become the calls' messages and trailers: their
     /// message bytes are taken as they are, framed as gRPC messages.
-    private mutating func translateReplies(_ sink: inout ReplySink, from mark: Int) {
+    private mutating func translateReplies<C: Clock>(_ sink: inout ReplySink, from mark: Int, _ rpc: inout RPCDispatcher<C>) {
         guard sink.outbound.count > mark else { return }
         let written = Array(sink.outbound[mark...])
         sink.outbound.removeSubrange(mark...)
@@ -249,7 +248,7 @@ public struct GRPCSession {
                 guard let call = calls[stream] else { continue }
                 if let range = reply.message {
                     if call.method == .heartbeat, !reply.endOfStream, unreadBytes(stream, &sink) >= Self.maxUnreadHeartbeatReplyBytes {
-                        heartbeatRepliesDropped += 1
+                        rpc.metrics.grpcHeartbeatRepliesDropped += 1
                     } else {
                         sendHead(stream)
                         http2.sendData(ConnectEnvelope.encode(flags: 0, payload: UnsafeRawBufferPointer(rebasing: bytes[range])),
