@@ -1,11 +1,12 @@
 // Fuzz target `http`: HTTPRequestParser (Sources/TopologyProtocol/HTTP/HTTPParser.swift) fed a byte
 // stream read three ways (FuzzInput.readPatterns). It must never crash, must answer alike however
-// the stream was split, and every request it accepts, written out again, must parse to itself.
+// the stream was split, and every request it accepts, written out again (its body too), must parse
+// to itself.
 //
 // Input: [split control byte] [stream: HTTP requests, or anything]
 
 /// Limits small enough that the fuzzer meets each of them often.
-let fuzzLimits = HTTPLimits(maxRequestLineBytes: 96, maxHeaderBytes: 256, maxHeaderCount: 8)
+let fuzzLimits = HTTPLimits(maxRequestLineBytes: 96, maxHeaderBytes: 256, maxHeaderCount: 8, maxBodyBytes: 64)
 
 /// A parsed request with what `HTTPRequest.==` leaves out (it compares the wire form only).
 struct ParsedRequest: Equatable, CustomStringConvertible {
@@ -27,7 +28,7 @@ struct ParsedRequest: Equatable, CustomStringConvertible {
     var serialized: [UInt8] {
         var head = "\(request.method) \(request.target) HTTP/1.\(request.minorVersion)\r\n"
         for header in request.headers { head += "\(header.name): \(header.value)\r\n" }
-        return Array((head + "\r\n").utf8)
+        return Array((head + "\r\n").utf8) + request.body
     }
 }
 
