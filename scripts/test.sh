@@ -33,7 +33,7 @@ section "Dashboard and HTTP API (JSON, SSE, /metrics, headless Chromium)"
 scripts/setup-browser.sh
 TOPOLOGY_SERVER="$bin/topology-server" .venv/bin/python -m pytest -q Tests/dashboard
 
-section "gRPC on the frames port (grpcio, grpclib and curl, stubs generated from Schema/topology.proto at test time)"
+section "gRPC on the frames port (grpcio, grpclib, curl, node:http2; stubs generated from Schema/topology.proto at test time)"
 TOPOLOGY_SERVER="$bin/topology-server" .venv/bin/python -m pytest -q Tests/grpc
 
 section "Crash and restart: 1,000 services through the C and Python clients, kill -9, restart, count"
