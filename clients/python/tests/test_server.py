@@ -174,13 +174,18 @@ def test_watch_resumes_after_server_restart(server: ServerProcess) -> None:
             server.stop()  # SIGTERM: the server ends the watch with UNAVAILABLE
             server.start(port=port)
             # The watch reconnects by itself and gets a resync snapshot of the new server process; the
-            # service comes back under its id.
+            # service comes back under its id. (An update the old process sent before it stopped may
+            # name the service too: the view starts at the first snapshot after the reconnect.)
             view = TopologyView()
+            resynced = False
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and service_id not in view.nodes:
+            while time.monotonic() < deadline and not (resynced and service_id in view.nodes):
                 update = watch.next_update(timeout=deadline - time.monotonic())
-                if update is not None:
+                if update is not None and update.snapshot is not None and watch.reconnects >= 1:
+                    resynced = True
+                if update is not None and resynced:
                     view.apply(update)
+            assert resynced, "no snapshot after the reconnect"
             assert service_id in view.nodes
             assert watch.reconnects >= 1 and watch.server_epoch != old_epoch
         watcher.close()
