@@ -18,8 +18,7 @@ enum GRPCHeaders {
     /// A trailers-only response: the head and the status in one HEADERS frame, for a call refused
     /// before any message.
     static func trailersOnly(_ status: Status) -> [HeaderField] {
-        [HeaderField(":status", "200"), HeaderField("content-type", "application/grpc"),
-         HeaderField("grpc-accept-encoding", "identity")] + trailers(status)
+        responseHead + trailers(status)
     }
 
     /// `grpc-message` is percent-encoded: every byte outside printable ASCII, and `%` itself.

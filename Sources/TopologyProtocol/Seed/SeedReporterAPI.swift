@@ -34,9 +34,7 @@ enum SeedReporterAPI {
 
     static func answer<C: Clock>(_ route: Route, method: String, body: [UInt8], peer: String, _ rpc: inout RPCDispatcher<C>,
                                  topology: inout Topology) -> Answer {
-        if route == .health, method == "GET" || method == "POST" {
-            return Answer(status: .ok, json: #"{"status":"healthy","services":\#(topology.serviceCount)}"#)
-        }
+        if route == .health, method == "GET" || method == "POST" { return health(topology) }
         guard method == "POST" else { return .error(.methodNotAllowed, "Method not allowed") }
         let json: JSONValue
         do {
@@ -49,8 +47,12 @@ enum SeedReporterAPI {
         case .heartbeat: return heartbeat(json, peer: peer, &rpc, topology: &topology)
         case .activity: return activity(json, peer: peer, &rpc, topology: &topology)
         case .unregister: return unregister(json, peer: peer, &rpc, topology: &topology)
-        case .health: return Answer(status: .ok, json: #"{"status":"healthy","services":\#(topology.serviceCount)}"#)
+        case .health: return health(topology)
         }
+    }
+
+    private static func health(_ topology: Topology) -> Answer {
+        Answer(status: .ok, json: #"{"status":"healthy","services":\#(topology.serviceCount)}"#)
     }
 
     /// A string field as the seed's proxy reads it (`normalizeOptionalString`): not a string, blank,
