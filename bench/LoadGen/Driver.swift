@@ -96,9 +96,7 @@ final class Driver {
     var paced = false
     var intervalNs: Int64 = 1_000_000_000
     var tickNs: Int64 = 1_000_000
-    private var dueOrder: [Int32] = []
-    private var dueTimes: [Int64] = []
-    private var duePosition = 0
+    private var schedule = PaceQueue()
     private var nextTickNs: Int64 = 0
     // Closed loop.
     var window = 0
@@ -119,7 +117,8 @@ final class Driver {
     var maxSocketWaitNs: Int64 = 0
     var pendingRegistrations = 0
     /// A service heartbeats as soon as its registration is answered (as a client does), so none
-    /// waits for the whole fleet's registrations.
+    /// waits for the whole fleet's registrations; in paced mode it then joins the schedule, one
+    /// interval after its registration, while the rest of the fleet is still registering.
     var heartbeatOnRegister = false
     /// A service whose previous heartbeat is unanswered skips its next one (false: sends it anyway).
     var waitForReplies = true
@@ -221,28 +220,25 @@ final class Driver {
         scheduleFlush(conn)
     }
 
-    /// Paced mode: service k of `services` is first due at start + k/n of the interval.
+    /// Paced mode: service k of `services` is first due at start + k/n of the interval; services
+    /// registered later (with `heartbeatOnRegister`) join as their registrations are answered.
     func startPacing(services: [Int32], startNs: Int64) {
         paced = true
-        dueOrder = services
-        dueTimes = services.indices.map { startNs + Int64($0) * intervalNs / Int64(max(1, services.count)) }
-        duePosition = 0
+        schedule = PaceQueue(spreading: services, startNs: startNs, intervalNs: intervalNs)
         nextTickNs = startNs
     }
 
     func stopPacing() { paced = false }
 
     private func sendDue(now: Int64) {
-        guard paced, !dueOrder.isEmpty, now >= nextTickNs else { return }
+        guard paced, schedule.count > 0, now >= nextTickNs else { return }
         nextTickNs = now + tickNs
         var sent = 0
-        while dueTimes[duePosition] <= now && sent < dueOrder.count {
-            let service = dueOrder[duePosition]
+        let queued = schedule.count
+        while let due = schedule.frontDue, due <= now, sent < queued {
+            let service = schedule.popFront()!.service
             let s = Int(service)
-            let due = dueTimes[duePosition]
-            dueTimes[duePosition] = due + intervalNs
-            duePosition += 1
-            if duePosition == dueOrder.count { duePosition = 0 }
+            schedule.append(service, dueNs: due + intervalNs)
             sent += 1
             if silenced[s] { continue }
             if inFlight[s] {
@@ -296,7 +292,7 @@ final class Driver {
             if done() { return true }
             if now >= deadlineNs { return false }
             var wake = deadlineNs
-            if paced, !dueOrder.isEmpty { wake = min(wake, max(nextTickNs, dueTimes[duePosition])) }
+            if paced, let due = schedule.frontDue { wake = min(wake, max(nextTickNs, due)) }
             if probing { wake = min(wake, nextProbeNs) }
             let timeoutMs = Int32(clamping: max(0, (wake - now + 999_999) / 1_000_000))
             let count = poller.wait(timeoutMs: min(timeoutMs, 100))
@@ -382,7 +378,10 @@ final class Driver {
                 registered[s] = true
                 pendingRegistrations -= 1
                 if conn.role == .probe { probeIdBytes = Array(id.utf8) }
-                if heartbeatOnRegister && conn.role == .heartbeats { sendHeartbeat(Int32(s), now: now) }
+                if heartbeatOnRegister && conn.role == .heartbeats {
+                    sendHeartbeat(Int32(s), now: now)
+                    if paced { schedule.append(Int32(s), dueNs: now + intervalNs) }
+                }
                 return
             }
             if let status = frame.status, status.code != 0 {

@@ -32,10 +32,17 @@ func milliseconds(_ ns: Int64?) -> String { ns.map { fixed(Double($0) / 1_000_00
 
 /// Connects `count` heartbeat connections with `perConnection` services each, registering them
 /// unless the target is the floor. Connections are made in batches, flushing in between, so the
-/// server's accept queue and first-frame deadline are never at risk.
-func openFleet(_ driver: Driver, connections count: Int, perConnection: Int, register: Bool) -> [Conn] {
+/// server's accept queue and first-frame deadline are never at risk. With `registerRate` (services
+/// per second, 0: as fast as the server answers) registrations are paced: a connection's services
+/// are registered when the rate allows, while the loop keeps serving the services already in.
+func openFleet(_ driver: Driver, connections count: Int, perConnection: Int, register: Bool, registerRate: Int = 0) -> [Conn] {
     var opened: [Conn] = []
+    let start = monotonicNs()
     for i in 0..<count {
+        if register && registerRate > 0 {
+            driver.flushAll()
+            driver.run(untilNs: start + Int64(i) * Int64(perConnection) * 1_000_000_000 / Int64(registerRate))
+        }
         let conn = driver.connect(role: .heartbeats)
         driver.addServices(perConnection, on: conn)
         if register { driver.register(conn) }
@@ -145,6 +152,8 @@ struct FleetOptions {
     var drainMs = 1_000
     var silence = 0
     var heartbeatOnRegister = false
+    /// Services registered per second (0: as fast as the server answers).
+    var registerRate = 0
 }
 
 func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
@@ -164,32 +173,34 @@ func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
     driver.scheduleFlush(deadWatcher)
 
     let registerStart = monotonicNs()
+    driver.intervalNs = Int64(o.intervalMs) * 1_000_000
+    driver.tickNs = Int64(o.tickMs) * 1_000_000
+    // With --heartbeat-on-register each service heartbeats the moment its registration is answered
+    // and then every interval from then on, while the rest of the fleet registers (a real fleet does
+    // not wait for its peers): a fleet whose registration takes longer than the STALE threshold
+    // needs it. Without it, heartbeats start once all are registered, spread over the interval in
+    // registration order, as in a fleet that did not start in one instant: for a fleet registered
+    // in well under an interval, heartbeating on registration would align every node's throttled
+    // NODE_UPDATED refresh to that instant for good, and the server would publish the whole fleet's
+    // refreshes in one burst per throttle period.
     driver.heartbeatOnRegister = o.heartbeatOnRegister
-    let conns = openFleet(driver, connections: o.connections, perConnection: o.perConnection, register: true)
+    if o.heartbeatOnRegister { driver.startPacing(services: [], startNs: registerStart) }
+    let conns = openFleet(driver, connections: o.connections, perConnection: o.perConnection, register: true, registerRate: o.registerRate)
     driver.heartbeatOnRegister = false
-    // From now on every service heartbeats at the interval, in registration order (the first
-    // registered first, so none goes silent for longer than the registration phase plus its place
-    // in the interval), spread evenly over the interval.
-    //
-    // Without --heartbeat-on-register the first heartbeats are spread too, as in a fleet that did
-    // not start in one instant. With it, each service heartbeats the moment its registration is
-    // answered (as a client does), which a large fleet needs (its registrations take longer than
-    // the STALE threshold allows a service to wait) but which, for a fleet registered in well under
-    // an interval, aligns every node's throttled NODE_UPDATED refresh to that instant for good:
-    // the server then publishes the whole fleet's refreshes in one burst per throttle period.
     let services = conns.flatMap(\.services)
     let registerSeconds = Double(monotonicNs() - registerStart) / 1e9
     check(driver.errors == 0, "registration: \(driver.firstErrors)")
     log("\(l): \(services.count) services registered on \(conns.count) connections in \(fixed(registerSeconds, 2)) s")
     result(l, "services", String(services.count))
+    result(l, "register_rate_limit", o.registerRate > 0 ? String(o.registerRate) : "none")
     result(l, "register_per_s", fixed(Double(services.count) / registerSeconds, 0))
+    result(l, "registration_stale_or_dead", String(driver.staleOrDeadUnexpected))
+    check(driver.staleOrDeadUnexpected == 0, "services declared STALE/DEAD while registering: \(driver.staleOrDeadUnexpectedIds)")
 
     // Hold: every service at its interval; one interval of warm-up so all are in steady state.
     // (The registration burst itself published every NODE_ADDED at once; the warm-up absorbs it.)
-    driver.intervalNs = Int64(o.intervalMs) * 1_000_000
-    driver.tickNs = Int64(o.tickMs) * 1_000_000
     let start = monotonicNs()
-    driver.startPacing(services: services, startNs: start)
+    if !o.heartbeatOnRegister { driver.startPacing(services: services, startNs: start) }
     driver.run(untilNs: start + driver.intervalNs)
     let target0 = Proc.sample(pid), self0 = Proc.sample(0)
     driver.measureStartNs = target0.wallNs
