@@ -106,6 +106,9 @@ final class Driver {
     var measureEndNs: Int64 = .max
     var rtt = Samples()
     var ackedInWindow = 0
+    /// Heartbeats sent inside the window, and how many of those were acknowledged, whenever.
+    var sentInWindow = 0
+    var ackedSentInWindow = 0
     var ackedTotal = 0
     var sentTotal = 0
     var errors = 0
@@ -214,6 +217,7 @@ final class Driver {
             health: ApplicationHealth(state: health, message: message))
         Frame(callId: callIds[s], message: .heartbeatRequest(request)).encodeLengthPrefixed(appendingTo: &conn.out)
         conn.push(now, service)
+        if now >= measureStartNs && now < measureEndNs { sentInWindow += 1 }
         inFlight[s] = true
         lastSendNs[s] = now
         sentTotal += 1
@@ -400,6 +404,7 @@ final class Driver {
             return error("heartbeat not acknowledged (status \(StatusCode(rawValue: summary.statusCode)))")
         }
         ackedTotal += 1
+        if sentNs >= measureStartNs && sentNs < measureEndNs { ackedSentInWindow += 1 }
         if sentNs >= measureStartNs && now < measureEndNs {
             ackedInWindow += 1
             rtt.add(now - sentNs)

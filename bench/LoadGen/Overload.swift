@@ -50,11 +50,11 @@ func runOverload(_ driver: Driver, pid: Int32, _ o: OverloadOptions) -> Bool {
     driver.intervalNs = Int64(o.intervalMs) * 1_000_000
     driver.tickNs = 1_000_000
     driver.measureStartNs = monotonicNs()
-    driver.startPacing(services: [], startNs: driver.measureStartNs)
     let conns = openFleet(driver, connections: o.connections, perConnection: o.perConnection, register: true)
     driver.heartbeatOnRegister = false
     let services = conns.flatMap(\.services)
     check(driver.errors == 0, "registration: \(driver.firstErrors)")
+    driver.startPacing(services: services, startNs: monotonicNs())
     driver.run(untilNs: monotonicNs() + driver.intervalNs)
     let baselineKiB = Proc.residentKiB(pid)
 
