@@ -96,7 +96,9 @@ extension HTTP2Connection {
             progress = false
             var stillPending: [UInt32] = []
             for id in sendOrder {
-                guard var stream = streams[id] else { continue }
+                // Taken out, not copied: a copy would share the stream's queue, and dequeuing
+                // from it would copy all that waits.
+                guard var stream = streams.removeValue(forKey: id) else { continue }
                 progress = writeNextFrame(&stream, id, budget: &budget) || progress
                 if stream.hasPendingOutput { stillPending.append(id) }
                 var events: [HTTP2Event] = []

@@ -111,6 +111,64 @@ final class GRPCSessionTests: XCTestCase {
         XCTAssertEqual(h.base.dispatcher.metrics.grpcHeartbeatRepliesDropped, 0)
     }
 
+    /// Heartbeats in the usual layout are read where they are buffered (the fast path); others
+    /// (an id in upper case is still the usual layout; an unknown field or an id that is not a UUID
+    /// is not) go through the general decoder. One DATA frame mixing them is answered in order,
+    /// whole, byte by byte and in pieces.
+    func testBeatsOfEitherLayoutInOneDataFrameAreAnsweredInOrder() throws {
+        for chunk in [Int.max, 1, 7] {
+            var h = GRPCHarness()
+            let id = try h.register("checkout", stream: 1)
+            var data: [UInt8] = []
+            for sequence in 1...30 {
+                var body = HeartbeatRequest(serviceId: sequence % 3 == 1 ? id.uppercased() : id, sequence: Int64(sequence)).serializedBytes()
+                if sequence % 3 == 2 { body += [0x78, 0x01] }  // field 15, varint 1: unknown, kept by the general decoder
+                ConnectEnvelope.append(flags: 0, payload: body, to: &data)
+            }
+            h.receive(GRPCHarness.head("Heartbeat", stream: 3).encoded + HTTP2Frame(stream: 3, .data(data, endStream: false)).encoded, chunk: chunk)
+            let beats = try XCTUnwrap(h.responses[3]).messages.map { try HeartbeatResponse(serializedBytes: $0) }
+            XCTAssertEqual(beats.map(\.sequence), (1...30).map(Int64.init), "chunk \(chunk)")
+            XCTAssertTrue(beats.allSatisfy(\.acknowledged))
+            XCTAssertEqual(h.base.dispatcher.metrics.heartbeats, 30)
+            XCTAssertNil(h.responses[3]?.grpcStatus, "the stream stays open")
+        }
+    }
+
+    /// A refused heartbeat ends its call, as over frames; beats after it in the same DATA are not
+    /// taken (they would open the call again), and the stream ends once.
+    func testARefusedBeatEndsTheStreamAndWhatFollowsItIsNotTaken() throws {
+        var h = GRPCHarness()
+        let id = try h.register("checkout", stream: 1)
+        var data: [UInt8] = []
+        for (sequence, service) in [id, "7d3c1f4e-0000-4000-8000-000000000000", id].enumerated() {
+            ConnectEnvelope.append(flags: 0, payload: HeartbeatRequest(serviceId: service, sequence: Int64(sequence + 1)).serializedBytes(), to: &data)
+        }
+        h.receive(GRPCHarness.head("Heartbeat", stream: 3).encoded + HTTP2Frame(stream: 3, .data(data, endStream: false)).encoded)
+        let response = try XCTUnwrap(h.responses[3])
+        let beats = try response.messages.map { try HeartbeatResponse(serializedBytes: $0) }
+        XCTAssertEqual(beats.map(\.sequence), [1, 2])
+        XCTAssertEqual(beats.map(\.acknowledged), [true, false])
+        XCTAssertEqual(response.grpcStatus, 5)
+        XCTAssertTrue(response.ended)
+        XCTAssertEqual(h.base.dispatcher.metrics.heartbeats, 1)
+        XCTAssertEqual(h.session.callState.calls.count, 0, "no call opened again by the third beat")
+        XCTAssertEqual(h.session.openCallCount, 0)
+    }
+
+    /// A unary call answered by its first message takes no second one from the same DATA.
+    func testAUnaryCallTakesOneMessageEvenWhenTwoArriveTogether() throws {
+        var h = GRPCHarness()
+        var data: [UInt8] = []
+        for name in ["first", "second"] {
+            ConnectEnvelope.append(flags: 0, payload: RegisterServiceRequest(serviceName: name, serviceType: .server).serializedBytes(), to: &data)
+        }
+        h.receive(GRPCHarness.head("RegisterService", stream: 1).encoded + HTTP2Frame(stream: 1, .data(data, endStream: true)).encoded)
+        XCTAssertEqual(h.responses[1]?.grpcStatus, 0)
+        XCTAssertEqual(h.responses[1]?.messages.count, 1)
+        XCTAssertEqual(h.base.dispatcher.metrics.registrations, 1)
+        XCTAssertEqual(h.base.dispatcher.metrics.frameErrors, [:], "the second message is not refused: the call was over")
+    }
+
     func testReportActivityCountsWhatTheStreamCarried() throws {
         var h = GRPCHarness()
         let id = try h.register("checkout", stream: 1)

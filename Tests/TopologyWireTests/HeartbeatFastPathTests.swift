@@ -170,6 +170,53 @@ final class HeartbeatFastPathTests: XCTestCase {
         }
     }
 
+    /// A HeartbeatRequest alone (a gRPC message): nil, or exactly what `HeartbeatRequest(serializedBytes:)`
+    /// gives, its service id in lower case.
+    @discardableResult
+    private func assertRequestAgrees(_ body: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> Bool {
+        let scanned = body.withUnsafeBytes { HeartbeatFrame(callId: 3, endOfStream: false, scanningRequest: $0) }
+        let decoded = (try? HeartbeatRequest(serializedBytes: body)).map { request in
+            var lowered = request
+            lowered.serviceId = request.serviceId.lowercased()
+            return lowered
+        }
+        if let scanned {
+            XCTAssertEqual(String(reflecting: scanned.frame),
+                           decoded.map { String(reflecting: Frame(callId: 3, message: .heartbeatRequest($0))) },
+                           "fast path disagrees on \(hex(body))", file: file, line: line)
+        }
+        return scanned != nil
+    }
+
+    func testBareRequestsTakeTheFastPathOrFallBackAsTheGeneralDecoderDecides() {
+        var rng = SplitMix64(seed: 6)
+        var taken = 0
+        var mutations = 0
+        for k in 0..<300 {
+            guard case .heartbeatRequest(let request)? = randomHeartbeat(&rng).message else { return XCTFail("not a heartbeat") }
+            let body = request.serializedBytes()
+            XCTAssertTrue(assertRequestAgrees(body), hex(body))
+            guard k < 40 else { continue }
+            for position in body.indices {
+                for byte in [0x00, 0x08, 0x0A, 0x10, 0x1A, 0x22, 0x7F, 0x80, 0xFF, UInt8(truncatingIfNeeded: rng.next())] {
+                    var mutated = body
+                    mutated[position] = byte
+                    if assertRequestAgrees(mutated) { taken += 1 }
+                    mutations += 1
+                }
+                assertRequestAgrees(Array(body[..<position]))
+            }
+        }
+        XCTAssertGreaterThan(taken, 0)
+        XCTAssertLessThan(taken, mutations)
+        // No 128-byte bound on a bare request: a long health message still takes the fast path.
+        let long = HeartbeatRequest(serviceId: UUIDText.format(high: 7, low: 8), sequence: 1,
+                                    health: ApplicationHealth(state: .degraded, message: String(repeating: "m", count: 100)))
+        XCTAssertTrue(assertRequestAgrees(long.serializedBytes()))
+        XCTAssertFalse(assertRequestAgrees(HeartbeatRequest(serviceId: "svc-1", sequence: 1).serializedBytes()), "not a UUID")
+        XCTAssertFalse(assertRequestAgrees([]), "no service id")
+    }
+
     func testGoldenFrameVectorsAgree() throws {
         let vectors = try GoldenVectorTests.loadVectors().filter { $0.message == Frame.protoMessageName }
         XCTAssertGreaterThan(vectors.count, 10)

@@ -29,13 +29,21 @@ public struct ConnectEnvelope: Equatable, Sendable {
 
     /// The envelope's bytes: prefix and payload.
     public static func encode(flags: UInt8, payload: some Collection<UInt8>) -> [UInt8] {
-        precondition(payload.count <= Int(UInt32.max), "a Connect envelope holds at most 4 GiB")
-        let length = UInt32(payload.count)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(prefixSize + payload.count)
-        bytes += [flags, UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16),
-                  UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
-        bytes.append(contentsOf: payload)
+        append(flags: flags, payload: payload, to: &bytes)
         return bytes
+    }
+
+    /// Appends the envelope's bytes to `bytes`: many messages of one stream go out as one DATA run.
+    public static func append(flags: UInt8, payload: some Collection<UInt8>, to bytes: inout [UInt8]) {
+        precondition(payload.count <= Int(UInt32.max), "a Connect envelope holds at most 4 GiB")
+        let length = UInt32(payload.count)
+        bytes.append(flags)
+        bytes.append(UInt8(length >> 24))
+        bytes.append(UInt8(truncatingIfNeeded: length >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: length >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: length))
+        bytes.append(contentsOf: payload)
     }
 }

@@ -29,29 +29,35 @@ public struct ConnectEnvelopeDecoder: Sendable {
 
     /// The next whole envelope, nil until its bytes are all there. Throws `ConnectEnvelopeError`.
     public mutating func next() throws -> ConnectEnvelope? {
+        try next { flags, payload in ConnectEnvelope(flags: flags, payload: Array(payload)) }
+    }
+
+    /// `next()` without copying the payload: `read` sees the flags and the payload where they are
+    /// buffered (a heartbeat is scanned there) and makes what the caller keeps of them.
+    public mutating func next<Result>(_ read: (UInt8, UnsafeRawBufferPointer) -> Result) throws -> Result? {
         if let failure { throw failure }
         guard bufferedCount >= ConnectEnvelope.prefixSize else { return nil }
         let flags = buffer[start]
         guard flags & ~allowedFlags == 0 else {
-            return try fail(.unknownFlags(flags, allowed: allowedFlags))
+            try fail(.unknownFlags(flags, allowed: allowedFlags))
         }
         let length = buffer[start + 1..<start + 5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         guard Int(length) <= maximumMessageSize else {
-            return try fail(.tooLarge(length: length, limit: maximumMessageSize))
+            try fail(.tooLarge(length: length, limit: maximumMessageSize))
         }
         let end = start + ConnectEnvelope.prefixSize + Int(length)
         guard buffer.count >= end else { return nil }
-        let envelope = ConnectEnvelope(flags: flags, payload: Array(buffer[start + ConnectEnvelope.prefixSize..<end]))
+        let result = buffer.withUnsafeBytes { read(flags, UnsafeRawBufferPointer(rebasing: $0[start + ConnectEnvelope.prefixSize..<end])) }
         start = end
         // Drop what was read once it is most of the buffer: each byte is moved at most once more.
         if start >= buffer.count / 2 {
             buffer.removeFirst(start)
             start = 0
         }
-        return envelope
+        return result
     }
 
-    private mutating func fail(_ error: ConnectEnvelopeError) throws -> ConnectEnvelope? {
+    private mutating func fail(_ error: ConnectEnvelopeError) throws -> Never {
         failure = error
         buffer = []
         start = 0

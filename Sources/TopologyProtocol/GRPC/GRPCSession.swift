@@ -20,6 +20,27 @@ public struct GRPCSession {
         var responded = false
         var requests = 0
         var deadlineMs: Int64?
+
+        /// A request message as it is taken: a heartbeat in the usual layout, read where it is
+        /// buffered (no payload copy, no general decoder), or the envelope for the general decoder.
+        enum Request {
+            case heartbeat(HeartbeatFrame)
+            case envelope(ConnectEnvelope)
+        }
+
+        /// The next whole request message of the call on `stream`, counted; nil until one is complete.
+        mutating func nextRequest(stream: UInt32) throws -> Request? {
+            let method = method
+            let request = try reader.next { flags, payload -> Request in
+                if method == .heartbeat, flags == 0,
+                   let heartbeat = HeartbeatFrame(callId: UInt64(stream), endOfStream: false, scanningRequest: payload) {
+                    return .heartbeat(heartbeat)
+                }
+                return .envelope(ConnectEnvelope(flags: flags, payload: Array(payload)))
+            }
+            if request != nil { requests += 1 }
+            return request
+        }
     }
 
     /// The dispatcher's state for this connection's calls.
@@ -156,37 +177,62 @@ public struct GRPCSession {
                              deadlineMs: deadlineMs)
     }
 
+    /// DATA of `stream`: each whole message is dispatched; the replies are framed for the stream
+    /// together once the DATA is taken (one DATA run for a batch of heartbeat acks).
     private mutating func messages<C: Clock>(_ stream: UInt32, _ bytes: [UInt8], _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
                                              _ sink: inout ReplySink) {
-        guard var call = calls[stream] else { return }
-        call.reader.append(bytes)
-        calls[stream] = call
-        while var call = calls[stream] {
-            let envelope: ConnectEnvelope
+        guard calls[stream] != nil else { return }
+        calls[stream]!.reader.append(bytes)
+        let mark = sink.outbound.count
+        let failure = takeMessages(stream, &rpc, topology: &topology, &sink)
+        translateReplies(&sink, from: mark, &rpc)
+        if let failure { fail(stream, failure, &rpc, topology: &topology, &sink) }
+    }
+
+    /// Dispatches the whole messages buffered on `stream`, their replies left in the sink as the
+    /// dispatcher wrote them; the status that ends the call when a message is refused.
+    private mutating func takeMessages<C: Clock>(_ stream: UInt32, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
+                                                 _ sink: inout ReplySink) -> Status? {
+        // Out of the table while its messages are taken (the dispatcher's replies are framed
+        // after): not copied, since a copy would share the reader's buffer, and taking a message
+        // from it would copy the whole buffer; and one lookup, not one per message.
+        guard var call = calls.removeValue(forKey: stream) else { return nil }
+        defer { calls[stream] = call }
+        let method = call.method
+        // One clock reading per heartbeat, as on the frames path: each starts where the last ended.
+        var clockNs = rpc.clock.monotonicNs()
+        while true {
+            let request: Call.Request
             do {
-                guard let next = try call.reader.next() else { return }
-                envelope = next
+                guard let next = try call.nextRequest(stream: stream) else { return nil }
+                request = next
             } catch {
                 rpc.metrics.limitRejected("--max-frame-bytes")
-                return fail(stream, Status(code: .resourceExhausted, message: "\(error) (--max-frame-bytes)"), &rpc, topology: &topology, &sink)
+                return Status(code: .resourceExhausted, message: "\(error) (--max-frame-bytes)")
             }
-            guard !envelope.isCompressed else {
-                return fail(stream, Status(code: .unimplemented, message: "a compressed message: send messages uncompressed (grpc-accept-encoding: identity)"),
-                            &rpc, topology: &topology, &sink)
+            switch request {
+            case .heartbeat(let heartbeat):
+                clockNs = rpc.heartbeat(HeartbeatInput(heartbeat), &callState, &sink, topology: &topology,
+                                        startedNs: clockNs, now: rpc.clock.ms(monotonicNs: clockNs))
+            case .envelope(let envelope):
+                guard !envelope.isCompressed else {
+                    return Status(code: .unimplemented, message: "a compressed message: send messages uncompressed (grpc-accept-encoding: identity)")
+                }
+                guard method.clientStreams || call.requests == 1 else {
+                    return Status(code: .invalidArgument, message: "\(method.rawValue) takes one request message, and this is the second")
+                }
+                let message: Frame.Message
+                do {
+                    message = try method.request(envelope.payload)
+                } catch {
+                    return Status(code: .invalidArgument, message: "the request message does not decode: \(error)")
+                }
+                handle(Frame(callId: UInt64(stream), message: message), &rpc, topology: &topology, &sink)
+                clockNs = rpc.clock.monotonicNs()
             }
-            call.requests += 1
-            calls[stream] = call
-            guard call.method.clientStreams || call.requests == 1 else {
-                return fail(stream, Status(code: .invalidArgument, message: "\(call.method.rawValue) takes one request message, and this is the second"),
-                            &rpc, topology: &topology, &sink)
-            }
-            let message: Frame.Message
-            do {
-                message = try call.method.request(envelope.payload)
-            } catch {
-                return fail(stream, Status(code: .invalidArgument, message: "the request message does not decode: \(error)"), &rpc, topology: &topology, &sink)
-            }
-            dispatch(Frame(callId: UInt64(stream), message: message), &rpc, topology: &topology, &sink)
+            // The dispatcher ended the call (a unary call answered, a heartbeat refused): its final
+            // reply, in the sink, finishes the stream; what the client sent after it is not taken.
+            if !callState.calls.isOpenHeartbeat(UInt64(stream)), callState.calls[UInt64(stream)] == nil { return nil }
         }
     }
 
@@ -216,6 +262,12 @@ public struct GRPCSession {
 
     private mutating func dispatch<C: Clock>(_ frame: Frame, _ rpc: inout RPCDispatcher<C>, topology: inout Topology, _ sink: inout ReplySink) {
         let mark = sink.outbound.count
+        handle(frame, &rpc, topology: &topology, &sink)
+        translateReplies(&sink, from: mark, &rpc)
+    }
+
+    /// The dispatcher takes `frame`; its replies stay in the sink as Frames.
+    private mutating func handle<C: Clock>(_ frame: Frame, _ rpc: inout RPCDispatcher<C>, topology: inout Topology, _ sink: inout ReplySink) {
         let actionMark = sink.actions.count
         rpc.handle(frame, &callState, &sink, topology: &topology, now: rpc.clock.nowMs())
         // A reply the dispatcher would have encoded off the loop (a large GetTopology) is answered
@@ -228,44 +280,74 @@ public struct GRPCSession {
                 sink.readd(action)
             }
         }
-        translateReplies(&sink, from: mark, &rpc)
     }
 
     /// The Frames the dispatcher queued after `mark` become the calls' messages and trailers: their
-    /// message bytes are taken as they are, framed as gRPC messages.
+    /// message bytes are taken as they are, framed as gRPC messages, and consecutive messages of a
+    /// stream are queued as one run of DATA.
     private mutating func translateReplies<C: Clock>(_ sink: inout ReplySink, from mark: Int, _ rpc: inout RPCDispatcher<C>) {
         guard sink.outbound.count > mark else { return }
         let written = Array(sink.outbound[mark...])
         sink.outbound.removeSubrange(mark...)
+        var run = DataRun()
         written.withUnsafeBytes { bytes in
-            for reply in ReplyFrameScanner.scan(bytes) {
+            ReplyFrameScanner.scan(bytes) { reply in
                 let stream = UInt32(truncatingIfNeeded: reply.callId)
                 guard reply.callId != 0 else {
                     // About the connection: the dispatcher closes it (it queued a Status on call 0).
+                    queue(&run)
                     http2.goAway(code: .internalError, message: reply.status?.message ?? "")
-                    continue
+                    return
                 }
-                guard let call = calls[stream] else { continue }
                 if let range = reply.message {
-                    if call.method == .heartbeat, !reply.endOfStream, unreadBytes(stream, &sink) >= Self.maxUnreadHeartbeatReplyBytes {
+                    if run.stream != stream {
+                        queue(&run)
+                        guard let call = calls[stream] else { return }
+                        run = DataRun(stream: stream, method: call.method, queued: http2.queuedBytes(stream: stream))
+                        // Before its first message; a heartbeat ack dropped as unread had one before it.
+                        sendHead(stream)
+                    }
+                    if run.method == .heartbeat, !reply.endOfStream, unreadBytes(&run, &sink) >= Self.maxUnreadHeartbeatReplyBytes {
                         rpc.metrics.grpcHeartbeatRepliesDropped += 1
                     } else {
-                        sendHead(stream)
-                        http2.sendData(ConnectEnvelope.encode(flags: 0, payload: UnsafeRawBufferPointer(rebasing: bytes[range])),
-                                       stream: stream, endStream: false)
+                        ConnectEnvelope.append(flags: 0, payload: UnsafeRawBufferPointer(rebasing: bytes[range]), to: &run.bytes)
                     }
                 }
-                if reply.endOfStream { finish(stream, reply.status ?? Self.ok) }
+                if reply.endOfStream {
+                    queue(&run)
+                    run = DataRun()
+                    if calls[stream] != nil { finish(stream, reply.status ?? Self.ok) }
+                }
             }
         }
+        queue(&run)
     }
 
-    /// DATA of `stream` the client's window holds back. What the window lets out is written first:
-    /// replies queued within one read are not unread.
-    private mutating func unreadBytes(_ stream: UInt32, _ sink: inout ReplySink) -> Int {
-        guard http2.queuedBytes(stream: stream) >= Self.maxUnreadHeartbeatReplyBytes else { return http2.queuedBytes(stream: stream) }
+    /// gRPC messages for one open call, not yet handed to HTTP/2.
+    private struct DataRun {
+        /// 0: no call (stream 0 is never a call's).
+        var stream: UInt32 = 0
+        var method = GRPCMethod.heartbeat
+        /// The stream's DATA queued in HTTP/2 when the run started (or was last queued).
+        var queued = 0
+        var bytes: [UInt8] = []
+    }
+
+    private mutating func queue(_ run: inout DataRun) {
+        guard !run.bytes.isEmpty else { return }
+        http2.sendData(run.bytes, stream: run.stream, endStream: false)
+        run.queued += run.bytes.count
+        run.bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// DATA of the run's stream the client's window holds back, the run included. What the window
+    /// lets out is written first: replies queued within one read are not unread.
+    private mutating func unreadBytes(_ run: inout DataRun, _ sink: inout ReplySink) -> Int {
+        guard run.queued + run.bytes.count >= Self.maxUnreadHeartbeatReplyBytes else { return run.queued + run.bytes.count }
+        queue(&run)
         sink.outbound += http2.takeOutbound()
-        return http2.queuedBytes(stream: stream)
+        run.queued = http2.queuedBytes(stream: run.stream)
+        return run.queued
     }
 
     private mutating func sendHead(_ stream: UInt32) {

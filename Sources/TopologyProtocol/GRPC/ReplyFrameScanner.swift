@@ -13,17 +13,17 @@ enum ReplyFrameScanner {
         var message: Range<Int>?
     }
 
-    static func scan(_ bytes: UnsafeRawBufferPointer) -> [Reply] {
-        var replies: [Reply] = []
+    /// Hands each frame's reply to `visit`, in order (no array of them: a read's worth of
+    /// heartbeat acks is hundreds).
+    static func scan(_ bytes: UnsafeRawBufferPointer, _ visit: (Reply) -> Void) {
         var offset = 0
         while offset < bytes.count {
             guard case .value(let length, let bodyStart) = Varint.read(bytes, at: offset, end: bytes.count, maximumBytes: 5),
                   bodyStart + Int(length) <= bytes.count else { break }
             let end = bodyStart + Int(length)
-            if let reply = scanFrame(bytes, from: bodyStart, to: end) { replies.append(reply) }
+            if let reply = scanFrame(bytes, from: bodyStart, to: end) { visit(reply) }
             offset = end
         }
-        return replies
     }
 
     private static func scanFrame(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Reply? {

@@ -18,6 +18,10 @@
 /// the same bytes, but for the service id, which it gives in canonical lowercase text: the case of
 /// a UUID's digits means nothing (RFC 9562 section 4), and the server treats an id in upper case
 /// as the same id in lower case on either path. The tests hold the two against each other.
+///
+/// `init?(callId:endOfStream:scanningRequest:)` reads a HeartbeatRequest alone, as gRPC carries it
+/// (one message per length-prefixed gRPC message, the call being the HTTP/2 stream): the layout of
+/// `HeartbeatRequest` above, of any total length, against `HeartbeatRequest(serializedBytes:)`.
 public struct HeartbeatFrame: Equatable, Sendable {
     public var callId: UInt64
     public var endOfStream: Bool
@@ -46,8 +50,18 @@ public struct HeartbeatFrame: Equatable, Sendable {
             guard let raw = frame.varint() else { return nil }
             endOfStream = raw != 0
         }
-        guard frame.take(0x62), var request = frame.nested(), frame.atEnd else { return nil }
+        guard frame.take(0x62), let request = frame.nested(), frame.atEnd else { return nil }
+        self.init(callId: callId, endOfStream: endOfStream, request: request)
+    }
 
+    /// Reads a HeartbeatRequest's bytes (the message alone, no Frame around it) for call `callId`;
+    /// nil unless they have the layout above.
+    public init?(callId: UInt64, endOfStream: Bool, scanningRequest bytes: UnsafeRawBufferPointer) {
+        self.init(callId: callId, endOfStream: endOfStream, request: Scanner(bytes))
+    }
+
+    private init?(callId: UInt64, endOfStream: Bool, request: Scanner) {
+        var request = request
         guard request.take(0x0A), let id = request.nested(),
               let (high, low) = UUIDText.parse(id.bytes) else { return nil }
         var sequence: Int64 = 0
