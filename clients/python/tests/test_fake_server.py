@@ -422,6 +422,20 @@ def test_refused_reports_are_counted_as_dropped(servers: List[FakeServer]) -> No
         assert client.stats.activity_calls_dropped == 4 and client.stats.activity_events_accepted == 3
 
 
+def test_refused_long_target_is_shortened_in_the_last_error(servers: List[FakeServer]) -> None:
+    long_target = "t" * 5000
+    fake = Behaving()
+    fake.refuse_targets = {long_target}
+    server = start(servers, fake)
+    with TopologyClient(server.address, timeout=2) as client:
+        client.register("svc")
+        client.report_call(long_target, "q", 1.0)
+        with pytest.raises(ServerStatusError):
+            client.flush()
+        last_error = client.stats.last_error or ""
+        assert "(5000 chars)" in last_error and len(last_error) < 300, last_error
+
+
 def test_watch_frame_too_large_ends_the_watch(servers: List[FakeServer]) -> None:
     """A frame over max_frame_size ends the watch with FrameTooLargeError: reconnecting would fetch
     the same snapshot again, for ever."""

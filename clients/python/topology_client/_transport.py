@@ -21,7 +21,7 @@ import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import (AuthenticationError, FrameTooLargeError, ProtocolError, ServerStatusError, StatusCode,
-                     TopologyConnectionError, TopologyError, TopologyTimeoutError, status_name)
+                     TopologyConnectionError, TopologyError, TopologyTimeoutError, shorten, status_name)
 from .framing import DEFAULT_MAX_FRAME_SIZE, FrameReader, encode_frame
 from .messages import AuthenticateRequest, Frame
 
@@ -43,13 +43,13 @@ def parse_address(address: str) -> Tuple[str, int]:
     if text.startswith("["):
         host, sep, port = text[1:].partition("]:")
         if not sep:
-            raise ValueError(f"invalid address {address!r}: expected [IPv6]:PORT")
+            raise ValueError(f"invalid address {shorten(address)}: expected [IPv6]:PORT")
     else:
         host, sep, port = text.rpartition(":")
         if not sep or not host:
-            raise ValueError(f"invalid address {address!r}: expected HOST:PORT")
+            raise ValueError(f"invalid address {shorten(address)}: expected HOST:PORT")
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"invalid port in address {address!r}: expected 1 to 65535")
+        raise ValueError(f"invalid port in address {shorten(address)}: expected 1 to 65535")
     return host, int(port)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .messages import ActivityType, LatencyHistogram, ReportActivityRequest
 
@@ -67,8 +68,10 @@ class _Bucket:
     zero_count: int = 0
     histogram: Dict[int, int] = field(default_factory=dict)
     last_error: Optional[str] = None
+    first_ms: int = 0  # when the first of these calls was recorded (Unix milliseconds)
 
     def merge(self, other: "_Bucket") -> None:
+        self.first_ms = min(self.first_ms, other.first_ms)
         self.calls += other.calls
         self.errors += other.errors
         self.latency_sum += other.latency_sum
@@ -91,14 +94,19 @@ class Batch:
     def calls(self) -> int:
         return self.bucket.calls
 
-    def report(self, service_id: str, timestamp_ms: int) -> ReportActivityRequest:
+    def report(self, service_id: str, registered_ms: int) -> ReportActivityRequest:
+        """The report of these calls. ``registered_ms``: when the current registration was made.
+        Calls recorded before it were kept while the server was unreachable: their report carries
+        the time of the first of them, so the server counts them where they were made and not in
+        the rate of the moment (docs/protocol.md); the others carry no time (counted on arrival,
+        whatever the two hosts' clocks say)."""
         bucket = self.bucket
         indexes = sorted(bucket.histogram)
         return ReportActivityRequest(
             service_id=service_id,
             target_service=self.target,
             type=ActivityType.ACTIVITY_TYPE_REQUEST_SENT,
-            timestamp_ms=timestamp_ms,
+            timestamp_ms=bucket.first_ms if bucket.first_ms < registered_ms else None,
             latency_ms=min(_MAX_INDEX, int(round(bucket.latency_sum / bucket.calls))),
             method=self.method or None,
             success=bucket.errors == 0,
@@ -116,11 +124,13 @@ class ActivityAggregator:
     At most ``max_keys`` distinct (target, method) pairs are held between two flushes, and at most
     ``MAX_BATCH`` calls in one pair (``batch_size`` is an int32); further calls are counted in
     :attr:`dropped_calls` and not reported (memory stays bounded). So are calls whose report the
-    server refused (:meth:`note_dropped`).
+    server refused (:meth:`note_dropped`). ``clock``: Unix milliseconds, the time of a pair's first
+    call (tests inject their own).
     """
 
-    def __init__(self, max_keys: int = 10_000) -> None:
+    def __init__(self, max_keys: int = 10_000, clock: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
         self.max_keys = max_keys
+        self.clock = clock
         self._lock = threading.Lock()
         self._buckets: Dict[Tuple[str, str], _Bucket] = {}
         self._spilled: List[Batch] = []  # put back whole: merging them would pass MAX_BATCH
@@ -140,7 +150,7 @@ class ActivityAggregator:
                 if len(self._buckets) + len(self._spilled) >= self.max_keys:
                     self._dropped += 1
                     return
-                bucket = self._buckets[key] = _Bucket()
+                bucket = self._buckets[key] = _Bucket(first_ms=self.clock())
             if bucket.calls >= MAX_BATCH:
                 self._dropped += 1
                 return
