@@ -110,6 +110,8 @@ struct topo_client {
     char *epoch;
     int32_t interval_ms, flush_ms, multiplier;
     int64_t last_hb_answer; /* when the heartbeat stream was last answered (or registered) */
+    uint64_t registration_era; /* the aggregator's era of the last registration: calls recorded
+                                * in an older one were kept while no server had the service */
     uint64_t hb_call_id;
     int64_t hb_seq;
     int64_t next_hb, next_flush, next_connect, next_register;

@@ -198,11 +198,11 @@ def test_aggregator_counts_exactly_from_threads() -> None:
     for t in threads:
         t.join()
     [batch] = agg.take()
-    report = batch.report("svc", registered_ms=batch.bucket.first_ms)
+    report = batch.report("svc", era=0)
     assert report.batch_size == 10_000 and report.error_count == 1000 and report.success is False
     assert report.error_message == "boom" and report.timestamp_ms is None and report.method == "Charge"
     # Calls recorded before the current registration were kept through an outage: they say when.
-    assert batch.report("svc", registered_ms=batch.bucket.first_ms + 1).timestamp_ms == batch.bucket.first_ms
+    assert batch.report("svc", era=1).timestamp_ms == batch.bucket.first_ms
     hist = report.latency_histogram
     assert hist is not None and sum(hist.counts) == 10_000 and hist.indexes == sorted(set(hist.indexes))
     assert 45 <= report.latency_ms <= 56
@@ -346,7 +346,7 @@ def test_put_back_keeps_the_time_of_the_first_call() -> None:
     agg.put_back(taken)
     [batch] = agg.take()
     assert batch.calls == 2 and batch.bucket.first_ms == 1_000
-    assert batch.report("svc", registered_ms=4_000).timestamp_ms == 1_000
+    assert batch.report("svc", era=agg.new_era()).timestamp_ms == 1_000
 
 
 def test_error_messages_shorten_what_they_echo() -> None:

@@ -143,7 +143,7 @@ class TopologyClient:
         self.max_frame_size = max_frame_size
         self._stats = ClientStats()
         self._activity = ActivityAggregator(max_activity_keys)
-        self._registered_ms = 0  # when the current registration was made (the aggregator's clock)
+        self._era = 0  # the activity aggregator's era of the current registration
         self._lock = threading.RLock()
         self._mux: Optional[MuxConnection] = None
         self._request: Optional[RegisterServiceRequest] = None
@@ -255,7 +255,7 @@ class TopologyClient:
             self._request = request
             self._handle = handle
             if handle is not None:
-                self._registered_ms = self._activity.clock()
+                self._era = self._activity.new_era()
             self._set_state(ClientState.REGISTERED if handle is not None else ClientState.RECOVERING)
             if self._worker is None:
                 self._stop.clear()
@@ -346,7 +346,7 @@ class TopologyClient:
         client does, and the error is raised. ``background``: answers are handled on the reader
         thread (a refusal is counted) instead of being returned for :meth:`flush` to read."""
         sent: List[Tuple[Call, Batch]] = []
-        registered_ms = self._registered_ms
+        era = self._era
         for index, batch in enumerate(batches):
             try:
                 call = mux.open_call(self._on_report_answer(batch) if background else None)
@@ -354,7 +354,7 @@ class TopologyClient:
                 self._activity.put_back(batches[index:])
                 raise
             try:
-                call.send(Frame(report_activity_request=batch.report(service_id, registered_ms), end_of_stream=True))
+                call.send(Frame(report_activity_request=batch.report(service_id, era), end_of_stream=True))
             except TopologyError:
                 call.close()
                 self._activity.put_back(batches[index:])
@@ -507,7 +507,7 @@ class TopologyClient:
                         log.warning("server gave a new service id %s (was %s)", handle.service_id,
                                     self._handle.service_id)
                     self._handle = handle
-                    self._registered_ms = self._activity.clock()
+                    self._era = self._activity.new_era()
                 self._stats.reregistrations += 1
                 self._set_state(ClientState.REGISTERED)
                 log.info("service %s registered again with %s (epoch %s)", handle.service_id, mux.address,
