@@ -31,6 +31,7 @@ extension Server {
         var actual = address
         actual.port = bound.port
         boundHTTPAddress = actual
+        dispatcher.configuration.httpAddress = actual.description
     }
 
     func acceptHTTP(now: Int64) {
@@ -84,13 +85,15 @@ extension Server {
 
     /// What a session needs of the server for one call.
     func httpEnvironment() -> HTTPEnvironment {
-        HTTPEnvironment(limits: configuration.httpLimits, requestTimeoutMs: configuration.httpRequestTimeoutMs,
+        var environment = HTTPEnvironment(limits: configuration.httpLimits, requestTimeoutMs: configuration.httpRequestTimeoutMs,
                         sseCommentIntervalMs: configuration.sseCommentIntervalMs, maxOutboundBytes: configuration.maxOutboundBytes,
                         closeGraceMs: max(configuration.shutdownGraceMs, 1_000), offLoopReplyEntries: Server.offLoopReplyEntries,
                         canEncodeOffLoop: replyEncoder != nil, tokenMatches: dispatcher.configuration.tokenMatches,
                         limitFlag: CommandLineOptions.flag(forConfigurationField:), serverEpoch: serverEpoch,
                         shuttingDown: shutdownDeadlineMs != nil, dashboardPage: DashboardPage.bytes,
                         renderMetrics: { [unowned self] in renderMetrics(now: $0, topology: $1, metrics: $2) }, log: dispatcher.log)
+        environment.framesAddress = boundAddress?.description
+        return environment
     }
 
     /// Runs `body` on the connection's session with its queue moved in (not copied), then carries

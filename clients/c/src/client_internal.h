@@ -125,8 +125,8 @@ struct topo_client {
     size_t acts_head, acts_len, acts_cap;
     topo_watch *watches;
 
-    char last_error[256];
-    char drop_reason[256]; /* why the connection is being dropped, when we know better than EOF */
+    char last_error[400];  /* room for a server's sentence, e.g. an HTTP port naming the frames port */
+    char drop_reason[400]; /* why the connection is being dropped, when we know better than EOF */
     int drop_err;          /* the error its pending calls get, when we know better than ECLOSED */
     int32_t last_status;
     topo_client_stats stats;

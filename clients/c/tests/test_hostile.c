@@ -305,7 +305,7 @@ static void test_hostile_replies(void)
     static const uint8_t truncated[] = {0x20, 0x08, 0x01, 0x5a};
     static const uint8_t nested_len[] = {0x05, 0x08, 0x01, 0x5a, 0x7f, 0x00}; /* sub-length > parent */
     static const uint8_t group[] = {0x03, 0x08, 0x01, 0x0b};
-    run_register_case("http response", sc_raw_then_close, http, sizeof http - 1, TOPO_EPROTO, TOPO_ETOOBIG);
+    run_register_case("http response", sc_raw_then_close, http, sizeof http - 1, TOPO_EPROTO, TOPO_EPROTO);
     run_register_case("garbage body", sc_raw_then_linger, garbage, sizeof garbage, TOPO_EPROTO, TOPO_EPROTO);
     run_register_case("oversized length", sc_raw_then_linger, oversized, sizeof oversized, TOPO_ETOOBIG, TOPO_ETOOBIG);
     run_register_case("6-byte length prefix", sc_raw_then_linger, long_prefix, sizeof long_prefix, TOPO_EPROTO, TOPO_ETOOBIG);
@@ -321,6 +321,34 @@ static void test_hostile_replies(void)
     run_register_case("wrong reply type", sc_wrong_reply, NULL, 0, TOPO_EPROTO, TOPO_EPROTO);
     run_register_case("status reply", sc_status, NULL, 0, TOPO_ESTATUS, TOPO_ESTATUS);
     run_register_case("call 0 status + close", sc_conn_status, NULL, 0, TOPO_ECLOSED, TOPO_ECLOSED);
+}
+
+/* Pointed at an HTTP port by mistake: the error says so and quotes what the server said (a
+ * topology-server's HTTP port names its frames port), instead of an undecodable-frame error. */
+static void test_http_port_is_named(void)
+{
+    static const char answer[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 58\r\n"
+                                 "Connection: close\r\n\r\nthis is the HTTP port: the frames port is 127.0.0.1:50053\n";
+    fake fk;
+    topo_client *c;
+    char msg[400], expected[200];
+    fake_start(&fk, sc_raw_then_close, 1);
+    fk.raw = (const uint8_t *)answer;
+    fk.raw_len = sizeof answer - 1;
+    c = connect_to(fk.port, 1000);
+    if (!c) {
+        fake_stop(&fk);
+        return;
+    }
+    CHECK_RC(topo_register(c, &svc), TOPO_EPROTO);
+    topo_client_last_error(c, msg, sizeof msg);
+    snprintf(expected, sizeof expected,
+             "127.0.0.1:%d is an HTTP server, not a topology frames port (it answered \"HTTP/1.1 400 Bad Request\"): "
+             "this is the HTTP port: the frames port is 127.0.0.1:50053", fk.port);
+    CHECK(strcmp(msg, expected) == 0);
+    if (strcmp(msg, expected) != 0) fprintf(stderr, "  got: %s\n", msg);
+    topo_client_close(c);
+    fake_stop(&fk);
 }
 
 /* A server answering every request with a randomly damaged but correctly framed reply. */
@@ -1187,6 +1215,7 @@ static void test_default_frame_limit(void)
 int main(void)
 {
     RUN(test_no_server);
+    RUN(test_http_port_is_named);
     RUN(test_start_before_server);
     RUN(test_bad_arguments);
     RUN(test_hostile_replies);

@@ -166,6 +166,7 @@ def _answer_first_frame_with(payload: bytes, then_close: bool = False) -> Callab
     (b"\x10\x08\x01\x5a\x05", True, TopologyConnectionError),              # truncated frame, then EOF
     (b"\x05\x08\x01\x5a\x05\xff", False, ProtocolError),                  # undecodable frame
     (b"", True, TopologyConnectionError),                                  # closes without a word
+    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nnope\n", True, ProtocolError),  # an HTTP port
     (encode_frame(Frame(status=Status(code=8, message="too many"))), True, TopologyConnectionError),  # call 0
     (encode_frame(Frame(call_id=99, end_of_stream=True)), False, TopologyTimeoutError),  # wrong call id
     (encode_frame(Frame(call_id=1, end_of_stream=True)), False, ProtocolError),  # answer without a message

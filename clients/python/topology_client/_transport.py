@@ -83,6 +83,17 @@ def connect_any(addresses: Sequence[str], timeout: float) -> Tuple[socket.socket
     raise TopologyConnectionError("could not connect to any server: " + "; ".join(failures))
 
 
+def http_answer(address: str, data: bytes) -> ProtocolError:
+    """The error for a peer that answered in HTTP: an HTTP port (the dashboard's, 50054 by default)
+    given instead of the frames port. Quotes its status line and the start of its body, where a
+    topology-server names its frames port."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].decode("utf-8", "replace")
+    said = body.decode("utf-8", "replace").strip().split("\n", 1)[0][:300]
+    return ProtocolError(f"{address} is an HTTP server, not a topology frames port: it answered {status!r}"
+                         + (f": {said}" if said else ""))
+
+
 def _wait_readable(sock: socket.socket, timeout: Optional[float]) -> bool:
     if hasattr(select, "poll"):
         poller = select.poll()
@@ -104,6 +115,7 @@ class FrameConnection:
         self._reader = FrameReader(max_frame_size)
         self._send_lock = threading.Lock()
         self._closed = False
+        self._received = False
         self.error: Optional[TopologyError] = None
 
     @classmethod
@@ -185,6 +197,10 @@ class FrameConnection:
                     continue
                 detail = f" inside a frame ({self._reader.buffered} bytes of it received)" if self._reader.buffered else ""
                 raise self.fail(TopologyConnectionError(f"server {self.address} closed the connection{detail}"))
+            if not self._received:
+                self._received = True
+                if data.startswith(b"HTTP/"):  # a Frame's length prefix 'H' (72) then 'T': a group
+                    raise self.fail(http_answer(self.address, data))
             self._reader.feed(data)
 
     def fail(self, error: TopologyError) -> TopologyError:
