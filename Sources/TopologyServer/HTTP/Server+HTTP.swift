@@ -13,19 +13,10 @@ import Glibc
 extension Server {
     static let httpListenerToken: UInt64 = 4
 
-    /// Binds the HTTP listener if one is configured. A default address whose port is taken is
-    /// logged and skipped; an address that was asked for must bind.
+    /// Binds the HTTP listener if one is configured; it must bind (the executable names the flag).
     func startHTTP() throws {
         guard let address = configuration.httpAddress, let epoll else { return }
-        let fd: Int32
-        let bound: SocketAddress
-        do {
-            (fd, bound) = try Sockets.listen(on: address)
-        } catch let error as SystemError where configuration.httpAddressIsDefault && error.errno == EADDRINUSE {
-            logger.warning("http listener disabled", ["address": address.description, "error": error.description,
-                                                      "note": "the default --http-address is taken; set --http-address to choose another"])
-            return
-        }
+        let (fd, bound) = try Sockets.listen(on: address)
         httpListener = fd
         try epoll.add(fd, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.httpListenerToken)
         var actual = address

@@ -81,6 +81,9 @@ static int server_start(server *s, int port)
         argv[argc++] = hb;
         argv[argc++] = "--timeout-multiplier";
         argv[argc++] = "3";
+        /* no HTTP (a flag below may ask for it: the last one counts): the default port may be
+         * another server's, and a server whose HTTP port is taken does not start */
+        argv[argc++] = "--http-address=";
         if (extra_flags) {
             argv[argc++] = "--activity-flush-ms";
             argv[argc++] = flush;
