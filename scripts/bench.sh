@@ -108,7 +108,7 @@ loadgen() {
     fi
 }
 
-server() { start_target server "$server_bin" --address 127.0.0.1:0 --max-connections 20000 "$@"; }
+server() { start_target server "$server_bin" --address 127.0.0.1:0 --http-address= --max-connections 20000 "$@"; }
 floor() { start_target floor "$floor_bin" --address 127.0.0.1:0 --response-hex "$floor_hex"; }
 
 if [ "$smoke" = 1 ]; then

@@ -49,7 +49,17 @@ extension Topology {
         edges[index].state = .active
         edges[index].totalRequests += UInt64(calls)
         edges[index].totalErrors += errors
-        var slice = edges[index].pending ?? WindowSlice(endMs: now, requests: 0, errors: 0, histogram: SparseHistogram())
+        let placement = windowPlacement(of: request.timestampMs, edge: index, now: now)
+        var slice: WindowSlice
+        switch placement {
+        case .pending:
+            slice = edges[index].pending ?? WindowSlice(endMs: now, requests: 0, errors: 0, histogram: SparseHistogram())
+            edges[index].pending = nil  // the one copy: no copy-on-write of its histogram below
+        case .slice(let position):
+            slice = edges[index].slices[position]
+        case .newSlice(let endMs), .totalsOnly(let endMs):
+            slice = WindowSlice(endMs: endMs, requests: 0, errors: 0, histogram: SparseHistogram())
+        }
         slice.requests += UInt64(calls)
         slice.errors += errors
         if let histogram = request.latencyHistogram, histogram.counts.contains(where: { $0 > 0 }) || histogram.zeroCount > 0 {
@@ -66,7 +76,12 @@ extension Topology {
             edges[index].latencyCount += UInt64(calls)
             slice.histogram.add(latencyMs: latencyMs, count: UInt64(calls))
         }
-        edges[index].pending = slice
+        switch placement {
+        case .pending: edges[index].pending = slice
+        case .slice(let position): edges[index].slices[position] = slice
+        case .newSlice: edges[index].slices.append(slice)
+        case .totalsOnly: break
+        }
         if !edges[index].inWindowList {
             edges[index].inWindowList = true
             windowEdges.append(edgeSlot)
@@ -82,6 +97,36 @@ extension Topology {
             return nil
         }
         return edges[Int(slot)].published
+    }
+
+    // MARK: Rate window
+
+    /// Where a report's calls count in its edge's rate window.
+    enum WindowPlacement: Equatable {
+        /// In the pending slice, folded into the window at the next flush: calls made now.
+        case pending
+        /// In the window's slice at this position, the first that ends at or after the calls.
+        case slice(Int)
+        /// In a new slice ending at this time, after every slice of the window.
+        case newSlice(Int64)
+        /// Nowhere: the calls were made before the window (at this time); they count in the totals.
+        case totalsOnly(Int64)
+    }
+
+    /// A report without `timestamp_ms` counts now, and so does one from less than an activity flush
+    /// ago or from the future (a few seconds' skew between two hosts' clocks must not lose live
+    /// calls). An older one holds calls a client kept while this server was away: they count where
+    /// they were made, so a restart does not show them in the rate together with the calls of the
+    /// moment (issue 16: edges showed about twice their rate for a window after a restart). Slices
+    /// made for such reports stay an activity flush apart: at most rpsWindowMs / activityFlushMs
+    /// of them per edge, whatever a client sends.
+    func windowPlacement(of timestampMs: Int64?, edge index: Int, now: Int64) -> WindowPlacement {
+        guard let at = timestampMs, at > 0, at < now - configuration.activityFlushMs else { return .pending }
+        if at <= now - configuration.rpsWindowMs { return .totalsOnly(at) }
+        let slices = edges[index].slices
+        if let covering = slices.firstIndex(where: { $0.endMs >= at }) { return .slice(covering) }
+        if let last = slices.last, at - last.endMs < configuration.activityFlushMs { return .slice(slices.count - 1) }
+        return .newSlice(at)
     }
 
     // MARK: Validation

@@ -104,9 +104,7 @@ public struct FrameSession {
                     return progress
                 }
                 if firstBytes.count == 4, FrameSession.httpStarts.contains(firstBytes) {
-                    close(code: .invalidArgument,
-                          message: "this port speaks length-prefixed protobuf Frames (runtime.v1.Frame), not HTTP; see docs/operations.md",
-                          &rpc, topology: &topology, &sink)
+                    refuseHTTP(&rpc, &sink)
                     return progress
                 }
             case .awaitingEncodedReply, .closed, .http2:
@@ -158,6 +156,19 @@ public struct FrameSession {
     public mutating func close<C: Clock>(code: StatusCode, message: String, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
                                           _ sink: inout ReplySink) {
         rpc.closeConnection(&callState, &sink, topology: &topology, code: code, message: message)
+        state = .closed
+    }
+
+    /// An HTTP/1 client on the frames port (curl or a browser given the wrong port) is answered in
+    /// HTTP, which it can show, naming the port it wants; a Status frame would be noise to it.
+    mutating func refuseHTTP<C: Clock>(_ rpc: inout RPCDispatcher<C>, _ sink: inout ReplySink) {
+        let http = rpc.configuration.httpAddress.map { "at http://\($0)/" } ?? "not enabled on this server (--http-address)"
+        let message = "this is the frames port of topology-server: length-prefixed protobuf Frames (runtime.v1.Frame) and gRPC, "
+            + "not HTTP/1.1; the dashboard and the HTTP API are \(http) (docs/operations.md)"
+        rpc.log.warning("protocol error", ["peer": callState.peer, "code": StatusCode.invalidArgument.description, "error": message])
+        rpc.metrics.frameError(.invalidArgument)
+        HTTPResponse.text(.badRequest, message).serialize(into: &sink.outbound, keepAlive: false, headOnly: false)
+        sink.close()
         state = .closed
     }
 

@@ -14,6 +14,9 @@ public struct RPCConfiguration {
     public var tokenMatches: ((String) -> Bool)?
     /// The command-line flag that sets a core limit, by the limit's configuration field.
     public var limitFlag: (String) -> String?
+    /// Where the HTTP listener is (host:port), to name it to an HTTP client on the frames port; nil:
+    /// HTTP is disabled.
+    public var httpAddress: String?
 
     public init(maxCallsPerConnection: Int, maxWatchersPerConnection: Int = 16, maxOutboundBytes: Int, offLoopReplyEntries: Int,
                  tokenMatches: ((String) -> Bool)?, limitFlag: @escaping (String) -> String?) {

@@ -34,7 +34,6 @@ public enum CommandLineOptions {
     static var defaults: ServerConfiguration {
         var configuration = ServerConfiguration()
         configuration.httpAddress = ListenAddress(host: "127.0.0.1", port: 50054, family: .ipv4)
-        configuration.httpAddressIsDefault = true
         return configuration
     }
 
@@ -43,7 +42,7 @@ public enum CommandLineOptions {
     /// checks all three).
     static let options: [Option] = [
         Option("--address", \.address, .address, "where to listen"),
-        Option("--http-address", \.requestedHTTPAddress, .optional(.address, empty: "to disable HTTP"), "HTTP dashboard and API"),
+        Option("--http-address", \.httpAddress, .optional(.address, empty: "to disable HTTP"), "HTTP dashboard and API"),
         Option("--http-request-timeout-ms", \.httpRequestTimeoutMs, .milliseconds(min: 1), "HTTP request/response deadline"),
         Option("--max-http-connections", \.maxHTTPConnections, .integer(atLeast: 1), "open HTTP connections at most"),
         Option("--sse-comment-interval-ms", \.sseCommentIntervalMs, .milliseconds(min: 1), "SSE keep-alive comment period"),
@@ -154,17 +153,5 @@ public enum CommandLineOptions {
         }
         lines.append(line)
         return lines
-    }
-}
-
-extension ServerConfiguration {
-    /// `httpAddress` as `--http-address` sets it: asked for, so it must bind. Only the command line's
-    /// default address may find its port taken and be skipped (`httpAddressIsDefault`).
-    fileprivate var requestedHTTPAddress: ListenAddress? {
-        get { httpAddress }
-        set {
-            httpAddress = newValue
-            httpAddressIsDefault = false
-        }
     }
 }

@@ -86,11 +86,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var logLevel = LogLevel.info
 
     /// Where the HTTP listener (dashboard, JSON API, SSE watch, /metrics) listens; nil: no HTTP.
-    /// The library default is none; the command line's is 127.0.0.1:50054 (`--http-address`).
+    /// The library default is none; the command line's is 127.0.0.1:50054 (`--http-address`). It
+    /// must bind, the default too: a second server on the host fails at startup rather than run
+    /// without its dashboard while :50054 shows the first one's graph (issue 16).
     public var httpAddress: ListenAddress? = nil
-    /// `httpAddress` is the command line's default rather than asked for: if its port is taken (a
-    /// second server on the host), the server logs a warning and runs without HTTP instead of failing.
-    public var httpAddressIsDefault = false
     /// An HTTP client must send a complete request head within this time of connecting (or of its
     /// previous response), and read each response within it; otherwise it is closed (408 if it had
     /// started a request). Also how long an idle keep-alive connection is kept.

@@ -30,7 +30,8 @@ case .run(let configuration):
         try server.start(handleSignals: true)
     } catch let error as SystemError where error.errno == EADDRINUSE {
         if let http = configuration.httpAddress, error.operation == "bind \(http)" {
-            fail("HTTP address \(http) is already in use; choose another with --http-address, or disable HTTP with --http-address=", code: 1)
+            fail("HTTP address \(http) is already in use (another topology-server's dashboard?); choose another with "
+                 + "--http-address HOST:PORT, or run without HTTP with --http-address=", code: 1)
         }
         fail("address \(configuration.address) is already in use (another server running?); choose another with --address", code: 1)
     } catch {

@@ -90,10 +90,25 @@ final class FrameSessionTests: XCTestCase {
         }
     }
 
-    func testAnHTTPRequestOnTheFramesPortIsNamed() {
-        let message = "this port speaks length-prefixed protobuf Frames (runtime.v1.Frame), not HTTP; see docs/operations.md"
-        assertCloses(Array("GET /api/v1/topology HTTP/1.1\r\nHost: x\r\n\r\n".utf8), .invalidArgument, message)
-        assertCloses(Array("POST".utf8), .invalidArgument, message)
+    /// An HTTP client on the frames port gets a plain HTTP 400 naming the HTTP port (or saying
+    /// there is none), then the connection closes; nothing after it is read.
+    func testAnHTTPRequestOnTheFramesPortIsAnsweredInHTTP() {
+        for (httpAddress, names) in [("127.0.0.1:50054", "the dashboard and the HTTP API are at http://127.0.0.1:50054/"),
+                                     (nil, "the dashboard and the HTTP API are not enabled on this server (--http-address)")] {
+            for (request, chunk) in [("GET /api/v1/topology HTTP/1.1\r\nHost: x\r\n\r\n", Int.max), ("POST", 1)] {
+                var h = ProtocolHarness()
+                h.dispatcher.configuration.httpAddress = httpAddress
+                h.receive(Array(request.utf8), chunk: chunk)
+                let text = String(decoding: h.queue, as: UTF8.self)
+                XCTAssertTrue(text.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), text)
+                XCTAssertTrue(text.contains("Connection: close\r\n"), text)
+                XCTAssertTrue(text.hasSuffix("this is the frames port of topology-server: length-prefixed protobuf Frames "
+                                             + "(runtime.v1.Frame) and gRPC, not HTTP/1.1; \(names) (docs/operations.md)\n"), text)
+                XCTAssertEqual(h.actions, [.close])
+                XCTAssertEqual(h.session.state, .closed)
+                XCTAssertEqual(h.dispatcher.metrics.frameErrors[StatusCode.invalidArgument.description], 1)
+            }
+        }
         // Only as the first bytes: after a frame, the same bytes are a (too long) frame.
         var h = ProtocolHarness()
         h.receive(FrameSessionTests.bytes([Frame(callId: 1, message: .getTopologyRequest(GetTopologyRequest()))]) + Array("GET ".utf8))

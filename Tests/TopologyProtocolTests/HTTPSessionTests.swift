@@ -107,6 +107,35 @@ final class HTTPSessionTests: XCTestCase {
         }
     }
 
+    /// A Frames or gRPC client given the HTTP port (its first bytes are a length prefix, not a
+    /// method and a space) gets a 400 naming the frames port, whole or byte by byte; a request
+    /// line is served as ever, also after empty lines.
+    func testAFramesClientOnTheHTTPPortIsToldWhichPortItWants() {
+        let register: [UInt8] = [0x0c, 0x08, 0x01, 0x52, 0x08, 0x0a, 0x06] + Array("python".utf8)
+        for (bytes, framesAddress) in [(register, "127.0.0.1:50053" as String?), (Array("HTTP2".utf8) + [0], nil),
+                                       ([0x16, 0x03, 0x01], "127.0.0.1:50053")] {
+            for chunk in [Int.max, 1] {
+                var h = Harness()
+                h.env.framesAddress = framesAddress
+                h.receive(bytes, chunk: chunk)
+                let response = h.response()
+                XCTAssertTrue(response.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), response)
+                let frames = framesAddress.map { "its frames port, \($0)" } ?? "its frames port (--address)"
+                XCTAssertTrue(response.hasSuffix("this is the HTTP port of topology-server (dashboard, JSON, Connect), not the "
+                                                 + "frames port: services speaking Frames or gRPC connect to \(frames)\n"), response)
+                XCTAssertEqual(h.metrics.httpRequests[400], 1)
+                XCTAssertTrue(h.session.isClosing)
+            }
+        }
+        XCTAssertNil(HTTPSession.requestLineStart(Array("DELE".utf8)), "a method so far: wait")
+        XCTAssertEqual(HTTPSession.requestLineStart(Array("\r\nGET ".utf8)), true)
+        XCTAssertEqual(HTTPSession.requestLineStart(Array(" GET".utf8)), false)
+        XCTAssertEqual(HTTPSession.requestLineStart(Array(repeating: 65, count: 20)), false, "no method is that long")
+        var h = Harness()
+        h.receive("\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n", chunk: 1)
+        XCTAssertTrue(h.response().hasPrefix("HTTP/1.1 200 OK\r\n"))
+    }
+
     func testARequestIsAnsweredWholeOrByteByByteAndTheConnectionStays() {
         for chunk in [Int.max, 1, 7] {
             var h = Harness()

@@ -118,14 +118,24 @@ final class ExecutableTests: XCTestCase {
 
     func testSigtermEndsWatchesWithUnavailableAndPortInUseExitsOne() throws {
         let url = try executable()
-        let server = try Child(url, ["--address", "127.0.0.1:0", "--heartbeat-interval-ms", "100"])
+        let server = try Child(url, ["--address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", "--heartbeat-interval-ms", "100"])
         let port = try server.boundPort()
 
         // A second server on the same port: one clear line, exit 1.
-        let clash = try Child(url, ["--address", "127.0.0.1:\(port)"])
+        let clash = try Child(url, ["--address", "127.0.0.1:\(port)", "--http-address="])
         XCTAssertEqual(clash.waitExit(timeout: 10), 1)
         usleep(50_000)
         XCTAssertTrue(clash.errorOutput.contains("already in use"), clash.errorOutput)
+
+        // A second server whose HTTP port is taken (the first one's) does not run without its
+        // dashboard: it fails at startup naming the flag and how to do without HTTP.
+        let httpPort = try XCTUnwrap(Int(try XCTUnwrap(server.errorOutput.firstMatch(of: /http_address="?127\.0\.0\.1:(\d+)/)?.1)))
+        let httpClash = try Child(url, ["--address", "127.0.0.1:0", "--http-address", "127.0.0.1:\(httpPort)"])
+        XCTAssertEqual(httpClash.waitExit(timeout: 10), 1)
+        usleep(50_000)
+        XCTAssertTrue(httpClash.errorOutput.contains("HTTP address 127.0.0.1:\(httpPort) is already in use (another topology-server's "
+                                                     + "dashboard?); choose another with --http-address HOST:PORT, or run without HTTP "
+                                                     + "with --http-address="), httpClash.errorOutput)
 
         let client = try TestClient(port: port)
         _ = try client.register("watched")
@@ -150,7 +160,7 @@ final class ExecutableTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(start), 1.0, "exit took too long")
 
         // SO_REUSEADDR: a new server gets the same port at once.
-        let again = try Child(url, ["--address", "127.0.0.1:\(port)"])
+        let again = try Child(url, ["--address", "127.0.0.1:\(port)", "--http-address="])
         XCTAssertEqual(try again.boundPort(), port)
         kill(again.process.processIdentifier, SIGINT)
         XCTAssertEqual(again.waitExit(timeout: 3), 0)

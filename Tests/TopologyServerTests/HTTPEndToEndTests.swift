@@ -453,14 +453,6 @@ final class HTTPEndToEndTests: XCTestCase {
         defer { holder.stop() }
         let taken = try XCTUnwrap(holder.server.boundHTTPAddress)
 
-        let lenient = try RunningServer { c in
-            c.httpAddress = taken
-            c.httpAddressIsDefault = true
-        }
-        XCTAssertNil(lenient.server.boundHTTPAddress)
-        XCTAssertTrue(lenient.logLines.contains("http listener disabled"))
-        lenient.stop()
-
         var strict = ServerConfiguration()
         strict.address = ListenAddress(host: "127.0.0.1", port: 0, family: .ipv4)
         strict.httpAddress = taken
@@ -481,7 +473,6 @@ final class HTTPEndToEndTests: XCTestCase {
     func testCommandLineHTTPFlags() throws {
         guard case .run(let defaults) = try CommandLineOptions.parse([], environment: [:]) else { return XCTFail() }
         XCTAssertEqual(defaults.httpAddress, ListenAddress(host: "127.0.0.1", port: 50054, family: .ipv4))
-        XCTAssertTrue(defaults.httpAddressIsDefault)
         XCTAssertEqual(defaults.sseCommentIntervalMs, 15_000)
         guard case .run(let off) = try CommandLineOptions.parse(["--http-address="], environment: [:]) else { return XCTFail() }
         XCTAssertNil(off.httpAddress)
@@ -491,7 +482,6 @@ final class HTTPEndToEndTests: XCTestCase {
             ["--http-address", "[::1]:0", "--sse-comment-interval-ms", "250", "--http-request-timeout-ms", "900", "--max-http-connections", "9"],
             environment: [:]) else { return XCTFail() }
         XCTAssertEqual(set.httpAddress, ListenAddress(host: "::1", port: 0, family: .ipv6))
-        XCTAssertFalse(set.httpAddressIsDefault)
         XCTAssertEqual(set.sseCommentIntervalMs, 250)
         XCTAssertEqual(set.httpRequestTimeoutMs, 900)
         XCTAssertEqual(set.maxHTTPConnections, 9)

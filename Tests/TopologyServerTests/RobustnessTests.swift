@@ -43,7 +43,6 @@ final class RobustnessTests: XCTestCase {
             ("call id 0", hex("02 08 00"), .invalidArgument, "call_id 0 is reserved"),
             // An empty Frame decodes as call 0 with no message: the same answer.
             ("zero-length frame", hex("00"), .invalidArgument, "call_id 0 is reserved"),
-            ("HTTP request", Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8), .invalidArgument, "not HTTP"),
             ("TLS client hello", hex("16 03 01 00 a5 01 00 00 a1 03 03") + [UInt8](repeating: 0x41, count: 160), nil, ""),
             ("frame cut off, then close", hex("10 52 0e 0a"), nil, ""),
         ]
@@ -62,6 +61,13 @@ final class RobustnessTests: XCTestCase {
             }
             try witness.beat()
         }
+        // An HTTP request is answered in HTTP, naming the HTTP port.
+        let http = try server.client()
+        http.sendRaw(Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))
+        let answer = String(decoding: try http.readBytesUntilClosed(timeout: 5), as: UTF8.self)
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), answer)
+        XCTAssertTrue(answer.contains("not HTTP/1.1; the dashboard and the HTTP API are"), answer)
+        try witness.beat()
         XCTAssertLessThan(witness.worstAckMs, 250, "a bad connection delayed the witness")
         XCTAssertEqual(server.server.stats().connections, 1)
         XCTAssertTrue(server.logLines.contains("not HTTP"))

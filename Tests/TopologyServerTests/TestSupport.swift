@@ -154,6 +154,22 @@ final class TestClient: @unchecked Sendable {
         }
     }
 
+    /// Waits for the server to close the connection; returns the bytes it sent, not read as frames
+    /// (an HTTP answer).
+    func readBytesUntilClosed(timeout: Double = 5) throws -> [UInt8] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var bytes: [UInt8] = []
+        while true {
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0 else { throw TestTimeout(description: "not closed within \(timeout) s") }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, Int32(max(1, remaining * 1000))) <= 0 { continue }
+            let n = readChunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return bytes }
+            bytes += readChunk[0..<n]
+        }
+    }
+
     /// Waits for the server to close the connection; returns the frames it sent before.
     func readUntilClosed(timeout: Double = 5) throws -> [Frame] {
         var frames = stash

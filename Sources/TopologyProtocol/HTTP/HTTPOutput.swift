@@ -67,6 +67,9 @@ public struct HTTPEnvironment {
     /// holds them for the call, so the function must not reach for them itself).
     public var renderMetrics: (Int64, Topology, ServerMetrics) -> String
     public var log: EventLog
+    /// Where the frames listener is (host:port), to name it to a Frames or gRPC client that came to
+    /// the HTTP port.
+    public var framesAddress: String?
 
     public init(limits: HTTPLimits, requestTimeoutMs: Int64, sseCommentIntervalMs: Int64, maxOutboundBytes: Int, closeGraceMs: Int64,
                 offLoopReplyEntries: Int, canEncodeOffLoop: Bool, tokenMatches: ((String) -> Bool)?, limitFlag: @escaping (String) -> String?,

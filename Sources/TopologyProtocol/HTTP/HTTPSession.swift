@@ -43,6 +43,8 @@ public struct HTTPSession {
     var streamFormat = EventStreamFormat.topology
     var parser: HTTPRequestParser
     public let peer: String
+    /// The connection's first bytes were found to begin a request line (see `receive`).
+    var startsWithRequestLine = false
 
     public init(peer: String, limits: HTTPLimits, now: Int64, requestTimeoutMs: Int64) {
         self.peer = peer
@@ -75,6 +77,13 @@ public struct HTTPSession {
                                  rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) {
         guard phase == .requests else { return }
         parser.append(bytes)
+        if !startsWithRequestLine {
+            switch HTTPSession.requestLineStart(parser.buffer) {
+            case nil: return  // a method's capitals so far: wait for more
+            case true?: startsWithRequestLine = true
+            case false?: return refuseNonHTTP(now: now, env, topology: &topology, rpc: &rpc, &out)
+            }
+        }
         answerRequests(now: now, env, topology: &topology, rpc: &rpc, &out)
     }
 
@@ -120,6 +129,33 @@ public struct HTTPSession {
             deadlineMs = now + env.requestTimeoutMs
             respond(to: request, now: now, env, topology: &topology, rpc: &rpc, &out)
         }
+    }
+
+    /// Whether `bytes`, a connection's first, begin an HTTP request line: capitals (the method) then
+    /// a space, after any empty lines; nil while only capitals came. A Frame's length prefix and
+    /// call id, TLS's handshake byte (0x16) and HTTP/2 frames after the preface are not.
+    static func requestLineStart(_ bytes: [UInt8]) -> Bool? {
+        var index = 0
+        while index < bytes.count, bytes[index] == 13 || bytes[index] == 10 { index += 1 }
+        let methodStart = index
+        while index < bytes.count, index - methodStart < 20 {
+            let byte = bytes[index]
+            if byte == 32 { return index > methodStart }
+            guard byte >= 65 && byte <= 90 else { return false }
+            index += 1
+        }
+        return index - methodStart < 20 ? nil : false
+    }
+
+    /// A client that speaks something else (a Frames or gRPC stub given the HTTP port) is told which
+    /// port this is and which one it wants, in a plain 400 its author can read in a capture.
+    mutating func refuseNonHTTP<C: Clock>(now: Int64, _ env: HTTPEnvironment, topology: inout Topology, rpc: inout RPCDispatcher<C>,
+                                          _ out: inout HTTPOutput) {
+        let frames = env.framesAddress.map { "its frames port, \($0)" } ?? "its frames port (--address)"
+        let message = "this is the HTTP port of topology-server (dashboard, JSON, Connect), not the frames port: "
+            + "services speaking Frames or gRPC connect to \(frames)"
+        env.log.info("http request refused", ["peer": peer, "code": "400", "error": "not HTTP"])
+        queue(.text(.badRequest, message), keepAlive: false, headOnly: false, now: now, env, topology: &topology, rpc: &rpc, &out)
     }
 
     /// Queues a response; closes after it unless `keepAlive`.

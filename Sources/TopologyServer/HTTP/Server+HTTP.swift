@@ -13,24 +13,16 @@ import Glibc
 extension Server {
     static let httpListenerToken: UInt64 = 4
 
-    /// Binds the HTTP listener if one is configured. A default address whose port is taken is
-    /// logged and skipped; an address that was asked for must bind.
+    /// Binds the HTTP listener if one is configured; it must bind (the executable names the flag).
     func startHTTP() throws {
         guard let address = configuration.httpAddress, let epoll else { return }
-        let fd: Int32
-        let bound: SocketAddress
-        do {
-            (fd, bound) = try Sockets.listen(on: address)
-        } catch let error as SystemError where configuration.httpAddressIsDefault && error.errno == EADDRINUSE {
-            logger.warning("http listener disabled", ["address": address.description, "error": error.description,
-                                                      "note": "the default --http-address is taken; set --http-address to choose another"])
-            return
-        }
+        let (fd, bound) = try Sockets.listen(on: address)
         httpListener = fd
         try epoll.add(fd, events: UInt32(TOPOLOGY_EPOLLIN), data: Server.httpListenerToken)
         var actual = address
         actual.port = bound.port
         boundHTTPAddress = actual
+        dispatcher.configuration.httpAddress = actual.description
     }
 
     func acceptHTTP(now: Int64) {
@@ -84,13 +76,15 @@ extension Server {
 
     /// What a session needs of the server for one call.
     func httpEnvironment() -> HTTPEnvironment {
-        HTTPEnvironment(limits: configuration.httpLimits, requestTimeoutMs: configuration.httpRequestTimeoutMs,
+        var environment = HTTPEnvironment(limits: configuration.httpLimits, requestTimeoutMs: configuration.httpRequestTimeoutMs,
                         sseCommentIntervalMs: configuration.sseCommentIntervalMs, maxOutboundBytes: configuration.maxOutboundBytes,
                         closeGraceMs: max(configuration.shutdownGraceMs, 1_000), offLoopReplyEntries: Server.offLoopReplyEntries,
                         canEncodeOffLoop: replyEncoder != nil, tokenMatches: dispatcher.configuration.tokenMatches,
                         limitFlag: CommandLineOptions.flag(forConfigurationField:), serverEpoch: serverEpoch,
                         shuttingDown: shutdownDeadlineMs != nil, dashboardPage: DashboardPage.bytes,
                         renderMetrics: { [unowned self] in renderMetrics(now: $0, topology: $1, metrics: $2) }, log: dispatcher.log)
+        environment.framesAddress = boundAddress?.description
+        return environment
     }
 
     /// Runs `body` on the connection's session with its queue moved in (not copied), then carries

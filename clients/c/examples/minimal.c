@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* nanosleep, struct timespec: POSIX, not C99 */
 #include <time.h>
 #include <topology.h>
 

@@ -211,7 +211,8 @@ typedef enum topo_client_state {
     TOPO_CLIENT_DISCONNECTED = 0, /* no connection; the keeper retries with backoff if needed */
     TOPO_CLIENT_CONNECTED = 1,    /* connected, no service registered */
     TOPO_CLIENT_REGISTERED = 2,   /* connected and the service is registered (heartbeats flow) */
-    TOPO_CLIENT_RECOVERING = 3,   /* registered before, now reconnecting and/or re-registering */
+    TOPO_CLIENT_RECOVERING = 3,   /* registering in the background: no server reachable yet, or
+                                   * registered before and now reconnecting / re-registering */
     TOPO_CLIENT_CLOSED = 4        /* topo_client_close() was called */
 } topo_client_state;
 
@@ -256,9 +257,11 @@ typedef struct topo_options {
 void topo_options_init(topo_options *options);
 
 /* Creates a client and connects to the first address that accepts. On success *out is a client
- * that the caller must release with topo_client_close(). On failure *out is NULL and no thread was
- * left running. (A client whose server is unreachable later keeps retrying in the background.)
- * options may be NULL (defaults). Thread-safe. */
+ * that the caller must release with topo_client_close(). No server reachable is not a failure: the
+ * client starts DISCONNECTED (the last error says why) and connects in the background once it has
+ * work (a registration, a watch); topo_get_topology() tries again itself. On failure (TOPO_EINVAL
+ * for a bad address, TOPO_EAUTH, TOPO_ENOMEM, TOPO_ESYS) *out is NULL and no thread was left
+ * running. options may be NULL (defaults). Thread-safe. */
 TOPO_MUST_CHECK int topo_client_connect(const topo_options *options, topo_client **out);
 
 /* Stops the threads, closes the connection and frees the client (after closing every watch still
@@ -276,12 +279,18 @@ typedef struct topo_service_info {
 } topo_service_info;
 
 /* Registers the service and starts background heartbeats at the interval the server returned.
- * One service per client: TOPO_ESTATE if one is registered already. Blocks up to io_timeout.
- * Thread-safe. */
+ * When no server address accepts a connection it returns TOPO_OK at once: the state is
+ * TOPO_CLIENT_RECOVERING, the service id "" and the keeper registers as soon as a server listens
+ * (the backoff of a reconnection: within half the server's default interval, 2.5 s, or
+ * reconnect_max_ms); topo_report_call() works meanwhile (calls are kept, see there). TOPO_EINVAL
+ * with a message (topo_client_last_error) for a NULL, empty, all-whitespace or over-256-byte name;
+ * TOPO_ESTATUS when the server refuses the registration. One service per client: TOPO_ESTATE if one
+ * is registered (or waiting to be) already. Blocks up to io_timeout. Thread-safe. */
 TOPO_MUST_CHECK int topo_register(topo_client *client, const topo_service_info *info);
 
 /* Unregisters the service (the node is removed at once), stops heartbeats, and flushes pending
- * activity first. TOPO_ESTATE if none is registered. Blocks up to io_timeout. Thread-safe. */
+ * activity first. A registration still waiting for a server is given up (TOPO_OK, its kept calls
+ * dropped). TOPO_ESTATE if none is registered. Blocks up to io_timeout. Thread-safe. */
 TOPO_MUST_CHECK int topo_unregister(topo_client *client);
 
 /* Records one call this service made to `target` (a service name, interface::role, or address)
@@ -291,7 +300,9 @@ TOPO_MUST_CHECK int topo_unregister(topo_client *client);
  * batch_size, error_count and a LatencyHistogram (GAMMA 1.02 buckets, so percentiles survive the
  * batching). Costs a length and UTF-8 check, one mutex (no system call unless contended) and a
  * binary search: 140-390 ns on one thread in `make bench` on a busy 2-core machine.
- * Calls are kept while the connection is down and sent after recovery; they are lost only if a
+ * Calls are kept while the connection is down (or before a server was first reached) and sent
+ * after registration, those from before it with timestamp_ms = the time of the first of them (the
+ * server counts them where they were made, not in the rate of the moment); they are lost only if a
  * connection dies after their report left (at most once, never counted twice), or if the server
  * refuses their report (counted in calls_dropped, see topo_client_stats).
  * TOPO_EINVAL for a NULL or empty target, or a target or method over TOPO_MAX_REPORT_STRING_BYTES

@@ -83,7 +83,6 @@ int activity_flush(topo_client *c)
     uint64_t gen = c->gen;
     int rc = TOPO_OK;
     w_frame f;
-    int64_t now = wall_ms();
     if (!c->registered || !c->service_id || c->need_register || c->fd < 0) return TOPO_ESTATE;
     list = agg_take(&c->agg);
     for (e = list; e; e = e->next) {
@@ -100,8 +99,11 @@ int activity_flush(topo_client *c)
         r->service_id = c->service_id;
         r->target_service = e->target;
         r->type = 1; /* ACTIVITY_TYPE_REQUEST_SENT */
-        r->has_timestamp_ms = true;
-        r->timestamp_ms = now;
+        /* Calls recorded before this registration were kept while no server had the service: their
+         * report says when the first was made, so the server counts them there and not as calls of
+         * the moment. Live calls carry no time: counted on arrival, whatever the clocks say. */
+        r->has_timestamp_ms = e->era < c->registration_era;
+        r->timestamp_ms = e->first_ms;
         if (e->calls > e->zero_count) {
             double avg = e->latency_sum / (double)e->calls;
             r->has_latency_ms = true;

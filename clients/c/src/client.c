@@ -118,12 +118,12 @@ int topo_client_connect(const topo_options *o, topo_client **out)
     pthread_mutex_lock(&c->mu);
     rc = connection_open(c);
     pthread_mutex_unlock(&c->mu);
-    if (rc != TOPO_OK) {
+    if (rc != TOPO_OK && rc != TOPO_ECONNECT) { /* no server yet is no failure: see topology.h */
         client_free(c);
         return rc;
     }
     if (pthread_create(&c->reader, NULL, reader_main, c) != 0) {
-        close(c->fd);
+        if (c->fd >= 0) close(c->fd);
         client_free(c);
         return TOPO_ESYS;
     }

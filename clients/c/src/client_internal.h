@@ -110,6 +110,8 @@ struct topo_client {
     char *epoch;
     int32_t interval_ms, flush_ms, multiplier;
     int64_t last_hb_answer; /* when the heartbeat stream was last answered (or registered) */
+    uint64_t registration_era; /* the aggregator's era of the last registration: calls recorded
+                                * in an older one were kept while no server had the service */
     uint64_t hb_call_id;
     int64_t hb_seq;
     int64_t next_hb, next_flush, next_connect, next_register;
@@ -123,8 +125,8 @@ struct topo_client {
     size_t acts_head, acts_len, acts_cap;
     topo_watch *watches;
 
-    char last_error[256];
-    char drop_reason[256]; /* why the connection is being dropped, when we know better than EOF */
+    char last_error[400];  /* room for a server's sentence, e.g. an HTTP port naming the frames port */
+    char drop_reason[400]; /* why the connection is being dropped, when we know better than EOF */
     int drop_err;          /* the error its pending calls get, when we know better than ECLOSED */
     int32_t last_status;
     topo_client_stats stats;

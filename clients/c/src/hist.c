@@ -118,6 +118,8 @@ static agg_entry *find_or_add(aggregator *a, const char *target, const char *met
         e->method = pb_strdup(method);
         if (!e->method) goto oom;
     }
+    e->first_ms = wall_ms();
+    e->era = a->era;
     e->next = a->table[b];
     a->table[b] = e;
     a->keys++;
@@ -211,6 +213,8 @@ void agg_put_back(aggregator *a, agg_entry *list)
             dst->errors += src->errors;
             dst->zero_count += src->zero_count;
             dst->latency_sum += src->latency_sum;
+            if (src->first_ms < dst->first_ms) dst->first_ms = src->first_ms;
+            if (src->era < dst->era) dst->era = src->era;
             agg_free_list(src);
         } else if (a->keys < AGG_MAX_KEYS) {
             /* Kept whole as an entry of its own: batch_size is an int32, so two entries of one pair
@@ -226,6 +230,15 @@ void agg_put_back(aggregator *a, agg_entry *list)
         }
     }
     pthread_mutex_unlock(&a->mu);
+}
+
+uint64_t agg_new_era(aggregator *a)
+{
+    uint64_t era;
+    pthread_mutex_lock(&a->mu);
+    era = ++a->era;
+    pthread_mutex_unlock(&a->mu);
+    return era;
 }
 
 void agg_note_dropped(aggregator *a, uint64_t calls)

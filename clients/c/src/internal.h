@@ -55,6 +55,9 @@ typedef struct agg_entry {
     char *method;            /* NULL if none */
     uint64_t calls, errors, zero_count;
     double latency_sum;
+    int64_t first_ms;        /* wall_ms() of the entry's first call: reports of calls kept through
+                              * an outage say when they were made */
+    uint64_t era;            /* the aggregator's era when the first call was recorded */
     int32_t *idx;            /* sorted bucket indexes */
     uint64_t *cnt;           /* parallel counts */
     size_t n, cap;
@@ -67,6 +70,7 @@ typedef struct aggregator {
     agg_entry *table[AGG_BUCKETS];
     size_t keys;
     bool accepting; /* a service is registered: calls are taken */
+    uint64_t era;   /* counts registrations: an entry of an older era was kept through an outage */
     uint64_t calls_total, dropped;
 } aggregator;
 
@@ -80,9 +84,12 @@ int agg_add(aggregator *a, const char *target, const char *method, double latenc
 /* Detaches every entry (a list linked by next) and empties the aggregator. */
 agg_entry *agg_take(aggregator *a);
 /* Puts entries back, e.g. when they could not be sent: merged into the pair's entry while the
- * sum stays <= INT32_MAX calls (batch_size is an int32), else kept as an entry of its own; counted
- * as dropped only past AGG_MAX_KEYS entries. Every entry keeps calls <= INT32_MAX. */
+ * sum stays <= INT32_MAX calls (batch_size is an int32), keeping the earlier first_ms and era, else kept
+ * as an entry of its own; counted as dropped only past AGG_MAX_KEYS entries. Every entry keeps
+ * calls <= INT32_MAX. */
 void agg_put_back(aggregator *a, agg_entry *list);
+/* Starts a new era (a registration succeeded) and returns it. */
+uint64_t agg_new_era(aggregator *a);
 /* Counts calls lost after they left the aggregator (their report was refused). */
 void agg_note_dropped(aggregator *a, uint64_t calls);
 void agg_free_list(agg_entry *list);

@@ -112,14 +112,14 @@ static bool wants_connection(topo_client *c)
     return false;
 }
 
-/* The backoff cap: reconnect_max_ms if set; else half the heartbeat interval, at least 100 ms (at
- * most 20 attempts a second) and at most 5 s. A restarted server hears from every client within
- * half an interval of listening, and a fleet's attempts spread over [cap/2, cap]. */
+/* The backoff cap: reconnect_max_ms if set; else half the heartbeat interval (the server's default,
+ * 5 s, until a server gave one), at least 100 ms (at most 20 attempts a second) and at most 5 s. A
+ * restarted (or first) server hears from every client within half an interval of listening, and a
+ * fleet's attempts spread over [cap/2, cap]. */
 static int max_backoff(topo_client *c)
 {
-    int half = c->interval_ms / 2;
+    int half = (c->interval_ms > 0 ? c->interval_ms : 5000) / 2;
     if (c->reconnect_max_ms > 0) return c->reconnect_max_ms;
-    if (c->interval_ms <= 0) return 5000;
     return half < 100 ? 100 : half > 5000 ? 5000 : half;
 }
 

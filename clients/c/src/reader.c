@@ -8,6 +8,27 @@
 
 #include "client_internal.h"
 
+/* The sentence for a peer whose first bytes are an HTTP response: an HTTP port (the dashboard's)
+ * given instead of the frames port. Quotes the status line and the first line of the body, where
+ * a topology-server names its frames port. */
+static void describe_http_answer(const char *address, const uint8_t *buf, size_t n, char *why, size_t len)
+{
+    const char *text = (const char *)buf, *end = text + n, *eol, *body, *body_end;
+    eol = memchr(text, '\r', n);
+    if (!eol) eol = end;
+    body = NULL;
+    for (body_end = text; body_end + 3 < end; body_end++)
+        if (memcmp(body_end, "\r\n\r\n", 4) == 0) {
+            body = body_end + 4;
+            break;
+        }
+    body_end = body ? memchr(body, '\n', (size_t)(end - body)) : NULL;
+    if (body && !body_end) body_end = end;
+    snprintf(why, len, "%s is an HTTP server, not a topology frames port (it answered \"%.*s\")%s%.*s", address,
+             (int)(eol - text > 60 ? 60 : eol - text), text, body && body_end > body ? ": " : "",
+             body ? (int)(body_end - body > 240 ? 240 : body_end - body) : 0, body ? body : "");
+}
+
 /* mu held. Takes ownership of f's contents; bytes is its size on the wire. */
 static void dispatch(topo_client *c, w_frame *f, size_t bytes)
 {
@@ -48,13 +69,16 @@ void *reader_main(void *arg)
         uint64_t gen;
         frame_reader fr;
         int err = TOPO_ECLOSED;
-        char why[200] = "connection closed by the server";
+        bool first = true;
+        const char *address;
+        char why[400] = "connection closed by the server";
         if (c->fd < 0) {
             cond_wait_until(&c->cv, &c->mu, -1);
             continue;
         }
         fd = c->fd;
         gen = c->gen;
+        address = c->addresses[c->addr_index]; /* read under mu: connection_open sets it */
         frame_reader_init(&fr, c->max_frame);
         pthread_mutex_unlock(&c->mu);
         for (;;) {
@@ -83,6 +107,13 @@ void *reader_main(void *arg)
                 }
                 break;
             }
+            if (first && n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+                /* as a Frame: length 'H' (72), then 'T', a group: an undecodable-frame error */
+                err = TOPO_EPROTO;
+                describe_http_answer(address, buf, (size_t)n, why, sizeof why);
+                break;
+            }
+            first = false;
             fe = frame_reader_feed(&fr, buf, (size_t)n);
             pthread_mutex_lock(&c->mu);
             while (fe == FRAME_OK) {

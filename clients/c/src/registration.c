@@ -29,6 +29,7 @@ int registration_send(topo_client *c)
     c->interval_ms = h->heartbeat_interval_ms > 0 ? h->heartbeat_interval_ms : 5000;
     c->multiplier = h->timeout_multiplier > 0 ? h->timeout_multiplier : 3;
     c->last_hb_answer = mono_ms();
+    c->registration_era = agg_new_era(&c->agg);
     c->flush_ms = h->activity_flush_ms > 0 ? h->activity_flush_ms : 1000;
     pb_free(&w_frame_desc, &reply);
     c->stats.registrations++;
@@ -50,11 +51,30 @@ static int copy_metadata(topo_metadata *d, const topo_metadata *s)
     return TOPO_OK;
 }
 
+/* The name's own check, with a message: the server would refuse these names (INVALID_ARGUMENT), and
+ * a registration waiting for a server would retry a refused one for ever. */
+static const char *name_problem(const char *name)
+{
+    size_t n = strlen(name), i;
+    if (n == 0) return "the service name is empty";
+    if (n > 256) return "the service name is longer than 256 bytes";
+    for (i = 0; i < n; i++)
+        if (!strchr(" \t\n\v\f\r", name[i])) return NULL;
+    return "the service name is only whitespace";
+}
+
 int topo_register(topo_client *c, const topo_service_info *info)
 {
     int rc;
-    if (!c || !info || !info->name || !info->name[0] || strlen(info->name) > 256) return TOPO_EINVAL;
+    const char *problem;
+    if (!c) return TOPO_EINVAL;
+    problem = !info ? "no service info (NULL)" : !info->name ? "no service name (NULL)" : name_problem(info->name);
     pthread_mutex_lock(&c->mu);
+    if (problem) {
+        client_set_error(c, "register: %s", problem);
+        pthread_mutex_unlock(&c->mu);
+        return TOPO_EINVAL;
+    }
     if (c->registered || c->reg.service_name || c->closing) {
         pthread_mutex_unlock(&c->mu);
         return TOPO_ESTATE;
@@ -73,11 +93,18 @@ int topo_register(topo_client *c, const topo_service_info *info)
     }
     rc = connection_open(c);
     if (rc == TOPO_OK) rc = registration_send(c);
-    if (rc == TOPO_OK) {
+    if (rc == TOPO_OK || rc == TOPO_ECONNECT) {
+        /* No server listens (yet): the keeper connects with backoff and registers as soon as one
+         * does; calls are kept meanwhile. A server's refusal is the caller's error. */
         c->registered = true;
+        c->need_register = rc == TOPO_ECONNECT;
         agg_set_accepting(&c->agg, true);
         c->hb_seq = 0;
-        client_set_state(c, TOPO_CLIENT_REGISTERED);
+        client_set_state(c, rc == TOPO_OK ? TOPO_CLIENT_REGISTERED : TOPO_CLIENT_RECOVERING);
+        if (rc == TOPO_ECONNECT) {
+            rc = TOPO_OK;
+            pthread_cond_broadcast(&c->cv); /* the keeper now wants a connection */
+        }
     }
 out:
     if (rc != TOPO_OK) pb_free(&w_register_req_desc, &c->reg);
@@ -91,9 +118,19 @@ int topo_unregister(topo_client *c)
     int rc;
     if (!c) return TOPO_EINVAL;
     pthread_mutex_lock(&c->mu);
-    if (!c->registered || !c->service_id) {
+    if (!c->registered) {
         pthread_mutex_unlock(&c->mu);
         return TOPO_ESTATE;
+    }
+    if (!c->service_id) { /* still waiting for a server: nothing to remove there, give it up */
+        agg_set_accepting(&c->agg, false);
+        c->registered = false;
+        c->need_register = false;
+        pb_free(&w_register_req_desc, &c->reg);
+        agg_free_list(agg_take(&c->agg));
+        client_set_state(c, c->fd >= 0 ? TOPO_CLIENT_CONNECTED : TOPO_CLIENT_DISCONNECTED);
+        pthread_mutex_unlock(&c->mu);
+        return TOPO_OK;
     }
     agg_set_accepting(&c->agg, false);
     (void)activity_flush(c);

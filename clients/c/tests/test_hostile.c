@@ -32,6 +32,9 @@ struct fake {
     volatile int resubscribed, resume_sent, cancel_seen;
     volatile int resume_ok;
     volatile int watch_requests, send_call_id;
+    /* sc_activity_times: the last report to each of two targets: 0 none, 1 without a time, 2 with */
+    volatile int kept_report, live_report;
+    int64_t kept_timestamp_ms;
     const uint8_t *raw;
     size_t raw_len;
 };
@@ -109,7 +112,8 @@ static void *fake_main(void *arg)
     return NULL;
 }
 
-static void fake_start(fake *fk, scenario_fn fn, int max_conns)
+/* A fake on 127.0.0.1:port (0: any free port). */
+static void fake_start_on(fake *fk, scenario_fn fn, int max_conns, int port)
 {
     struct sockaddr_in a;
     socklen_t al = sizeof a;
@@ -122,11 +126,17 @@ static void fake_start(fake *fk, scenario_fn fn, int max_conns)
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fk->lfd, (struct sockaddr *)&a, sizeof a);
+    a.sin_port = htons((uint16_t)port);
+    CHECK(bind(fk->lfd, (struct sockaddr *)&a, sizeof a) == 0);
     listen(fk->lfd, 16);
     getsockname(fk->lfd, (struct sockaddr *)&a, &al);
     fk->port = ntohs(a.sin_port);
     pthread_create(&fk->th, NULL, fake_main, fk);
+}
+
+static void fake_start(fake *fk, scenario_fn fn, int max_conns)
+{
+    fake_start_on(fk, fn, max_conns, 0);
 }
 
 static void fake_stop(fake *fk)
@@ -295,7 +305,7 @@ static void test_hostile_replies(void)
     static const uint8_t truncated[] = {0x20, 0x08, 0x01, 0x5a};
     static const uint8_t nested_len[] = {0x05, 0x08, 0x01, 0x5a, 0x7f, 0x00}; /* sub-length > parent */
     static const uint8_t group[] = {0x03, 0x08, 0x01, 0x0b};
-    run_register_case("http response", sc_raw_then_close, http, sizeof http - 1, TOPO_EPROTO, TOPO_ETOOBIG);
+    run_register_case("http response", sc_raw_then_close, http, sizeof http - 1, TOPO_EPROTO, TOPO_EPROTO);
     run_register_case("garbage body", sc_raw_then_linger, garbage, sizeof garbage, TOPO_EPROTO, TOPO_EPROTO);
     run_register_case("oversized length", sc_raw_then_linger, oversized, sizeof oversized, TOPO_ETOOBIG, TOPO_ETOOBIG);
     run_register_case("6-byte length prefix", sc_raw_then_linger, long_prefix, sizeof long_prefix, TOPO_EPROTO, TOPO_ETOOBIG);
@@ -311,6 +321,34 @@ static void test_hostile_replies(void)
     run_register_case("wrong reply type", sc_wrong_reply, NULL, 0, TOPO_EPROTO, TOPO_EPROTO);
     run_register_case("status reply", sc_status, NULL, 0, TOPO_ESTATUS, TOPO_ESTATUS);
     run_register_case("call 0 status + close", sc_conn_status, NULL, 0, TOPO_ECLOSED, TOPO_ECLOSED);
+}
+
+/* Pointed at an HTTP port by mistake: the error says so and quotes what the server said (a
+ * topology-server's HTTP port names its frames port), instead of an undecodable-frame error. */
+static void test_http_port_is_named(void)
+{
+    static const char answer[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 58\r\n"
+                                 "Connection: close\r\n\r\nthis is the HTTP port: the frames port is 127.0.0.1:50053\n";
+    fake fk;
+    topo_client *c;
+    char msg[400], expected[200];
+    fake_start(&fk, sc_raw_then_close, 1);
+    fk.raw = (const uint8_t *)answer;
+    fk.raw_len = sizeof answer - 1;
+    c = connect_to(fk.port, 1000);
+    if (!c) {
+        fake_stop(&fk);
+        return;
+    }
+    CHECK_RC(topo_register(c, &svc), TOPO_EPROTO);
+    topo_client_last_error(c, msg, sizeof msg);
+    snprintf(expected, sizeof expected,
+             "127.0.0.1:%d is an HTTP server, not a topology frames port (it answered \"HTTP/1.1 400 Bad Request\"): "
+             "this is the HTTP port: the frames port is 127.0.0.1:50053", fk.port);
+    CHECK(strcmp(msg, expected) == 0);
+    if (strcmp(msg, expected) != 0) fprintf(stderr, "  got: %s\n", msg);
+    topo_client_close(c);
+    fake_stop(&fk);
 }
 
 /* A server answering every request with a randomly damaged but correctly framed reply. */
@@ -456,6 +494,52 @@ static void sc_recovery(fake *fk, int fd)
             send_frame(fd, &out);
             pb_free(&w_frame_desc, &out);
         }
+        pb_free(&w_frame_desc, &f);
+    }
+    frame_reader_free(&r);
+}
+
+/* Registers and acknowledges heartbeats; notes whether the reports to "kept" and "live" carry a
+ * timestamp_ms. */
+static void sc_activity_times(fake *fk, int fd)
+{
+    frame_reader r;
+    w_frame f;
+    long long deadline = t_now_ms() + 5000;
+    frame_reader_init(&r, 1 << 20);
+    while (t_now_ms() < deadline && !fk_get(&fk->stop)) {
+        w_frame out;
+        if (read_frame(fd, &r, &f, 50) != 0) continue;
+        memset(&out, 0, sizeof out);
+        out.call_id = f.call_id;
+        if (f.which == W_REGISTER_REQ) {
+            out.which = W_REGISTER_RESP;
+            out.u.register_resp.has_handle = true;
+            out.u.register_resp.handle.service_id = pb_strdup("3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+            out.u.register_resp.handle.heartbeat_interval_ms = 1000;
+            out.u.register_resp.handle.timeout_multiplier = 3;
+            out.u.register_resp.handle.server_epoch = pb_strdup("epoch-1");
+            out.u.register_resp.handle.activity_flush_ms = 50;
+            send_frame(fd, &out);
+        } else if (f.which == W_HEARTBEAT_REQ) {
+            out.which = W_HEARTBEAT_RESP;
+            out.u.heartbeat_resp.sequence = f.u.heartbeat_req.sequence;
+            out.u.heartbeat_resp.acknowledged = true;
+            out.u.heartbeat_resp.server_epoch = pb_strdup("epoch-1");
+            send_frame(fd, &out);
+        } else if (f.which == W_ACTIVITY_REQ && f.u.activity_req.target_service) {
+            const w_activity_req *a = &f.u.activity_req;
+            int seen = a->has_timestamp_ms ? 2 : 1;
+            pthread_mutex_lock(&fk_mu);
+            if (strcmp(a->target_service, "kept") == 0) {
+                fk->kept_report = seen;
+                fk->kept_timestamp_ms = a->timestamp_ms;
+            } else if (strcmp(a->target_service, "live") == 0) {
+                fk->live_report = seen;
+            }
+            pthread_mutex_unlock(&fk_mu);
+        }
+        pb_free(&w_frame_desc, &out);
         pb_free(&w_frame_desc, &f);
     }
     frame_reader_free(&r);
@@ -860,24 +944,82 @@ static void test_auth_handshake(void)
     run_auth_case("silent", "", 0, TOPO_ETIMEDOUT);
 }
 
+/* No server listens: the client starts anyway (DISCONNECTED, the last error says why), a query
+ * says the server is unreachable, and a registration waits in the background. */
 static void test_no_server(void)
 {
-    char a[64];
+    char a[64], err[256], id[64];
     const char *addrs[1];
     topo_options o;
     topo_client *c = (topo_client *)1;
+    topo_snapshot *s = NULL;
     long long t0 = t_now_ms();
     snprintf(a, sizeof a, "127.0.0.1:%d", closed_port());
     addrs[0] = a;
     topo_options_init(&o);
     o.addresses = addrs;
     o.addresses_count = 1;
-    CHECK_RC(topo_client_connect(&o, &c), TOPO_ECONNECT);
-    CHECK(c == NULL);
+    CHECK_RC(topo_client_connect(&o, &c), TOPO_OK);
     CHECK(t_now_ms() - t0 < 1000);
+    if (c && c != (topo_client *)1) {
+        CHECK(topo_client_state_get(c) == TOPO_CLIENT_DISCONNECTED);
+        topo_client_last_error(c, err, sizeof err);
+        CHECK(strstr(err, a) != NULL); /* names the address that refused */
+        CHECK_RC(topo_get_topology(c, NULL, &s), TOPO_ECONNECT);
+        CHECK(s == NULL);
+        CHECK_RC(topo_register(c, &svc), TOPO_OK);
+        CHECK(topo_client_state_get(c) == TOPO_CLIENT_RECOVERING);
+        CHECK(topo_client_service_id(c, id, sizeof id) == 0);
+        CHECK_RC(topo_report_call(c, "kept", NULL, 1.0, true), TOPO_OK);
+        CHECK_RC(topo_flush(c), TOPO_ESTATE); /* nothing to send to: the calls are kept */
+        CHECK_RC(topo_register(c, &svc), TOPO_ESTATE);
+        CHECK_RC(topo_unregister(c), TOPO_OK); /* gives the waiting registration up */
+        CHECK(topo_client_state_get(c) == TOPO_CLIENT_DISCONNECTED);
+        CHECK_RC(topo_unregister(c), TOPO_ESTATE);
+        topo_client_close(c);
+    }
     addrs[0] = "not-an-address";
     CHECK_RC(topo_client_connect(&o, &c), TOPO_EINVAL);
     CHECK_RC(topo_client_connect(&o, NULL), TOPO_EINVAL);
+}
+
+/* The service starts before its server (a port chosen up front): it registers once the fake
+ * listens, and the calls it kept carry the time they were made, the live ones none. */
+static void test_start_before_server(void)
+{
+    fake fk;
+    char a[64], id[64];
+    const char *addrs[1];
+    topo_options o;
+    topo_client *c = NULL;
+    int port = closed_port();
+    long long before, deadline;
+    snprintf(a, sizeof a, "127.0.0.1:%d", port);
+    addrs[0] = a;
+    topo_options_init(&o);
+    o.addresses = addrs;
+    o.addresses_count = 1;
+    o.reconnect_max_ms = 50;
+    CHECK_RC(topo_client_connect(&o, &c), TOPO_OK);
+    if (!c) return;
+    CHECK_RC(topo_register(c, &svc), TOPO_OK);
+    before = (long long)time(NULL) * 1000;
+    CHECK_RC(topo_report_call(c, "kept", "Get", 3.0, true), TOPO_OK);
+    fake_start_on(&fk, sc_activity_times, 4, port);
+    deadline = t_now_ms() + 5000;
+    while (t_now_ms() < deadline && topo_client_state_get(c) != TOPO_CLIENT_REGISTERED) t_sleep_ms(5);
+    CHECK(topo_client_state_get(c) == TOPO_CLIENT_REGISTERED);
+    CHECK(topo_client_service_id(c, id, sizeof id) == 36);
+    CHECK_RC(topo_report_call(c, "live", "Get", 3.0, true), TOPO_OK);
+    deadline = t_now_ms() + 5000;
+    while (t_now_ms() < deadline && (fk_get(&fk.kept_report) == 0 || fk_get(&fk.live_report) == 0)) t_sleep_ms(5);
+    CHECK_EQ_INT(fk_get(&fk.kept_report), 2);
+    CHECK_EQ_INT(fk_get(&fk.live_report), 1);
+    pthread_mutex_lock(&fk_mu);
+    CHECK(fk.kept_timestamp_ms >= before - 1000 && fk.kept_timestamp_ms <= (long long)time(NULL) * 1000 + 1000);
+    pthread_mutex_unlock(&fk_mu);
+    topo_client_close(c);
+    fake_stop(&fk);
 }
 
 static void test_bad_arguments(void)
@@ -894,13 +1036,27 @@ static void test_bad_arguments(void)
         fake_stop(&fk);
         return;
     }
-    bad.name = "";
-    CHECK_RC(topo_register(c, &bad), TOPO_EINVAL);
-    memset(longname, 'x', sizeof longname - 1);
-    longname[sizeof longname - 1] = '\0';
-    bad.name = longname;
-    CHECK_RC(topo_register(c, &bad), TOPO_EINVAL);
-    CHECK_RC(topo_register(c, NULL), TOPO_EINVAL);
+    {
+        /* each refusal says what is wrong with the name */
+        char err[256];
+        bad.name = "";
+        CHECK_RC(topo_register(c, &bad), TOPO_EINVAL);
+        topo_client_last_error(c, err, sizeof err);
+        CHECK(strcmp(err, "register: the service name is empty") == 0);
+        bad.name = " \t\n ";
+        CHECK_RC(topo_register(c, &bad), TOPO_EINVAL);
+        topo_client_last_error(c, err, sizeof err);
+        CHECK(strcmp(err, "register: the service name is only whitespace") == 0);
+        memset(longname, 'x', sizeof longname - 1);
+        longname[sizeof longname - 1] = '\0';
+        bad.name = longname;
+        CHECK_RC(topo_register(c, &bad), TOPO_EINVAL);
+        topo_client_last_error(c, err, sizeof err);
+        CHECK(strcmp(err, "register: the service name is longer than 256 bytes") == 0);
+        CHECK_RC(topo_register(c, NULL), TOPO_EINVAL);
+        topo_client_last_error(c, err, sizeof err);
+        CHECK(strcmp(err, "register: no service info (NULL)") == 0);
+    }
     CHECK_RC(topo_unregister(c), TOPO_ESTATE);
     CHECK_RC(topo_report_call(c, "x", "m", 1.0, true), TOPO_ESTATE); /* not registered */
     CHECK_RC(topo_report_call(c, NULL, "m", 1.0, true), TOPO_EINVAL);
@@ -1059,6 +1215,8 @@ static void test_default_frame_limit(void)
 int main(void)
 {
     RUN(test_no_server);
+    RUN(test_http_port_is_named);
+    RUN(test_start_before_server);
     RUN(test_bad_arguments);
     RUN(test_hostile_replies);
     RUN(test_auth_handshake);

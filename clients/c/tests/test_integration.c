@@ -2,9 +2,12 @@
  *
  * The server binary comes from $TOPOLOGY_SERVER (else ../../.build-cclient/debug/topology-server
  * or ../../.build/debug/topology-server). Runs with a 100 ms heartbeat interval and multiplier 3. */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <math.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "../include/topology.h"
@@ -78,6 +81,9 @@ static int server_start(server *s, int port)
         argv[argc++] = hb;
         argv[argc++] = "--timeout-multiplier";
         argv[argc++] = "3";
+        /* no HTTP (a flag below may ask for it: the last one counts): the default port may be
+         * another server's, and a server whose HTTP port is taken does not start */
+        argv[argc++] = "--http-address=";
         if (extra_flags) {
             argv[argc++] = "--activity-flush-ms";
             argv[argc++] = flush;
@@ -762,6 +768,87 @@ out:
     server_finish(&ls, SIGTERM);
 }
 
+/* ---- the service starts before its server ------------------------------------------------ */
+
+/* A port nothing listens on now, for a server started later (the kernel's pick for port 0). */
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &al);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Boot order must not decide whether a service starts: with no server, connect and register
+ * succeed, calls are kept; the server starts later on the port chosen up front, and the service
+ * appears with its calls. reconnect_max_ms is what the client derives from a known interval (half
+ * of it): before the first registration it cannot know the server's. */
+static void test_start_before_server(void)
+{
+    static const char *const no_http[] = {"--http-address=", NULL};
+    server later;
+    char addr[64], id[64] = "";
+    const char *addrs[1];
+    topo_options o;
+    topo_client *c = NULL;
+    topo_snapshot *s = NULL;
+    const topo_edge *e = NULL;
+    int port = free_port(), i;
+    long long t_listen, t_back = -1, deadline;
+    memset(&later, 0, sizeof later);
+    later.flags = no_http;
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    addrs[0] = addr;
+    topo_options_init(&o);
+    o.addresses = addrs;
+    o.addresses_count = 1;
+    o.reconnect_max_ms = INTERVAL_MS / 2;
+    CHECK_RC(topo_client_connect(&o, &c), TOPO_OK);
+    if (!c) return;
+    register_c(c, "c-itest-early-bird", NULL, 0);
+    CHECK(topo_client_state_get(c) == TOPO_CLIENT_RECOVERING);
+    for (i = 0; i < 30; i++) CHECK_RC(topo_report_call(c, "c-itest-backend", "Get", 2.0, i % 3 != 0), TOPO_OK);
+    CHECK(server_start(&later, port) == 0);
+    if (later.pid <= 0) goto out;
+    t_listen = t_now_ms();
+    deadline = t_listen + 5000;
+    while (t_now_ms() < deadline) {
+        if (topo_client_state_get(c) == TOPO_CLIENT_REGISTERED) {
+            t_back = t_now_ms();
+            break;
+        }
+        t_sleep_ms(1);
+    }
+    CHECK(t_back >= 0);
+    printf("     registered %lld ms after the server logged \"listening\" (limit %d ms)\n",
+           t_back - t_listen, 2 * INTERVAL_MS);
+    CHECK(t_back - t_listen <= 2 * INTERVAL_MS);
+    CHECK(topo_client_service_id(c, id, sizeof id) == 36);
+    deadline = t_now_ms() + 3000;
+    while (t_now_ms() < deadline) {
+        topo_snapshot_free(s);
+        s = NULL;
+        if (topo_get_topology(c, NULL, &s) != TOPO_OK) break;
+        e = find_edge(s, id, "c-itest-backend");
+        if (e && e->total_requests >= 30) break;
+        t_sleep_ms(20);
+    }
+    CHECK(find_node(s, id) != NULL);
+    CHECK(e && e->total_requests == 30 && e->total_errors == 10);
+    topo_snapshot_free(s);
+    CHECK_RC(topo_unregister(c), TOPO_OK);
+out:
+    topo_client_close(c);
+    server_finish(&later, SIGTERM);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -782,6 +869,7 @@ int main(void)
     RUN(test_restart_keeps_id);
     RUN(test_auth);
     RUN(test_refused_activity);
+    RUN(test_start_before_server);
     server_finish(&srv, SIGTERM);
     return T_SUMMARY("test_integration");
 }

@@ -27,7 +27,10 @@ class ServerProcess:
         return f"127.0.0.1:{self.port}"
 
     def start(self, port: int = 0, timeout: float = 15.0) -> None:
-        cmd = [self.binary, "--address", f"127.0.0.1:{port}", *self.args]
+        # No HTTP unless the test asks: the default port (50054) may be another server's, and a
+        # server whose HTTP port is taken does not start.
+        http = [] if any(a.startswith("--http-address") for a in self.args) else ["--http-address="]
+        cmd = [self.binary, "--address", f"127.0.0.1:{port}", *http, *self.args]
         deadline = time.monotonic() + timeout
         while True:  # a restart on the same port can race the old socket's release: retry briefly
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -166,6 +166,7 @@ def _answer_first_frame_with(payload: bytes, then_close: bool = False) -> Callab
     (b"\x10\x08\x01\x5a\x05", True, TopologyConnectionError),              # truncated frame, then EOF
     (b"\x05\x08\x01\x5a\x05\xff", False, ProtocolError),                  # undecodable frame
     (b"", True, TopologyConnectionError),                                  # closes without a word
+    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nnope\n", True, ProtocolError),  # an HTTP port
     (encode_frame(Frame(status=Status(code=8, message="too many"))), True, TopologyConnectionError),  # call 0
     (encode_frame(Frame(call_id=99, end_of_stream=True)), False, TopologyTimeoutError),  # wrong call id
     (encode_frame(Frame(call_id=1, end_of_stream=True)), False, ProtocolError),  # answer without a message
@@ -420,6 +421,20 @@ def test_refused_reports_are_counted_as_dropped(servers: List[FakeServer]) -> No
             client.flush()
         assert info.value.code == 8
         assert client.stats.activity_calls_dropped == 4 and client.stats.activity_events_accepted == 3
+
+
+def test_refused_long_target_is_shortened_in_the_last_error(servers: List[FakeServer]) -> None:
+    long_target = "t" * 5000
+    fake = Behaving()
+    fake.refuse_targets = {long_target}
+    server = start(servers, fake)
+    with TopologyClient(server.address, timeout=2) as client:
+        client.register("svc")
+        client.report_call(long_target, "q", 1.0)
+        with pytest.raises(ServerStatusError):
+            client.flush()
+        last_error = client.stats.last_error or ""
+        assert "(5000 chars)" in last_error and len(last_error) < 300, last_error
 
 
 def test_watch_frame_too_large_ends_the_watch(servers: List[FakeServer]) -> None:

@@ -12,7 +12,7 @@ import pytest
 from conftest import HEARTBEAT_MS, ServerProcess, wait_for
 from topology_client import (ClientState, HealthState, ProcessMetrics, ServerStatusError, ServiceNode, ServiceState, TopologyClient,
                              TopologyQuery, TopologyView, UpdateType)
-from topology_client.messages import Frame, UnregisterServiceRequest
+from topology_client.messages import Frame, RegisterServiceRequest, UnregisterServiceRequest
 
 INTERVAL = HEARTBEAT_MS / 1000
 
@@ -201,11 +201,16 @@ def test_get_topology_query_filters(server: ServerProcess, observer: TopologyCli
         assert names == {"py-beta"}
 
 
-def test_invalid_registration_is_a_status_error(server: ServerProcess) -> None:
+@pytest.mark.parametrize("name", ["", "   ", "\t \n"])
+def test_invalid_registration_is_a_status_error(server: ServerProcess, name: str) -> None:
+    """The server's own check (register() refuses these names before sending: sent by hand here)."""
     with TopologyClient(server.address, timeout=2) as client:
+        request = Frame(register_service_request=RegisterServiceRequest(service_name=name))
         with pytest.raises(ServerStatusError) as info:
-            client.register("")
+            client._connection().unary(request, 2)  # noqa: SLF001 - around the client's own check
         assert info.value.code == 3 and "service_name" in info.value.status_message
+        with pytest.raises(ValueError, match="empty or only whitespace"):
+            client.register(name)
 
 
 def test_watch_resumes_from_its_revision_after_a_lost_connection(server: ServerProcess) -> None:

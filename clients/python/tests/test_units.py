@@ -197,9 +197,12 @@ def test_aggregator_counts_exactly_from_threads() -> None:
         t.start()
     for t in threads:
         t.join()
-    [report] = [batch.report("svc", 1234) for batch in agg.take()]
+    [batch] = agg.take()
+    report = batch.report("svc", era=0)
     assert report.batch_size == 10_000 and report.error_count == 1000 and report.success is False
-    assert report.error_message == "boom" and report.timestamp_ms == 1234 and report.method == "Charge"
+    assert report.error_message == "boom" and report.timestamp_ms is None and report.method == "Charge"
+    # Calls recorded before the current registration were kept through an outage: they say when.
+    assert batch.report("svc", era=1).timestamp_ms == batch.bucket.first_ms
     hist = report.latency_histogram
     assert hist is not None and sum(hist.counts) == 10_000 and hist.indexes == sorted(set(hist.indexes))
     assert 45 <= report.latency_ms <= 56
@@ -329,3 +332,31 @@ def test_view_applies_updates() -> None:
     assert set(view.nodes) == {"b"} and not view.edges and view.revision == 12
     snap = view.snapshot()
     assert [n.service_id for n in snap.nodes] == ["b"] and snap.revision == 12
+
+
+def test_put_back_keeps_the_time_of_the_first_call() -> None:
+    """A batch that could not be sent, merged with calls recorded since, still says when its first
+    call was made (the report of calls kept through an outage carries that time)."""
+    clock = [1_000]
+    agg = ActivityAggregator(clock=lambda: clock[0])
+    agg.record("b", "m", 1.0, ok=True)
+    taken = agg.take()
+    clock[0] = 5_000
+    agg.record("b", "m", 1.0, ok=True)
+    agg.put_back(taken)
+    [batch] = agg.take()
+    assert batch.calls == 2 and batch.bucket.first_ms == 1_000
+    assert batch.report("svc", era=agg.new_era()).timestamp_ms == 1_000
+
+
+def test_error_messages_shorten_what_they_echo() -> None:
+    from topology_client.errors import ECHO_LIMIT, shorten
+    assert shorten("svc") == "'svc'"
+    long = "n" * 5000
+    assert shorten(long) == repr("n" * ECHO_LIMIT) + "…(5000 chars)"
+    with pytest.raises(ValueError) as info:
+        parse_address("h" * 5000)
+    assert len(str(info.value)) < 200 and "(5000 chars)" in str(info.value)
+    with pytest.raises(ValueError) as blank:
+        TopologyClient("127.0.0.1:1").register(" " * 5000)
+    assert len(str(blank.value)) < 200 and "(5000 chars)" in str(blank.value)

@@ -21,7 +21,7 @@ import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import (AuthenticationError, FrameTooLargeError, ProtocolError, ServerStatusError, StatusCode,
-                     TopologyConnectionError, TopologyError, TopologyTimeoutError, status_name)
+                     TopologyConnectionError, TopologyError, TopologyTimeoutError, shorten, status_name)
 from .framing import DEFAULT_MAX_FRAME_SIZE, FrameReader, encode_frame
 from .messages import AuthenticateRequest, Frame
 
@@ -43,13 +43,13 @@ def parse_address(address: str) -> Tuple[str, int]:
     if text.startswith("["):
         host, sep, port = text[1:].partition("]:")
         if not sep:
-            raise ValueError(f"invalid address {address!r}: expected [IPv6]:PORT")
+            raise ValueError(f"invalid address {shorten(address)}: expected [IPv6]:PORT")
     else:
         host, sep, port = text.rpartition(":")
         if not sep or not host:
-            raise ValueError(f"invalid address {address!r}: expected HOST:PORT")
+            raise ValueError(f"invalid address {shorten(address)}: expected HOST:PORT")
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"invalid port in address {address!r}: expected 1 to 65535")
+        raise ValueError(f"invalid port in address {shorten(address)}: expected 1 to 65535")
     return host, int(port)
 
 
@@ -83,6 +83,17 @@ def connect_any(addresses: Sequence[str], timeout: float) -> Tuple[socket.socket
     raise TopologyConnectionError("could not connect to any server: " + "; ".join(failures))
 
 
+def http_answer(address: str, data: bytes) -> ProtocolError:
+    """The error for a peer that answered in HTTP: an HTTP port (the dashboard's, 50054 by default)
+    given instead of the frames port. Quotes its status line and the start of its body, where a
+    topology-server names its frames port."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].decode("utf-8", "replace")
+    said = body.decode("utf-8", "replace").strip().split("\n", 1)[0][:300]
+    return ProtocolError(f"{address} is an HTTP server, not a topology frames port: it answered {status!r}"
+                         + (f": {said}" if said else ""))
+
+
 def _wait_readable(sock: socket.socket, timeout: Optional[float]) -> bool:
     if hasattr(select, "poll"):
         poller = select.poll()
@@ -104,6 +115,7 @@ class FrameConnection:
         self._reader = FrameReader(max_frame_size)
         self._send_lock = threading.Lock()
         self._closed = False
+        self._received = False
         self.error: Optional[TopologyError] = None
 
     @classmethod
@@ -185,6 +197,10 @@ class FrameConnection:
                     continue
                 detail = f" inside a frame ({self._reader.buffered} bytes of it received)" if self._reader.buffered else ""
                 raise self.fail(TopologyConnectionError(f"server {self.address} closed the connection{detail}"))
+            if not self._received:
+                self._received = True
+                if data.startswith(b"HTTP/"):  # a Frame's length prefix 'H' (72) then 'T': a group
+                    raise self.fail(http_answer(self.address, data))
             self._reader.feed(data)
 
     def fail(self, error: TopologyError) -> TopologyError:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .messages import ActivityType, LatencyHistogram, ReportActivityRequest
 
@@ -67,8 +68,12 @@ class _Bucket:
     zero_count: int = 0
     histogram: Dict[int, int] = field(default_factory=dict)
     last_error: Optional[str] = None
+    first_ms: int = 0  # when the first of these calls was recorded (Unix milliseconds)
+    era: int = 0       # the aggregator's era then (see ActivityAggregator.new_era)
 
     def merge(self, other: "_Bucket") -> None:
+        self.first_ms = min(self.first_ms, other.first_ms)
+        self.era = min(self.era, other.era)
         self.calls += other.calls
         self.errors += other.errors
         self.latency_sum += other.latency_sum
@@ -91,14 +96,19 @@ class Batch:
     def calls(self) -> int:
         return self.bucket.calls
 
-    def report(self, service_id: str, timestamp_ms: int) -> ReportActivityRequest:
+    def report(self, service_id: str, era: int) -> ReportActivityRequest:
+        """The report of these calls. ``era``: the aggregator's era of the current registration.
+        Calls recorded in an older one were kept while no server had the service: their report
+        carries the time of the first of them, so the server counts them where they were made and
+        not in the rate of the moment (docs/protocol.md); the others carry no time (counted on
+        arrival, whatever the two hosts' clocks say)."""
         bucket = self.bucket
         indexes = sorted(bucket.histogram)
         return ReportActivityRequest(
             service_id=service_id,
             target_service=self.target,
             type=ActivityType.ACTIVITY_TYPE_REQUEST_SENT,
-            timestamp_ms=timestamp_ms,
+            timestamp_ms=bucket.first_ms if bucket.era < era else None,
             latency_ms=min(_MAX_INDEX, int(round(bucket.latency_sum / bucket.calls))),
             method=self.method or None,
             success=bucket.errors == 0,
@@ -116,15 +126,18 @@ class ActivityAggregator:
     At most ``max_keys`` distinct (target, method) pairs are held between two flushes, and at most
     ``MAX_BATCH`` calls in one pair (``batch_size`` is an int32); further calls are counted in
     :attr:`dropped_calls` and not reported (memory stays bounded). So are calls whose report the
-    server refused (:meth:`note_dropped`).
+    server refused (:meth:`note_dropped`). ``clock``: Unix milliseconds, the time of a pair's first
+    call (tests inject their own).
     """
 
-    def __init__(self, max_keys: int = 10_000) -> None:
+    def __init__(self, max_keys: int = 10_000, clock: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
         self.max_keys = max_keys
+        self.clock = clock
         self._lock = threading.Lock()
         self._buckets: Dict[Tuple[str, str], _Bucket] = {}
         self._spilled: List[Batch] = []  # put back whole: merging them would pass MAX_BATCH
         self._dropped = 0
+        self._era = 0
 
     @property
     def dropped_calls(self) -> int:
@@ -140,7 +153,7 @@ class ActivityAggregator:
                 if len(self._buckets) + len(self._spilled) >= self.max_keys:
                     self._dropped += 1
                     return
-                bucket = self._buckets[key] = _Bucket()
+                bucket = self._buckets[key] = _Bucket(first_ms=self.clock(), era=self._era)
             if bucket.calls >= MAX_BATCH:
                 self._dropped += 1
                 return
@@ -155,6 +168,13 @@ class ActivityAggregator:
                 bucket.zero_count += 1
             else:
                 bucket.histogram[index] = bucket.histogram.get(index, 0) + 1
+
+    def new_era(self) -> int:
+        """Starts a new era (a registration succeeded) and returns it: calls recorded before are
+        the ones kept while no server had the service."""
+        with self._lock:
+            self._era += 1
+            return self._era
 
     def note_dropped(self, calls: int) -> None:
         """Counts calls lost after they were taken (the server refused their report)."""

@@ -201,15 +201,19 @@ def cmd_register(args: argparse.Namespace, out: TextIO) -> int:
                                      ServiceLanguage[f"SERVICE_LANGUAGE_{args.language.upper()}"],
                                      version=args.version, address=args.service_address, host=args.host,
                                      metadata=metadata if metadata.to_dict() else None)
-            out.write(f"registered {args.name} id={handle.service_id} server={client.address} "
-                      f"interval={handle.heartbeat_interval_ms}ms epoch={handle.server_epoch}\n")
+            if handle is None:
+                out.write(f"no server at {','.join(client.addresses)} yet: {args.name} registers as soon as one "
+                          "answers\n")
+            else:
+                out.write(f"registered {args.name} id={handle.service_id} server={client.address} "
+                          f"interval={handle.heartbeat_interval_ms}ms epoch={handle.server_epoch}\n")
             out.flush()
             try:
                 while not stop.wait(0.5):
                     pass
             except KeyboardInterrupt:
                 pass
-            out.write(f"unregistering {handle.service_id}\n")
+            out.write(f"unregistering {client.service_id or args.name}\n")
             out.flush()
     finally:
         signal.signal(signal.SIGTERM, previous)

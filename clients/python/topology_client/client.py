@@ -12,6 +12,11 @@ activity at the server's flush period and recovers by itself:
   heartbeat interval (``_backoff``), so a restarted server hears from us within half an interval
   of listening; then register again with the same id, then heartbeat at once.
 
+A service starts whether or not its server is up: when no server is reachable, ``register``
+returns ``None`` and the background thread registers as soon as one is, with the same backoff as a
+reconnection; ``report_call`` works meanwhile (calls are kept, bounded by ``max_activity_keys``
+pairs, and sent with the time they were made: docs/clients/python.md).
+
 The application can watch this happen (:attr:`TopologyClient.state`, ``on_state_change``,
 :attr:`TopologyClient.stats`) but never has to act on it.
 """
@@ -30,7 +35,8 @@ from typing import Callable, List, Mapping, Optional, Sequence, Tuple, Union
 from ._backoff import Backoff, check_delays, service_cap
 from ._transport import DEFAULT_ADDRESS, Call, MuxConnection, normalize_addresses, raise_for_status
 from .activity import ActivityAggregator, Batch
-from .errors import ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError, TopologyError
+from .errors import (ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError, TopologyError,
+                     shorten)
 from .framing import DEFAULT_MAX_FRAME_SIZE
 from .messages import (ApplicationHealth, Frame, GetTopologyRequest, HealthState, HeartbeatRequest,
                        RegisterServiceRequest, ServiceHandle, ServiceLanguage, ServiceMetadata, ServiceMetrics,
@@ -54,7 +60,7 @@ class ClientState(enum.Enum):
     DISCONNECTED = "disconnected"  # not connected yet
     CONNECTED = "connected"        # connected, no service registered
     REGISTERED = "registered"      # registered, heartbeats answered
-    RECOVERING = "recovering"      # connection lost or service unknown: reconnecting / registering again
+    RECOVERING = "recovering"      # no server yet, connection lost or service unknown: (re)registering
     CLOSED = "closed"
 
 
@@ -104,10 +110,6 @@ def _resident_bytes() -> int:
             return 0
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class TopologyClient:
     """A client of one Topology server (several addresses: failover, tried in order).
 
@@ -141,6 +143,7 @@ class TopologyClient:
         self.max_frame_size = max_frame_size
         self._stats = ClientStats()
         self._activity = ActivityAggregator(max_activity_keys)
+        self._era = 0  # the activity aggregator's era of the current registration
         self._lock = threading.RLock()
         self._mux: Optional[MuxConnection] = None
         self._request: Optional[RegisterServiceRequest] = None
@@ -158,12 +161,15 @@ class TopologyClient:
     # ------------------------------------------------------------------------------------------
 
     def __enter__(self) -> "TopologyClient":
-        self.connect()
+        try:
+            self.connect()
+        except TopologyConnectionError as error:  # the server may come later: register() copes
+            log.info("no server yet: %s", error)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            if self._handle is not None:
+            if self._handle is not None or self._request is not None:
                 self.unregister()
         except TopologyError as error:
             log.warning("could not unregister on exit: %s", error)
@@ -223,19 +229,34 @@ class TopologyClient:
                  language: ServiceLanguage = ServiceLanguage.SERVICE_LANGUAGE_PYTHON, *,
                  version: Optional[str] = None, address: Optional[str] = None, host: Optional[str] = None,
                  metadata: Union[ServiceMetadata, Mapping[str, str], None] = None,
-                 service_id: Optional[str] = None) -> ServiceHandle:
+                 service_id: Optional[str] = None) -> Optional[ServiceHandle]:
         """Registers this service and starts the heartbeat thread. Calling it again re-registers
-        under the same id (the node is updated in place). ``service_id`` asks for a known id back."""
+        under the same id (the node is updated in place). ``service_id`` asks for a known id back.
+
+        When no server is reachable, returns ``None`` at once: the background thread registers as
+        soon as a server answers (state RECOVERING until then; ``report_call`` works meanwhile).
+        A server's refusal (e.g. INVALID_ARGUMENT) raises :class:`ServerStatusError`."""
+        if not name or name.isspace():
+            raise ValueError(f"service name must not be empty or only whitespace (got {shorten(name)})")
         if isinstance(metadata, Mapping):
             metadata = ServiceMetadata(**dict(metadata))
         request = RegisterServiceRequest(service_name=name, service_type=service_type, language=language,
                                          version=version, address=address, host=host, metadata=metadata,
                                          service_id=service_id or self.service_id)
-        handle = self._register(self._connection(), request)
+        handle: Optional[ServiceHandle] = None
+        try:
+            mux = self._connection()
+        except TopologyConnectionError as error:  # no server listens (yet); a server's refusal raises
+            log.info("no server reachable (%s): %s registers in the background", error, shorten(name))
+            self._stats.last_error = str(error)
+        else:
+            handle = self._register(mux, request)
         with self._lock:
             self._request = request
             self._handle = handle
-            self._set_state(ClientState.REGISTERED)
+            if handle is not None:
+                self._era = self._activity.new_era()
+            self._set_state(ClientState.REGISTERED if handle is not None else ClientState.RECOVERING)
             if self._worker is None:
                 self._stop.clear()
                 self._worker = threading.Thread(target=self._run, name="topology-heartbeat", daemon=True)
@@ -248,9 +269,15 @@ class TopologyClient:
         return handle
 
     def unregister(self) -> bool:
-        """Flushes pending activity, stops heartbeats and removes the service. Returns ``removed``."""
+        """Flushes pending activity, stops heartbeats and removes the service. Returns ``removed``
+        (``False`` too for a registration still waiting for a server: it is given up)."""
         handle = self._handle
         if handle is None:
+            if self._request is not None:
+                self._stop_worker()
+                with self._lock:
+                    self._request = None
+                    self._set_state(ClientState.DISCONNECTED)
             return False
         self._stop_worker()
         try:
@@ -284,6 +311,8 @@ class TopologyClient:
         calls are counted in ``stats.activity_calls_dropped``)."""
         handle = self._handle
         if handle is None:
+            if self._request is not None:
+                raise TopologyConnectionError("not registered yet (no server reachable): the calls are kept")
             raise TopologyError("no service registered: call register() first")
         mux = self._connection()
         batches = self._activity.take()
@@ -317,7 +346,7 @@ class TopologyClient:
         client does, and the error is raised. ``background``: answers are handled on the reader
         thread (a refusal is counted) instead of being returned for :meth:`flush` to read."""
         sent: List[Tuple[Call, Batch]] = []
-        now = _now_ms()
+        era = self._era
         for index, batch in enumerate(batches):
             try:
                 call = mux.open_call(self._on_report_answer(batch) if background else None)
@@ -325,7 +354,7 @@ class TopologyClient:
                 self._activity.put_back(batches[index:])
                 raise
             try:
-                call.send(Frame(report_activity_request=batch.report(service_id, now), end_of_stream=True))
+                call.send(Frame(report_activity_request=batch.report(service_id, era), end_of_stream=True))
             except TopologyError:
                 call.close()
                 self._activity.put_back(batches[index:])
@@ -347,7 +376,7 @@ class TopologyClient:
         same way). Counted as dropped; the status becomes the last error."""
         error = ServerStatusError(status.code, status.message)
         self._activity.note_dropped(batch.calls)
-        self._stats.last_error = f"activity to {batch.target!r} refused: {error}"
+        self._stats.last_error = f"activity to {shorten(batch.target)} refused: {error}"
         log.warning("%s", self._stats.last_error)
         return error
 
@@ -478,6 +507,7 @@ class TopologyClient:
                         log.warning("server gave a new service id %s (was %s)", handle.service_id,
                                     self._handle.service_id)
                     self._handle = handle
+                    self._era = self._activity.new_era()
                 self._stats.reregistrations += 1
                 self._set_state(ClientState.REGISTERED)
                 log.info("service %s registered again with %s (epoch %s)", handle.service_id, mux.address,
@@ -499,16 +529,14 @@ class TopologyClient:
         try:
             while not self._stop.is_set():
                 handle = self._handle
-                if handle is None:
+                if handle is None and self._request is None:
                     return
-                interval = (handle.heartbeat_interval_ms if handle.heartbeat_interval_ms > 0 else _DEFAULT_INTERVAL_MS) / 1000
-                flush_period = (handle.activity_flush_ms if handle.activity_flush_ms > 0 else _DEFAULT_FLUSH_MS) / 1000
                 if self._recover.is_set():
                     self._recover.clear()
                     if call is not None:
                         call.close()
                         call = None
-                if need_recovery or mux is None or mux.closed:
+                if handle is None or need_recovery or mux is None or mux.closed:
                     if call is not None:
                         call.close()
                         call = None
@@ -523,6 +551,8 @@ class TopologyClient:
                     next_heartbeat = time.monotonic()
                     last_answer = time.monotonic()
                     continue
+                interval = (handle.heartbeat_interval_ms if handle.heartbeat_interval_ms > 0 else _DEFAULT_INTERVAL_MS) / 1000
+                flush_period = (handle.activity_flush_ms if handle.activity_flush_ms > 0 else _DEFAULT_FLUSH_MS) / 1000
                 if call is None:
                     try:
                         call = mux.open_call()

@@ -27,6 +27,7 @@ __all__ = [
     "ServerStatusError",
     "AuthenticationError",
     "StatusCode",
+    "shorten",
 ]
 
 
@@ -50,6 +51,18 @@ class StatusCode(enum.IntEnum):
     UNAVAILABLE = 14
     DATA_LOSS = 15
     UNAUTHENTICATED = 16
+
+
+#: The longest part of a caller's string (a name, a target, an address) an error message repeats.
+ECHO_LIMIT = 64
+
+
+def shorten(text: str) -> str:
+    """``text`` quoted for an error message, cut to :data:`ECHO_LIMIT` characters with its length
+    said (``'aaaa…'…(5000 chars)``): a 5,000-character name must not fill a log line."""
+    if len(text) <= ECHO_LIMIT:
+        return repr(text)
+    return f"{text[:ECHO_LIMIT]!r}…({len(text)} chars)"
 
 
 def status_name(code: int) -> str:
