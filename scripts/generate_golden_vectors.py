@@ -157,7 +157,7 @@ class Vectors:
             raise SystemExit(
                 f"{message_name} {case}: input {raw.hex()} is {'not ' if canonical else ''}canonical "
                 f"(official encoding {canonical_bytes.hex()}); fix the case's `canonical` flag")
-        value = json_format.MessageToDict(parsed)
+        value = _sorted_maps(json_format.MessageToDict(parsed))
         self._write(message_name, case, {
             "description": description,
             "message": f"{PACKAGE}.{message_name}",
@@ -198,6 +198,17 @@ class Vectors:
         self.files[name] = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+def _sorted_maps(value):
+    """MessageToDict's value with every map ("labels", the schema's one map field) in key order: upb
+    iterates a map in hash order, which changes from run to run."""
+    if isinstance(value, list):
+        return [_sorted_maps(item) for item in value]
+    if isinstance(value, dict):
+        return {key: dict(sorted(item.items())) if key == "labels" else _sorted_maps(item)
+                for key, item in value.items()}
+    return value
+
+
 def full_messages(pb):
     """One message of every type with every field set (for Frame: every non-oneof field and one
     member), with values that are not defaults and exercise the field's encoding."""
@@ -210,7 +221,7 @@ def full_messages(pb):
     register = pb.RegisterServiceRequest(
         service_name="checkout", service_type=pb.SERVICE_TYPE_HYBRID, language=pb.SERVICE_LANGUAGE_SWIFT,
         version="2.4.1", address="10.0.3.17:8443", host="node-17", metadata=metadata,
-        service_id="3f2504e0-4f89-41d3-9a0c-0305e82c3301")
+        service_id="3f2504e0-4f89-41d3-9a0c-0305e82c3301", labels={"tier": "backend", "team": "payments"})
     handle = pb.ServiceHandle(
         service_id="3f2504e0-4f89-41d3-9a0c-0305e82c3301", heartbeat_interval_ms=5000,
         timeout_multiplier=3, server_epoch="e-1732350000-41d3", activity_flush_ms=1000)
@@ -229,13 +240,14 @@ def full_messages(pb):
     query = pb.TopologyQuery(
         service_names=["checkout", "inventory"], include_idle=True, include_stale=True,
         states=[pb.SERVICE_STATE_ACTIVE, pb.SERVICE_STATE_IDLE], environments=["production", "staging"],
-        teams=["payments"], regions=["eu-west-1", "us-east-2"])
+        teams=["payments"], regions=["eu-west-1", "us-east-2"], label_selectors=["tier=backend", "canary"])
     node = pb.ServiceNode(
         service_id="3f2504e0-4f89-41d3-9a0c-0305e82c3301", service_name="checkout",
         service_type=pb.SERVICE_TYPE_SERVER, language=pb.SERVICE_LANGUAGE_GO, version="2.4.1",
         address="10.0.3.17:8443", host="node-17", metadata=metadata, state=pb.SERVICE_STATE_ACTIVE,
         last_heartbeat_ms=1732350000000, last_activity_ms=1732350000456, health=pb.HEALTH_STATE_HEALTHY,
-        metrics=metrics, health_detail=health, registered_ms=1732340000000)
+        metrics=metrics, health_detail=health, registered_ms=1732340000000,
+        labels={"tier": "backend", "team": "payments", "canary": ""})
     edge = pb.ServiceEdge(
         source_service_id="3f2504e0-4f89-41d3-9a0c-0305e82c3301", target_service="inventory",
         state=pb.CONNECTION_STATE_ACTIVE, last_activity_ms=1732350000456, total_requests=987654,
@@ -545,6 +557,34 @@ def build(pb):
             f_bytes(20, f_bytes(1, varint(zigzag32(1))) + f_bytes(2, varint(5)) + f_varint(3, 1))
             + f_bytes(20, f_bytes(1, varint(zigzag32(2))) + f_bytes(2, varint(6)) + f_varint(3, 9)),
             canonical=False)
+    # -- map<string, string> labels: entries are messages (key = 1, value = 2) ---------------------
+    def entry(*fields):
+        return f_bytes(21, b"".join(fields))
+    v.valid("labels_unsorted",
+            "RegisterServiceRequest with label entries out of key order: re-encoded sorted by the keys' "
+            "UTF-8 bytes (the official deterministic order), both key and value always written",
+            "RegisterServiceRequest",
+            entry(f_bytes(1, "zone"), f_bytes(2, "b")) + entry(f_bytes(1, "app"), f_bytes(2, "a"))
+            + entry(f_bytes(1, "é"), f_bytes(2, "c")) + entry(f_bytes(1, "Z"), f_bytes(2, "d")),
+            canonical=False)
+    v.valid("labels_key_twice_last_wins",
+            "RegisterServiceRequest with the label key 'team' given twice (core, then payments): last wins",
+            "RegisterServiceRequest",
+            entry(f_bytes(1, "team"), f_bytes(2, "core")) + entry(f_bytes(1, "tier"), f_bytes(2, "web"))
+            + entry(f_bytes(1, "team"), f_bytes(2, "payments")),
+            canonical=False)
+    v.valid("labels_entry_value_missing",
+            "RegisterServiceRequest with a label entry without its value field: the value is '' (and "
+            "written as 12 00 when re-encoded)",
+            "RegisterServiceRequest", entry(f_bytes(1, "canary")), canonical=False)
+    # (An entry with an unknown field is left out: upb keeps the whole entry as an unknown field of
+    # the message, where Topology reads its key and value; docs/protocol.md says so.)
+    v.valid("labels_entry_fields_reversed",
+            "RegisterServiceRequest with a label entry holding its value before its key: re-encoded key first",
+            "RegisterServiceRequest", entry(f_bytes(2, "v1"), f_bytes(1, "track")), canonical=False)
+    v.valid("labels_empty_value",
+            "ServiceNode with a label whose value is empty: the entry still carries 12 00",
+            "ServiceNode", f_bytes(23, f_bytes(1, "canary") + f_bytes(2, "")))
     v.valid("sequence_twice_last_wins", "HeartbeatRequest with sequence given twice (1, then 2): last wins",
             "HeartbeatRequest", f_varint(2, 1) + f_bytes(1, "svc") + f_varint(2, 2), canonical=False)
     v.valid("service_id_twice_last_wins", "UnregisterServiceRequest with service_id given twice: last wins",
@@ -615,6 +655,11 @@ def build(pb):
     E("truncated_in_nested",
       "heartbeat_request of 2 bytes whose service_id claims 5: the nested length is checked against the "
       "nested message, not the frame", "Frame", bytes.fromhex("62020a05") + b"abcde", "truncated")
+    E("labels_truncated_entry",
+      "A label entry of 4 bytes whose key claims 6: checked against the entry, not the message",
+      "RegisterServiceRequest", bytes.fromhex("aa01040a06") + b"abcdef", "truncated")
+    E("labels_invalid_utf8_key", "A label key holding a lone continuation byte (80)", "RegisterServiceRequest",
+      bytes.fromhex("aa01050a01801200"), "invalid_utf8")
     E("truncated_packed_run", "A packed indexes run that ends on a continuation byte (0a 01 80)",
       "LatencyHistogram", bytes.fromhex("0a0180"), "truncated")
     E("length_beyond_message", "service_id with a huge length (2^32) and 3 bytes", "UnregisterServiceRequest",

@@ -179,6 +179,7 @@ extension Topology {
             throw .invalidArgument(
                 field: field, reason: "\(value.utf8.count) bytes, at most \(configuration.maxStringBytes) allowed")
         }
+        if !request.labels.isEmpty { try LabelRules(configuration).validate(request.labels) }
     }
 
     /// ACTIVE if the last activity is within the idle timeout, else IDLE.
@@ -195,6 +196,7 @@ extension Topology {
         node.address = request.address
         node.host = request.host
         node.metadata = request.metadata
+        node.labels = request.labels
     }
 
     mutating func createNode(_ key: ServiceKey, _ request: RegisterServiceRequest, now: Int64) -> Int32 {
@@ -242,9 +244,9 @@ extension Topology {
         publishNode(slot, type: .nodeUpdated, before: before, now: now)
         scheduleLiveness(slot)
         let after = FilterView(nodes[index].wire)
-        // A watcher filtering on name or metadata may gain or lose this node's edges.
+        // A watcher filtering on name, metadata or labels may gain or lose this node's edges.
         if before.name != after.name || before.environment != after.environment || before.team != after.team
-            || before.region != after.region
+            || before.region != after.region || before.labels != after.labels
         {
             for edgeSlot in nodes[index].outEdges {
                 if let published = edges[Int(edgeSlot)].published {

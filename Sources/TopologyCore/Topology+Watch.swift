@@ -19,14 +19,16 @@ public struct WatcherID: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A TopologyQuery prepared for matching. Empty lists match everything; within a list any value
-/// matches, across lists all must. `states` selects nodes only; edges are selected by their
-/// source's name and metadata (so a state change never adds or removes edges for a watcher).
+/// matches, across lists all must; label selectors must all match. `states` selects nodes only;
+/// edges are selected by their source's name, metadata and labels (so a state change never adds
+/// or removes edges for a watcher).
 struct QueryFilter {
     var names: Set<String>
     var states: Set<ServiceState>
     var environments: Set<String>
     var teams: Set<String>
     var regions: Set<String>
+    var labelSelectors: [LabelSelector]
     let matchesEverything: Bool
     let identityMatchesEverything: Bool
 
@@ -37,7 +39,9 @@ struct QueryFilter {
         environments = Set(query.environments)
         teams = Set(query.teams)
         regions = Set(query.regions)
+        labelSelectors = query.labelSelectors.map(LabelSelector.init)
         identityMatchesEverything = names.isEmpty && environments.isEmpty && teams.isEmpty && regions.isEmpty
+            && labelSelectors.isEmpty
         matchesEverything = identityMatchesEverything && states.isEmpty
     }
 
@@ -47,7 +51,7 @@ struct QueryFilter {
         if !environments.isEmpty && !(view.environment.map(environments.contains) ?? false) { return false }
         if !teams.isEmpty && !(view.team.map(teams.contains) ?? false) { return false }
         if !regions.isEmpty && !(view.region.map(regions.contains) ?? false) { return false }
-        return true
+        return labelSelectors.allSatisfy { $0.matches(view.labels) }
     }
 
     func matchesNode(_ view: FilterView) -> Bool {
@@ -319,7 +323,8 @@ extension Topology {
     }
 
     /// A snapshot of the nodes matching `query` and the published edges from nodes matching its
-    /// name and metadata filters.
+    /// name, metadata and label filters. Callers answering a client check the query with
+    /// `validate(_:)` first (`watch` does so itself).
     public func snapshot(for query: TopologyQuery, now: Int64) -> TopologySnapshot {
         buildSnapshot(QueryFilter(query), now: now)
     }
@@ -352,10 +357,12 @@ extension Topology {
         return snapshot
     }
 
-    func validate(_ query: TopologyQuery) throws(TopologyError) {
+    /// Whether the core serves `query`: `.invalidArgument` for too many or too long values, or a
+    /// label selector without a key.
+    public func validate(_ query: TopologyQuery) throws(TopologyError) {
         for (field, values) in [
             ("service_names", query.serviceNames), ("environments", query.environments),
-            ("teams", query.teams), ("regions", query.regions),
+            ("teams", query.teams), ("regions", query.regions), ("label_selectors", query.labelSelectors),
         ] {
             if values.count > 10_000 {
                 throw .invalidArgument(field: "query.\(field)", reason: "at most 10000 values")
@@ -364,6 +371,11 @@ extension Topology {
                 throw .invalidArgument(
                     field: "query.\(field)", reason: "a value is longer than \(configuration.maxStringBytes) bytes")
             }
+        }
+        for text in query.labelSelectors where LabelSelector(text).key.isEmpty {
+            throw .invalidArgument(
+                field: "query.label_selectors",
+                reason: "'\(text.prefix(64))' has no key; write key=value (that value) or key (any value)")
         }
     }
 

@@ -175,13 +175,15 @@ struct EdgeRecord {
     var inWindowList = false
 }
 
-/// What a watcher filter looks at: the node's name, state and the metadata it filters on.
+/// What a watcher filter looks at: the node's name, state, and the metadata and labels it filters
+/// on (the labels are the node's own dictionary, shared, not copied).
 struct FilterView: Equatable {
     var name: String
     var state: ServiceState
     var environment: String?
     var team: String?
     var region: String?
+    var labels: [String: String]
 
     init(_ node: ServiceNode) {
         name = node.serviceName
@@ -189,6 +191,7 @@ struct FilterView: Equatable {
         environment = node.metadata?.environment
         team = node.metadata?.team
         region = node.metadata?.region
+        labels = node.labels
     }
 }
 

@@ -35,6 +35,12 @@ public struct TopologyConfiguration: Sendable, Equatable {
     public var maxServiceNameBytes: Int = 256
     /// Bound of every other string field (UTF-8 bytes).
     public var maxStringBytes: Int = 1_024
+    /// Labels one registration may carry, and the bounds of a label's key (at least 1 byte) and
+    /// value (UTF-8 bytes): enough for Kubernetes-style keys (a 253-byte prefix is rare; 128 holds
+    /// `app.kubernetes.io/part-of`), small enough that labels cannot outgrow the node.
+    public var maxLabels: Int = 64
+    public var maxLabelKeyBytes: Int = 128
+    public var maxLabelValueBytes: Int = 256
     public var maxWatchers: Int = 1_000
     /// Pending updates per watcher before coalescing.
     public var watchBufferLimit: Int = 1_024
@@ -69,6 +75,9 @@ public struct TopologyConfiguration: Sendable, Equatable {
         copy.maxServices = max(0, maxServices)
         copy.maxServiceNameBytes = max(1, maxServiceNameBytes)
         copy.maxStringBytes = max(0, maxStringBytes)
+        copy.maxLabels = max(0, maxLabels)
+        copy.maxLabelKeyBytes = max(1, maxLabelKeyBytes)
+        copy.maxLabelValueBytes = max(0, maxLabelValueBytes)
         copy.maxWatchers = max(0, maxWatchers)
         copy.watchBufferLimit = max(1, watchBufferLimit)
         copy.historyLimit = max(0, historyLimit)

@@ -104,7 +104,13 @@ public struct RPCDispatcher<C: Clock> {
 
         case .getTopologyRequest(let request):
             guard unary(callID, open, "GetTopology", &state, &sink, topology: &topology) else { return }
-            let snapshot = topology.snapshot(for: request.query ?? TopologyQuery(), now: now)
+            let query = request.query ?? TopologyQuery()
+            do {
+                try topology.validate(query)
+            } catch {
+                return refuse("GetTopology", callID, error, &state, &sink, topology: &topology)
+            }
+            let snapshot = topology.snapshot(for: query, now: now)
             let frame = Frame(callId: callID, endOfStream: true, status: Self.ok,
                               message: .getTopologyResponse(GetTopologyResponse(snapshot: snapshot)))
             if snapshot.nodes.count + snapshot.edges.count >= configuration.offLoopReplyEntries, !sink.closing {

@@ -22,6 +22,7 @@ final class SeedEventJSONTests: XCTestCase {
         node.lastHeartbeatMs = 1_765_065_600_003
         // Ours, which the seed does not have: never written.
         node.registeredMs = 1_765_065_600_000
+        node.labels = ["team": "payments"]
         node.metrics = ServiceMetrics(cpuPercent: 3)
         var snapshot = TopologySnapshot()
         snapshot.nodes = [node]

@@ -28,13 +28,15 @@ final class JSONRoundTripTests: XCTestCase {
                                           programName: "a\"b\\c\n\u{0}\u{1F}")
     static let query = TopologyQuery(serviceNames: ["a", "", "日本"], includeIdle: true, includeStale: true,
                                      states: [.unspecified, .dead, ServiceState(rawValue: -3), ServiceState(rawValue: Int32.max)],
-                                     environments: ["prod"], teams: ["", "t"], regions: ["r1", "r2", "r3"])
+                                     environments: ["prod"], teams: ["", "t"], regions: ["r1", "r2", "r3"],
+                                     labelSelectors: ["team=payments", "canary", "k=", "a=b=c"])
 
     func testRegisterServiceRequest() {
         assertRoundTrips(RegisterServiceRequest())
         assertRoundTrips(RegisterServiceRequest(
             serviceName: "checkout 🚀", serviceType: .hybrid, language: .swift, version: "", address: "10.0.0.1:80",
-            host: "h", metadata: Self.metadata, serviceId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301"))
+            host: "h", metadata: Self.metadata, serviceId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+            labels: ["team": "payments", "": "", "quote\"": "a\\b\n", "日本": "語 🚀"]))
         assertRoundTrips(RegisterServiceRequest(serviceType: ServiceType(rawValue: 42), language: ServiceLanguage(rawValue: -1),
                                                 metadata: ServiceMetadata()))
     }
@@ -87,7 +89,7 @@ final class JSONRoundTripTests: XCTestCase {
         try check(ServiceMetrics(cpuPercent: 1, memoryBytes: 1))
         try check(ApplicationHealth(state: .healthy, message: "m", errorCount: 1))
         try check(RegisterServiceRequest(serviceName: "n", serviceType: .server, language: .c, version: "v", address: "a",
-                                         host: "h", metadata: ServiceMetadata(), serviceId: "i"))
+                                         host: "h", metadata: ServiceMetadata(), serviceId: "i", labels: ["k": "v"]))
         try check(HeartbeatRequest(serviceId: "s", sequence: 1, metrics: ServiceMetrics(), health: ApplicationHealth()))
         try check(LatencyHistogram(indexes: [1], counts: [1], zeroCount: 1))
         try check(ReportActivityRequest(serviceId: "s", targetService: "t", type: .error, timestampMs: 1, latencyMs: 1, method: "m",
@@ -97,7 +99,7 @@ final class JSONRoundTripTests: XCTestCase {
         try check(GetTopologyRequest(query: TopologyQuery()))
         try check(WatchTopologyRequest(query: TopologyQuery(), resumeAfterRevision: 1, resumeServerEpoch: "e"))
         XCTAssertEqual(RegisterServiceRequest.jsonSchema.fields.map(\.protoName),
-                       ["service_name", "service_type", "language", "version", "address", "host", "metadata", "service_id"])
+                       ["service_name", "service_type", "language", "version", "address", "host", "metadata", "service_id", "labels"])
     }
 
     /// The official library's JSON of every golden vector of a readable message reads back to the

@@ -6,7 +6,8 @@ from google.protobuf import json_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interop_support import MESSAGE_NAMES, any_message, canonical, contains_nan, json_difference, message_class, messages
+from interop_support import (MESSAGE_NAMES, any_message, canonical, contains_nan, has_prefix_map_keys, json_difference,
+                              message_class, messages)
 
 
 def check_round_trip(probe, name, original, data=None):
@@ -19,7 +20,10 @@ def check_round_trip(probe, name, original, data=None):
     answer = probe.roundtrip(name, data)
     assert answer[0] == "ok", f"Swift rejected official bytes {data.hex()} for {name}: {answer[1]}"
     _, swift_bytes, swift_json = answer
-    assert swift_bytes.hex() == expected.hex(), f"re-encoding of {name} from {data.hex()}"
+    # Map entries whose keys are prefixes of one another are the one place where upb's deterministic
+    # order differs from Topology's (see MAP_OF_TEXT): there (b) below is the check.
+    if not has_prefix_map_keys(original):
+        assert swift_bytes.hex() == expected.hex(), f"re-encoding of {name} from {data.hex()}"
 
     decoded = message_class(name)()
     decoded.ParseFromString(swift_bytes)

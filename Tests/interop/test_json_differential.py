@@ -123,6 +123,18 @@ CASES = [
     ("WatchTopologyRequest", '{"query": {"teams": ["a"]}, "resumeAfterRevision": "18446744073709551615", '
                              '"resumeServerEpoch": "e"}'),
     ("WatchTopologyRequest", '{"resume_after_revision": 0}'),
+    ("RegisterServiceRequest", '{"serviceName": "a", "labels": {"team": "payments", "tier": "", "é 🚀": "x\\"y"}}'),
+    ("RegisterServiceRequest", '{"labels": {}}'),
+    ("RegisterServiceRequest", '{"labels": null}'),
+    ("RegisterServiceRequest", '{"labels": {"team": null}}'),
+    ("RegisterServiceRequest", '{"labels": {"n": 1}}'),
+    ("RegisterServiceRequest", '{"labels": {"b": true}}'),
+    ("RegisterServiceRequest", '{"labels": {"o": {}}}'),
+    ("RegisterServiceRequest", '{"labels": [["k", "v"]]}'),
+    ("RegisterServiceRequest", '{"labels": "team=payments"}'),
+    ("RegisterServiceRequest", '{"labels": {"k": "a", "k": "b"}}'),
+    ("GetTopologyRequest", '{"query": {"labelSelectors": ["team=payments", "canary", "a=b=c"]}}'),
+    ("GetTopologyRequest", '{"query": {"label_selectors": "team=payments"}}'),
     ("WatchTopologyRequest", '{"resumeAfterRevision": "-1"}'),
     ("WatchTopologyRequest", '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]'),
 ]

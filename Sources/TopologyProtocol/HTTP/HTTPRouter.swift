@@ -91,10 +91,16 @@ enum HTTPRouter {
     struct QueryError: Error { var message: String }
 
     /// `service`, `state`, `environment`, `team`, `region`: repeatable, or comma-separated.
-    /// States by name, with or without the `SERVICE_STATE_` prefix, any case.
+    /// States by name, with or without the `SERVICE_STATE_` prefix, any case. `label`: one label
+    /// selector per parameter (`label=team=payments`, `label=canary`), repeatable, taken whole: a
+    /// label value may hold a comma.
     static func parseQuery(_ pairs: [(String, String)]) -> Result<TopologyQuery, QueryError> {
         var query = TopologyQuery()
         for (key, raw) in pairs {
+            if key == "label" {
+                query.labelSelectors.append(raw)
+                continue
+            }
             let values = raw.split(separator: ",").map { String($0).trimmingCharacters(in: CharacterSetLite.whitespace) }.filter { !$0.isEmpty }
             switch key {
             case "service": query.serviceNames += values
@@ -112,7 +118,7 @@ enum HTTPRouter {
                 }
             case "last_event_id", BearerAuthorization.queryParameter: break
             default:
-                return .failure(QueryError(message: "unknown query parameter '\(key)'; accepted: service, state, environment, team, region"))
+                return .failure(QueryError(message: "unknown query parameter '\(key)'; accepted: service, state, environment, team, region, label"))
             }
         }
         return .success(query)

@@ -21,6 +21,12 @@ extension HTTPSession {
                 ("X-Content-Type-Options", "nosniff"),
             ])
         case .topology(let query):
+            do {
+                try topology.validate(query)
+            } catch {
+                response = .text(.badRequest, error.status.message)
+                break
+            }
             let snapshot = topology.snapshot(for: query, now: now)
             if snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
                 rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1

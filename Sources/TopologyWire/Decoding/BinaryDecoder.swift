@@ -222,6 +222,17 @@ public struct BinaryDecoder {
         return true
     }
 
+    /// A map field: each occurrence is one entry; a key seen before gets the later value, as
+    /// protobuf says. Entries go into a dictionary as they come, so hostile input with many keys
+    /// costs time in proportion to its size.
+    public mutating func decode(_ map: inout [String: String]) throws -> Bool {
+        guard wireType == .lengthDelimited else { return false }
+        var entry = StringMapEntry()
+        try withLengthDelimited { try $0.decodeFields(into: &entry) }
+        map[entry.key] = entry.value
+        return true
+    }
+
     // Repeated scalars: packed (one length-delimited run) and unpacked (one varint per element) are
     // both accepted, whichever the sender chose.
 

@@ -9,6 +9,7 @@ public protocol FieldVisitor {
     mutating func visitMessage<M: WireMessage>(_ value: M, field: FieldID)
     mutating func visitRepeatedString(_ values: [String], field: FieldID)
     mutating func visitRepeatedMessage<M: WireMessage>(_ values: [M], field: FieldID)
+    mutating func visitStringMap(_ map: [String: String], field: FieldID)
     mutating func visitPackedSInt32(_ values: [Int32], field: FieldID)
     mutating func visitPackedUInt64(_ values: [UInt64], field: FieldID)
     mutating func visitPackedEnum<E: WireEnum>(_ values: [E], field: FieldID)
@@ -23,8 +24,9 @@ public enum JSONScalar: Sendable {
     case uint64
 }
 
-// The binary format writes a repeated string or message as that field once per element; JSON, which
-// needs to see the whole list, overrides these.
+// The binary format writes a repeated string or message as that field once per element, and a map
+// as one entry message per key (in key order); JSON, which needs to see the whole list or map,
+// overrides these.
 extension FieldVisitor {
     public mutating func visitRepeatedString(_ values: [String], field: FieldID) {
         for value in values { visitString(value, field: field) }
@@ -32,6 +34,12 @@ extension FieldVisitor {
 
     public mutating func visitRepeatedMessage<M: WireMessage>(_ values: [M], field: FieldID) {
         for value in values { visitMessage(value, field: field) }
+    }
+
+    public mutating func visitStringMap(_ map: [String: String], field: FieldID) {
+        for key in StringMapOrder.sortedKeys(map) {
+            visitMessage(StringMapEntry(key: key, value: map[key]!), field: field)
+        }
     }
 }
 
@@ -113,6 +121,12 @@ extension FieldVisitor {
     @inlinable
     public mutating func repeatedMessage<M: WireMessage>(_ values: [M], _ field: FieldID) {
         if !values.isEmpty { visitRepeatedMessage(values, field: field) }
+    }
+
+    /// A map with no entries is not written (a map has no presence).
+    @inlinable
+    public mutating func stringMap(_ map: [String: String], _ field: FieldID) {
+        if !map.isEmpty { visitStringMap(map, field: field) }
     }
 
     /// Repeated scalars are written packed (the proto3 default); both forms are read.

@@ -116,6 +116,19 @@ struct JSONEncodingVisitor: FieldVisitor {
         array(values, field) { $0.writeMessage($1) }
     }
 
+    /// A map is a JSON object (proto3 JSON), its keys in the binary encoding's order.
+    mutating func visitStringMap(_ map: [String: String], field: FieldID) {
+        key(field)
+        output.append(UInt8(ascii: "{"))
+        for (index, mapKey) in StringMapOrder.sortedKeys(map).enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            quoted(mapKey)
+            output.append(UInt8(ascii: ":"))
+            quoted(map[mapKey]!)
+        }
+        output.append(UInt8(ascii: "}"))
+    }
+
     mutating func visitPackedSInt32(_ values: [Int32], field: FieldID) {
         array(values, field) { $0.write(String($1)) }
     }

@@ -65,4 +65,6 @@ enum JSONFieldKind: Sendable {
     /// An enum, by its value names (index = number: every enum of this schema is numbered 0, 1, ...).
     case enumeration([String])
     case message(JSONMessageSchema)
+    /// `map<string, string>`: an object of strings.
+    case stringMap
 }

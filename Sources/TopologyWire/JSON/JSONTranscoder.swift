@@ -11,6 +11,7 @@
 /// | double | a number, or a string: a number, "NaN", "Infinity" or "-Infinity" |
 /// | enum | the value's name, or its number (unknown numbers kept: proto3 enums are open) |
 /// | message | an object |
+/// | map<string, string> | an object whose values are strings (null is not a string) |
 /// | repeated | an array of the above, elements not null |
 ///
 /// `null` for a field means its default: the field is left out. A field given twice (by json_name
@@ -93,6 +94,19 @@ struct JSONTranscoder {
             }
             appendTag(field, .varint, &out)
             BinaryEncodingVisitor.appendVarint(UInt64(bitPattern: number), to: &out)
+        case .stringMap:
+            guard case let .object(members) = value else { throw wrongType(value, path, "an object") }
+            // The parser has refused a key given twice, so each member is one entry.
+            for member in members {
+                guard case let .string(text) = member.value else {
+                    throw wrongType(member.value, path + "." + member.key, "a string")
+                }
+                var entry: [UInt8] = []
+                StringMapEntry(key: member.key, value: text).encode(appendingTo: &entry)
+                appendTag(field, .lengthDelimited, &out)
+                BinaryEncodingVisitor.appendVarint(UInt64(entry.count), to: &out)
+                out.append(contentsOf: entry)
+            }
         case let .message(schema):
             var nested: [UInt8] = []
             try encodeMessage(value, schema, path: path, into: &nested)

@@ -29,6 +29,7 @@ extension RegisterServiceRequest: JSONDecodableMessage {
         JSONField(3, "language", .enumeration(ServiceLanguage.protoNames)), JSONField(4, "version", .string),
         JSONField(5, "address", .string), JSONField(6, "host", .string),
         JSONField(7, "metadata", .message(ServiceMetadata.jsonSchema)), JSONField(20, "serviceId", .string),
+        JSONField(21, "labels", .stringMap),
     ])
 }
 
@@ -66,7 +67,7 @@ extension TopologyQuery: JSONDecodableMessage {
         JSONField(1, "serviceNames", .string, repeated: true), JSONField(2, "includeIdle", .bool),
         JSONField(3, "includeStale", .bool), JSONField(20, "states", .enumeration(ServiceState.protoNames), repeated: true),
         JSONField(21, "environments", .string, repeated: true), JSONField(22, "teams", .string, repeated: true),
-        JSONField(23, "regions", .string, repeated: true),
+        JSONField(23, "regions", .string, repeated: true), JSONField(24, "labelSelectors", .string, repeated: true),
     ])
 }
 

@@ -2,6 +2,7 @@
 
 /// Opens a registration. `serviceID` (a Topology addition) asks to keep an identity the client
 /// was given before: after a server restart or a DEAD declaration the node comes back under it.
+/// `labels` (a Topology addition) are free-form key/value pairs, replaced whole by each registration.
 public struct RegisterServiceRequest: WireMessage {
     public static let protoMessageName = "runtime.v1.RegisterServiceRequest"
 
@@ -13,6 +14,7 @@ public struct RegisterServiceRequest: WireMessage {
     public var host: String? = nil
     public var metadata: ServiceMetadata? = nil
     public var serviceId: String? = nil
+    public var labels: [String: String] = [:]
 
     public init() {}
 
@@ -24,7 +26,8 @@ public struct RegisterServiceRequest: WireMessage {
         address: String? = nil,
         host: String? = nil,
         metadata: ServiceMetadata? = nil,
-        serviceId: String? = nil
+        serviceId: String? = nil,
+        labels: [String: String] = [:]
     ) {
         self.serviceName = serviceName
         self.serviceType = serviceType
@@ -34,6 +37,7 @@ public struct RegisterServiceRequest: WireMessage {
         self.host = host
         self.metadata = metadata
         self.serviceId = serviceId
+        self.labels = labels
     }
 
     public func traverse<V: FieldVisitor>(_ visitor: inout V) {
@@ -45,6 +49,7 @@ public struct RegisterServiceRequest: WireMessage {
         visitor.string(host, FieldID(6, "host"))
         visitor.message(metadata, FieldID(7, "metadata"))
         visitor.string(serviceId, FieldID(20, "serviceId"))
+        visitor.stringMap(labels, FieldID(21, "labels"))
     }
 
     public mutating func decodeField(_ number: Int, _ decoder: inout BinaryDecoder) throws -> Bool {
@@ -57,6 +62,7 @@ public struct RegisterServiceRequest: WireMessage {
         case 6: return try decoder.decode(&host)
         case 7: return try decoder.decode(&metadata)
         case 20: return try decoder.decode(&serviceId)
+        case 21: return try decoder.decode(&labels)
         default: return false
         }
     }

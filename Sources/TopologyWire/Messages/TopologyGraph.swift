@@ -65,6 +65,9 @@ public struct ServiceNode: WireMessage {
     public var metrics: ServiceMetrics? = nil
     public var healthDetail: ApplicationHealth? = nil
     public var registeredMs: Int64 = 0
+    /// Empty for most services: an empty dictionary is a shared singleton, so a node without labels
+    /// costs one word here and no allocation.
+    public var labels: [String: String] = [:]
 
     public init() {}
 
@@ -83,7 +86,8 @@ public struct ServiceNode: WireMessage {
         health: HealthState = .unknown,
         metrics: ServiceMetrics? = nil,
         healthDetail: ApplicationHealth? = nil,
-        registeredMs: Int64 = 0
+        registeredMs: Int64 = 0,
+        labels: [String: String] = [:]
     ) {
         self.serviceId = serviceId
         self.serviceName = serviceName
@@ -100,6 +104,7 @@ public struct ServiceNode: WireMessage {
         self.metrics = metrics
         self.healthDetail = healthDetail
         self.registeredMs = registeredMs
+        self.labels = labels
     }
 
     public func traverse<V: FieldVisitor>(_ visitor: inout V) {
@@ -118,6 +123,7 @@ public struct ServiceNode: WireMessage {
         visitor.message(metrics, FieldID(20, "metrics"))
         visitor.message(healthDetail, FieldID(21, "healthDetail"))
         visitor.int64(registeredMs, FieldID(22, "registeredMs"))
+        visitor.stringMap(labels, FieldID(23, "labels"))
     }
 
     public mutating func decodeField(_ number: Int, _ decoder: inout BinaryDecoder) throws -> Bool {
@@ -137,6 +143,7 @@ public struct ServiceNode: WireMessage {
         case 20: return try decoder.decode(&metrics)
         case 21: return try decoder.decode(&healthDetail)
         case 22: return try decoder.decode(&registeredMs)
+        case 23: return try decoder.decode(&labels)
         default: return false
         }
     }

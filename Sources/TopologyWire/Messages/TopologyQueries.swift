@@ -12,6 +12,8 @@ public struct TopologyQuery: WireMessage {
     public var environments: [String] = []
     public var teams: [String] = []
     public var regions: [String] = []
+    /// "key=value" (that value) or "key" (any value); a node must match all of them.
+    public var labelSelectors: [String] = []
 
     public init() {}
 
@@ -22,7 +24,8 @@ public struct TopologyQuery: WireMessage {
         states: [ServiceState] = [],
         environments: [String] = [],
         teams: [String] = [],
-        regions: [String] = []
+        regions: [String] = [],
+        labelSelectors: [String] = []
     ) {
         self.serviceNames = serviceNames
         self.includeIdle = includeIdle
@@ -31,6 +34,7 @@ public struct TopologyQuery: WireMessage {
         self.environments = environments
         self.teams = teams
         self.regions = regions
+        self.labelSelectors = labelSelectors
     }
 
     public func traverse<V: FieldVisitor>(_ visitor: inout V) {
@@ -41,6 +45,7 @@ public struct TopologyQuery: WireMessage {
         visitor.repeatedString(environments, FieldID(21, "environments"))
         visitor.repeatedString(teams, FieldID(22, "teams"))
         visitor.repeatedString(regions, FieldID(23, "regions"))
+        visitor.repeatedString(labelSelectors, FieldID(24, "labelSelectors"))
     }
 
     public mutating func decodeField(_ number: Int, _ decoder: inout BinaryDecoder) throws -> Bool {
@@ -52,6 +57,7 @@ public struct TopologyQuery: WireMessage {
         case 21: return try decoder.decode(&environments)
         case 22: return try decoder.decode(&teams)
         case 23: return try decoder.decode(&regions)
+        case 24: return try decoder.decode(&labelSelectors)
         default: return false
         }
     }
