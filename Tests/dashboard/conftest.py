@@ -6,6 +6,7 @@ from typing import Iterator
 
 import pytest
 
+from chromium import Browser
 from dashboard_support import Server
 
 
@@ -16,3 +17,16 @@ def server() -> Iterator[Server]:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture
+def browser_and_server() -> Iterator[tuple]:
+    server = Server()
+    browser = None
+    try:
+        browser = Browser(server.base_url + "/")
+        yield browser, server
+    finally:
+        if browser is not None:
+            browser.close()
+        server.stop()

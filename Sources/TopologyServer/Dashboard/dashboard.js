@@ -12,8 +12,10 @@
   const nodes = new Map();   // service id -> {data, x, y, vx, vy, el, dying}
   const edges = new Map();   // "source\u0000target" -> {data, el}
   const phantoms = new Map(); // unresolved target name -> node-like record
+  const deaths = new Set();   // ids of the services seen to die on the stream (they leave the graph)
   let selected = null;        // {kind: "node"|"edge", key}
   let lastEventId = "";
+  let lostAt = 0;             // when the stream was lost (Date.now()), 0 while live
   let source = null;
   // The token this page was opened with (/?access_token=..., docs/security.md). EventSource cannot
   // send an Authorization header, so the page's own requests carry it in their query too.
@@ -45,6 +47,15 @@
   function setConnection(state, text) {
     $("conn").dataset.state = state;
     $("conn-text").textContent = text;
+    // Off the stream the figures are frozen: grey the graph and say since when, so that nobody
+    // reads a green graph as a healthy fleet.
+    const live = state === "live";
+    if (live) lostAt = 0; else if (!lostAt) lostAt = Date.now();
+    document.body.dataset.live = String(live);
+    const banner = $("offline");
+    banner.hidden = live;
+    if (!live) banner.textContent = "No live data since " + new Date(lostAt).toLocaleTimeString() + " (" + text +
+      "): showing the last known graph, greyed out.";
   }
 
   function connect() {
@@ -55,7 +66,7 @@
       if (source.readyState === EventSource.CLOSED) {
         // The browser gave up (e.g. the server answered with an error): try again ourselves,
         // resuming from the last event id we saw.
-        setConnection("offline", "offline, retrying…");
+        setConnection("offline", "server unreachable, retrying…");
         source.close();
         // To EventSource a refused token is an error like any other: ask once more, to say so.
         fetch(withToken("/api/v1/watch"), { method: "HEAD", cache: "no-store" }).then((r) => {
@@ -66,7 +77,7 @@
         }).catch(() => {});
         setTimeout(connect, 2000);
       } else {
-        setConnection("connecting", "reconnecting…");  // EventSource resends Last-Event-ID itself
+        setConnection("connecting", "server unreachable, reconnecting…");  // EventSource resends Last-Event-ID itself
       }
     };
     source.onmessage = (event) => {
@@ -83,7 +94,7 @@
       case "UPDATE_TYPE_SNAPSHOT": applySnapshot(u.snapshot || {}); break;
       case "UPDATE_TYPE_NODE_ADDED":
       case "UPDATE_TYPE_NODE_UPDATED": if (u.node) upsertNode(u.node); break;
-      case "UPDATE_TYPE_NODE_REMOVED": if (u.node) removeNode(u.node.serviceId); break;
+      case "UPDATE_TYPE_NODE_REMOVED": if (u.node) removeNode(u.node); break;
       case "UPDATE_TYPE_EDGE_ADDED":
       case "UPDATE_TYPE_EDGE_UPDATED": if (u.edge) upsertEdge(u.edge); break;
       case "UPDATE_TYPE_EDGE_REMOVED": if (u.edge) removeEdge(edgeKey(u.edge)); break;
@@ -120,15 +131,18 @@
       const p = placeNear(data.serviceId);
       n = { data, x: p.x, y: p.y, vx: 0, vy: 0, el: null, dying: 0 };
       nodes.set(data.serviceId, n);
-      phantoms.delete(data.serviceName);
+      const placeholder = phantoms.get(data.serviceName);
+      if (placeholder) { if (placeholder.el) placeholder.el.remove(); phantoms.delete(data.serviceName); }
       alpha = Math.max(alpha, 0.5);
     }
     n.data = data;
-    if (stateOf(data) === "DEAD" && !n.dying) n.dying = Date.now();
+    if (stateOf(data) === "DEAD" && !n.dying) { n.dying = Date.now(); deaths.add(data.serviceId); }
   }
 
-  function removeNode(id) {
-    const n = nodes.get(id);
+  function removeNode(removed) {
+    const id = removed.serviceId, n = nodes.get(id);
+    // A coalesced stream may carry only the removal: its node says that it died.
+    if (stateOf(removed) === "DEAD") deaths.add(id);
     if (!n) return;
     // A DEAD node shows red briefly before it leaves; an unregistered one leaves at once.
     if (!n.dying) { dropNode(id); return; }
@@ -280,7 +294,7 @@
     const path = "M" + x1.toFixed(1) + "," + y1.toFixed(1) + " Q" + mx.toFixed(1) + "," + my.toFixed(1) + " " + x2.toFixed(1) + "," + y2.toFixed(1);
     g.children[0].setAttribute("d", path);
     g.children[1].setAttribute("d", path);
-    const label = fmt(d.rps) + " rps · p99 " + fmt(d.latencyP99Ms) + " ms";
+    const label = edgeLabel(d, a);
     const t = g.children[2];
     t.setAttribute("x", ((x1 + x2) / 2 * 0.5 + mx * 0.5).toFixed(1));
     t.setAttribute("y", ((y1 + y2) / 2 * 0.5 + my * 0.5 - 4).toFixed(1));
@@ -294,10 +308,19 @@
     g.classList.toggle("hidden", !matchesFilter(a) && !matchesFilter(b));
   }
 
+  // A silent caller's figures are not zeros but unknown; an edge without calls in the window has
+  // no latency to show either.
+  function edgeLabel(d, source) {
+    const state = source.dying ? "DEAD" : stateOf(source.data);
+    if (state === "STALE" || state === "DEAD" || (!num(d.rps) && d.latencyP99Ms === undefined)) return "no data";
+    return fmt(d.rps) + " rps · p99 " + fmt(d.latencyP99Ms) + " ms";
+  }
+
   function drawTotals() {
     const counts = {};
     for (const s of STATES) counts[s] = 0;
     for (const n of nodes.values()) { const s = n.dying ? "DEAD" : stateOf(n.data); if (s in counts) counts[s]++; }
+    counts.DEAD = deaths.size;  // dead services leave the graph: count every death seen instead
     let rps = 0;
     for (const e of edges.values()) rps += num(e.data.rps);
     const box = $("totals");
@@ -309,6 +332,7 @@
     for (const s of STATES) {
       const span = document.createElement("span");
       span.dataset.state = s;
+      if (s === "DEAD") span.title = "services seen to die since this page opened";
       const dot = document.createElement("i");
       dot.style.background = STATE_COLOR[s];
       span.appendChild(dot);
@@ -329,6 +353,16 @@
     if (!t) return "never";
     const s = Math.max(0, (Date.now() - t) / 1000);
     return s < 120 ? s.toFixed(1) + " s ago" : (s / 60).toFixed(0) + " min ago";
+  }
+
+  // The node's own lastActivityMs comes with throttled node updates (every --node-update-throttle-ms
+  // for a busy service), its edges' with every activity flush: the latest of them is the truth.
+  function lastActivity(d) {
+    let last = num(d.lastActivityMs);
+    for (const e of edges.values()) {
+      if (e.data.sourceServiceId === d.serviceId || e.data.targetServiceId === d.serviceId) last = Math.max(last, num(e.data.lastActivityMs));
+    }
+    return last;
   }
 
   function bytes(v) {
@@ -367,7 +401,7 @@
         ["state", n.dying ? "DEAD" : stateOf(d)], ["health", healthOf(d)], ["health message", hd.message], ["error count", hd.errorCount],
         ["language", langOf(d)[1]], ["type", strip(d.serviceType, "SERVICE_TYPE_")], ["version", d.version],
         ["host", d.host], ["address", d.address], ["service id", d.serviceId],
-        ["last heartbeat", age(d.lastHeartbeatMs)], ["last activity", age(d.lastActivityMs)],
+        ["last heartbeat", age(d.lastHeartbeatMs)], ["last activity", age(lastActivity(d))],
         ["cpu", m.cpuPercent !== undefined ? fmt(m.cpuPercent) + " %" : ""], ["memory", m.memoryBytes !== undefined ? bytes(m.memoryBytes) : ""],
         ["calls sent", calls], ["errors", errors],
         ["environment", md.environment], ["region", md.region], ["team", md.team], ["version hash", md.versionHash],
