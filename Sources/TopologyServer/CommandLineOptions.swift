@@ -75,6 +75,9 @@ public enum CommandLineOptions {
         Option("--auth-token-file", \.authTokenFile, .optional(.path(of: "a file holding the token"), empty: "for no authentication"),
                "token clients must present (docs/security.md)"),
         Option("--log-level", \.logLevel, .logLevel, "least severe level logged"),
+        Option("--event-limit", \.topology.eventLimit, .integer(atLeast: 1), "events kept for /api/v1/events"),
+        Option("--edge-failing-error-percent", \.topology.edgeFailingErrorPercent, .integer(1 ... 100),
+               "edge error rate that makes it failing"),
     ]
 
     /// Parses `arguments` (without the program name) over `environment`.
