@@ -78,6 +78,9 @@ public enum CommandLineOptions {
         Option("--event-limit", \.topology.eventLimit, .integer(atLeast: 1), "events kept for /api/v1/events"),
         Option("--edge-failing-error-percent", \.topology.edgeFailingErrorPercent, .integer(1 ... 100),
                "edge error rate that makes it failing"),
+        Option("--webhook-url", \.addedWebhook, .webhook, "POST alerts here; repeatable (docs/alerting.md)"),
+        Option("--webhook-timeout-ms", \.webhookTimeoutMs, .milliseconds(min: 1), "deadline of one webhook attempt"),
+        Option("--webhook-queue-limit", \.webhookQueueLimit, .integer(atLeast: 1), "alerts waiting per webhook"),
     ]
 
     /// Parses `arguments` (without the program name) over `environment`.
@@ -161,6 +164,13 @@ public enum CommandLineOptions {
 }
 
 extension ServerConfiguration {
+    /// `--webhook-url` adds a webhook each time it is given (the environment's first); reading it
+    /// gives none, so `--help` shows no default.
+    fileprivate var addedWebhook: WebhookTarget? {
+        get { nil }
+        set { if let newValue { webhooks.append(newValue) } }
+    }
+
     /// `httpAddress` as `--http-address` sets it: asked for, so it must bind. Only the command line's
     /// default address may find its port taken and be skipped (`httpAddressIsDefault`).
     fileprivate var requestedHTTPAddress: ListenAddress? {

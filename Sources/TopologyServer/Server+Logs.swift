@@ -84,6 +84,9 @@ extension Server {
             "log_level": c.logLevel.name,
             "event_limit": String(t.eventLimit),
             "edge_failing_error_percent": String(t.edgeFailingErrorPercent),
+            "webhook_url": c.webhooks.map(\.description).joined(separator: ","),
+            "webhook_timeout_ms": String(c.webhookTimeoutMs),
+            "webhook_queue_limit": String(c.webhookQueueLimit),
         ])
     }
 
