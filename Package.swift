@@ -36,7 +36,8 @@ let package = Package(
         // The dashboard's HTML, CSS and JavaScript are files of their own, compiled in as byte arrays.
         .target(name: "TopologyServer", dependencies: ["TopologyProtocol", "TopologyHTTP2", "TopologyCore", "TopologyWire", "CTopologyShims"],
                 resources: [.embedInCode("Dashboard/index.html"), .embedInCode("Dashboard/dashboard.css"),
-                            .embedInCode("Dashboard/dashboard.js")],
+                            .embedInCode("Dashboard/dashboard.js"), .embedInCode("Dashboard/timeline.js"),
+                            .embedInCode("Dashboard/timeline.css")],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .executableTarget(name: "topology-server", dependencies: ["TopologyServer"]),
 

@@ -217,6 +217,7 @@ extension Topology {
             let view = sourceView ?? FilterView(nodes[Int(record.source)].wire)
             publishedEdgeCount -= 1
             publish(.edgeRemoved, edge: published, before: view, after: nil, now: now)
+            recordEvent(.edgeRemoved(target: record.target), node: record.source, now: now)
         }
         edgeIndex[EdgeKey(source: record.source, target: record.target)] = nil
         Topology.remove(slot, from: &edgesByTarget, key: record.target)
@@ -309,10 +310,12 @@ extension Topology {
                 edges[index].published = wire
                 publishedEdgeCount += 1
                 publish(.edgeAdded, edge: wire, before: nil, after: view, now: now)
+                recordEvent(.edgeAdded(target: edges[index].target), node: edges[index].source, now: now)
             } else if edges[index].published != wire {
                 edges[index].published = wire
                 publish(.edgeUpdated, edge: wire, before: view, after: view, now: now)
             }
+            recordErrorRateCrossing(slot, wire, now: now)
             if !edges[index].slices.isEmpty {
                 edges[index].inWindowList = true
                 windowEdges.append(slot)

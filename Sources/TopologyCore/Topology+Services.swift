@@ -98,9 +98,11 @@ extension Topology {
         if let metrics { nodes[index].wire.metrics = metrics }
         var immediate = false
         let oldState = nodes[index].wire.state
+        var oldHealth: HealthState?
         if let health {
             nodes[index].wire.healthDetail = health
             if health.state != nodes[index].wire.health {
+                oldHealth = nodes[index].wire.health
                 nodes[index].wire.health = health.state
                 immediate = true
             }
@@ -120,6 +122,7 @@ extension Topology {
             var before = FilterView(nodes[index].wire)
             before.state = oldState
             publishNode(slot, type: .nodeUpdated, before: before, now: now)
+            if let oldHealth { recordEvent(.health(from: oldHealth, to: nodes[index].wire.health), node: slot, now: now) }
             scheduleLiveness(slot)
         } else {
             refreshLater(slot, now: now)
@@ -277,6 +280,7 @@ extension Topology {
             pendingEvents.append(.serviceDead(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
         }
         publish(.nodeRemoved, node: nodes[index].wire, before: view, after: nil, now: now)
+        recordEvent(dead ? .removed : .unregistered, node: slot, now: now)
         unindexResolutionKeys(slot)
         for edgeSlot in nodes[index].outEdges { removeEdge(edgeSlot, now: now, sourceView: view, detach: false) }
         for edgeSlot in nodes[index].inEdges.sorted() where edges[Int(edgeSlot)].inUse {
@@ -305,6 +309,13 @@ extension Topology {
         nodes[index].lastPublishedMs = now
         nodes[index].refreshPending = false
         publish(type, node: nodes[index].wire, before: before, after: FilterView(nodes[index].wire), now: now)
+        // Every change of state is published through here, so the event log sees each one.
+        let state = nodes[index].wire.state
+        if type == .nodeAdded {
+            recordEvent(.registered, node: slot, now: now)
+        } else if let from = before?.state, from != state {
+            recordEvent(.state(from: from, to: state), node: slot, now: now)
+        }
     }
 
     /// A change watchers may see late: published now if the throttle period since the node's last

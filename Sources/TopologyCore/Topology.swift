@@ -55,6 +55,9 @@ public struct Topology {
     var liveWatcherCount = 0
     var readyWatchers: [WatcherID] = []
 
+    // What happened, for operators (`eventLog`).
+    var events: ServiceEventLog
+
     var randomSource: RandomSource
 
     /// A core with a system random source for service ids.
@@ -71,6 +74,7 @@ public struct Topology {
         self.configuration = configuration.sanitized()
         self.serverEpoch = serverEpoch
         self.lastObservedMs = now
+        self.events = ServiceEventLog(limit: self.configuration.eventLimit)
         self.randomSource = RandomSource(randomNumberGenerator)
         self.nodeIndex = FlatTable(seed: (randomSource.next(), randomSource.next()))
     }
@@ -173,6 +177,8 @@ struct EdgeRecord {
     /// Flushed slices still inside the window, oldest first.
     var slices: [WindowSlice] = []
     var inWindowList = false
+    /// Its error rate is at or over `edgeFailingErrorPercent` (an `edgeFailing` event was recorded).
+    var failing = false
 }
 
 /// What a watcher filter looks at: the node's name, state, and the metadata and labels it filters

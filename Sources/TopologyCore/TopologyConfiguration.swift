@@ -52,6 +52,11 @@ public struct TopologyConfiguration: Sendable, Equatable {
     public var historyLimit: Int = 10_000
     /// Distinct targets one service may report activity to (edges from one source).
     public var maxEdgesPerService: Int = 10_000
+    /// Events kept in the event log; older ones are evicted (and counted).
+    public var eventLimit: Int = 10_000
+    /// An edge whose error rate over the rps window reaches this percent is failing (an event, and
+    /// an alert); it recovers when the rate falls under it.
+    public var edgeFailingErrorPercent: Int = 10
 
     public init() {}
 
@@ -82,6 +87,8 @@ public struct TopologyConfiguration: Sendable, Equatable {
         copy.watchBufferLimit = max(1, watchBufferLimit)
         copy.historyLimit = max(0, historyLimit)
         copy.maxEdgesPerService = max(0, maxEdgesPerService)
+        copy.eventLimit = max(0, eventLimit)
+        copy.edgeFailingErrorPercent = min(100, max(1, edgeFailingErrorPercent))
         return copy
     }
 

@@ -109,17 +109,9 @@ public struct ServerMetrics {
     }
 
     public func render(_ g: Gauges) -> String {
-        var out = ""
-        func family(_ name: String, _ type: String, _ help: String) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-        }
-        func sample(_ name: String, _ labels: [(String, String)] = [], _ value: String) {
-            if labels.isEmpty {
-                out += "\(name) \(value)\n"
-            } else {
-                out += "\(name){" + labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "} \(value)\n"
-            }
-        }
+        var text = PrometheusText()
+        func family(_ name: String, _ type: String, _ help: String) { text.family(name, type, help) }
+        func sample(_ name: String, _ labels: [(String, String)] = [], _ value: String) { text.sample(name, labels, value) }
         family("topology_build_info", "gauge", "Build information; the value is always 1.")
         sample("topology_build_info", [("version", g.version), ("server_epoch", g.serverEpoch)], "1")
         family("topology_start_time_seconds", "gauge", "Start time of the server process, seconds since the Unix epoch.")
@@ -196,28 +188,12 @@ public struct ServerMetrics {
         sample("topology_heartbeat_handling_seconds_count", [], String(heartbeatSeconds.count))
         family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
         sample("process_resident_memory_bytes", [], String(g.residentBytes))
-        return out
+        return text.output
     }
 
     private func stateLabel(_ state: ServiceState) -> String {
         String((state.protoName ?? "UNKNOWN").dropFirst("SERVICE_STATE_".count))
     }
 
-    private func escapeLabel(_ value: String) -> String {
-        var out = ""
-        for c in value {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
-
-    private func format(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
-    }
+    private func format(_ value: Double) -> String { PrometheusText.format(value) }
 }

@@ -116,3 +116,12 @@ extension CommandLineOptions.ValueKind where Value == LogLevel {
         Self(form: "debug, info, warn or error", parse: { LogLevel(name: $0) }, show: { $0.name })
     }
 }
+
+extension CommandLineOptions.ValueKind where Value == WebhookTarget? {
+    static var webhook: Self {
+        Self(form: "http://HOST[:PORT][/PATH][#events=K,...] with K among dead, stale, unhealthy, recovered, edge_failing, "
+                 + "edge_recovered (plain HTTP: for https, a local TLS proxy)",
+             parse: { WebhookTarget(parsing: $0).map { .some($0) } },
+             show: { _ in nil })
+    }
+}

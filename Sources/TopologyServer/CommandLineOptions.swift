@@ -74,6 +74,12 @@ public enum CommandLineOptions {
         Option("--auth-token-file", \.authTokenFile, .optional(.path(of: "a file holding the token"), empty: "for no authentication"),
                "token clients must present (docs/security.md)"),
         Option("--log-level", \.logLevel, .logLevel, "least severe level logged"),
+        Option("--event-limit", \.topology.eventLimit, .integer(atLeast: 1), "events kept for /api/v1/events"),
+        Option("--edge-failing-error-percent", \.topology.edgeFailingErrorPercent, .integer(1 ... 100),
+               "edge error rate that makes it failing"),
+        Option("--webhook-url", \.addedWebhook, .webhook, "POST alerts here; repeatable (docs/alerting.md)"),
+        Option("--webhook-timeout-ms", \.webhookTimeoutMs, .milliseconds(min: 1), "deadline of one webhook attempt"),
+        Option("--webhook-queue-limit", \.webhookQueueLimit, .integer(atLeast: 1), "alerts waiting per webhook"),
     ]
 
     /// Parses `arguments` (without the program name) over `environment`.
@@ -153,5 +159,14 @@ public enum CommandLineOptions {
         }
         lines.append(line)
         return lines
+    }
+}
+
+extension ServerConfiguration {
+    /// `--webhook-url` adds a webhook each time it is given (the environment's first); reading it
+    /// gives none, so `--help` shows no default.
+    fileprivate var addedWebhook: WebhookTarget? {
+        get { nil }
+        set { if let newValue { webhooks.append(newValue) } }
     }
 }

@@ -82,6 +82,11 @@ extension Server {
             "max_http_connections": String(c.maxHTTPConnections),
             "sse_comment_interval_ms": String(c.sseCommentIntervalMs),
             "log_level": c.logLevel.name,
+            "event_limit": String(t.eventLimit),
+            "edge_failing_error_percent": String(t.edgeFailingErrorPercent),
+            "webhook_url": c.webhooks.map(\.description).joined(separator: ","),
+            "webhook_timeout_ms": String(c.webhookTimeoutMs),
+            "webhook_queue_limit": String(c.webhookQueueLimit),
         ])
     }
 

@@ -53,6 +53,10 @@ public final class Server: @unchecked Sendable {
     var signalFD: Int32 = -1
     /// Encodes large replies off the loop thread (set up by `start()`).
     var replyEncoder: ReplyEncoder?
+    /// One delivery thread per `--webhook-url` (started by `start()`), and the sequence number of
+    /// the last event offered to them.
+    var webhooks: [WebhookWorker] = []
+    var webhookCursor: UInt64 = 0
     /// The address actually bound (the port filled in when 0 was asked for).
     public private(set) var boundAddress: ListenAddress?
 
@@ -144,6 +148,7 @@ public final class Server: @unchecked Sendable {
 
     deinit {
         replyEncoder?.stop()
+        webhooks.forEach { $0.stop() }
         for fd in [listener, httpListener, wakeFD, signalFD, epoll?.fd ?? -1] where fd >= 0 { Sockets.close(fd) }
         for connection in connections.values { Sockets.close(connection.fd) }
         for connection in httpConnections.values { Sockets.close(connection.fd) }
@@ -185,6 +190,7 @@ public final class Server: @unchecked Sendable {
         address.port = bound.port
         boundAddress = address
         logStartup(address)
+        startWebhooks()
         return address
     }
 
@@ -200,6 +206,7 @@ public final class Server: @unchecked Sendable {
         guard let epoll else { preconditionFailure("start() must be called before run()") }
         defer {
             replyEncoder?.stop()
+            webhooks.forEach { $0.stop() }
             logWriter?.finish()  // every line written before returning; later ones directly
         }
         // Room for every socket the server may hold, so one wait reports all that are ready: a
@@ -226,6 +233,7 @@ public final class Server: @unchecked Sendable {
                 let served = deliverWatchUpdates()
                 nextWatchRoundMs = served > Server.watchersPerUnpacedRound ? clock.nowMs() + Server.watchRoundIntervalMs : 0
             }
+            offerAlerts()
             flushAll(now: clock.nowMs())
             publishStats()
             if let shutdownDeadlineMs, connections.isEmpty && httpConnectionsAreIdle || clock.nowMs() >= shutdownDeadlineMs {

@@ -105,6 +105,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// authenticate_request carrying the token, and every HTTP endpoint but /healthz needs
     /// `Authorization: Bearer <token>` (or `?access_token=`).
     public var authTokenFile: String? = nil
+    /// Where alerts are POSTed (`--webhook-url`, repeatable), each with the alerts it wants.
+    public var webhooks: [WebhookTarget] = []
+    /// One webhook attempt (connect, send, read the status line) must end within this long.
+    public var webhookTimeoutMs: Int64 = 5_000
+    /// Alerts waiting per webhook at most; one more is dropped and counted.
+    public var webhookQueueLimit = 1_000
 
     public init() {}
 }

@@ -12,6 +12,8 @@ enum HTTPRoute: Equatable {
     case seedReporter(SeedReporterAPI.Route)
     /// A Connect call, `POST /runtime.v1.TopologyService/<method>`: the method's name.
     case connect(String)
+    /// The event log from a revision on (`GET /api/v1/events?since=&limit=`).
+    case events(since: UInt64, limit: Int)
     case metrics
     case healthz
     case readyz
@@ -48,7 +50,7 @@ struct SSEEventID: Equatable {
 }
 
 enum HTTPRouter {
-    static let paths: Set<String> = ["/", "/index.html", "/api/v1/topology", "/api/v1/watch", "/metrics", "/healthz", "/readyz", "/events"]
+    static let paths: Set<String> = ["/", "/index.html", "/api/v1/topology", "/api/v1/watch", "/api/v1/events", "/metrics", "/healthz", "/readyz", "/events"]
 
     /// With a token (`tokenMatches` checks one), every path but /healthz (which a load balancer
     /// probes without credentials) needs it, unknown paths included: an unauthenticated client
@@ -70,6 +72,11 @@ enum HTTPRouter {
         case "/metrics": return .metrics
         case "/healthz": return .healthz
         case "/readyz": return .readyz
+        case "/api/v1/events":
+            switch parseEventsQuery(request.query) {
+            case .success(let (since, limit)): return .events(since: since, limit: limit)
+            case .failure(let error): return .error(.badRequest, error.message)
+            }
         default: break
         }
         let query: TopologyQuery
@@ -89,6 +96,34 @@ enum HTTPRouter {
     }
 
     struct QueryError: Error { var message: String }
+
+    /// The most events one read of `/api/v1/events` returns, and the number it returns unless asked.
+    static let maxEventsLimit = 10_000
+    static let defaultEventsLimit = 1_000
+
+    /// `since` (a revision, default 0: from the oldest event kept) and `limit` (1 to 10000).
+    static func parseEventsQuery(_ pairs: [(String, String)]) -> Result<(UInt64, Int), QueryError> {
+        var since: UInt64 = 0
+        var limit = defaultEventsLimit
+        for (key, value) in pairs {
+            switch key {
+            case "since":
+                guard let parsed = UInt64(value) else {
+                    return .failure(QueryError(message: "since must be a revision (a decimal integer, 0 or more), not '\(value.prefix(64))'"))
+                }
+                since = parsed
+            case "limit":
+                guard let parsed = Int(value), (1 ... maxEventsLimit).contains(parsed) else {
+                    return .failure(QueryError(message: "limit must be an integer from 1 to \(maxEventsLimit), not '\(value.prefix(64))'"))
+                }
+                limit = parsed
+            case BearerAuthorization.queryParameter: break
+            default:
+                return .failure(QueryError(message: "unknown query parameter '\(key.prefix(64))'; accepted: since, limit"))
+            }
+        }
+        return .success((since, limit))
+    }
 
     /// `service`, `state`, `environment`, `team`, `region`: repeatable, or comma-separated.
     /// States by name, with or without the `SERVICE_STATE_` prefix, any case. `label`: one label

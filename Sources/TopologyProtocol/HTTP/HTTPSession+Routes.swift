@@ -41,6 +41,9 @@ extension HTTPSession {
                 return
             }
             response = .json(snapshot.jsonUTF8())
+        case .events(let since, let limit):
+            response = .json(EventLogJSON.encode(topology.eventLog.page(afterRevision: since, limit: limit), log: topology.eventLog,
+                                                 revision: topology.currentRevision, serverEpoch: env.serverEpoch))
         case .metrics:
             response = HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                     body: Array(env.renderMetrics(now, topology, rpc.metrics).utf8), headers: [("Cache-Control", "no-store")])

@@ -16,6 +16,10 @@ enum DashboardPage {
                       open: "<style>\n", close: "</style>", in: page)
         page = inline(PackageResources.dashboard_js, replacing: #"<script src="dashboard.js"></script>"#,
                       open: "<script>\n", close: "</script>", in: page)
+        page = inline(PackageResources.timeline_css, replacing: #"<link rel="stylesheet" href="timeline.css">"#,
+                      open: "<style>\n", close: "</style>", in: page)
+        page = inline(PackageResources.timeline_js, replacing: #"<script src="timeline.js"></script>"#,
+                      open: "<script>\n", close: "</script>", in: page)
         return page
     }()
 
