@@ -65,4 +65,13 @@ enum JSONFieldKind: Sendable {
     /// An enum, by its value names (index = number: every enum of this schema is numbered 0, 1, ...).
     case enumeration([String])
     case message(JSONMessageSchema)
+    /// A message of a recursive schema (OTLP's attribute values), named lazily so the tables can
+    /// refer to each other.
+    case recursiveMessage(@Sendable () -> JSONMessageSchema)
+    /// fixed64: the same JSON as uint64, eight bytes on the wire (OTLP's timestamps).
+    case fixed64
+    /// bytes, as proto3 JSON writes them: base64, standard or URL-safe, padded or not.
+    case base64Bytes
+    /// bytes as OTLP JSON writes trace and span ids: hex digits, either case.
+    case hexBytes
 }
