@@ -46,6 +46,12 @@ public struct TopologyConfiguration: Sendable, Equatable {
     public var historyLimit: Int = 10_000
     /// Distinct targets one service may report activity to (edges from one source).
     public var maxEdgesPerService: Int = 10_000
+    /// Services known only from OTLP spans (observed nodes), apart from maxServices: spans from a
+    /// further unknown service.name are refused (and counted) until one goes away.
+    public var maxObservedServices: Int = 10_000
+    /// An observed service that has been IDLE this long (no span for idleTimeoutMs + this) is
+    /// removed. It never heartbeats, so it is never STALE or DEAD.
+    public var observedRemovalMs: Int64 = 300_000
 
     public init() {}
 
@@ -73,6 +79,8 @@ public struct TopologyConfiguration: Sendable, Equatable {
         copy.watchBufferLimit = max(1, watchBufferLimit)
         copy.historyLimit = max(0, historyLimit)
         copy.maxEdgesPerService = max(0, maxEdgesPerService)
+        copy.maxObservedServices = max(0, maxObservedServices)
+        copy.observedRemovalMs = max(0, observedRemovalMs)
         return copy
     }
 

@@ -65,6 +65,8 @@ public struct ServiceNode: WireMessage {
     public var metrics: ServiceMetrics? = nil
     public var healthDetail: ApplicationHealth? = nil
     public var registeredMs: Int64 = 0
+    /// Known only from spans (OTLP), never registered.
+    public var observed: Bool = false
 
     public init() {}
 
@@ -83,7 +85,8 @@ public struct ServiceNode: WireMessage {
         health: HealthState = .unknown,
         metrics: ServiceMetrics? = nil,
         healthDetail: ApplicationHealth? = nil,
-        registeredMs: Int64 = 0
+        registeredMs: Int64 = 0,
+        observed: Bool = false
     ) {
         self.serviceId = serviceId
         self.serviceName = serviceName
@@ -100,6 +103,7 @@ public struct ServiceNode: WireMessage {
         self.metrics = metrics
         self.healthDetail = healthDetail
         self.registeredMs = registeredMs
+        self.observed = observed
     }
 
     public func traverse<V: FieldVisitor>(_ visitor: inout V) {
@@ -118,6 +122,7 @@ public struct ServiceNode: WireMessage {
         visitor.message(metrics, FieldID(20, "metrics"))
         visitor.message(healthDetail, FieldID(21, "healthDetail"))
         visitor.int64(registeredMs, FieldID(22, "registeredMs"))
+        visitor.bool(observed, FieldID(24, "observed"))
     }
 
     public mutating func decodeField(_ number: Int, _ decoder: inout BinaryDecoder) throws -> Bool {
@@ -137,6 +142,7 @@ public struct ServiceNode: WireMessage {
         case 20: return try decoder.decode(&metrics)
         case 21: return try decoder.decode(&healthDetail)
         case 22: return try decoder.decode(&registeredMs)
+        case 24: return try decoder.decode(&observed)
         default: return false
         }
     }
