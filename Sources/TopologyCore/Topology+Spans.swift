@@ -8,14 +8,14 @@ public struct SpanIngestResult: Equatable, Sendable {
     public var rejectedSpans = 0
     /// Calls recorded on edges: CLIENT and PRODUCER spans with a peer.
     public var calls = 0
-    /// Why the first refused span was refused, for a person to act on.
-    public var firstRejection: String?
+    /// Why the first refused span was refused (its `status` is for a person to act on).
+    public var firstRejection: TopologyError?
 
     public init() {}
 
     mutating func reject(_ count: Int, _ error: TopologyError) {
         rejectedSpans += count
-        if firstRejection == nil { firstRejection = error.status.message }
+        if firstRejection == nil { firstRejection = error }
     }
 }
 

@@ -230,7 +230,7 @@ final class SpanTests: XCTestCase {
         let refused = h.topology.ingest(Self.request("c", [Self.span(.server), Self.call(to: "x")]), now: h.now)
         XCTAssertEqual(refused.rejectedSpans, 2)
         XCTAssertEqual(refused.acceptedSpans, 0)
-        XCTAssertEqual(refused.firstRejection, "limit reached: maxObservedServices = 2; retry later or raise the server's maxObservedServices")
+        XCTAssertEqual(refused.firstRejection, .resourceExhausted(limit: "maxObservedServices", value: 2))
         XCTAssertEqual(h.topology.observedServiceRefusals, 1)
         XCTAssertNil(observed(h, "c"))
         XCTAssertNoThrow(try h.topology.register(RegisterServiceRequest(serviceName: "r"), now: h.now),
@@ -244,10 +244,11 @@ final class SpanTests: XCTestCase {
         for name in [nil, "", "   ", String(repeating: "x", count: 257)] {
             let result = h.topology.ingest(Self.request(name, [Self.span(.server), Self.span(.server)]), now: h.now)
             XCTAssertEqual(result.rejectedSpans, 2, "\(String(describing: name))")
-            XCTAssertTrue(result.firstRejection?.hasPrefix("invalid resource.attributes[service.name]: ") == true,
-                          result.firstRejection ?? "nil")
+            guard case .invalidArgument("resource.attributes[service.name]", _)? = result.firstRejection else {
+                return XCTFail("\(String(describing: result.firstRejection))")
+            }
         }
-        XCTAssertEqual(h.topology.ingest(Self.request(nil, [Self.span(.server)]), now: h.now).firstRejection,
+        XCTAssertEqual(h.topology.ingest(Self.request(nil, [Self.span(.server)]), now: h.now).firstRejection?.status.message,
                        "invalid resource.attributes[service.name]: missing: set OTEL_SERVICE_NAME, or the service.name resource attribute, in the exporting service")
         XCTAssertEqual(h.topology.serviceCount, 0)
     }
@@ -261,6 +262,6 @@ final class SpanTests: XCTestCase {
         ]), now: h.now)
         XCTAssertEqual(result.acceptedSpans, 2)
         XCTAssertEqual(result.rejectedSpans, 2)
-        XCTAssertEqual(result.firstRejection, "limit reached: maxEdgesPerService = 1; retry later or raise the server's maxEdgesPerService")
+        XCTAssertEqual(result.firstRejection, .resourceExhausted(limit: "maxEdgesPerService", value: 1))
     }
 }
