@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets of Tests/Fuzz (what each covers: Tests/Fuzz/README.md).
 #
-#   scripts/fuzz.sh TARGET SECONDS   run one target (frame, messages, http, hpack, http2, json, c-client) that long
+#   scripts/fuzz.sh TARGET SECONDS   run one target (frame, messages, http, hpack, http2, json, otlp, c-client) that long
 #   scripts/fuzz.sh all SECONDS      run every target in turn, SECONDS each
 #   scripts/fuzz.sh coverage TARGET  line coverage of the code under test by the corpus so far
 #
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(frame messages http hpack http2 json c-client)
+targets=(frame messages http hpack http2 json otlp c-client)
 out=.build-fuzz
 fuzz=Tests/Fuzz
 
@@ -34,6 +34,10 @@ sources() {
         json)
             find Sources/TopologyWire -name '*.swift' | sort
             echo "$fuzz/FuzzSupport.swift" "$fuzz/JSONFuzzer.swift"
+            ;;
+        otlp)
+            find Sources/TopologyWire -name '*.swift' | sort
+            echo "$fuzz/FuzzSupport.swift" "$fuzz/OTLPFuzzer.swift"
             ;;
         http)
             # The parser and the types it uses; the rest of TopologyProtocol stays out.
@@ -73,7 +77,7 @@ compile() {
             ;;
         *)
             local module flags=(-sanitize=fuzzer,address -gline-tables-only)
-            case $target in frame) module=FrameFuzzer ;; messages) module=MessagesFuzzer ;; http) module=HTTPFuzzer ;; hpack) module=HPACKFuzzer ;; http2) module=HTTP2Fuzzer ;; json) module=JSONFuzzer ;; esac
+            case $target in frame) module=FrameFuzzer ;; messages) module=MessagesFuzzer ;; http) module=HTTPFuzzer ;; hpack) module=HPACKFuzzer ;; http2) module=HTTP2Fuzzer ;; json) module=JSONFuzzer ;; otlp) module=OTLPFuzzer ;; esac
             [[ $3 == coverage ]] && flags=(-sanitize=fuzzer -profile-generate -profile-coverage-mapping)
             # -parse-as-library: libFuzzer provides main(). -O keeps Swift's overflow and bounds
             # checks (unlike -Ounchecked): a trap is a finding.

@@ -247,7 +247,7 @@ def full_messages(pb):
         address="10.0.3.17:8443", host="node-17", metadata=metadata, state=pb.SERVICE_STATE_ACTIVE,
         last_heartbeat_ms=1732350000000, last_activity_ms=1732350000456, health=pb.HEALTH_STATE_HEALTHY,
         metrics=metrics, health_detail=health, registered_ms=1732340000000,
-        labels={"tier": "backend", "team": "payments", "canary": ""})
+        labels={"tier": "backend", "team": "payments", "canary": ""}, observed=True)
     edge = pb.ServiceEdge(
         source_service_id="3f2504e0-4f89-41d3-9a0c-0305e82c3301", target_service="inventory",
         state=pb.CONNECTION_STATE_ACTIVE, last_activity_ms=1732350000456, total_requests=987654,

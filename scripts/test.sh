@@ -36,6 +36,9 @@ TOPOLOGY_SERVER="$bin/topology-server" .venv/bin/python -m pytest -q Tests/dashb
 section "gRPC on the frames port (grpcio, grpclib, curl, node:http2; stubs generated from Schema/topology.proto at test time)"
 TOPOLOGY_SERVER="$bin/topology-server" .venv/bin/python -m pytest -q Tests/grpc
 
+section "OpenTelemetry: the SDK's OTLP/HTTP and OTLP/gRPC exporters, JSON and hostile OTLP against a real server"
+TOPOLOGY_SERVER="$bin/topology-server" .venv/bin/python -m pytest -q Tests/otlp
+
 section "Crash and restart: 1,000 services through the C and Python clients, kill -9, restart, count"
 make -C clients/c build/fleet
 TOPOLOGY_SERVER="$bin/topology-server" TOPOLOGY_C_FLEET=clients/c/build/fleet .venv/bin/python -m pytest -q -s Tests/reliability

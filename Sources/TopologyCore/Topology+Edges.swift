@@ -10,11 +10,38 @@ extension Topology {
         let now = observe(now)
         let source = try liveSlot(request.serviceId)
         let calls = try validate(request)
-        let live = now - forgivenStallMs
+        let errors = UInt64(request.errorCount.map { Int64($0) }
+            ?? ((request.type == .error || request.success == false) ? calls : 0))
+        let latency: CallLatency
+        if let histogram = request.latencyHistogram, histogram.counts.contains(where: { $0 > 0 }) || histogram.zeroCount > 0 {
+            latency = .histogram(histogram)
+        } else if let latencyMs = request.latencyMs {
+            latency = .each(Double(max(0, latencyMs)))
+        } else {
+            latency = .none
+        }
+        try recordCalls(from: source, to: request.targetService, calls: calls, errors: errors, latency: latency, now: now)
+        return calls
+    }
+
+    /// The latencies of the calls a report stands for.
+    enum CallLatency {
+        case none
+        /// Every call took this long (milliseconds).
+        case each(Double)
+        case histogram(LatencyHistogram)
+    }
+
+    /// Records `calls` calls (`errors` of them failed) from the node in `source` to `target`: the
+    /// one path of ReportActivity and of OTLP spans. The node becomes ACTIVE at once; the edge's
+    /// figures are published at the next activity flush. `now` is observed already.
+    mutating func recordCalls(
+        from source: Int32, to target: String, calls: Int64, errors: UInt64, latency: CallLatency, now: Int64
+    ) throws(TopologyError) {
         let sourceIndex = Int(source)
 
         // The edge first, so a refused edge changes nothing.
-        let key = EdgeKey(source: source, target: request.targetService)
+        let key = EdgeKey(source: source, target: target)
         let edgeSlot: Int32
         if let existing = edgeIndex[key] {
             edgeSlot = existing
@@ -25,25 +52,11 @@ extension Topology {
             edgeSlot = createEdge(key)
         }
 
-        // The node.
-        nodes[sourceIndex].wire.lastActivityMs = now
-        nodes[sourceIndex].lastActivity = live
-        switch nodes[sourceIndex].wire.state {
-        case .registered, .idle:
-            let before = FilterView(nodes[sourceIndex].wire)
-            setState(sourceIndex, .active)
-            publishNode(source, type: .nodeUpdated, before: before, now: now)
-            scheduleLiveness(source)
-        default:
-            // ACTIVE stays ACTIVE (its idle timer finds the new activity when it fires); STALE
-            // stays STALE until a heartbeat: activity alone does not prove the heartbeats are back.
-            refreshLater(source, now: now)
-        }
+        noteActivity(source, now: now)
 
         // The edge's accumulators.
         let index = Int(edgeSlot)
-        let errors = UInt64(request.errorCount.map { Int64($0) }
-            ?? ((request.type == .error || request.success == false) ? calls : 0))
+        let live = now - forgivenStallMs
         edges[index].lastActivity = live
         edges[index].lastActivityMs = now
         edges[index].state = .active
@@ -62,7 +75,8 @@ extension Topology {
         }
         slice.requests += UInt64(calls)
         slice.errors += errors
-        if let histogram = request.latencyHistogram, histogram.counts.contains(where: { $0 > 0 }) || histogram.zeroCount > 0 {
+        switch latency {
+        case let .histogram(histogram):
             var sparse = SparseHistogram(zeroCount: histogram.zeroCount)
             for (bucket, count) in zip(histogram.indexes, histogram.counts) where count > 0 {
                 sparse.buckets[bucket, default: 0] += count
@@ -70,11 +84,12 @@ extension Topology {
             edges[index].latencySumMs += sparse.approximateSumMs
             edges[index].latencyCount += sparse.total
             slice.histogram.add(sparse)
-        } else if let latency = request.latencyMs {
-            let latencyMs = Double(max(0, latency))
+        case let .each(latencyMs):
             edges[index].latencySumMs += latencyMs * Double(calls)
             edges[index].latencyCount += UInt64(calls)
             slice.histogram.add(latencyMs: latencyMs, count: UInt64(calls))
+        case .none:
+            break
         }
         switch placement {
         case .pending: edges[index].pending = slice
@@ -88,7 +103,24 @@ extension Topology {
         }
         if flushAt == nil { flushAt = now + configuration.activityFlushMs }
         scheduleEdge(edgeSlot)
-        return calls
+    }
+
+    /// The node in `source` was active at `now` (observed already): ACTIVE at once.
+    mutating func noteActivity(_ source: Int32, now: Int64) {
+        let index = Int(source)
+        nodes[index].wire.lastActivityMs = now
+        nodes[index].lastActivity = now - forgivenStallMs
+        switch nodes[index].wire.state {
+        case .registered, .idle:
+            let before = FilterView(nodes[index].wire)
+            setState(index, .active)
+            publishNode(source, type: .nodeUpdated, before: before, now: now)
+            scheduleLiveness(source)
+        default:
+            // ACTIVE stays ACTIVE (its idle timer finds the new activity when it fires); STALE
+            // stays STALE until a heartbeat: activity alone does not prove the heartbeats are back.
+            refreshLater(source, now: now)
+        }
     }
 
     /// The edge from service `sourceId` to `target`, as snapshots show it (nil until published).

@@ -24,7 +24,7 @@ extension Topology {
                     reason: "the nil UUID (all zeros) is not a service id; send the id this server gave you, or omit it to get a new one")
             }
             key = parsed
-            if let slot = nodeIndex[key] {
+            if let slot = nodeIndex[key], !nodes[Int(slot)].wire.observed {
                 reregister(slot, request, now: now)
                 return response(for: slot)
             }
@@ -34,9 +34,12 @@ extension Topology {
             while nodeIndex[candidate] != nil { candidate = ServiceKey.random(using: &generator) }
             key = candidate
         }
-        guard nodeIndex.count < configuration.maxServices else {
+        guard nodeIndex.count - observedIndex.count < configuration.maxServices else {
             throw .resourceExhausted(limit: "maxServices", value: configuration.maxServices)
         }
+        // A service seen in spans that now registers is one node: the registered one.
+        if let observed = observedIndex[request.serviceName] { retireObservedNode(observed, now: now) }
+        if let observed = nodeIndex[key] { retireObservedNode(observed, now: now) }
         let slot = createNode(key, request, now: now)
         return response(for: slot)
     }
@@ -62,7 +65,9 @@ extension Topology {
         if hinted >= 0, hinted < nodes.count, nodes[hinted].inUse, nodes[hinted].key == serviceKey {
             slot = hint.slot
         } else {
-            guard let found = nodeIndex[serviceKey] else { throw .notFound(serviceId: serviceKey.text) }
+            guard let found = nodeIndex[serviceKey], !nodes[Int(found)].wire.observed else {
+                throw .notFound(serviceId: serviceKey.text)
+            }
             slot = found
             hint = NodeHint(slot: found)
         }
@@ -136,10 +141,11 @@ extension Topology {
     }
 
     /// `lookup`, or `.notFound` naming the id as the fast path names it: in canonical text (an id
-    /// sent in upper case is refused in lower case, whichever decoder read it).
+    /// sent in upper case is refused in lower case, whichever decoder read it). An observed node's
+    /// id is no service's own (the server made it up), so it takes no heartbeats or reports.
     func liveSlot(_ id: String) throws(TopologyError) -> Int32 {
         guard let key = ServiceKey(parsing: id) else { throw .notFound(serviceId: id) }
-        guard let slot = nodeIndex[key] else { throw .notFound(serviceId: key.text) }
+        guard let slot = nodeIndex[key], !nodes[Int(slot)].wire.observed else { throw .notFound(serviceId: key.text) }
         return slot
     }
 
@@ -154,19 +160,7 @@ extension Topology {
     }
 
     func validate(_ request: RegisterServiceRequest) throws(TopologyError) {
-        let nameBytes = request.serviceName.utf8.count
-        if nameBytes == 0 {
-            throw .invalidArgument(field: "service_name", reason: "must not be empty")
-        }
-        // A name of spaces shows as nothing in a dashboard or a log: as good as empty.
-        if request.serviceName.allSatisfy(\.isWhitespace) {
-            throw .invalidArgument(field: "service_name", reason: "must not be only whitespace")
-        }
-        if nameBytes > configuration.maxServiceNameBytes {
-            throw .invalidArgument(
-                field: "service_name",
-                reason: "\(nameBytes) bytes, at most \(configuration.maxServiceNameBytes) allowed")
-        }
+        try validateServiceName(request.serviceName, field: "service_name")
         var fields: [(String, String?)] = [
             ("version", request.version), ("address", request.address), ("host", request.host),
         ]
@@ -183,6 +177,22 @@ extension Topology {
                 field: field, reason: "\(value.utf8.count) bytes, at most \(configuration.maxStringBytes) allowed")
         }
         if !request.labels.isEmpty { try LabelRules(configuration).validate(request.labels) }
+    }
+
+    /// The rules of a service's name, registered or observed; `field` names it in the error.
+    func validateServiceName(_ name: String, field: String) throws(TopologyError) {
+        let nameBytes = name.utf8.count
+        if nameBytes == 0 {
+            throw .invalidArgument(field: field, reason: "must not be empty")
+        }
+        // A name of spaces shows as nothing in a dashboard or a log: as good as empty.
+        if name.allSatisfy(\.isWhitespace) {
+            throw .invalidArgument(field: field, reason: "must not be only whitespace")
+        }
+        if nameBytes > configuration.maxServiceNameBytes {
+            throw .invalidArgument(
+                field: field, reason: "\(nameBytes) bytes, at most \(configuration.maxServiceNameBytes) allowed")
+        }
     }
 
     /// ACTIVE if the last activity is within the idle timeout, else IDLE.
@@ -287,6 +297,7 @@ extension Topology {
             removeEdge(edgeSlot, now: now, sourceView: nil)
         }
         nodeIndex[nodes[index].key] = nil
+        if nodes[index].wire.observed { observedIndex[nodes[index].wire.serviceName] = nil }
         stateCounts[nodes[index].wire.state] -= 1
         let generation = nodes[index].generation &+ 1
         nodes[index] = NodeRecord()
@@ -353,11 +364,15 @@ extension Topology {
         let base = nodes[index].livenessBase
         var due = base + configuration.deadTimeoutMs + 1
         let state = nodes[index].wire.state
-        if state != .stale {
-            due = min(due, base + configuration.staleTimeoutMs + 1)
-        }
-        if state == .active, let last = nodes[index].lastActivity {
-            due = min(due, last + configuration.idleTimeoutMs)
+        if nodes[index].wire.observed {
+            due = observedDeadline(nodes[index])
+        } else {
+            if state != .stale {
+                due = min(due, base + configuration.staleTimeoutMs + 1)
+            }
+            if state == .active, let last = nodes[index].lastActivity {
+                due = min(due, last + configuration.idleTimeoutMs)
+            }
         }
         if due < nodes[index].livenessScheduledAt {
             nodes[index].livenessScheduledAt = due
@@ -373,6 +388,10 @@ extension Topology {
         else { return }
         nodes[index].livenessScheduledAt = .max
         let slot = Int32(index)
+        if nodes[index].wire.observed {
+            fireObservedLiveness(slot, live: live, now: now)
+            return
+        }
         let silence = live - nodes[index].livenessBase
         if silence > configuration.deadTimeoutMs {
             removeNode(slot, dead: true, now: now)

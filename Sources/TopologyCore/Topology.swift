@@ -24,6 +24,10 @@ public struct Topology {
     var resolutionIndex: [String: [Int32]] = [:]
     /// Live nodes per state (see `setState`).
     var stateCounts = ServiceStateCounts()
+    /// Observed services (known only from spans) by name; they are in `nodeIndex` too.
+    var observedIndex: [String: Int32] = [:]
+    /// Resources whose spans were refused because `maxObservedServices` was reached.
+    var observedRefusals: UInt64 = 0
 
     // Edges.
     var edges: [EdgeRecord] = []
@@ -79,8 +83,12 @@ public struct Topology {
         self.nodeIndex = FlatTable(seed: (randomSource.next(), randomSource.next()))
     }
 
-    /// Live services (every state but DEAD, which is removed at once).
+    /// Live services (every state but DEAD, which is removed at once), observed ones included.
     public var serviceCount: Int { nodeIndex.count }
+    /// Services known only from spans (`ServiceNode.observed`).
+    public var observedServiceCount: Int { observedIndex.count }
+    /// How often spans were refused because `maxObservedServices` observed services existed.
+    public var observedServiceRefusals: UInt64 { observedRefusals }
     /// Live services per state, counted as states change (no pass over the fleet).
     public var serviceCountsByState: ServiceStateCounts { stateCounts }
     public var watcherCount: Int { liveWatcherCount }

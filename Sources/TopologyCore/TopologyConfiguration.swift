@@ -57,6 +57,12 @@ public struct TopologyConfiguration: Sendable, Equatable {
     /// An edge whose error rate over the rps window reaches this percent is failing (an event, and
     /// an alert); it recovers when the rate falls under it.
     public var edgeFailingErrorPercent: Int = 10
+    /// Services known only from OTLP spans (observed nodes), apart from maxServices: spans from a
+    /// further unknown service.name are refused (and counted) until one goes away.
+    public var maxObservedServices: Int = 10_000
+    /// An observed service that has been IDLE this long (no span for idleTimeoutMs + this) is
+    /// removed. It never heartbeats, so it is never STALE or DEAD.
+    public var observedRemovalMs: Int64 = 300_000
 
     public init() {}
 
@@ -89,6 +95,8 @@ public struct TopologyConfiguration: Sendable, Equatable {
         copy.maxEdgesPerService = max(0, maxEdgesPerService)
         copy.eventLimit = max(0, eventLimit)
         copy.edgeFailingErrorPercent = min(100, max(1, edgeFailingErrorPercent))
+        copy.maxObservedServices = max(0, maxObservedServices)
+        copy.observedRemovalMs = max(0, observedRemovalMs)
         return copy
     }
 

@@ -17,6 +17,11 @@ public struct RPCConfiguration {
     /// Where the HTTP listener is (host:port), to name it to an HTTP client on the frames port; nil:
     /// HTTP is disabled.
     public var httpAddress: String?
+    /// Bounds of an OTLP trace request (`--otlp-max-body-bytes` sets the size).
+    public var otlpLimits = OTLPDecodingLimits(maximumBytes: 4 * 1024 * 1024)
+    /// Spans per second taken over OTLP, all clients together (`--otlp-max-spans-per-second`);
+    /// a request over it is refused whole, to be retried (HTTP 429, gRPC UNAVAILABLE). 0: no limit.
+    public var otlpMaxSpansPerSecond = 200_000
 
     public init(maxCallsPerConnection: Int, maxWatchersPerConnection: Int = 16, maxOutboundBytes: Int, offLoopReplyEntries: Int,
                  tokenMatches: ((String) -> Bool)?, limitFlag: @escaping (String) -> String?) {
@@ -45,6 +50,8 @@ public struct RPCDispatcher<C: Clock> {
     public let log: EventLog
     /// Writes heartbeat acknowledgements (their tail, with the epoch, is encoded once).
     let heartbeatReply: HeartbeatReplyEncoder
+    /// What remains of `otlpMaxSpansPerSecond` (see `RPCDispatcher+OTLP.swift`).
+    var spanBudget = SpanRateBudget()
 
     static var ok: Status { Status(code: .ok, message: "") }
 

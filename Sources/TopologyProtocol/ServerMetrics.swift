@@ -27,6 +27,16 @@ public struct ServerMetrics {
     public var httpEvictions = ["none": 0, "incomplete": 0]
     /// Heartbeat replies not queued on a gRPC stream whose client does not read them.
     public var grpcHeartbeatRepliesDropped = 0
+    /// OTLP spans by what became of them: `accepted`, `rejected` (a partial success: no
+    /// service.name, a limit), `refused` (in a request refused whole: undecodable, over the rate).
+    public var otlpSpans = ["accepted": 0, "rejected": 0, "refused": 0]
+    /// OTLP export requests by transport (`http`, `grpc`) and result (`ok`, `invalid`, `throttled`).
+    public var otlpRequests: [OTLPRequestKey: Int] = [:]
+
+    public struct OTLPRequestKey: Hashable, Sendable {
+        public var transport: String
+        public var result: String
+    }
     public var heartbeatSeconds = Histogram(bounds: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01])
 
     public struct Histogram {
@@ -86,6 +96,8 @@ public struct ServerMetrics {
         public var logLinesDropped: Int
         public var livenessHolds: Int
         public var maxInputLagMs: Int64
+        /// `Topology.observedServiceCount`.
+        public var observedServices = 0
 
         public init(servicesByState: ServiceStateCounts, edges: Int, watchers: Int, sseWatchers: Int, binaryConnections: Int,
                      grpcConnections: Int = 0, httpConnections: Int, revision: UInt64, residentBytes: Int, version: String, serverEpoch: String,
@@ -135,6 +147,16 @@ public struct ServerMetrics {
         }
         family("topology_activity_events_total", "counter", "Calls reported through ReportActivity and accepted (batch_size counted).")
         sample("topology_activity_events_total", [], String(activityEvents))
+        family("topology_otlp_spans_total", "counter", "OTLP spans received, by result: accepted, rejected (partial success), refused (the request was refused whole).")
+        for (result, count) in otlpSpans.sorted(by: { $0.key < $1.key }) {
+            sample("topology_otlp_spans_total", [("result", result)], String(count))
+        }
+        family("topology_otlp_requests_total", "counter", "OTLP trace export requests, by transport and result (ok, invalid, throttled).")
+        for (key, count) in otlpRequests.sorted(by: { ($0.key.transport, $0.key.result) < ($1.key.transport, $1.key.result) }) {
+            sample("topology_otlp_requests_total", [("transport", key.transport), ("result", key.result)], String(count))
+        }
+        family("topology_observed_services", "gauge", "Services known only from OTLP spans (observed nodes).")
+        sample("topology_observed_services", [], String(g.observedServices))
         family("topology_service_deaths_total", "counter", "Services declared DEAD after missing their heartbeats.")
         sample("topology_service_deaths_total", [], String(deaths))
         family("topology_watchers", "gauge", "Open topology watches, by transport.")

@@ -139,6 +139,8 @@ public final class Server: @unchecked Sendable {
                 maxOutboundBytes: configuration.maxOutboundBytes,
                 offLoopReplyEntries: Server.offLoopReplyEntries, tokenMatches: nil, limitFlag: CommandLineOptions.flag(forConfigurationField:)),
             clock: clock, serverEpoch: serverEpoch, log: EventLog(level: logger.level, write: logger.log))
+        dispatcher.configuration.otlpLimits.maximumBytes = configuration.httpLimits.maxOTLPBodyBytes
+        dispatcher.configuration.otlpMaxSpansPerSecond = configuration.otlpMaxSpansPerSecond
         self.startedAtMs = clock.nowMs()
         // A connection behind holds the others' deadlines for at most one dead timeout.
         self.inputHorizon = InputHorizon(startMs: startedAtMs,

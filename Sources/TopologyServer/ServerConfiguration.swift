@@ -98,8 +98,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var sseCommentIntervalMs: Int64 = 15_000
     /// Open HTTP connections at most (SSE streams included); one more is answered 503 and closed.
     public var maxHTTPConnections = 256
-    /// Request line and header bounds of the HTTP parser (over them: 431).
+    /// Request line and header bounds of the HTTP parser (over them: 431), and the body bounds (413);
+    /// `maxOTLPBodyBytes` bounds OTLP/gRPC messages too.
     var httpLimits = HTTPLimits()
+    /// OTLP spans taken per second, all clients together; 0: no limit (docs/opentelemetry.md).
+    public var otlpMaxSpansPerSecond = 200_000
     /// A file holding the shared secret every client must present (docs/security.md), read once by
     /// `Server.start()`; nil: no authentication. With it, each frames connection must open with an
     /// authenticate_request carrying the token, and every HTTP endpoint but /healthz needs

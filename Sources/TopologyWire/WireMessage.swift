@@ -1,22 +1,26 @@
+/// A protobuf message that can be decoded: what `BinaryDecoder` needs of a message type. Messages
+/// that are only ever read (OTLP's spans) stop here; `WireMessage` adds encoding.
+public protocol WireDecodable {
+    /// A message with every field at its default (absent).
+    init()
+
+    /// Decodes the field the decoder is positioned at if this message knows it (number and wire
+    /// type); returns false to have it skipped as unknown.
+    mutating func decodeField(_ number: Int, _ decoder: inout BinaryDecoder) throws -> Bool
+}
+
 /// A protobuf message with a hand-written codec.
 ///
 /// Each message states its fields once, in `traverse` (field order, numbers, JSON names, and which
 /// values are present); sizing, binary encoding and JSON encoding are all visitors over that one
 /// description, so they cannot drift apart. Decoding is the mirror image: `decodeField` claims the
 /// fields it knows and the decoder skips the rest.
-public protocol WireMessage: Equatable, Sendable {
+public protocol WireMessage: WireDecodable, Equatable, Sendable {
     /// The full protobuf name, e.g. `runtime.v1.HeartbeatRequest`.
     static var protoMessageName: String { get }
 
-    /// A message with every field at its default (absent).
-    init()
-
     /// Hands every present field to `visitor`, in field-number order.
     func traverse<V: FieldVisitor>(_ visitor: inout V)
-
-    /// Decodes the field the decoder is positioned at if this message knows it (number and wire
-    /// type); returns false to have it skipped as unknown.
-    mutating func decodeField(_ number: Int, _ decoder: inout BinaryDecoder) throws -> Bool
 }
 
 extension WireMessage {

@@ -102,6 +102,17 @@ def json_seeds():
     return out
 
 
+def otlp_seeds():
+    """`otlp` seeds: each OTLP golden vector's protobuf bytes (control 0) and OTLP JSON (control 1)."""
+    out = {}
+    for path in sorted((TESTDATA / "otlp").glob("*.json")):
+        vector = json.loads(path.read_text())
+        out[f"otlp/{path.stem}"] = b"\x00" + bytes.fromhex(vector["hex"])
+        if "json" in vector:
+            out[f"otlp/{path.stem}_json"] = b"\x01" + vector["json"].encode()
+    return out
+
+
 def vectors():
     for path in sorted(TESTDATA.glob("*.json")):
         vector = json.loads(path.read_text())
@@ -215,6 +226,7 @@ def seeds():
     for name, stream in h2_streams().items():
         out[f"http2/{name}"] = bytes([MIDDLE]) + stream
     out.update(json_seeds())
+    out.update(otlp_seeds())
     return out
 
 

@@ -169,6 +169,8 @@ final class GoldenVectorTests: XCTestCase {
         case .groupNotSupported: return "group"
         case .invalidUTF8: return "invalid_utf8"
         case .invalidFieldNumber: return "invalid_field_number"
+        case .tooDeep: return "too_deep"
+        case .tooManyElements: return "too_many_elements"
         }
     }
 

@@ -42,13 +42,22 @@ public struct HTTPLimits: Equatable, Sendable {
     public var maxHeaderCount: Int
     /// Largest request body (POST, by Content-Length). Over it: 413, before the body is read.
     public var maxBodyBytes: Int
+    /// Largest body of `POST /v1/traces` (`--otlp-max-body-bytes`): exporters batch hundreds of
+    /// spans (the Python SDK 512, a Collector's batch processor 8,192), far over an API request.
+    public var maxOTLPBodyBytes: Int
 
     public init(maxRequestLineBytes: Int = 8 * 1024, maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100,
-                maxBodyBytes: Int = 256 * 1024) {
+                maxBodyBytes: Int = 256 * 1024, maxOTLPBodyBytes: Int = 4 * 1024 * 1024) {
         self.maxRequestLineBytes = maxRequestLineBytes
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
         self.maxBodyBytes = maxBodyBytes
+        self.maxOTLPBodyBytes = maxOTLPBodyBytes
+    }
+
+    /// The body bound of a request to `path`.
+    func maxBodyBytes(forPath path: String) -> Int {
+        path == "/v1/traces" ? max(maxBodyBytes, maxOTLPBodyBytes) : maxBodyBytes
     }
 }
 
@@ -132,7 +141,7 @@ struct HTTPRequestParser {
         }
         var request = try HTTPRequestParser.requestLine(requestLine)
         request.headers = headers
-        let bodyLength = try HTTPRequestParser.bodyLength(request, limit: limits.maxBodyBytes)
+        let bodyLength = try HTTPRequestParser.bodyLength(request, limit: limits.maxBodyBytes(forPath: request.path))
         try HTTPRequestParser.checkHost(request)
         start = position
         guard bodyLength > 0 else { return request }

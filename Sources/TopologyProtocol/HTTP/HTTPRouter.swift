@@ -14,6 +14,8 @@ enum HTTPRoute: Equatable {
     case connect(String)
     /// The event log from a revision on (`GET /api/v1/events?since=&limit=`).
     case events(since: UInt64, limit: Int)
+    /// OTLP/HTTP trace export, `POST /v1/traces`.
+    case otlpTraces
     case metrics
     case healthz
     case readyz
@@ -61,6 +63,12 @@ enum HTTPRouter {
         }
         if let route = SeedReporterAPI.routes[request.path] { return .seedReporter(route) }
         if request.path.hasPrefix(GRPCMethod.servicePath) { return .connect(String(request.path.dropFirst(GRPCMethod.servicePath.count))) }
+        if request.path == OTLPExport.httpPath {
+            guard request.method == "POST" else {
+                return .error(.methodNotAllowed, "method \(request.method) is not allowed; OTLP exporters POST spans to \(OTLPExport.httpPath)")
+            }
+            return .otlpTraces
+        }
         guard paths.contains(request.path) else {
             return .error(.notFound, "no such resource: \(request.path); see docs/dashboard.md for the HTTP API")
         }

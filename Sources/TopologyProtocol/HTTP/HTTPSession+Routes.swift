@@ -56,7 +56,10 @@ extension HTTPSession {
             env.log.info("http request unauthorized", ["peer": peer, "path": request.path, "reason": failure.reason])
             response = .text(failure.status, failure.message, headers: [("WWW-Authenticate", failure.challenge), ("Cache-Control", "no-store")])
         case .error(let status, let message):
-            response = .text(status, message, headers: status == .methodNotAllowed ? [("Allow", "GET, HEAD")] : [])
+            let allow = request.path == OTLPExport.httpPath ? "POST" : "GET, HEAD"
+            response = .text(status, message, headers: status == .methodNotAllowed ? [("Allow", allow)] : [])
+        case .otlpTraces:
+            response = answerOTLP(request, env, topology: &topology, rpc: &rpc)
         case .seedReporter(let reporterRoute):
             let answer = SeedReporterAPI.answer(reporterRoute, method: request.method, body: request.body, peer: peer, &rpc, topology: &topology)
             response = HTTPResponse(status: answer.status, contentType: "application/json", body: Array(answer.json.utf8))

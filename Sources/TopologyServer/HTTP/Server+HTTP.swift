@@ -221,12 +221,13 @@ extension Server {
     // MARK: Metrics
 
     func renderMetrics(now: Int64, topology: Topology, metrics: ServerMetrics) -> String {
-        let gauges = ServerMetrics.Gauges(
+        var gauges = ServerMetrics.Gauges(
             servicesByState: topology.serviceCountsByState, edges: topology.edgeCount, watchers: topology.watcherCount, sseWatchers: sseWatchers.count,
             binaryConnections: connections.count, grpcConnections: connections.values.count { $0.grpc != nil }, httpConnections: httpConnections.count, revision: topology.currentRevision,
             residentBytes: ServerMetrics.residentMemoryBytes(), version: topologyServerVersion, serverEpoch: serverEpoch,
             startTimeSeconds: Double(startedAtMs) / 1000, logLinesDropped: logWriter?.droppedLines ?? 0,
             livenessHolds: inputHorizon.holds, maxInputLagMs: inputHorizon.maxLagMs)
+        gauges.observedServices = topology.observedServiceCount
         return metrics.render(gauges) + renderWebhookMetrics()
     }
 }

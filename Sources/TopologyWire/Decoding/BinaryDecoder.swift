@@ -1,12 +1,19 @@
 /// Reads protobuf binary fields from a byte buffer, within the bounds of the message being decoded.
 ///
 /// Every length read from the input is checked against the bytes that remain before anything is
-/// sliced or allocated from it, so hostile input can cost at most its own size. The schema has no
-/// recursive messages, so nesting depth is bounded by the schema itself (groups, the one other way to
-/// nest, are rejected).
+/// sliced or allocated from it, so hostile input can cost at most its own size. Topology's schema has
+/// no recursive messages; OTLP's has (an attribute value holds arrays of values), so nesting depth is
+/// bounded by `limits`, as is the number of message elements (each costs far more memory decoded
+/// than the two bytes an empty one takes on the wire). Groups, the one other way to nest, are
+/// rejected.
 public struct BinaryDecoder {
     private let bytes: UnsafeRawBufferPointer
     private var offset = 0
+    private let limits: WireDecodingLimits
+    /// Length-delimited messages entered and not yet left.
+    private var depth = 0
+    /// Elements of repeated message fields decoded so far.
+    private var elements = 0
     /// End of the message currently being decoded (a nested message ends before the buffer does).
     private var end: Int
     /// Wire type and start of the field `decodeField` is being asked about.
@@ -14,14 +21,15 @@ public struct BinaryDecoder {
     private var fieldNumber = 0
     private var fieldOffset = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    init(_ bytes: UnsafeRawBufferPointer, limits: WireDecodingLimits = WireDecodingLimits()) {
         self.bytes = bytes
         self.end = bytes.count
+        self.limits = limits
     }
 
     /// Decodes fields until the current message's end, handing each to `message.decodeField` and
     /// skipping those it does not claim.
-    mutating func decodeFields<M: WireMessage>(into message: inout M) throws {
+    mutating func decodeFields<M: WireDecodable>(into message: inout M) throws {
         while offset < end {
             fieldOffset = offset
             let key = try readVarint(maximumBytes: 5)
@@ -109,10 +117,18 @@ public struct BinaryDecoder {
 
     /// Runs `body` with the decoder bounded to the next length-delimited payload.
     private mutating func withLengthDelimited<T>(_ body: (inout BinaryDecoder) throws -> T) throws -> T {
+        let startOffset = fieldOffset
         let length = try readLength()
+        guard depth < limits.maximumDepth else {
+            throw WireDecodingError.tooDeep(limit: limits.maximumDepth, offset: startOffset)
+        }
         let outerEnd = end
         end = offset + length
-        defer { end = outerEnd }
+        depth += 1
+        defer {
+            end = outerEnd
+            depth -= 1
+        }
         let result = try body(&self)
         offset = end
         return result
@@ -181,6 +197,22 @@ public struct BinaryDecoder {
         return true
     }
 
+    /// A `fixed64` field (OTLP's timestamps): eight bytes, not a varint.
+    public mutating func decodeFixed64(_ value: inout UInt64) throws -> Bool {
+        guard wireType == .fixed64 else { return false }
+        value = try readFixed64()
+        return true
+    }
+
+    /// A `bytes` field: copied out, its length checked against the message first.
+    public mutating func decode(_ value: inout [UInt8]) throws -> Bool {
+        guard wireType == .lengthDelimited else { return false }
+        let length = try readLength()
+        value = Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]))
+        offset += length
+        return true
+    }
+
     public mutating func decode<E: WireEnum>(_ value: inout E) throws -> Bool {
         guard let raw = try varintField() else { return false }
         value = E(rawValue: Int32(truncatingIfNeeded: raw))
@@ -206,7 +238,7 @@ public struct BinaryDecoder {
     }
 
     /// A message field that occurs more than once is merged into what came before, as protobuf does.
-    public mutating func decode<M: WireMessage>(_ value: inout M?) throws -> Bool {
+    public mutating func decode<M: WireDecodable>(_ value: inout M?) throws -> Bool {
         guard wireType == .lengthDelimited else { return false }
         var message = value ?? M()
         try withLengthDelimited { try $0.decodeFields(into: &message) }
@@ -214,8 +246,12 @@ public struct BinaryDecoder {
         return true
     }
 
-    public mutating func decode<M: WireMessage>(_ values: inout [M]) throws -> Bool {
+    public mutating func decode<M: WireDecodable>(_ values: inout [M]) throws -> Bool {
         guard wireType == .lengthDelimited else { return false }
+        guard elements < limits.maximumElements else {
+            throw WireDecodingError.tooManyElements(limit: limits.maximumElements, offset: fieldOffset)
+        }
+        elements += 1
         var message = M()
         try withLengthDelimited { try $0.decodeFields(into: &message) }
         values.append(message)
@@ -279,7 +315,7 @@ public struct BinaryDecoder {
 
     /// For oneof members: decodes the field's message, merging into `existing` when the same member
     /// occurred before (a different member replaces it, as protobuf does).
-    public mutating func decodeOneofMessage<M: WireMessage>(_ existing: M?) throws -> M? {
+    public mutating func decodeOneofMessage<M: WireDecodable>(_ existing: M?) throws -> M? {
         var value = existing
         return try decode(&value) ? value : nil
     }

@@ -13,6 +13,12 @@ public enum WireDecodingError: Error, Equatable, Sendable {
     case groupNotSupported(field: Int, offset: Int)
     /// A string field holds bytes that are not valid UTF-8 (proto3 requires it).
     case invalidUTF8(field: Int, offset: Int)
+    /// Messages nested deeper than `WireDecodingLimits.maximumDepth` (only recursive schemas, OTLP's
+    /// attribute values, can).
+    case tooDeep(limit: Int, offset: Int)
+    /// More elements of repeated message fields, all lists together, than
+    /// `WireDecodingLimits.maximumElements`.
+    case tooManyElements(limit: Int, offset: Int)
 }
 
 extension WireDecodingError: CustomStringConvertible {
@@ -30,6 +36,10 @@ extension WireDecodingError: CustomStringConvertible {
             return "group wire type for field \(field) at offset \(offset): groups are not supported"
         case let .invalidUTF8(field, offset):
             return "invalid UTF-8 in string field \(field) at offset \(offset)"
+        case let .tooDeep(limit, offset):
+            return "messages nested deeper than \(limit) levels at offset \(offset)"
+        case let .tooManyElements(limit, offset):
+            return "more than \(limit) elements of repeated message fields (offset \(offset))"
         }
     }
 }

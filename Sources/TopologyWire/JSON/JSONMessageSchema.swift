@@ -67,4 +67,13 @@ enum JSONFieldKind: Sendable {
     case message(JSONMessageSchema)
     /// `map<string, string>`: an object of strings.
     case stringMap
+    /// A message of a recursive schema (OTLP's attribute values), named lazily so the tables can
+    /// refer to each other.
+    case recursiveMessage(@Sendable () -> JSONMessageSchema)
+    /// fixed64: the same JSON as uint64, eight bytes on the wire (OTLP's timestamps).
+    case fixed64
+    /// bytes, as proto3 JSON writes them: base64, standard or URL-safe, padded or not.
+    case base64Bytes
+    /// bytes as OTLP JSON writes trace and span ids: hex digits, either case.
+    case hexBytes
 }

@@ -10,6 +10,8 @@
 /// | int32, sint32, int64, uint64 | a number or a string holding one, whole (1.0 and 1e2 are) and in range |
 /// | double | a number, or a string: a number, "NaN", "Infinity" or "-Infinity" |
 /// | enum | the value's name, or its number (unknown numbers kept: proto3 enums are open) |
+/// | fixed64 | as uint64 |
+/// | bytes | base64 (`base64Bytes`) or hex digits (`hexBytes`, OTLP's ids) in a string |
 /// | message | an object |
 /// | map<string, string> | an object whose values are strings (null is not a string) |
 /// | repeated | an array of the above, elements not null |
@@ -107,13 +109,59 @@ struct JSONTranscoder {
                 BinaryEncodingVisitor.appendVarint(UInt64(entry.count), to: &out)
                 out.append(contentsOf: entry)
             }
+        case .fixed64:
+            appendTag(field, .fixed64, &out)
+            let bits = try unsignedInteger(value, path)
+            for shift in stride(from: 0, to: 64, by: 8) { out.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        case .base64Bytes:
+            guard case let .string(text) = value else { throw wrongType(value, path, "a base64 string") }
+            guard let bytes = Base64.decode(text) else {
+                throw JSONDecodingError.wrongType(path: path, expected: "base64", found: "the string \"\(text.prefix(64))\"")
+            }
+            appendLengthDelimited(field, bytes, &out)
+        case .hexBytes:
+            guard case let .string(text) = value else { throw wrongType(value, path, "a string of hex digits") }
+            guard let bytes = Self.hexBytes(text) else {
+                throw JSONDecodingError.wrongType(
+                    path: path, expected: "an even number of hex digits", found: "the string \"\(text.prefix(64))\"")
+            }
+            appendLengthDelimited(field, bytes, &out)
         case let .message(schema):
             var nested: [UInt8] = []
             try encodeMessage(value, schema, path: path, into: &nested)
-            appendTag(field, .lengthDelimited, &out)
-            BinaryEncodingVisitor.appendVarint(UInt64(nested.count), to: &out)
-            out.append(contentsOf: nested)
+            appendLengthDelimited(field, nested, &out)
+        case let .recursiveMessage(schema):
+            var nested: [UInt8] = []
+            try encodeMessage(value, schema(), path: path, into: &nested)
+            appendLengthDelimited(field, nested, &out)
         }
+    }
+
+    private func appendLengthDelimited(_ field: JSONField, _ bytes: [UInt8], _ out: inout [UInt8]) {
+        appendTag(field, .lengthDelimited, &out)
+        BinaryEncodingVisitor.appendVarint(UInt64(bytes.count), to: &out)
+        out.append(contentsOf: bytes)
+    }
+
+    /// The bytes that pairs of hex digits spell; nil for an odd count or a non-hex character.
+    private static func hexBytes(_ text: String) -> [UInt8]? {
+        func nibble(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
     }
 
     private func appendTag(_ field: JSONField, _ wireType: WireType, _ out: inout [UInt8]) {

@@ -68,6 +68,8 @@ public struct ServiceNode: WireMessage {
     /// Empty for most services: an empty dictionary is a shared singleton, so a node without labels
     /// costs one word here and no allocation.
     public var labels: [String: String] = [:]
+    /// Known only from spans (OTLP), never registered.
+    public var observed: Bool = false
 
     public init() {}
 
@@ -87,7 +89,8 @@ public struct ServiceNode: WireMessage {
         metrics: ServiceMetrics? = nil,
         healthDetail: ApplicationHealth? = nil,
         registeredMs: Int64 = 0,
-        labels: [String: String] = [:]
+        labels: [String: String] = [:],
+        observed: Bool = false
     ) {
         self.serviceId = serviceId
         self.serviceName = serviceName
@@ -105,6 +108,7 @@ public struct ServiceNode: WireMessage {
         self.healthDetail = healthDetail
         self.registeredMs = registeredMs
         self.labels = labels
+        self.observed = observed
     }
 
     public func traverse<V: FieldVisitor>(_ visitor: inout V) {
@@ -124,6 +128,7 @@ public struct ServiceNode: WireMessage {
         visitor.message(healthDetail, FieldID(21, "healthDetail"))
         visitor.int64(registeredMs, FieldID(22, "registeredMs"))
         visitor.stringMap(labels, FieldID(23, "labels"))
+        visitor.bool(observed, FieldID(24, "observed"))
     }
 
     public mutating func decodeField(_ number: Int, _ decoder: inout BinaryDecoder) throws -> Bool {
@@ -144,6 +149,7 @@ public struct ServiceNode: WireMessage {
         case 21: return try decoder.decode(&healthDetail)
         case 22: return try decoder.decode(&registeredMs)
         case 23: return try decoder.decode(&labels)
+        case 24: return try decoder.decode(&observed)
         default: return false
         }
     }

@@ -142,6 +142,7 @@ typedef struct topo_node {
     bool has_health_detail;
     topo_health health_detail;
     int64_t registered_ms;
+    bool observed;              /* known only from OTLP spans, never registered */
 } topo_node;
 
 typedef struct topo_edge {

@@ -191,6 +191,7 @@ static const pb_field node_f[] = {
     MSG(topo_node, 20, metrics, w_metrics_desc, "metrics"),
     MSG(topo_node, 21, health_detail, w_health_desc, "healthDetail"),
     IMP(topo_node, 22, PB_INT64, registered_ms, "registeredMs"),
+    IMP(topo_node, 24, PB_BOOL, observed, "observed"),
 };
 DESC(w_node_desc, "runtime.v1.ServiceNode", topo_node, node_f);
 

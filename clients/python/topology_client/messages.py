@@ -268,6 +268,8 @@ class ServiceNode(Message):
     metrics: Optional[ServiceMetrics] = pb(20, MESSAGE, OPTIONAL, message_type=ServiceMetrics)
     health_detail: Optional[ApplicationHealth] = pb(21, MESSAGE, OPTIONAL, message_type=ApplicationHealth)
     registered_ms: int = pb(22, INT64)
+    # Known only from OTLP spans, never registered.
+    observed: bool = pb(24, BOOL)
 
 
 @message("runtime.v1.ServiceEdge")
