@@ -20,7 +20,8 @@ extension Topology {
         } else {
             latency = .none
         }
-        try recordCalls(from: source, to: request.targetService, calls: calls, errors: errors, latency: latency, now: now)
+        try recordCalls(from: source, to: request.targetService, calls: calls, errors: errors, latency: latency,
+                        madeAtMs: request.timestampMs, now: now)
         return calls
     }
 
@@ -34,9 +35,10 @@ extension Topology {
 
     /// Records `calls` calls (`errors` of them failed) from the node in `source` to `target`: the
     /// one path of ReportActivity and of OTLP spans. The node becomes ACTIVE at once; the edge's
-    /// figures are published at the next activity flush. `now` is observed already.
+    /// figures are published at the next activity flush. `madeAtMs` is when the client says the
+    /// calls were made (see `windowPlacement`; nil: now). `now` is observed already.
     mutating func recordCalls(
-        from source: Int32, to target: String, calls: Int64, errors: UInt64, latency: CallLatency, now: Int64
+        from source: Int32, to target: String, calls: Int64, errors: UInt64, latency: CallLatency, madeAtMs: Int64? = nil, now: Int64
     ) throws(TopologyError) {
         let sourceIndex = Int(source)
 
@@ -62,7 +64,7 @@ extension Topology {
         edges[index].state = .active
         edges[index].totalRequests += UInt64(calls)
         edges[index].totalErrors += errors
-        let placement = windowPlacement(of: request.timestampMs, edge: index, now: now)
+        let placement = windowPlacement(of: madeAtMs, edge: index, now: now)
         var slice: WindowSlice
         switch placement {
         case .pending:
