@@ -6,7 +6,7 @@ int main(void) {
     const char *addrs[] = {"127.0.0.1:50053", "topology-2.internal:50053"}; /* in order */
     topo_options o;
     topo_client *c;
-    topo_service_info svc = {"billing", TOPO_SERVICE_TYPE_SERVER, TOPO_LANG_C, "1.4.2", NULL, NULL, NULL};
+    topo_service_info svc = {"billing", TOPO_SERVICE_TYPE_SERVER, TOPO_LANG_C, "1.4.2", NULL, NULL, NULL, NULL, 0};
     topo_options_init(&o);
     o.addresses = addrs;
     o.addresses_count = 2;

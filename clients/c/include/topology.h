@@ -113,6 +113,13 @@ typedef struct topo_metadata {
         *program_name;
 } topo_metadata;
 
+/* A free-form label (Topology addition), as Consul, Eureka and Kubernetes have them: "team" =
+ * "payments". In a topo_node, labels are sorted by key (bytewise) and keys are unique. */
+typedef struct topo_label {
+    const char *key;
+    const char *value;
+} topo_label;
+
 typedef struct topo_metrics {
     double cpu_percent;
     uint64_t memory_bytes;
@@ -142,6 +149,8 @@ typedef struct topo_node {
     bool has_health_detail;
     topo_health health_detail;
     int64_t registered_ms;
+    topo_label *labels;         /* labels_count of them, sorted by key; NULL when none */
+    size_t labels_count;
     bool observed;              /* known only from OTLP spans, never registered */
 } topo_node;
 
@@ -199,6 +208,10 @@ typedef struct topo_query {
     size_t teams_count;
     const char *const *regions;
     size_t regions_count;
+    /* "key=value" (that exact value) or "key" (any value): a node must match all of them. The
+     * server refuses a selector without a key with TOPO_ESTATUS (INVALID_ARGUMENT). */
+    const char *const *label_selectors;
+    size_t label_selectors_count;
 } topo_query;
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -277,6 +290,13 @@ typedef struct topo_service_info {
     int32_t language;             /* TOPO_LANG_*, e.g. TOPO_LANG_C */
     const char *version, *address, *host;
     const topo_metadata *metadata; /* optional; its strings are copied */
+    /* Optional free-form labels, copied; a key given twice keeps its last value. TOPO_EINVAL for a
+     * NULL key or value or one that is not UTF-8. The server refuses (TOPO_ESTATUS,
+     * INVALID_ARGUMENT, topo_client_last_error says which) more than 64 labels, an empty key, a
+     * key over 128 bytes or with '=' or a control character, a value over 256 bytes or with a
+     * control character. */
+    const topo_label *labels;
+    size_t labels_count;
 } topo_service_info;
 
 /* Registers the service and starts background heartbeats at the interval the server returned.

@@ -13,6 +13,7 @@
 #define REP(S, n, t, m, js) {n, t, PB_REPEATED, offsetof(S, m), offsetof(S, m##_count), NULL, NULL, js}
 #define REPE(S, n, m, E, js) {n, PB_ENUM, PB_REPEATED, offsetof(S, m), offsetof(S, m##_count), NULL, &E, js}
 #define REPM(S, n, m, D, js) {n, PB_MESSAGE, PB_REPEATED, offsetof(S, m), offsetof(S, m##_count), &D, NULL, js}
+#define MAPF(S, n, m, js) {n, PB_MESSAGE, PB_MAP, offsetof(S, m), offsetof(S, m##_count), &w_label_desc, NULL, js}
 #define ONE(n, m, D, js) {n, PB_MESSAGE, PB_ONEOF, offsetof(w_frame, u.m), offsetof(w_frame, which), &D, NULL, js}
 #define DESC(var, name, S, fields) const pb_msgdesc var = {name, sizeof(S), fields, N(fields)}
 
@@ -55,6 +56,14 @@ const char *topo_update_type_name(int32_t t)
     return t >= 0 && t < e_update_type.count ? update_type_names[t] : "";
 }
 
+/* A map<string, string> entry: both fields optional strings, so "" is written too (pb_decode
+ * turns a missing one into ""). */
+static const pb_field label_f[] = {
+    OPTS(topo_label, 1, key, "key"),
+    OPTS(topo_label, 2, value, "value"),
+};
+static DESC(w_label_desc, "map<string, string> entry", topo_label, label_f);
+
 static const pb_field metadata_f[] = {
     OPTS(topo_metadata, 1, region, "region"),
     OPTS(topo_metadata, 2, environment, "environment"),
@@ -88,6 +97,7 @@ static const pb_field register_req_f[] = {
     OPTS(w_register_req, 6, host, "host"),
     MSG(w_register_req, 7, metadata, w_metadata_desc, "metadata"),
     OPTS(w_register_req, 20, service_id, "serviceId"),
+    MAPF(w_register_req, 21, labels, "labels"),
 };
 DESC(w_register_req_desc, "runtime.v1.RegisterServiceRequest", w_register_req, register_req_f);
 
@@ -167,6 +177,7 @@ static const pb_field query_f[] = {
     REP(w_query, 21, PB_STRING, environments, "environments"),
     REP(w_query, 22, PB_STRING, teams, "teams"),
     REP(w_query, 23, PB_STRING, regions, "regions"),
+    REP(w_query, 24, PB_STRING, label_selectors, "labelSelectors"),
 };
 DESC(w_query_desc, "runtime.v1.TopologyQuery", w_query, query_f);
 
@@ -191,6 +202,7 @@ static const pb_field node_f[] = {
     MSG(topo_node, 20, metrics, w_metrics_desc, "metrics"),
     MSG(topo_node, 21, health_detail, w_health_desc, "healthDetail"),
     IMP(topo_node, 22, PB_INT64, registered_ms, "registeredMs"),
+    MAPF(topo_node, 23, labels, "labels"),
     IMP(topo_node, 24, PB_BOOL, observed, "observed"),
 };
 DESC(w_node_desc, "runtime.v1.ServiceNode", topo_node, node_f);

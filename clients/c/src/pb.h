@@ -16,6 +16,10 @@
  *  - message: embedded struct + bool has flag (aux = offset of the flag).
  *  - repeated: pointer to an array + size_t count (aux = offset of the count).
  *  - oneof member: member of a union + uint32_t case (aux = offset of the case: the field number).
+ *  - map<string, string>: pointer to an array of topo_label + size_t count (aux), sorted by the
+ *    keys' bytes, keys unique. Written as one entry message per label (key = 1, value = 2, both
+ *    always written); decoded entries are appended, a missing key or value read as "", and when
+ *    the message ends they are sorted with the last value of a repeated key kept (pb_map_finish).
  *
  * Decoding rules (as the official libraries): unknown fields of every wire type are skipped; a
  * known field with another wire type is skipped as unknown, except packed/unpacked repeated
@@ -31,11 +35,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../include/topology.h"
+
 typedef enum pb_type {
     PB_STRING, PB_BOOL, PB_INT32, PB_INT64, PB_UINT64, PB_SINT32, PB_DOUBLE, PB_ENUM, PB_MESSAGE
 } pb_type;
 
-typedef enum pb_label { PB_IMPLICIT, PB_OPTIONAL, PB_REPEATED, PB_ONEOF } pb_label;
+typedef enum pb_label { PB_IMPLICIT, PB_OPTIONAL, PB_REPEATED, PB_ONEOF, PB_MAP } pb_label;
 
 typedef struct pb_enumdesc {
     const char *const *names; /* names[value], value 0..count-1 */
@@ -99,6 +105,11 @@ bool pb_decode(const pb_msgdesc *desc, void *msg, const uint8_t *data, size_t le
 
 /* Frees everything msg points to (not msg itself) and zeroes it. */
 void pb_free(const pb_msgdesc *desc, void *msg);
+
+/* Sorts labels[0..*count) by key bytes (a shorter key before a longer one it begins), keeping the
+ * last label of each key and freeing the strings of the others: protobuf's "last value wins".
+ * n log n, one temporary array; false (labels untouched) when that cannot be allocated. */
+bool pb_map_finish(topo_label *labels, size_t *count) __attribute__((warn_unused_result));
 
 /* Counted strings (see above). */
 char *pb_str_new(const void *bytes, size_t len);

@@ -122,3 +122,60 @@ uint64_t pb_scalar_raw(const pb_field *f, const void *p)
     default: return 0;
     }
 }
+
+/* ------------------------------------------------------------------------------------------- */
+/* map<string, string>                                                                          */
+/* ------------------------------------------------------------------------------------------- */
+
+typedef struct map_slot {
+    topo_label label;
+    size_t order; /* arrival order: among equal keys the last one wins */
+} map_slot;
+
+static int key_cmp(const char *a, const char *b)
+{
+    size_t la = pb_str_len(a), lb = pb_str_len(b);
+    int c = memcmp(a, b, la < lb ? la : lb);
+    if (c != 0) return c;
+    return la < lb ? -1 : la > lb ? 1 : 0;
+}
+
+static int slot_cmp(const void *pa, const void *pb)
+{
+    const map_slot *a = pa, *b = pb;
+    int c = key_cmp(a->label.key, b->label.key);
+    if (c != 0) return c;
+    return a->order < b->order ? -1 : a->order > b->order ? 1 : 0;
+}
+
+/* The codec made these strings (pb_str_new); topo_label holds them as const for the user. */
+static void free_label_strings(topo_label *l)
+{
+    pb_str_free((char *)(uintptr_t)l->key);
+    pb_str_free((char *)(uintptr_t)l->value);
+}
+
+bool pb_map_finish(topo_label *labels, size_t *count)
+{
+    size_t n = *count, i, kept = 0;
+    map_slot *slots;
+    if (n < 2) return true;
+    if (n > SIZE_MAX / sizeof *slots) return false;
+    slots = malloc(n * sizeof *slots);
+    if (!slots) return false;
+    for (i = 0; i < n; i++) {
+        slots[i].label = labels[i];
+        slots[i].order = i;
+    }
+    qsort(slots, n, sizeof *slots, slot_cmp);
+    for (i = 0; i < n; i++) {
+        if (i + 1 < n && key_cmp(slots[i].label.key, slots[i + 1].label.key) == 0) {
+            free_label_strings(&slots[i].label); /* a later value of this key follows */
+            continue;
+        }
+        labels[kept++] = slots[i].label;
+    }
+    free(slots);
+    *count = kept;
+    return true;
+}

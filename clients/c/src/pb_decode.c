@@ -218,6 +218,14 @@ static bool dec_field(reader *r, const pb_field *f, void *msg, int wt, int depth
         *AT(msg, f->aux, uint32_t) = f->number;
         return dec_sub(r, f, v, depth);
     }
+    case PB_MAP: {
+        topo_label *e = rep_append(msg, f);
+        if (!e) return fail(r, PB_ERR_NOMEM, f->number, r->pos);
+        if (!dec_sub(r, f, e, depth)) return false;
+        if (!e->key && !(e->key = pb_str_new("", 0))) return fail(r, PB_ERR_NOMEM, f->number, r->pos);
+        if (!e->value && !(e->value = pb_str_new("", 0))) return fail(r, PB_ERR_NOMEM, f->number, r->pos);
+        return true;
+    }
     case PB_REPEATED: {
         void *e;
         if (f->type == PB_STRING || f->type == PB_MESSAGE) {
@@ -270,6 +278,14 @@ static bool dec_msg(const pb_msgdesc *d, void *msg, reader *r, int depth)
         }
         if (!dec_field(r, f, msg, wt, depth)) return false;
     }
+    {
+        size_t i;
+        for (i = 0; i < d->field_count; i++) {
+            const pb_field *f = &d->fields[i];
+            if (f->label == PB_MAP && !pb_map_finish(*AT(msg, f->offset, topo_label *), AT(msg, f->aux, size_t)))
+                return fail(r, PB_ERR_NOMEM, f->number, r->pos);
+        }
+    }
     return true;
 }
 
@@ -314,6 +330,7 @@ static void free_field(const pb_field *f, void *msg)
             *AT(msg, f->aux, uint32_t) = 0;
         }
         break;
+    case PB_MAP:
     case PB_REPEATED: {
         char **arr = (char **)v;
         size_t n = *AT(msg, f->aux, size_t), k, es = pb_elem_size(f);

@@ -124,6 +124,7 @@ static void enc_msg(const pb_msgdesc *d, const void *msg, writer *w)
         case PB_ONEOF:
             if (*CAT(msg, f->aux, uint32_t) == f->number) enc_sub(w, f, v);
             break;
+        case PB_MAP: /* kept sorted and unique: written as the repeated entry messages they are */
         case PB_REPEATED: {
             size_t n = *CAT(msg, f->aux, size_t);
             const char *arr = *(const char *const *)v;

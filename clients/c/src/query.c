@@ -38,7 +38,9 @@ int query_copy(w_query *d, const topo_query *q)
         (rc = copy_strs(&d->environments, &d->environments_count, q->environments,
                         q->environments_count)) != TOPO_OK ||
         (rc = copy_strs(&d->teams, &d->teams_count, q->teams, q->teams_count)) != TOPO_OK ||
-        (rc = copy_strs(&d->regions, &d->regions_count, q->regions, q->regions_count)) != TOPO_OK)
+        (rc = copy_strs(&d->regions, &d->regions_count, q->regions, q->regions_count)) != TOPO_OK ||
+        (rc = copy_strs(&d->label_selectors, &d->label_selectors_count, q->label_selectors,
+                        q->label_selectors_count)) != TOPO_OK)
         return rc;
     if (q->states_count) {
         if (!q->states) return TOPO_EINVAL;

@@ -1,4 +1,6 @@
 /* registration.c - registering and unregistering the service. */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client_internal.h"
@@ -63,6 +65,29 @@ static const char *name_problem(const char *name)
     return "the service name is only whitespace";
 }
 
+/* The labels of info, copied and sorted (a key given twice keeps its last value). */
+static int copy_labels(w_register_req *d, const topo_service_info *info)
+{
+    size_t i;
+    if (info->labels_count == 0) return TOPO_OK;
+    if (!info->labels || info->labels_count > SIZE_MAX / sizeof *d->labels) return TOPO_EINVAL;
+    for (i = 0; i < info->labels_count; i++) {
+        const topo_label *l = &info->labels[i];
+        if (!l->key || !l->value || !pb_utf8_valid((const uint8_t *)l->key, strlen(l->key)) ||
+            !pb_utf8_valid((const uint8_t *)l->value, strlen(l->value)))
+            return TOPO_EINVAL;
+    }
+    d->labels = calloc(info->labels_count, sizeof *d->labels);
+    if (!d->labels) return TOPO_ENOMEM;
+    for (i = 0; i < info->labels_count; i++) {
+        topo_label *l = &d->labels[d->labels_count];
+        if (!(l->key = pb_strdup(info->labels[i].key))) return TOPO_ENOMEM;
+        d->labels_count++;
+        if (!(l->value = pb_strdup(info->labels[i].value))) return TOPO_ENOMEM;
+    }
+    return pb_map_finish(d->labels, &d->labels_count) ? TOPO_OK : TOPO_ENOMEM;
+}
+
 int topo_register(topo_client *c, const topo_service_info *info)
 {
     int rc;
@@ -91,6 +116,7 @@ int topo_register(topo_client *c, const topo_service_info *info)
         c->reg.has_metadata = true;
         if (copy_metadata(&c->reg.metadata, info->metadata) != TOPO_OK) goto out;
     }
+    if ((rc = copy_labels(&c->reg, info)) != TOPO_OK) goto out;
     rc = connection_open(c);
     if (rc == TOPO_OK) rc = registration_send(c);
     if (rc == TOPO_OK || rc == TOPO_ECONNECT) {

@@ -16,6 +16,8 @@ typedef struct w_register_req {
     bool has_metadata;
     topo_metadata metadata;
     char *service_id; /* optional, field 20 */
+    topo_label *labels; /* map, field 21 */
+    size_t labels_count;
 } w_register_req;
 
 typedef struct w_handle {
@@ -100,6 +102,8 @@ typedef struct w_query {
     size_t teams_count;
     char **regions;
     size_t regions_count;
+    char **label_selectors;
+    size_t label_selectors_count;
 } w_query;
 
 typedef struct w_get_req {

@@ -132,6 +132,7 @@ static void json_msg(sbuf *b, const pb_msgdesc *d, const void *msg)
             else present = *CAT(msg, f->aux, bool);
             break;
         case PB_ONEOF: present = *CAT(msg, f->aux, uint32_t) == f->number; break;
+        case PB_MAP:
         case PB_REPEATED: present = *CAT(msg, f->aux, size_t) > 0; break;
         }
         if (!present) continue;
@@ -139,7 +140,18 @@ static void json_msg(sbuf *b, const pb_msgdesc *d, const void *msg)
         first = false;
         sb_jstr(b, f->json_name);
         sb_put(b, ":", 1);
-        if (f->label == PB_REPEATED) {
+        if (f->label == PB_MAP) {
+            size_t n = *CAT(msg, f->aux, size_t);
+            const topo_label *labels = *(const topo_label *const *)v;
+            sb_put(b, "{", 1);
+            for (k = 0; k < n; k++) {
+                if (k) sb_put(b, ",", 1);
+                sb_jstr_n(b, labels[k].key, pb_str_len(labels[k].key));
+                sb_put(b, ":", 1);
+                sb_jstr_n(b, labels[k].value, pb_str_len(labels[k].value));
+            }
+            sb_put(b, "}", 1);
+        } else if (f->label == PB_REPEATED) {
             size_t n = *CAT(msg, f->aux, size_t), es = pb_elem_size(f);
             const char *arr = *(const char *const *)v;
             sb_put(b, "[", 1);

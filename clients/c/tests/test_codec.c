@@ -536,6 +536,66 @@ static void test_default_frame_fits_max_services(void)
     pb_free(&w_edge_desc, &e);
 }
 
+/* map<string, string>: entries sorted by key bytes, last value of a key wins, a missing field is
+ * "", the encoding is the official one, and many keys in reverse order decode in n log n. */
+static void test_labels_map(void)
+{
+    static const uint8_t in[] = {
+        0xba, 0x01, 0x0b, 0x0a, 0x04, 't', 'e', 'a', 'm', 0x12, 0x03, 'o', 'l', 'd', /* team=old */
+        0xba, 0x01, 0x06, 0x0a, 0x02, 'a', 'b', 0x12, 0x00,                         /* ab= */
+        0xba, 0x01, 0x03, 0x0a, 0x01, 'a',                                          /* a, no value */
+        0xba, 0x01, 0x0b, 0x12, 0x03, 'p', 'a', 'y', 0x0a, 0x04, 't', 'e', 'a', 'm', /* team=pay */
+    };
+    static const uint8_t canonical[] = {
+        0xba, 0x01, 0x05, 0x0a, 0x01, 'a', 0x12, 0x00,
+        0xba, 0x01, 0x06, 0x0a, 0x02, 'a', 'b', 0x12, 0x00,
+        0xba, 0x01, 0x0b, 0x0a, 0x04, 't', 'e', 'a', 'm', 0x12, 0x03, 'p', 'a', 'y',
+    };
+    topo_node n;
+    uint8_t buf[64];
+    char *json;
+    memset(&n, 0, sizeof n);
+    CHECK(pb_decode(&w_node_desc, &n, in, sizeof in, NULL));
+    CHECK_EQ_INT(n.labels_count, 3);
+    if (n.labels_count == 3) {
+        CHECK(strcmp(n.labels[0].key, "a") == 0 && strcmp(n.labels[0].value, "") == 0);
+        CHECK(strcmp(n.labels[1].key, "ab") == 0);
+        CHECK(strcmp(n.labels[2].key, "team") == 0 && strcmp(n.labels[2].value, "pay") == 0);
+    }
+    CHECK(enc(&w_node_desc, &n, buf, sizeof buf) == sizeof canonical);
+    CHECK(memcmp(buf, canonical, sizeof canonical) == 0);
+    json = pb_to_json(&w_node_desc, &n);
+    CHECK(json && strcmp(json, "{\"labels\":{\"a\":\"\",\"ab\":\"\",\"team\":\"pay\"}}") == 0);
+    free(json);
+    pb_free(&w_node_desc, &n);
+    {
+        /* 20,000 distinct keys, last first: sorted in n log n (an insertion per entry would shift
+         * 2*10^8 entries), then freed without a leak (ASan checks). */
+        size_t count = 20000, k, len = 0;
+        uint8_t *many = malloc(count * 11);
+        CHECK(many != NULL);
+        if (!many) return;
+        for (k = count; k-- > 0;) {
+            char key[8];
+            int kl = snprintf(key, sizeof key, "%05u", (unsigned)k);
+            many[len++] = 0xba;
+            many[len++] = 0x01;
+            many[len++] = (uint8_t)(2 + kl);
+            many[len++] = 0x0a;
+            many[len++] = (uint8_t)kl;
+            memcpy(many + len, key, (size_t)kl);
+            len += (size_t)kl;
+        }
+        memset(&n, 0, sizeof n);
+        CHECK(pb_decode(&w_node_desc, &n, many, len, NULL));
+        CHECK_EQ_INT(n.labels_count, count);
+        if (n.labels_count == count)
+            CHECK(strcmp(n.labels[0].key, "00000") == 0 && strcmp(n.labels[count - 1].key, "19999") == 0);
+        pb_free(&w_node_desc, &n);
+        free(many);
+    }
+}
+
 int main(void)
 {
     RUN(test_exact_bytes);
@@ -551,5 +611,6 @@ int main(void)
     RUN(test_strerror);
     RUN(test_put_back_keeps_int32);
     RUN(test_default_frame_fits_max_services);
+    RUN(test_labels_map);
     return T_SUMMARY("test_codec");
 }

@@ -169,7 +169,7 @@ static topo_client *connect_to(int port, int io_timeout_ms)
 }
 
 static const topo_service_info svc = {"hostile-test", TOPO_SERVICE_TYPE_CLIENT, TOPO_LANG_C,
-                                      "1.0", NULL, NULL, NULL};
+                                      "1.0", NULL, NULL, NULL, NULL, 0};
 
 /* ---- scenarios: read the client's first frame, then misbehave ---------------------------- */
 

@@ -282,6 +282,62 @@ out:
     topo_client_close(obs);
 }
 
+/* Labels: copied (a key given twice keeps its last value), sorted on the node, filtered by a
+ * label selector; a NULL value is refused here, a key with '=' by the server with its reason. */
+static void test_labels(void)
+{
+    char id[64], message[256];
+    topo_client *c = client(), *obs = client();
+    topo_snapshot *s = NULL;
+    topo_service_info info;
+    const topo_node *n;
+    const topo_label labels[] = {{"tier", "web"}, {"team", "core"}, {"team", "payments"}};
+    const topo_label bad_key[] = {{"a=b", "c"}};
+    const topo_label null_value[] = {{"team", NULL}};
+    const char *selectors[] = {"team=payments", "tier"};
+    const char *no_key[] = {"=payments"};
+    topo_query q;
+    if (!c || !obs) goto out;
+    memset(&info, 0, sizeof info);
+    info.name = "c-itest-labels";
+    info.type = TOPO_SERVICE_TYPE_SERVER;
+    info.language = TOPO_LANG_C;
+    info.labels = null_value;
+    info.labels_count = 1;
+    CHECK_RC(topo_register(c, &info), TOPO_EINVAL);
+    info.labels = bad_key;
+    CHECK_RC(topo_register(c, &info), TOPO_ESTATUS);
+    CHECK_EQ_INT(topo_client_last_status(c), 3);
+    topo_client_last_error(c, message, sizeof message);
+    CHECK(strstr(message, "key 'a=b' contains '='") != NULL);
+    info.labels = labels;
+    info.labels_count = 3;
+    CHECK_RC(topo_register(c, &info), TOPO_OK);
+    CHECK(topo_client_service_id(c, id, sizeof id) == 36);
+    memset(&q, 0, sizeof q);
+    q.label_selectors = selectors;
+    q.label_selectors_count = 2;
+    CHECK_RC(topo_get_topology(obs, &q, &s), TOPO_OK);
+    CHECK(s && s->nodes_count == 1);
+    n = s ? find_node(s, id) : NULL;
+    CHECK(n != NULL && n->labels_count == 2);
+    if (n && n->labels_count == 2) {
+        CHECK(strcmp(n->labels[0].key, "team") == 0 && strcmp(n->labels[0].value, "payments") == 0);
+        CHECK(strcmp(n->labels[1].key, "tier") == 0 && strcmp(n->labels[1].value, "web") == 0);
+    }
+    topo_snapshot_free(s);
+    s = NULL;
+    q.label_selectors = no_key;
+    q.label_selectors_count = 1;
+    CHECK_RC(topo_get_topology(obs, &q, &s), TOPO_ESTATUS);
+    topo_client_last_error(obs, message, sizeof message);
+    CHECK(strstr(message, "has no key") != NULL);
+    CHECK_RC(topo_unregister(c), TOPO_OK);
+out:
+    topo_client_close(c);
+    topo_client_close(obs);
+}
+
 /* ---- 10,000 calls from 4 threads ---------------------------------------------------------- */
 
 typedef struct worker {
@@ -864,6 +920,7 @@ int main(void)
     printf("     server %s on port %d%s\n", server_bin, srv.port,
            extra_flags ? "" : " (without --activity-flush-ms)");
     RUN(test_register_heartbeat_unregister);
+    RUN(test_labels);
     RUN(test_activity_10k);
     RUN(test_watch);
     RUN(test_restart_keeps_id);

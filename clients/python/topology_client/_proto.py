@@ -6,6 +6,8 @@ kind and label with :func:`pb`. The codec follows the official libraries:
 - implicit-presence scalars are written only when not default; ``optional`` fields (``None`` when
   absent) and singular message fields are written whenever set; fields in number order;
 - repeated scalars are written packed, and accepted packed or unpacked;
+- ``map<string, string>`` (label ``MAP``, a ``dict``) is written one entry message per key (key = 1,
+  value = 2, both always written) in the keys' UTF-8 byte order; a key seen twice keeps the last value;
 - a singular message field seen twice is merged, a scalar seen twice is last-one-wins, a different
   oneof member replaces the earlier one;
 - unknown fields, and known fields arriving with another wire type, are skipped;
@@ -39,7 +41,7 @@ STRING, BOOL, INT32, INT64, UINT64, SINT32, DOUBLE, ENUM, MESSAGE = (
 _VARINT_KINDS = frozenset((BOOL, INT32, INT64, UINT64, SINT32, ENUM))
 
 # Labels.
-IMPLICIT, OPTIONAL, REPEATED = "implicit", "optional", "repeated"
+IMPLICIT, OPTIONAL, REPEATED, MAP = "implicit", "optional", "repeated", "map"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -123,6 +125,9 @@ def pb(number: int, kind: str, label: str = IMPLICIT, *, enum_type: Optional[Typ
     meta = {"pb": (number, kind, label, enum_type, message_type, oneof)}
     if label == REPEATED:
         return dataclasses.field(default_factory=list, metadata=meta)
+    if label == MAP:
+        assert kind == STRING, "only map<string, string> is supported"
+        return dataclasses.field(default_factory=dict, metadata=meta)
     if label == OPTIONAL or kind == MESSAGE or oneof is not None:
         return dataclasses.field(default=None, metadata=meta)
     default: Any = {STRING: "", BOOL: False, DOUBLE: 0.0}.get(kind, 0)
@@ -224,6 +229,14 @@ def _encode_into(msg: Message, out: bytearray) -> None:
     for spec in msg._pb_fields:
         value = getattr(msg, spec.name)
         kind = spec.kind
+        if spec.label == MAP:
+            for key in sorted(value, key=lambda k: k.encode("utf-8")):
+                entry = bytearray()
+                for number, text in ((1, key), (2, value[key])):
+                    raw = text.encode("utf-8")
+                    entry += _tag(number, LENGTH_DELIMITED) + encode_varint(len(raw)) + raw
+                out += _tag(spec.number, LENGTH_DELIMITED) + encode_varint(len(entry)) + entry
+            continue
         if spec.label == REPEATED:
             if not value:
                 continue
@@ -311,6 +324,39 @@ def _skip(data: bytes, pos: int, end: int, wire_type: int) -> int:
     return pos + length
 
 
+def _read_string(data: bytes, pos: int, end: int, number: int, field_offset: int) -> Tuple[str, int]:
+    length, pos = _read_length(data, pos, end)
+    try:
+        return data[pos:pos + length].decode("utf-8"), pos + length
+    except UnicodeDecodeError:
+        raise DecodeError("invalid_utf8", f"string field {number} at offset {field_offset}") from None
+
+
+def _merge_map_entry(target: Dict[str, str], data: bytes, pos: int, end: int) -> None:
+    """One map<string, string> entry: key = 1, value = 2, either missing meaning ""; other fields
+    skipped."""
+    key = value = ""
+    while pos < end:
+        field_offset = pos
+        tag, pos = decode_varint32(data, pos, end)
+        number, wire_type = tag >> 3, tag & 7
+        if number < 1 or number > MAX_FIELD_NUMBER:
+            raise DecodeError("invalid_field_number", f"field number {number} at offset {field_offset}")
+        if wire_type in (6, 7):
+            raise DecodeError("invalid_wire_type", f"wire type {wire_type} for field {number} at offset {field_offset}")
+        if wire_type in (START_GROUP, END_GROUP):
+            raise DecodeError("group", f"group wire type for field {number} at offset {field_offset}")
+        if number in (1, 2) and wire_type == LENGTH_DELIMITED:
+            text, pos = _read_string(data, pos, end, number, field_offset)
+            if number == 1:
+                key = text
+            else:
+                value = text
+        else:
+            pos = _skip(data, pos, end, wire_type)
+    target[key] = value
+
+
 def _merge(obj: Message, data: bytes, pos: int, end: int) -> None:
     by_number = obj._pb_by_number
     while pos < end:
@@ -329,6 +375,14 @@ def _merge(obj: Message, data: bytes, pos: int, end: int) -> None:
             pos = _skip(data, pos, end, wire_type)
             continue
         kind = spec.kind
+        if spec.label == MAP:
+            if wire_type != LENGTH_DELIMITED:
+                pos = _skip(data, pos, end, wire_type)
+                continue
+            length, pos = _read_length(data, pos, end)
+            _merge_map_entry(getattr(obj, spec.name), data, pos, pos + length)
+            pos += length
+            continue
         if kind in _VARINT_KINDS:
             if wire_type == VARINT:
                 raw, pos = decode_varint(data, pos, end)
@@ -361,12 +415,7 @@ def _merge(obj: Message, data: bytes, pos: int, end: int) -> None:
         elif wire_type != LENGTH_DELIMITED:
             pos = _skip(data, pos, end, wire_type)
         elif kind == STRING:
-            length, pos = _read_length(data, pos, end)
-            try:
-                text = data[pos:pos + length].decode("utf-8")
-            except UnicodeDecodeError:
-                raise DecodeError("invalid_utf8", f"string field {number} at offset {field_offset}") from None
-            pos += length
+            text, pos = _read_string(data, pos, end, number, field_offset)
             if spec.label == REPEATED:
                 getattr(obj, spec.name).append(text)
             else:
@@ -421,6 +470,10 @@ def _to_dict(msg: Message) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for spec in msg._pb_fields:
         value = getattr(msg, spec.name)
+        if spec.label == MAP:
+            if value:
+                out[spec.json_name] = dict(value)
+            continue
         if spec.label == REPEATED:
             if value:
                 out[spec.json_name] = [_json_scalar(spec, v) for v in value]

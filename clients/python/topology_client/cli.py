@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from types import FrameType
-from typing import Any, Iterable, List, Optional, Sequence, TextIO
+from typing import Any, Iterable, List, Optional, Sequence, TextIO, Tuple
 
 from ._transport import DEFAULT_ADDRESS, normalize_addresses
 from .client import ClientState, ProcessMetrics, TopologyClient
@@ -126,7 +126,7 @@ def format_update(update: TopologyUpdate, view: TopologyView) -> List[str]:
 def _query(args: argparse.Namespace) -> TopologyQuery:
     states = [ServiceState[f"SERVICE_STATE_{s.upper()}"] for s in args.state or []]
     return TopologyQuery(service_names=list(args.service or []), states=states,
-                         environments=list(args.environment or []))
+                         environments=list(args.environment or []), label_selectors=list(args.label or []))
 
 
 def cmd_get(args: argparse.Namespace, out: TextIO) -> int:
@@ -200,7 +200,8 @@ def cmd_register(args: argparse.Namespace, out: TextIO) -> int:
             handle = client.register(args.name, ServiceType[f"SERVICE_TYPE_{args.type.upper()}"],
                                      ServiceLanguage[f"SERVICE_LANGUAGE_{args.language.upper()}"],
                                      version=args.version, address=args.service_address, host=args.host,
-                                     metadata=metadata if metadata.to_dict() else None)
+                                     metadata=metadata if metadata.to_dict() else None,
+                                     labels=dict(args.label or []))
             if handle is None:
                 out.write(f"no server at {','.join(client.addresses)} yet: {args.name} registers as soon as one "
                           "answers\n")
@@ -239,6 +240,8 @@ def _add_query(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state", action="append", metavar="STATE",
                         choices=["registered", "idle", "active", "stale", "dead"], help="only this state (repeatable)")
     parser.add_argument("--environment", action="append", metavar="ENV", help="only this environment (repeatable)")
+    parser.add_argument("--label", action="append", metavar="KEY[=VALUE]",
+                        help="only services with this label value, or with this label at all (repeatable: all must match)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -271,7 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--environment")
     register.add_argument("--team")
     register.add_argument("--region")
+    register.add_argument("--label", action="append", metavar="KEY=VALUE", type=_label_argument,
+                          help="a label of the service (repeatable)")
     return parser
+
+
+def _label_argument(text: str) -> Tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text[:64]!r}")
+    return key, value
 
 
 def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> int:

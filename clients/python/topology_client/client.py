@@ -30,7 +30,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._backoff import Backoff, check_delays, service_cap
 from ._transport import DEFAULT_ADDRESS, Call, MuxConnection, normalize_addresses, raise_for_status
@@ -108,6 +108,20 @@ def _resident_bytes() -> int:
             return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
         except (ImportError, OSError):  # pragma: no cover
             return 0
+
+
+def _labels(labels: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    """``labels`` as the message holds them; anything but strings is refused here, naming the
+    offending entry (shortened), before it could fail deep in the encoder."""
+    if labels is None:
+        return {}
+    if not isinstance(labels, Mapping):
+        raise TypeError(f"labels must be a mapping of str to str, not {type(labels).__name__}")
+    for key, value in labels.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"labels must map str to str; {str(key)[:64]!r} -> {str(value)[:64]!r} is "
+                            f"{type(key).__name__} -> {type(value).__name__}")
+    return dict(labels)
 
 
 class TopologyClient:
@@ -229,9 +243,13 @@ class TopologyClient:
                  language: ServiceLanguage = ServiceLanguage.SERVICE_LANGUAGE_PYTHON, *,
                  version: Optional[str] = None, address: Optional[str] = None, host: Optional[str] = None,
                  metadata: Union[ServiceMetadata, Mapping[str, str], None] = None,
-                 service_id: Optional[str] = None) -> Optional[ServiceHandle]:
+                 service_id: Optional[str] = None, labels: Optional[Mapping[str, str]] = None) -> Optional[ServiceHandle]:
         """Registers this service and starts the heartbeat thread. Calling it again re-registers
-        under the same id (the node is updated in place). ``service_id`` asks for a known id back.
+        under the same id (the node is updated in place; ``labels`` replace the earlier ones).
+        ``service_id`` asks for a known id back. ``labels`` are free-form ``key: value`` strings
+        (``{"team": "payments"}``); the server refuses keys with ``=`` or control characters, and
+        more or longer labels than it allows (docs/protocol.md): :class:`ServerStatusError`, code
+        ``INVALID_ARGUMENT``.
 
         When no server is reachable, returns ``None`` at once: the background thread registers as
         soon as a server answers (state RECOVERING until then; ``report_call`` works meanwhile).
@@ -242,7 +260,7 @@ class TopologyClient:
             metadata = ServiceMetadata(**dict(metadata))
         request = RegisterServiceRequest(service_name=name, service_type=service_type, language=language,
                                          version=version, address=address, host=host, metadata=metadata,
-                                         service_id=service_id or self.service_id)
+                                         service_id=service_id or self.service_id, labels=_labels(labels))
         handle: Optional[ServiceHandle] = None
         try:
             mux = self._connection()

@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Type
 
-from ._proto import (BOOL, DOUBLE, ENUM, INT32, INT64, MESSAGE, OPTIONAL, REPEATED, SINT32, STRING, UINT64,
+from ._proto import (BOOL, DOUBLE, ENUM, INT32, INT64, MAP, MESSAGE, OPTIONAL, REPEATED, SINT32, STRING, UINT64,
                      Message, message, pb)
 
 __all__ = [
@@ -146,6 +146,7 @@ class RegisterServiceRequest(Message):
     host: Optional[str] = pb(6, STRING, OPTIONAL)
     metadata: Optional[ServiceMetadata] = pb(7, MESSAGE, OPTIONAL, message_type=ServiceMetadata)
     service_id: Optional[str] = pb(20, STRING, OPTIONAL)
+    labels: Dict[str, str] = pb(21, STRING, MAP)
 
 
 @message("runtime.v1.ServiceHandle")
@@ -242,6 +243,7 @@ class TopologyQuery(Message):
     environments: List[str] = pb(21, STRING, REPEATED)
     teams: List[str] = pb(22, STRING, REPEATED)
     regions: List[str] = pb(23, STRING, REPEATED)
+    label_selectors: List[str] = pb(24, STRING, REPEATED)
 
 
 @message("runtime.v1.GetTopologyRequest")
@@ -268,6 +270,7 @@ class ServiceNode(Message):
     metrics: Optional[ServiceMetrics] = pb(20, MESSAGE, OPTIONAL, message_type=ServiceMetrics)
     health_detail: Optional[ApplicationHealth] = pb(21, MESSAGE, OPTIONAL, message_type=ApplicationHealth)
     registered_ms: int = pb(22, INT64)
+    labels: Dict[str, str] = pb(23, STRING, MAP)
     # Known only from OTLP spans, never registered.
     observed: bool = pb(24, BOOL)
 
