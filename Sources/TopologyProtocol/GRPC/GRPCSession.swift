@@ -127,8 +127,7 @@ public struct GRPCSession {
                               message: "content-type \(value("content-type") ?? "(none)") is not served here; gRPC with protobuf is application/grpc"))
         }
         guard let method = GRPCMethod(path: path) else {
-            let known = GRPCMethod.allCases.map(\.rawValue).joined(separator: ", ")
-            return finish(stream, Status(code: .unimplemented, message: "unknown method \(path); this server serves \(GRPCMethod.servicePath){\(known)}"))
+            return finish(stream, Status(code: .unimplemented, message: "unknown method \(path); this server serves \(GRPCMethod.pathList)"))
         }
         if let encoding = value("grpc-encoding"), encoding != "identity" {
             return finish(stream, Status(code: .unimplemented, message: "messages compressed with \(encoding) are not accepted; send them uncompressed (grpc-accept-encoding: identity)"))
@@ -152,7 +151,9 @@ public struct GRPCSession {
             }
             deadlineMs = rpc.clock.nowMs() + ms
         }
-        calls[stream] = Call(method: method, reader: ConnectEnvelopeDecoder(maximumMessageSize: maxMessageBytes, allowedFlags: ConnectEnvelope.compressed),
+        // OTLP batches are larger than our messages: they have their own bound (--otlp-max-body-bytes).
+        let messageLimit = method == .traceExport ? rpc.configuration.otlpLimits.maximumBytes : maxMessageBytes
+        calls[stream] = Call(method: method, reader: ConnectEnvelopeDecoder(maximumMessageSize: messageLimit, allowedFlags: ConnectEnvelope.compressed),
                              deadlineMs: deadlineMs)
     }
 
@@ -167,8 +168,9 @@ public struct GRPCSession {
                 guard let next = try call.reader.next() else { return }
                 envelope = next
             } catch {
-                rpc.metrics.limitRejected("--max-frame-bytes")
-                return fail(stream, Status(code: .resourceExhausted, message: "\(error) (--max-frame-bytes)"), &rpc, topology: &topology, &sink)
+                let flag = call.method == .traceExport ? "--otlp-max-body-bytes" : "--max-frame-bytes"
+                rpc.metrics.limitRejected(flag)
+                return fail(stream, Status(code: .resourceExhausted, message: "\(error) (\(flag))"), &rpc, topology: &topology, &sink)
             }
             guard !envelope.isCompressed else {
                 return fail(stream, Status(code: .unimplemented, message: "a compressed message: send messages uncompressed (grpc-accept-encoding: identity)"),
@@ -180,6 +182,7 @@ public struct GRPCSession {
                 return fail(stream, Status(code: .invalidArgument, message: "\(call.method.rawValue) takes one request message, and this is the second"),
                             &rpc, topology: &topology, &sink)
             }
+            if call.method == .traceExport { return exportTraces(stream, envelope.payload, &rpc, topology: &topology) }
             let message: Frame.Message
             do {
                 message = try call.method.request(envelope.payload)
@@ -209,6 +212,25 @@ public struct GRPCSession {
             dispatch(Frame(callId: UInt64(stream), endOfStream: true), &rpc, topology: &topology, &sink)
         default:
             return  // a unary call: answered when its message came
+        }
+    }
+
+    /// OTLP/gRPC: the export's answer is the call's one response and its status. Throttling is
+    /// UNAVAILABLE, which OTLP exporters retry with backoff; a request that does not decode is
+    /// INVALID_ARGUMENT, which they drop.
+    private mutating func exportTraces<C: Clock>(_ stream: UInt32, _ payload: [UInt8], _ rpc: inout RPCDispatcher<C>,
+                                                 topology: inout Topology) {
+        switch rpc.exportTraces(payload, json: false, transport: "grpc", peer: callState.peer, topology: &topology) {
+        case .accepted(let response):
+            sendHead(stream)
+            http2.sendData(ConnectEnvelope.encode(flags: 0, payload: response.serializedBytes()), stream: stream, endStream: false)
+            finish(stream, Self.ok)
+        case .invalid(let message):
+            rpc.metrics.frameError(.invalidArgument)
+            finish(stream, Status(code: .invalidArgument, message: message))
+        case .throttled(_, let message):
+            rpc.metrics.frameError(.unavailable)
+            finish(stream, Status(code: .unavailable, message: message))
         }
     }
 
