@@ -47,6 +47,8 @@ let package = Package(
 
         .executableTarget(name: "WireBench", dependencies: ["TopologyWire"], path: "bench/WireBench"),
         .executableTarget(name: "CoreBench", dependencies: ["TopologyCore", "TopologyWire"], path: "bench/CoreBench"),
+        // OTLP spans ingested per second, next to decoding the same bytes (scripts/bench.sh).
+        .executableTarget(name: "OTLPBench", dependencies: ["TopologyCore", "TopologyWire"], path: "bench/OTLPBench"),
         // The load generator of scripts/bench.sh: simulated services, connections and watchers.
         .executableTarget(name: "LoadGen", dependencies: ["TopologyWire", "CTopologyShims"], path: "bench/LoadGen"),
 

@@ -6,7 +6,7 @@
 #
 #   scripts/bench.sh                      full sizes (100,000 services, 10,000 connections): ~3 min
 #   scripts/bench.sh --smoke              tiny sizes, a few seconds (part of scripts/test.sh)
-#   scripts/bench.sh --bin DIR            use topology-server and LoadGen from DIR instead of building
+#   scripts/bench.sh --bin DIR            use topology-server, LoadGen and OTLPBench from DIR instead of building
 #                                         release binaries into .build-bench
 #   scripts/bench.sh --keep FILE          also keep the raw RESULT lines in FILE
 #
@@ -56,6 +56,7 @@ if [ -z "$bin" ]; then
     log "building release binaries into .build-bench"
     swift build -c release --scratch-path .build-bench --product topology-server >&2
     swift build -c release --scratch-path .build-bench --product LoadGen >&2
+    swift build -c release --scratch-path .build-bench --product OTLPBench >&2
     bin=.build-bench/release
 fi
 server_bin="$bin/topology-server"
@@ -130,6 +131,7 @@ if [ "$smoke" = 1 ]; then
               --deaf-watchers 100 --hold-ms 3000 --after-ms 2000)
     overload_server=(--heartbeat-interval-ms 200 --timeout-multiplier 3)
     grpc_hb=(--heartbeats 2000 --rounds 1)
+    otlp=(--seconds 0.5); otlp_spans=64
 else
     pp=(--connections 200 --rate 10000 --warmup-ms 1000 --duration-ms 8000)
     pl=(--connections 20 --services-per-connection 500 --rate 100000 --tick-ms 5 --warmup-ms 1000 --duration-ms 8000)
@@ -152,6 +154,7 @@ else
         log "ulimit -n is $fds (hard limit $hard): 10,000 connections need more; raise the hard limit"; exit 1
     fi
     grpc_hb=(--heartbeats 50000 --rounds 3)
+    otlp=(--seconds 10); otlp_spans=512
 fi
 
 started=$(date +%s)
@@ -185,6 +188,11 @@ if ! timeout --signal=TERM --kill-after=5 "$limit" .venv/bin/python bench/grpc_h
     log "FAILED: bench/grpc_heartbeats.py"; failures=$((failures + 1))
 fi
 stop_target
+log "OTLP ingest vs decoding the same bytes: a batch of $otlp_spans spans, ${otlp[*]}"
+if ! .venv/bin/python bench/otlp_request.py "$work/otlp.bin" --spans "$otlp_spans" \
+        || ! timeout --signal=TERM --kill-after=5 "$limit" "$bin/OTLPBench" "$work/otlp.bin" "${otlp[@]}" >>"$results"; then
+    log "FAILED: OTLPBench"; failures=$((failures + 1))
+fi
 elapsed=$(( $(date +%s) - started ))
 
 [ -n "$keep" ] && cp "$results" "$keep"
@@ -271,6 +279,13 @@ for run in $(seq 1 "$overload_runs"); do
 done
 cat <<EOF
 
+### OTLP ingest (one core, in process: decode + Topology.ingest, against decoding the same bytes and doing nothing)
+
+| measure | ingest | floor: decode only | ingest / floor |
+| --- | ---: | ---: | ---: |
+| spans per s (a batch of $(get otlp.spans_per_request) spans, $(fmt "$(get otlp.request_bytes)") bytes, as the SDK sends) | $(fmt "$(get otlp.ingest_spans_per_s)") | $(fmt "$(get otlp.decode_spans_per_s)") | $(get otlp.ratio) |
+| ns per span | $(get otlp.ingest_ns_per_span) | $(get otlp.decode_ns_per_span) | |
+
 ### Targets
 
 | target | figure | verdict |
@@ -285,6 +300,7 @@ cat <<EOF
 | watch delivery p99 < 10 ms, 100 watchers | $w100 ms | $(verdict "$w100" "<" 10) |
 | 10,000 concurrent connections held | $(fmt "$large_conns") | $(verdict "$large_conns" ">=" 10000) |
 | overload: no live service declared STALE/DEAD, in any run | $overload_wrong | $(verdict "$overload_wrong" "==" 0) |
+| OTLP spans ingested <= 3x the cost of decoding them | $(get otlp.ratio) x | $(verdict "$(get otlp.ratio)" "<=" 3) |
 | server CPU per heartbeat, gRPC stream <= 2x framed call | $(get grpc_hb.ratio) x ($(get grpc_hb.grpc_cpu_us_per_hb) / $(get grpc_hb.frames_cpu_us_per_hb) µs) | $(verdict "$(get grpc_hb.ratio)" "<=" 2) |
 
 $([ "$smoke" = 1 ] && echo "Smoke sizes: the verdicts above say nothing about the targets; run without --smoke for them.

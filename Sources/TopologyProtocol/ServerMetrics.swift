@@ -28,7 +28,8 @@ public struct ServerMetrics {
     /// Heartbeat replies not queued on a gRPC stream whose client does not read them.
     public var grpcHeartbeatRepliesDropped = 0
     /// OTLP spans by what became of them: `accepted`, `rejected` (a partial success: no
-    /// service.name, a limit), `refused` (in a request refused whole: undecodable, over the rate).
+    /// service.name, a limit), `refused` (in a request over the span rate, refused whole; the spans
+    /// of a request that does not decode are not counted: it has none to count).
     public var otlpSpans = ["accepted": 0, "rejected": 0, "refused": 0]
     /// OTLP export requests by transport (`http`, `grpc`) and result (`ok`, `invalid`, `throttled`).
     public var otlpRequests: [OTLPRequestKey: Int] = [:]
@@ -96,8 +97,9 @@ public struct ServerMetrics {
         public var logLinesDropped: Int
         public var livenessHolds: Int
         public var maxInputLagMs: Int64
-        /// `Topology.observedServiceCount`.
+        /// `Topology.observedServiceCount` and `observedServiceRefusals`.
         public var observedServices = 0
+        public var observedServiceRefusals: UInt64 = 0
 
         public init(servicesByState: ServiceStateCounts, edges: Int, watchers: Int, sseWatchers: Int, binaryConnections: Int,
                      grpcConnections: Int = 0, httpConnections: Int, revision: UInt64, residentBytes: Int, version: String, serverEpoch: String,
@@ -147,7 +149,7 @@ public struct ServerMetrics {
         }
         family("topology_activity_events_total", "counter", "Calls reported through ReportActivity and accepted (batch_size counted).")
         sample("topology_activity_events_total", [], String(activityEvents))
-        family("topology_otlp_spans_total", "counter", "OTLP spans received, by result: accepted, rejected (partial success), refused (the request was refused whole).")
+        family("topology_otlp_spans_total", "counter", "OTLP spans received, by result: accepted, rejected (partial success), refused (the request was over the span rate).")
         for (result, count) in otlpSpans.sorted(by: { $0.key < $1.key }) {
             sample("topology_otlp_spans_total", [("result", result)], String(count))
         }
@@ -157,6 +159,8 @@ public struct ServerMetrics {
         }
         family("topology_observed_services", "gauge", "Services known only from OTLP spans (observed nodes).")
         sample("topology_observed_services", [], String(g.observedServices))
+        family("topology_observed_service_refusals_total", "counter", "Resources whose spans were refused because --max-observed-services observed services existed.")
+        sample("topology_observed_service_refusals_total", [], String(g.observedServiceRefusals))
         family("topology_service_deaths_total", "counter", "Services declared DEAD after missing their heartbeats.")
         sample("topology_service_deaths_total", [], String(deaths))
         family("topology_watchers", "gauge", "Open topology watches, by transport.")

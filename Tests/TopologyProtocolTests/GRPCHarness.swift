@@ -48,12 +48,13 @@ struct GRPCHarness {
         read()
     }
 
-    /// A call's request head: POST to the method's path, as grpc-go writes it.
+    /// A call's request head: POST to the method's path (`path`, or TopologyService's `method`), as
+    /// grpc-go writes it.
     static func head(_ method: String, stream: UInt32, extra: [HeaderField] = [], contentType: String = "application/grpc",
-                     endStream: Bool = false) -> HTTP2Frame {
+                     endStream: Bool = false, path: String? = nil) -> HTTP2Frame {
         var block: [UInt8] = []
         HPACKEncoder.encode([HeaderField(":method", "POST"), HeaderField(":scheme", "http"),
-                             HeaderField(":path", "/runtime.v1.TopologyService/\(method)"), HeaderField(":authority", "127.0.0.1:50053"),
+                             HeaderField(":path", path ?? "/runtime.v1.TopologyService/\(method)"), HeaderField(":authority", "127.0.0.1:50053"),
                              HeaderField("content-type", contentType), HeaderField("te", "trailers")] + extra, into: &block)
         return HTTP2Frame(stream: stream, .headers(HTTP2HeadersPayload(fieldBlock: block, endStream: endStream, endHeaders: true)))
     }

@@ -21,9 +21,9 @@ final class OTLPHTTPSessionTests: XCTestCase {
     }
 
     private func post(_ h: inout Harness, _ body: [UInt8], contentType: String = "application/x-protobuf",
-                      extraHeaders: String = "", path: String = "/v1/traces") -> (head: String, body: [UInt8]) {
+                      extraHeaders: String = "", path: String = "/v1/traces", chunk: Int = .max) -> (head: String, body: [UInt8]) {
         let head = "POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Type: \(contentType)\r\n\(extraHeaders)Content-Length: \(body.count)\r\n\r\n"
-        h.receive(Array(head.utf8) + body)
+        h.receive(Array(head.utf8) + body, chunk: chunk)
         let response = h.responseBytes()
         let split = response.indices.first { response[$0...].starts(with: Array("\r\n\r\n".utf8)) } ?? response.count
         return (String(decoding: response[..<split], as: UTF8.self), Array(response[min(split + 4, response.count)...]))
@@ -47,6 +47,17 @@ final class OTLPHTTPSessionTests: XCTestCase {
         XCTAssertEqual(edge.totalErrors, 1)
         XCTAssertEqual(edge.avgLatencyMs, 42.5)
         XCTAssertEqual(h.metrics.otlpSpans["accepted"], 1)
+    }
+
+    /// The same request read whole, byte by byte and in 7-byte reads: the same answer and edge.
+    func testTheRequestMayArriveInAnyReads() throws {
+        for chunk in [Int.max, 1, 7] {
+            var h = Harness()
+            let (head, body) = post(&h, try Self.vector("sdk_like").protobuf, chunk: chunk)
+            XCTAssertTrue(head.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(chunk): \(head)")
+            XCTAssertEqual(body, [])
+            XCTAssertEqual(try checkoutEdge(&h).totalRequests, 1, "\(chunk)")
+        }
     }
 
     func testJSONSpansBecomeTheSameEdge() throws {

@@ -148,3 +148,31 @@ def test_over_the_span_rate_the_server_says_when_to_retry():
         assert "--otlp-max-spans-per-second" in status_pb2.Status.FromString(answer).message
     finally:
         server.stop()
+
+
+def test_observed_services_are_capped_and_counted_in_metrics():
+    from dashboard_support import Server
+    from prometheus_client.parser import text_string_to_metric_families
+    server = Server("--max-observed-services", "1")
+    try:
+        def spans_of(service):
+            request = ExportTraceServiceRequest()
+            resource = request.resource_spans.add()
+            resource.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value=service)))
+            resource.scope_spans.add().spans.add(name="work")
+            return request.SerializeToString()
+        assert post(server, "/v1/traces", spans_of("first"), "application/x-protobuf")[0] == 200
+        status, _, body = post(server, "/v1/traces", spans_of("second"), "application/x-protobuf")
+        assert status == 200
+        partial = ExportTraceServiceResponse.FromString(body).partial_success
+        assert partial.rejected_spans == 1
+        assert partial.error_message == "limit reached: --max-observed-services is 1; retry later, or raise --max-observed-services"
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for family in text_string_to_metric_families(server.get("/metrics").decode()) for s in family.samples}
+        assert samples[("topology_observed_services", ())] == 1
+        assert samples[("topology_observed_service_refusals_total", ())] == 1
+        assert samples[("topology_otlp_spans_total", (("result", "accepted"),))] == 1
+        assert samples[("topology_otlp_spans_total", (("result", "rejected"),))] == 1
+        assert samples[("topology_otlp_requests_total", (("result", "ok"), ("transport", "http")))] == 2
+    finally:
+        server.stop()

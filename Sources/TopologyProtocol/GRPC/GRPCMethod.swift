@@ -1,8 +1,9 @@
 import TopologyWire
 
-/// The six RPCs of `service TopologyService` (Schema/topology.proto, as the seed runtime declares
-/// it), by their gRPC paths, and how each one's request message becomes the `Frame.Message` the
-/// dispatcher takes.
+/// The methods served over gRPC: the six RPCs of `service TopologyService` (Schema/topology.proto,
+/// as the seed runtime declares it), by their names, and how each one's request message becomes the
+/// `Frame.Message` the dispatcher takes; and OTLP's trace export (`TraceService/Export`, by its
+/// whole path), which is no RPC of ours and goes to `RPCDispatcher.exportTraces` instead.
 enum GRPCMethod: String, CaseIterable {
     case registerService = "RegisterService"
     case heartbeat = "Heartbeat"
@@ -10,12 +11,31 @@ enum GRPCMethod: String, CaseIterable {
     case unregisterService = "UnregisterService"
     case getTopology = "GetTopology"
     case watchTopology = "WatchTopology"
+    case traceExport = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
     static let servicePath = "/runtime.v1.TopologyService/"
 
+    /// The methods of TopologyService (Connect serves these, and only these).
+    static let topologyService = allCases.filter { $0 != .traceExport }
+
     init?(path: String) {
+        if path == OTLPExport.grpcPath {
+            self = .traceExport
+            return
+        }
         guard path.hasPrefix(Self.servicePath) else { return nil }
-        self.init(rawValue: String(path.dropFirst(Self.servicePath.count)))
+        self.init(topologyMethod: String(path.dropFirst(Self.servicePath.count)))
+    }
+
+    /// A method of TopologyService by its name (`GetTopology`).
+    init?(topologyMethod name: String) {
+        guard let method = GRPCMethod(rawValue: name), method != .traceExport else { return nil }
+        self = method
+    }
+
+    /// Every path served, for the message that answers an unknown one.
+    static var pathList: String {
+        servicePath + "{" + topologyService.map(\.rawValue).joined(separator: ", ") + "}, " + OTLPExport.grpcPath
     }
 
     /// The client sends a stream of requests (otherwise exactly one).
@@ -30,6 +50,7 @@ enum GRPCMethod: String, CaseIterable {
         case .unregisterService: .unregisterServiceRequest(try UnregisterServiceRequest(serializedBytes: bytes))
         case .getTopology: .getTopologyRequest(try GetTopologyRequest(serializedBytes: bytes))
         case .watchTopology: .watchTopologyRequest(try WatchTopologyRequest(serializedBytes: bytes))
+        case .traceExport: preconditionFailure("TraceService/Export is served by RPCDispatcher.exportTraces, not as a Frame")
         }
     }
 }

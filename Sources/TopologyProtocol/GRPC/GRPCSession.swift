@@ -148,8 +148,7 @@ public struct GRPCSession {
                               message: "content-type \(value("content-type") ?? "(none)") is not served here; gRPC with protobuf is application/grpc"))
         }
         guard let method = GRPCMethod(path: path) else {
-            let known = GRPCMethod.allCases.map(\.rawValue).joined(separator: ", ")
-            return finish(stream, Status(code: .unimplemented, message: "unknown method \(path); this server serves \(GRPCMethod.servicePath){\(known)}"))
+            return finish(stream, Status(code: .unimplemented, message: "unknown method \(path); this server serves \(GRPCMethod.pathList)"))
         }
         if let encoding = value("grpc-encoding"), encoding != "identity" {
             return finish(stream, Status(code: .unimplemented, message: "messages compressed with \(encoding) are not accepted; send them uncompressed (grpc-accept-encoding: identity)"))
@@ -173,7 +172,9 @@ public struct GRPCSession {
             }
             deadlineMs = rpc.clock.nowMs() + ms
         }
-        calls[stream] = Call(method: method, reader: ConnectEnvelopeDecoder(maximumMessageSize: maxMessageBytes, allowedFlags: ConnectEnvelope.compressed),
+        // OTLP batches are larger than our messages: they have their own bound (--otlp-max-body-bytes).
+        let messageLimit = method == .traceExport ? rpc.configuration.otlpLimits.maximumBytes : maxMessageBytes
+        calls[stream] = Call(method: method, reader: ConnectEnvelopeDecoder(maximumMessageSize: messageLimit, allowedFlags: ConnectEnvelope.compressed),
                              deadlineMs: deadlineMs)
     }
 
@@ -184,19 +185,34 @@ public struct GRPCSession {
         guard calls[stream] != nil else { return }
         calls[stream]!.reader.append(bytes)
         let mark = sink.outbound.count
-        let failure = takeMessages(stream, &rpc, topology: &topology, &sink)
+        let taken = takeMessages(stream, &rpc, topology: &topology, &sink)
         translateReplies(&sink, from: mark, &rpc)
-        if let failure { fail(stream, failure, &rpc, topology: &topology, &sink) }
+        switch taken {
+        case .done: break
+        case .failed(let status): fail(stream, status, &rpc, topology: &topology, &sink)
+        case .traceExport(let payload): exportTraces(stream, payload, &rpc, topology: &topology)
+        }
+    }
+
+    /// What taking a stream's buffered messages came to.
+    private enum Taken {
+        /// Every whole message dispatched (or the dispatcher ended the call).
+        case done
+        /// A message was refused: the status that ends the call.
+        case failed(Status)
+        /// An OTLP export's one message, answered by the session itself once the call is back in
+        /// the table (its answer is the call's response and trailers).
+        case traceExport([UInt8])
     }
 
     /// Dispatches the whole messages buffered on `stream`, their replies left in the sink as the
-    /// dispatcher wrote them; the status that ends the call when a message is refused.
+    /// dispatcher wrote them.
     private mutating func takeMessages<C: Clock>(_ stream: UInt32, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
-                                                 _ sink: inout ReplySink) -> Status? {
+                                                 _ sink: inout ReplySink) -> Taken {
         // Out of the table while its messages are taken (the dispatcher's replies are framed
         // after): not copied, since a copy would share the reader's buffer, and taking a message
         // from it would copy the whole buffer; and one lookup, not one per message.
-        guard var call = calls.removeValue(forKey: stream) else { return nil }
+        guard var call = calls.removeValue(forKey: stream) else { return .done }
         defer { calls[stream] = call }
         let method = call.method
         // One clock reading per heartbeat, as on the frames path: each starts where the last ended.
@@ -204,11 +220,12 @@ public struct GRPCSession {
         while true {
             let request: Call.Request
             do {
-                guard let next = try call.nextRequest(stream: stream) else { return nil }
+                guard let next = try call.nextRequest(stream: stream) else { return .done }
                 request = next
             } catch {
-                rpc.metrics.limitRejected("--max-frame-bytes")
-                return Status(code: .resourceExhausted, message: "\(error) (--max-frame-bytes)")
+                let flag = method == .traceExport ? "--otlp-max-body-bytes" : "--max-frame-bytes"
+                rpc.metrics.limitRejected(flag)
+                return .failed(Status(code: .resourceExhausted, message: "\(error) (\(flag))"))
             }
             switch request {
             case .heartbeat(let heartbeat):
@@ -216,23 +233,24 @@ public struct GRPCSession {
                                         startedNs: clockNs, now: rpc.clock.ms(monotonicNs: clockNs))
             case .envelope(let envelope):
                 guard !envelope.isCompressed else {
-                    return Status(code: .unimplemented, message: "a compressed message: send messages uncompressed (grpc-accept-encoding: identity)")
+                    return .failed(Status(code: .unimplemented, message: "a compressed message: send messages uncompressed (grpc-accept-encoding: identity)"))
                 }
                 guard method.clientStreams || call.requests == 1 else {
-                    return Status(code: .invalidArgument, message: "\(method.rawValue) takes one request message, and this is the second")
+                    return .failed(Status(code: .invalidArgument, message: "\(method.rawValue) takes one request message, and this is the second"))
                 }
+                if method == .traceExport { return .traceExport(envelope.payload) }
                 let message: Frame.Message
                 do {
                     message = try method.request(envelope.payload)
                 } catch {
-                    return Status(code: .invalidArgument, message: "the request message does not decode: \(error)")
+                    return .failed(Status(code: .invalidArgument, message: "the request message does not decode: \(error)"))
                 }
                 handle(Frame(callId: UInt64(stream), message: message), &rpc, topology: &topology, &sink)
                 clockNs = rpc.clock.monotonicNs()
             }
             // The dispatcher ended the call (a unary call answered, a heartbeat refused): its final
             // reply, in the sink, finishes the stream; what the client sent after it is not taken.
-            if !callState.calls.isOpenHeartbeat(UInt64(stream)), callState.calls[UInt64(stream)] == nil { return nil }
+            if !callState.calls.isOpenHeartbeat(UInt64(stream)), callState.calls[UInt64(stream)] == nil { return .done }
         }
     }
 
@@ -255,6 +273,25 @@ public struct GRPCSession {
             dispatch(Frame(callId: UInt64(stream), endOfStream: true), &rpc, topology: &topology, &sink)
         default:
             return  // a unary call: answered when its message came
+        }
+    }
+
+    /// OTLP/gRPC: the export's answer is the call's one response and its status. Throttling is
+    /// UNAVAILABLE, which OTLP exporters retry with backoff; a request that does not decode is
+    /// INVALID_ARGUMENT, which they drop.
+    private mutating func exportTraces<C: Clock>(_ stream: UInt32, _ payload: [UInt8], _ rpc: inout RPCDispatcher<C>,
+                                                 topology: inout Topology) {
+        switch rpc.exportTraces(payload, json: false, transport: "grpc", peer: callState.peer, topology: &topology) {
+        case .accepted(let response):
+            sendHead(stream)
+            http2.sendData(ConnectEnvelope.encode(flags: 0, payload: response.serializedBytes()), stream: stream, endStream: false)
+            finish(stream, Self.ok)
+        case .invalid(let message):
+            rpc.metrics.frameError(.invalidArgument)
+            finish(stream, Status(code: .invalidArgument, message: message))
+        case .throttled(_, let message):
+            rpc.metrics.frameError(.unavailable)
+            finish(stream, Status(code: .unavailable, message: message))
         }
     }
 

@@ -15,8 +15,8 @@ extension HTTPSession {
         let contentType = (request.header("content-type") ?? "").split(separator: ";").first.map {
             $0.trimmingCharacters(in: CharacterSetLite.whitespace).lowercased()
         } ?? ""
-        guard let method = GRPCMethod(rawValue: name) else {
-            let known = GRPCMethod.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let method = GRPCMethod(topologyMethod: name) else {
+            let known = GRPCMethod.topologyService.map(\.rawValue).joined(separator: ", ")
             return Self.connectError(Status(code: .unimplemented, message: "unknown method \(name); this server serves \(known)"))
         }
         guard request.method == "POST" else {

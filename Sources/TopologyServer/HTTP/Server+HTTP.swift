@@ -228,6 +228,7 @@ extension Server {
             startTimeSeconds: Double(startedAtMs) / 1000, logLinesDropped: logWriter?.droppedLines ?? 0,
             livenessHolds: inputHorizon.holds, maxInputLagMs: inputHorizon.maxLagMs)
         gauges.observedServices = topology.observedServiceCount
+        gauges.observedServiceRefusals = topology.observedServiceRefusals
         return metrics.render(gauges) + renderWebhookMetrics()
     }
 }
