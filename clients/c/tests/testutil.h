@@ -1,4 +1,5 @@
-/* testutil.h - tiny test harness shared by the C client tests (header-only). */
+/* testutil.h - tiny test harness shared by the C client tests (the counters and t_free_port are
+ * in testutil.c, so that the support files' checks count with the test's). */
 #ifndef TOPO_TESTUTIL_H
 #define TOPO_TESTUTIL_H
 
@@ -14,7 +15,7 @@
 
 #include "../include/topology.h"
 
-static int t_checks, t_failures;
+extern int t_checks, t_failures;
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -93,5 +94,9 @@ static inline int t_connect(int port, int io_timeout_ms, const char *token, topo
     o.auth_token = token;
     return topo_client_connect(&o, c);
 }
+
+/* A port on 127.0.0.1 that nothing listens on now (the kernel's pick for port 0, released): for a
+ * client that must find no server, or a server started later on a port chosen up front. */
+int t_free_port(void);
 
 #endif

@@ -60,7 +60,7 @@ class FakeClock:
 
 
 class AdvancingStop(threading.Event):
-    """The client's stop event, whose ``wait`` advances the fake clock instead of sleeping."""
+    """The heartbeat worker's stop event, whose ``wait`` advances the fake clock instead of sleeping."""
 
     def __init__(self, clock: FakeClock) -> None:
         super().__init__()
@@ -84,8 +84,8 @@ def recover(interval_ms: int, down_until: float, jitter: Callable[[], float]) ->
     client = TopologyClient("127.0.0.1:1")
     client._handle = ServiceHandle(service_id="s-1", heartbeat_interval_ms=interval_ms, timeout_multiplier=3)
     client._request = RegisterServiceRequest(service_name="checkout")
-    client._stop = AdvancingStop(clock)
-    client._jitter = jitter
+    client._heartbeat._stop = AdvancingStop(clock)
+    client._heartbeat._jitter = jitter
 
     def connection() -> MuxConnection:
         attempts.append(clock.now)
@@ -95,7 +95,7 @@ def recover(interval_ms: int, down_until: float, jitter: Callable[[], float]) ->
 
     client._connection = connection  # type: ignore[method-assign]
     client._register = lambda mux, request: ServiceHandle(service_id="s-1", heartbeat_interval_ms=interval_ms)  # type: ignore[method-assign]
-    assert client._recover_session() is not None
+    assert client._heartbeat._recover_session() is not None
     assert client.service_id == "s-1"
     return attempts
 

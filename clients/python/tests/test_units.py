@@ -287,14 +287,14 @@ def test_background_flush_keeps_what_was_not_sent() -> None:
         for _ in range(calls):
             client.report_call(target, "m", 1.0)
     mux = _StubMux(fail_at=1)
-    client._flush_in_background(mux, "sid")  # type: ignore[arg-type]
+    client._reporter.flush_in_background(mux, "sid")  # type: ignore[arg-type]
     assert len(mux.sent) == 1
     sent = mux.sent[0].report_activity_request
     assert sent is not None and mux.sent[0].end_of_stream
     assert client._activity.pending_calls() == 7 - (sent.batch_size or 0)
     assert client.stats.activity_calls_dropped == 0 and "cut" in (client.stats.last_error or "")
     again = _StubMux(fail_at=99)
-    client._flush_in_background(again, "sid")  # type: ignore[arg-type]
+    client._reporter.flush_in_background(again, "sid")  # type: ignore[arg-type]
     assert sum(f.report_activity_request.batch_size or 0 for f in again.sent) == 7 - (sent.batch_size or 0)  # type: ignore[union-attr]
     client.close()
 

@@ -19,95 +19,34 @@ pairs, and sent with the time they were made: docs/clients/python.md).
 
 The application can watch this happen (:attr:`TopologyClient.state`, ``on_state_change``,
 :attr:`TopologyClient.stats`) but never has to act on it.
+
+This module holds what the application calls; the background thread is
+:class:`~topology_client._heartbeat.HeartbeatWorker`, the sending of activity
+:class:`~topology_client._reporter.ActivityReporter`.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
-import os
-import random
 import threading
-import time
-from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Mapping, Optional, Sequence, Union
 
-from ._backoff import Backoff, check_delays, service_cap
-from ._transport import DEFAULT_ADDRESS, Call, MuxConnection, normalize_addresses, raise_for_status
-from .activity import ActivityAggregator, Batch
-from .errors import (ProtocolError, ServerStatusError, StatusCode, TopologyConnectionError, TopologyError,
-                     shorten)
+from ._backoff import check_delays
+from ._heartbeat import HeartbeatWorker
+from ._reporter import ActivityReporter
+from ._transport import DEFAULT_ADDRESS, MuxConnection, normalize_addresses
+from .activity import ActivityAggregator
+from .errors import ProtocolError, TopologyConnectionError, TopologyError, shorten
 from .framing import DEFAULT_MAX_FRAME_SIZE
-from .messages import (ApplicationHealth, Frame, GetTopologyRequest, HealthState, HeartbeatRequest,
-                       RegisterServiceRequest, ServiceHandle, ServiceLanguage, ServiceMetadata, ServiceMetrics,
-                       ServiceType, Status, TopologyQuery, TopologySnapshot, UnregisterServiceRequest)
+from .messages import (Frame, GetTopologyRequest, RegisterServiceRequest, ServiceHandle, ServiceLanguage,
+                       ServiceMetadata, ServiceType, TopologyQuery, TopologySnapshot, UnregisterServiceRequest)
+from .providers import HealthProvider, MetricsProvider, ProcessMetrics
+from .state import ClientState, ClientStats
 from .watch import Watch
 
 __all__ = ["TopologyClient", "ClientState", "ClientStats", "HealthProvider", "MetricsProvider", "ProcessMetrics"]
 
 log = logging.getLogger("topology_client")
-
-HealthProvider = Callable[[], Union[HealthState, ApplicationHealth, None]]
-MetricsProvider = Callable[[], Optional[ServiceMetrics]]
-
-_DEFAULT_INTERVAL_MS = 5000
-_DEFAULT_FLUSH_MS = 1000
-
-
-class ClientState(enum.Enum):
-    """Where the client is; observable through ``state`` and ``on_state_change``."""
-
-    DISCONNECTED = "disconnected"  # not connected yet
-    CONNECTED = "connected"        # connected, no service registered
-    REGISTERED = "registered"      # registered, heartbeats answered
-    RECOVERING = "recovering"      # no server yet, connection lost or service unknown: (re)registering
-    CLOSED = "closed"
-
-
-@dataclass
-class ClientStats:
-    """Counters of what the client did (read them at any time; for humans and tests).
-
-    ``activity_calls_dropped``: calls known to be lost: past ``max_activity_keys`` (or 2^31-1 calls
-    in one pair) between two flushes, and calls whose report the server refused with an error
-    Status (``last_error`` says why). Calls whose report was on the wire when the connection died
-    are in no counter (at most once: their fate is unknown); calls not sent yet are kept.
-    """
-
-    heartbeats_sent: int = 0
-    heartbeats_acknowledged: int = 0
-    reconnects: int = 0
-    reregistrations: int = 0
-    activity_reports_sent: int = 0
-    activity_events_accepted: int = 0
-    activity_calls_dropped: int = 0
-    last_error: Optional[str] = None
-
-
-class ProcessMetrics:
-    """A metrics provider for this process: CPU percent since the previous call, resident memory."""
-
-    def __init__(self) -> None:
-        self._last = (time.monotonic(), time.process_time())
-
-    def __call__(self) -> ServiceMetrics:
-        now, cpu = time.monotonic(), time.process_time()
-        last_now, last_cpu = self._last
-        self._last = (now, cpu)
-        percent = 100.0 * (cpu - last_cpu) / (now - last_now) if now > last_now else 0.0
-        return ServiceMetrics(cpu_percent=percent, memory_bytes=_resident_bytes())
-
-
-def _resident_bytes() -> int:
-    try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read(256).split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        try:
-            import resource
-            return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-        except (ImportError, OSError):  # pragma: no cover
-            return 0
 
 
 def _labels(labels: Optional[Mapping[str, str]]) -> Dict[str, str]:
@@ -157,18 +96,13 @@ class TopologyClient:
         self.max_frame_size = max_frame_size
         self._stats = ClientStats()
         self._activity = ActivityAggregator(max_activity_keys)
-        self._era = 0  # the activity aggregator's era of the current registration
+        self._reporter = ActivityReporter(self._activity, self._stats)
         self._lock = threading.RLock()
         self._mux: Optional[MuxConnection] = None
         self._request: Optional[RegisterServiceRequest] = None
         self._handle: Optional[ServiceHandle] = None
         self._state = ClientState.DISCONNECTED
-        self._stop = threading.Event()
-        self._worker: Optional[threading.Thread] = None
-        self._heartbeat_call: Optional[Call] = None
-        self._recover = threading.Event()
-        self._last_mux: Optional[MuxConnection] = None  # the connection the worker last registered on
-        self._jitter: Callable[[], float] = random.random  # the random half of each backoff delay
+        self._heartbeat = HeartbeatWorker(self)
 
     # ------------------------------------------------------------------------------------------
     # Lifecycle
@@ -228,7 +162,7 @@ class TopologyClient:
 
     def close(self) -> None:
         """Stops the background thread and closes the connection (does not unregister)."""
-        self._stop_worker()
+        self._heartbeat.stop()
         with self._lock:
             mux, self._mux = self._mux, None
         if mux is not None:
@@ -273,17 +207,9 @@ class TopologyClient:
             self._request = request
             self._handle = handle
             if handle is not None:
-                self._era = self._activity.new_era()
+                self._reporter.new_era()
             self._set_state(ClientState.REGISTERED if handle is not None else ClientState.RECOVERING)
-            if self._worker is None:
-                self._stop.clear()
-                self._worker = threading.Thread(target=self._run, name="topology-heartbeat", daemon=True)
-                self._worker.start()
-            else:
-                self._recover.set()  # reopen the heartbeat stream for the new registration
-                call = self._heartbeat_call
-                if call is not None:
-                    call.wake()
+            self._heartbeat.start_or_reopen()
         return handle
 
     def unregister(self) -> bool:
@@ -292,12 +218,12 @@ class TopologyClient:
         handle = self._handle
         if handle is None:
             if self._request is not None:
-                self._stop_worker()
+                self._heartbeat.stop()
                 with self._lock:
                     self._request = None
                     self._set_state(ClientState.DISCONNECTED)
             return False
-        self._stop_worker()
+        self._heartbeat.stop()
         try:
             self.flush()
         except TopologyError as error:
@@ -333,70 +259,7 @@ class TopologyClient:
                 raise TopologyConnectionError("not registered yet (no server reachable): the calls are kept")
             raise TopologyError("no service registered: call register() first")
         mux = self._connection()
-        batches = self._activity.take()
-        if not batches:
-            return 0
-        sent = self._send_batches(mux, handle.service_id, batches, background=False)
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        accepted = 0
-        refused: Optional[ServerStatusError] = None
-        try:
-            for call, batch in sent:
-                reply = call.recv(max(0.0, deadline - time.monotonic()))
-                if reply.status is not None and reply.status.code != StatusCode.OK:
-                    error = self._refused(batch, reply.status)
-                    refused = refused or error
-                elif reply.report_activity_response is not None:
-                    accepted += reply.report_activity_response.accepted_events
-        finally:
-            for call, _ in sent:
-                call.close()
-        self._stats.activity_events_accepted += accepted
-        if refused is not None:
-            raise refused
-        return accepted
-
-    def _send_batches(self, mux: MuxConnection, service_id: str, batches: Sequence[Batch], *,
-                      background: bool) -> List[Tuple[Call, Batch]]:
-        """Sends each batch as one report on a ReportActivity call of its own (request and
-        end_of_stream in one frame), so each answer names the calls it stands for. When a send
-        fails, that batch and the ones after it (never sent) go back to the aggregator, as the C
-        client does, and the error is raised. ``background``: answers are handled on the reader
-        thread (a refusal is counted) instead of being returned for :meth:`flush` to read."""
-        sent: List[Tuple[Call, Batch]] = []
-        era = self._era
-        for index, batch in enumerate(batches):
-            try:
-                call = mux.open_call(self._on_report_answer(batch) if background else None)
-            except TopologyError:
-                self._activity.put_back(batches[index:])
-                raise
-            try:
-                call.send(Frame(report_activity_request=batch.report(service_id, era), end_of_stream=True))
-            except TopologyError:
-                call.close()
-                self._activity.put_back(batches[index:])
-                raise
-            self._stats.activity_reports_sent += 1
-            sent.append((call, batch))
-        return sent
-
-    def _on_report_answer(self, batch: Batch) -> Callable[[Frame], None]:
-        def on_answer(frame: Frame) -> None:
-            if frame.status is not None and frame.status.code != StatusCode.OK:
-                self._refused(batch, frame.status)
-            elif frame.report_activity_response is not None:
-                self._stats.activity_events_accepted += frame.report_activity_response.accepted_events
-        return on_answer
-
-    def _refused(self, batch: Batch, status: Status) -> ServerStatusError:
-        """The server refused a report: its calls are lost (sending them again would be refused the
-        same way). Counted as dropped; the status becomes the last error."""
-        error = ServerStatusError(status.code, status.message)
-        self._activity.note_dropped(batch.calls)
-        self._stats.last_error = f"activity to {shorten(batch.target)} refused: {error}"
-        log.warning("%s", self._stats.last_error)
-        return error
+        return self._reporter.flush(mux, handle.service_id, self.timeout if timeout is None else timeout)
 
     # ------------------------------------------------------------------------------------------
     # Topology
@@ -455,202 +318,3 @@ class TopologyClient:
         if response is None or response.handle is None or not response.handle.service_id:
             raise ProtocolError("the server answered RegisterService without a service handle")
         return response.handle
-
-    def _stop_worker(self) -> None:
-        self._stop.set()
-        call = self._heartbeat_call
-        if call is not None:
-            call.wake()
-        worker = self._worker
-        if worker is not None and worker is not threading.current_thread():
-            worker.join(timeout=self.timeout + 5)
-        self._worker = None
-
-    def _health(self) -> Optional[ApplicationHealth]:
-        if self.health_provider is None:
-            return None
-        try:
-            value = self.health_provider()
-        except Exception as error:  # noqa: BLE001 - report what we can, keep heartbeating
-            log.warning("health provider failed: %s", error)
-            return None
-        if value is None or isinstance(value, ApplicationHealth):
-            return value
-        return ApplicationHealth(state=HealthState(value))
-
-    def _metrics(self) -> Optional[ServiceMetrics]:
-        if self.metrics_provider is None:
-            return None
-        try:
-            return self.metrics_provider()
-        except Exception as error:  # noqa: BLE001
-            log.warning("metrics provider failed: %s", error)
-            return None
-
-    def _backoff(self) -> Backoff:
-        handle = self._handle
-        interval = (handle.heartbeat_interval_ms if handle and handle.heartbeat_interval_ms > 0
-                    else _DEFAULT_INTERVAL_MS) / 1000
-        return Backoff(self.reconnect_initial_delay, service_cap(interval, self.reconnect_max_delay), self._jitter)
-
-    def _recover_session(self) -> Optional[MuxConnection]:
-        """Reconnects and registers again with the same id: the first attempt at once, the next ones
-        after the backoff's delays. None if stopping."""
-        self._set_state(ClientState.RECOVERING)
-        backoff = self._backoff()
-        while not self._stop.is_set():
-            request = self._request
-            if request is None:
-                return None
-            try:
-                mux = self._connection()
-                reconnected = mux is not self._last_mux
-                request.service_id = self.service_id or request.service_id
-                handle = self._register(mux, request)
-            except ServerStatusError as error:
-                self._stats.last_error = str(error)
-                log.warning("re-registration refused: %s", error)
-            except TopologyError as error:
-                self._stats.last_error = str(error)
-                log.info("reconnect failed: %s", error)
-                with self._lock:
-                    if self._mux is not None and self._mux.closed:
-                        self._mux = None
-            else:
-                if reconnected and self._last_mux is not None:
-                    self._stats.reconnects += 1
-                self._last_mux = mux
-                with self._lock:
-                    if self._handle is not None and handle.service_id != self._handle.service_id:
-                        log.warning("server gave a new service id %s (was %s)", handle.service_id,
-                                    self._handle.service_id)
-                    self._handle = handle
-                    self._era = self._activity.new_era()
-                self._stats.reregistrations += 1
-                self._set_state(ClientState.REGISTERED)
-                log.info("service %s registered again with %s (epoch %s)", handle.service_id, mux.address,
-                         handle.server_epoch)
-                return mux
-            self._stop.wait(backoff.next_delay())
-        return None
-
-    def _run(self) -> None:
-        """The background thread: heartbeats, activity flushes, recovery."""
-        mux = self._mux
-        self._last_mux = mux
-        call: Optional[Call] = None
-        sequence = 0
-        next_heartbeat = time.monotonic()
-        next_flush = time.monotonic()
-        last_answer = time.monotonic()
-        need_recovery = False
-        try:
-            while not self._stop.is_set():
-                handle = self._handle
-                if handle is None and self._request is None:
-                    return
-                if self._recover.is_set():
-                    self._recover.clear()
-                    if call is not None:
-                        call.close()
-                        call = None
-                if handle is None or need_recovery or mux is None or mux.closed:
-                    if call is not None:
-                        call.close()
-                        call = None
-                    if need_recovery and mux is not None and not mux.closed and self._mux is mux:
-                        pass  # the connection is fine; only the registration is lost
-                    elif mux is not None and not mux.closed:
-                        mux.close()
-                    mux = self._recover_session()
-                    if mux is None:
-                        return
-                    need_recovery = False
-                    next_heartbeat = time.monotonic()
-                    last_answer = time.monotonic()
-                    continue
-                interval = (handle.heartbeat_interval_ms if handle.heartbeat_interval_ms > 0 else _DEFAULT_INTERVAL_MS) / 1000
-                flush_period = (handle.activity_flush_ms if handle.activity_flush_ms > 0 else _DEFAULT_FLUSH_MS) / 1000
-                if call is None:
-                    try:
-                        call = mux.open_call()
-                    except TopologyError:
-                        continue
-                    self._heartbeat_call = call
-                    last_answer = time.monotonic()
-                now = time.monotonic()
-                if now >= next_heartbeat:
-                    sequence += 1
-                    try:
-                        call.send(Frame(heartbeat_request=HeartbeatRequest(
-                            service_id=handle.service_id, sequence=sequence,
-                            metrics=self._metrics(), health=self._health())))
-                        self._stats.heartbeats_sent += 1
-                    except TopologyError as error:
-                        self._stats.last_error = str(error)
-                        log.warning("heartbeat failed: %s", error)
-                        continue
-                    next_heartbeat = max(next_heartbeat + interval, now + interval / 4)
-                if now >= next_flush:
-                    next_flush = now + flush_period
-                    self._flush_in_background(mux, handle.service_id)
-                # Silence for as long as the server waits before declaring us dead: the connection is
-                # as good as gone.
-                multiplier = handle.timeout_multiplier if handle.timeout_multiplier > 0 else 3
-                if now - last_answer > max(interval * multiplier, self.timeout):
-                    self._stats.last_error = f"no heartbeat answer from {mux.address} for {now - last_answer:.1f} s"
-                    log.warning("%s; reconnecting", self._stats.last_error)
-                    mux.close()
-                    continue
-                wait = max(0.0, min(next_heartbeat, next_flush) - time.monotonic())
-                try:
-                    frame = call.poll(wait)
-                except TopologyError as error:
-                    self._stats.last_error = str(error)
-                    log.warning("connection lost: %s", error)
-                    continue  # mux is closed: recover at the top of the loop
-                if frame is None:
-                    continue
-                last_answer = time.monotonic()
-                need_recovery = self._on_heartbeat_answer(frame)
-                if frame.end_of_stream:
-                    call.close()
-                    call = None
-        finally:
-            if call is not None:
-                call.close()
-            self._heartbeat_call = None
-
-    def _on_heartbeat_answer(self, frame: Frame) -> bool:
-        """Handles one frame of the heartbeat call; True when the service must register again."""
-        status = frame.status
-        response = frame.heartbeat_response
-        if status is not None and status.code == StatusCode.NOT_FOUND:
-            log.info("server does not know service %s: registering again", self.service_id)
-            return True
-        if status is not None and status.code != StatusCode.OK:
-            self._stats.last_error = str(ServerStatusError(status.code, status.message))
-            log.warning("heartbeat refused: %s", self._stats.last_error)
-            return False
-        if response is None:
-            return False
-        if not response.acknowledged:
-            return True
-        handle = self._handle
-        if response.server_epoch and handle is not None and handle.server_epoch \
-                and response.server_epoch != handle.server_epoch:
-            log.info("server epoch changed (%s -> %s): registering again", handle.server_epoch,
-                     response.server_epoch)
-            return True
-        self._stats.heartbeats_acknowledged += 1
-        return False
-
-    def _flush_in_background(self, mux: MuxConnection, service_id: str) -> None:
-        batches = self._activity.take()
-        if not batches:
-            return
-        try:
-            self._send_batches(mux, service_id, batches, background=True)
-        except TopologyError as error:
-            # What was not sent is back in the aggregator, for the next flush after recovery.
-            self._stats.last_error = str(error)
