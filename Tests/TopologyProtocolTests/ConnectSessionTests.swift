@@ -31,6 +31,36 @@ final class ConnectSessionTests: XCTestCase {
         XCTAssertEqual(snapshot.nodes.map(\.serviceName), ["checkout"])
     }
 
+    /// A GetTopology over the off-loop size is encoded by the server's reply encoder, in JSON and in
+    /// protobuf, as `GET /api/v1/topology` is; the request after it waits for it.
+    func testALargeGetTopologyIsEncodedOffTheLoop() throws {
+        for contentType in ["application/json", "application/proto"] {
+            var h = Harness(offLoopReplyEntries: 2)
+            h.register("a")
+            h.register("b")
+            let body = contentType == "application/json" ? Array("{}".utf8) : GetTopologyRequest().serializedBytes()
+            let (head, _) = post(&h, "GetTopology", contentType: contentType, body)
+            XCTAssertEqual(head, "", "not answered on the loop")
+            XCTAssertEqual(h.session.encoding, .response(keepAlive: true))
+            guard case .encodeOffLoop(let encode) = try XCTUnwrap(h.takeActions().first) else { return XCTFail() }
+            let bytes = encode()
+            h.run { h, out in h.session.takeEncodedReply(bytes, now: h.now, h.env, topology: &h.topology, rpc: &h.rpc, &out) }
+            let response = h.responseBytes()
+            let split = try XCTUnwrap(response.indices.first { response[$0...].starts(with: Array("\r\n\r\n".utf8)) })
+            let text = String(decoding: response[..<split], as: UTF8.self)
+            XCTAssertTrue(text.hasPrefix("HTTP/1.1 200 OK\r\n") && text.contains("Content-Type: \(contentType)"), text)
+            let payload = Array(response[(split + 4)...])
+            if contentType == "application/json" {
+                let json = String(decoding: payload, as: UTF8.self)
+                XCTAssertTrue(json.contains(#""serviceName":"a""#) && json.contains(#""serviceName":"b""#), json)
+            } else {
+                let snapshot = try XCTUnwrap(GetTopologyResponse(serializedBytes: payload).snapshot)
+                XCTAssertEqual(Set(snapshot.nodes.map(\.serviceName)), ["a", "b"])
+            }
+            XCTAssertTrue(h.session.wantsInput)
+        }
+    }
+
     func testErrorsAreConnectErrorJSONWithTheirHTTPStatus() {
         var h = Harness()
         let refused = post(&h, "RegisterService", contentType: "application/json", Array(#"{"serviceName":""}"#.utf8))

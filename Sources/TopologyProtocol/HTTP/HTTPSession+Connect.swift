@@ -9,8 +9,9 @@ import TopologyWire
 /// gRPC or frames.
 extension HTTPSession {
     /// Answers `POST /runtime.v1.TopologyService/<method>`: the response to queue, or nil when the
-    /// call became a stream (or its error already went out as one).
-    mutating func answerConnect<C: Clock>(_ request: HTTPRequest, method name: String, now: Int64, _ env: HTTPEnvironment,
+    /// call became a stream (or its error already went out as one), or a large GetTopology went to
+    /// the reply encoder (as `GET /api/v1/topology` does).
+    mutating func answerConnect<C: Clock>(_ request: HTTPRequest, method name: String, keepAlive: Bool, now: Int64, _ env: HTTPEnvironment,
                                           topology: inout Topology, rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) -> HTTPResponse? {
         let contentType = (request.header("content-type") ?? "").split(separator: ";").first.map {
             $0.trimmingCharacters(in: CharacterSetLite.whitespace).lowercased()
@@ -59,8 +60,16 @@ extension HTTPSession {
             guard let response = answer.message, answer.status?.statusCode ?? .ok == .ok else {
                 return Self.connectError(answer.status ?? Status(code: .internal, message: "no answer"))
             }
-            return HTTPResponse(status: .ok, contentType: json ? "application/json" : "application/proto",
-                                body: json ? response.jsonUTF8 : response.serializedBytes)
+            let make: @Sendable () -> HTTPResponse = {
+                HTTPResponse(status: .ok, contentType: json ? "application/json" : "application/proto",
+                             body: json ? response.jsonUTF8 : response.serializedBytes)
+            }
+            if case .getTopologyResponse(let reply) = response, let snapshot = reply.snapshot,
+               snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
+                respondOffLoop(keepAlive: keepAlive, headOnly: false, env, topology: &topology, rpc: &rpc, &out, make)
+                return nil
+            }
+            return make()
         case (.heartbeat, _), (.reportActivity, _):
             return Self.connectError(Status(code: .unimplemented,
                                             message: "\(method.rawValue) is a client stream: call it over gRPC or frames on the frames port"))
