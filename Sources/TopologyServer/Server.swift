@@ -511,6 +511,10 @@ public final class Server: @unchecked Sendable {
         if watchUpdatesWaiting { consider(nextWatchRoundMs) }
         if !httpConnections.isEmpty, let http = nextHTTPWakeupMs() { consider(http) }
         if let grpc = nextGRPCDeadlineMs() { consider(grpc) }
+        // A flush scheduled during the last flush (a gRPC connection whose socket took a whole
+        // batch of DATA, with more let out by the windows) runs at the next turn: at once, not at
+        // the next event, which may never come while the client waits for that DATA.
+        if !flushList.isEmpty { consider(now) }
         return deadline
     }
 
