@@ -132,6 +132,8 @@ if [ "$smoke" = 1 ]; then
     overload_server=(--heartbeat-interval-ms 200 --timeout-multiplier 3)
     grpc_hb=(--heartbeats 2000 --rounds 1)
     otlp=(--seconds 0.5); otlp_spans=64
+    grpc_idle=(--connections 50)
+    grpc_h2load=(--services 10 --requests 500 --clients 2)
 else
     pp=(--connections 200 --rate 10000 --warmup-ms 1000 --duration-ms 8000)
     pl=(--connections 20 --services-per-connection 500 --rate 100000 --tick-ms 5 --warmup-ms 1000 --duration-ms 8000)
@@ -155,6 +157,8 @@ else
     fi
     grpc_hb=(--heartbeats 50000 --rounds 3)
     otlp=(--seconds 10); otlp_spans=512
+    grpc_idle=(--connections 2000)
+    grpc_h2load=(--services 500 --requests 10000 --clients 10)
 fi
 
 started=$(date +%s)
@@ -192,6 +196,25 @@ log "OTLP ingest vs decoding the same bytes: a batch of $otlp_spans spans, ${otl
 if ! .venv/bin/python bench/otlp_request.py "$work/otlp.bin" --spans "$otlp_spans" \
         || ! timeout --signal=TERM --kill-after=5 "$limit" "$bin/OTLPBench" "$work/otlp.bin" "${otlp[@]}" >>"$results"; then
     log "FAILED: OTLPBench"; failures=$((failures + 1))
+fi
+log "memory per idle connection, HTTP/2 vs frames: ${grpc_idle[*]}"
+server --heartbeat-interval-ms 600000
+if ! timeout --signal=TERM --kill-after=5 "$limit" .venv/bin/python bench/grpc_idle_memory.py --address "$target_address" --pid "$target_pid" \
+        "${grpc_idle[@]}" >>"$results"; then
+    log "FAILED: bench/grpc_idle_memory.py"; failures=$((failures + 1))
+fi
+stop_target
+if command -v h2load >/dev/null; then
+    log "unary GetTopology under h2load, gRPC vs Connect: ${grpc_h2load[*]}"
+    server --heartbeat-interval-ms 600000 --http-address 127.0.0.1:0
+    http_address=$(grep -o 'http_address=127\.0\.0\.1:[0-9]*' "$work/server.log" | head -1 | cut -d= -f2)
+    if ! timeout --signal=TERM --kill-after=5 "$limit" .venv/bin/python bench/grpc_h2load.py --address "$target_address" \
+            --http-address "$http_address" --pid "$target_pid" "${grpc_h2load[@]}" >>"$results"; then
+        log "FAILED: bench/grpc_h2load.py"; failures=$((failures + 1))
+    fi
+    stop_target
+else
+    log "h2load is not installed (apt-get install nghttp2-client): no GetTopology figures under load"
 fi
 elapsed=$(( $(date +%s) - started ))
 
@@ -302,6 +325,8 @@ cat <<EOF
 | overload: no live service declared STALE/DEAD, in any run | $overload_wrong | $(verdict "$overload_wrong" "==" 0) |
 | OTLP spans ingested <= 3x the cost of decoding them | $(get otlp.ratio) x | $(verdict "$(get otlp.ratio)" "<=" 3) |
 | server CPU per heartbeat, gRPC stream <= 2x framed call | $(get grpc_hb.ratio) x ($(get grpc_hb.grpc_cpu_us_per_hb) / $(get grpc_hb.frames_cpu_us_per_hb) µs) | $(verdict "$(get grpc_hb.ratio)" "<=" 2) |
+| unary GetTopology under h2load, gRPC (figure; Connect over HTTP/1.1 for scale) | $(get h2load.grpc_rps) req/s, $(get h2load.grpc_cpu_us_per_request) µs server CPU each (Connect: $(get h2load.connect_rps) req/s, $(get h2load.connect_cpu_us_per_request) µs; $(get h2load.cpu_ratio) x) | n/a |
+| server memory per idle HTTP/2 connection (figure; framed connection for scale) | $(get grpc_idle.http2_kib_per_connection) KiB ($(get grpc_idle.frames_kib_per_connection) KiB framed, $(get grpc_idle.ratio) x) | n/a |
 
 $([ "$smoke" = 1 ] && echo "Smoke sizes: the verdicts above say nothing about the targets; run without --smoke for them.
 ")

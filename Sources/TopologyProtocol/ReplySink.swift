@@ -72,11 +72,6 @@ public struct ReplySink {
         actions.append(action)
     }
 
-    /// The reply that was to be encoded off the loop was made here after all.
-    mutating func encodedHere() {
-        awaitingEncodedReply = false
-    }
-
     mutating func encodeOffLoop(_ frame: Frame) {
         awaitingEncodedReply = true
         actions.append(.encodeOffLoop(frame))

@@ -55,7 +55,7 @@ extension Server {
                     break
                 }
                 if let pending = topology.pendingSnapshot(for: watcher),
-                   topology.serviceCount + topology.edgeCount >= Server.offLoopReplyEntries, replyEncoder != nil, connection.grpc == nil {
+                   topology.serviceCount + topology.edgeCount >= Server.offLoopReplyEntries, replyEncoder != nil {
                     encodeSnapshotOffLoop(for: watcher, callID: callID, wholeTopology: pending.wholeTopology,
                                           cache: &encodings, shared: &sharedSnapshots)
                     break
@@ -109,13 +109,24 @@ extension Server {
 
     /// A watcher's updates that the reply encoder encoded: queued if its watch is still open, and
     /// the watcher may take more.
-    func takeEncodedWatchUpdates(_ bytes: [UInt8], for watcher: WatcherID) {
+    func takeEncodedWatchUpdates(_ bytes: [UInt8], for watcher: WatcherID, now: Int64) {
         watchersAwaitingEncoding.remove(watcher)
         guard let (connectionID, _) = watcherCalls[watcher], let connection = connections[connectionID], !connection.closing else { return }
-        connection.append(encoded: bytes)
+        if connection.grpc != nil {
+            takeEncodedGRPCReply(bytes, connection, now: now)
+        } else {
+            connection.append(encoded: bytes)
+        }
         connection.largestWatchBatchBytes = max(connection.largestWatchBatchBytes, bytes.count)
         scheduleFlush(connection)
         retryWatchers.append(watcher)
+    }
+
+    /// Frames a gRPC connection's session gets back as they were encoded (length-prefixed Frames):
+    /// it writes them on their streams, through their flow control.
+    func takeEncodedGRPCReply(_ bytes: [UInt8], _ connection: Connection, now: Int64) {
+        guard !connection.closing else { return }
+        answer(connection, now: now) { connection.grpc!.takeEncodedReply(bytes, &dispatcher, &$0) }
     }
 
     /// Gives `encode` to the reply encoder; its bytes come back for `connection` through
@@ -133,11 +144,15 @@ extension Server {
         guard let replyEncoder else { return }
         for finished in replyEncoder.takeFinished() {
             if let watcher = watchSnapshotJobs.removeValue(forKey: finished.connection) {
-                takeEncodedWatchUpdates(finished.bytes, for: watcher)
+                takeEncodedWatchUpdates(finished.bytes, for: watcher, now: now)
                 continue
             }
             if let http = httpConnections[finished.connection] {
                 takeEncodedReply(finished.bytes, forHTTP: http, now: now)
+                continue
+            }
+            if let connection = connections[finished.connection], connection.grpc != nil {
+                takeEncodedGRPCReply(finished.bytes, connection, now: now)
                 continue
             }
             guard let connection = connections[finished.connection], connection.awaitingEncodedReply else { continue }

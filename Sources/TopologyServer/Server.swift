@@ -464,13 +464,20 @@ public final class Server: @unchecked Sendable {
             case .watchClosed(let watcher):
                 watcherCalls[watcher] = nil
             case .encodeOffLoop(let frame):
-                // This connection is not read meanwhile, so its replies keep the order of its
-                // requests (`takeEncodedReplies` resumes it).
-                if encodeOffLoop(for: connection.id, {
+                let encode: @Sendable () -> [UInt8] = {
                     var bytes: [UInt8] = []
                     frame.encodeLengthPrefixed(appendingTo: &bytes)
                     return bytes
-                }) {
+                }
+                if connection.grpc != nil {
+                    // Its other streams go on meanwhile; the bytes come back to its session
+                    // (`takeEncodedReplies`), which frames them for the call's stream.
+                    if !encodeOffLoop(for: connection.id, encode) { takeEncodedGRPCReply(encode(), connection, now: now) }
+                    continue
+                }
+                // This connection is not read meanwhile, so its replies keep the order of its
+                // requests (`takeEncodedReplies` resumes it).
+                if encodeOffLoop(for: connection.id, encode) {
                     updateInterest(connection)
                 } else {
                     connection.append(frame)  // no encoder: only before start(), when no connection is open
@@ -514,6 +521,10 @@ public final class Server: @unchecked Sendable {
         if watchUpdatesWaiting { consider(nextWatchRoundMs) }
         if !httpConnections.isEmpty, let http = nextHTTPWakeupMs() { consider(http) }
         if let grpc = nextGRPCDeadlineMs() { consider(grpc) }
+        // A flush scheduled during the last flush (a gRPC connection whose socket took a whole
+        // batch of DATA, with more let out by the windows) runs at the next turn: at once, not at
+        // the next event, which may never come while the client waits for that DATA.
+        if !flushList.isEmpty { consider(now) }
         return deadline
     }
 

@@ -1,6 +1,8 @@
 // Fuzz target `messages`: every message decoder of the schema. Whatever decodes must survive a round
 // trip: its encoding decodes again, to the same value, and encodes to the same bytes; and its JSON
-// is written.
+// is written. A HeartbeatRequest is also read by the gRPC heartbeat fast path
+// (`HeartbeatFrame(callId:endOfStream:scanningRequest:)`): what it accepts, the decoder decodes to
+// the same request, its service id in lower case.
 //
 // Input: [message selector] [bytes decoded as that message]
 
@@ -28,11 +30,24 @@ func requireRoundTrip<M: WireMessage>(_ type: M.Type, _ bytes: UnsafeRawBufferPo
     require(again.serializedBytes() == encoded, "\(M.self): encoding is not stable across a round trip")
 }
 
+func requireHeartbeatScanAgrees(_ bytes: UnsafeRawBufferPointer) {
+    guard let scanned = HeartbeatFrame(callId: 1, endOfStream: false, scanningRequest: bytes) else { return }
+    guard var decoded = try? HeartbeatRequest(decoding: bytes) else {
+        fatalError("the heartbeat fast path accepts a HeartbeatRequest the decoder refuses")
+    }
+    decoded.serviceId = decoded.serviceId.lowercased()
+    // By their descriptions, which show every bit of a double (two NaNs from the same bytes are not ==).
+    let general = Frame(callId: 1, message: .heartbeatRequest(decoded))
+    require(String(reflecting: scanned.frame) == String(reflecting: general),
+            "the heartbeat fast path disagrees with the decoder\n\(String(reflecting: scanned.frame))\n\(String(reflecting: general))")
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzMessages(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let type = messageTypes[Int(data[0]) % messageTypes.count]
     // Decoded in place: the bytes end where libFuzzer's allocation ends, so ASan sees any over-read.
     requireRoundTrip(type, UnsafeRawBufferPointer(start: data + 1, count: size - 1))
+    if type == HeartbeatRequest.self { requireHeartbeatScanAgrees(UnsafeRawBufferPointer(start: data + 1, count: size - 1)) }
     return 0
 }

@@ -31,8 +31,8 @@ struct GRPCHarness {
 
     /// `initialWindow`: the client's SETTINGS_INITIAL_WINDOW_SIZE (how much DATA a stream may be sent
     /// before the client opens its window).
-    init(token: String? = nil, initialWindow: UInt32? = nil, maxMessageBytes: Int = 4_096) {
-        base = ProtocolHarness(token: token)
+    init(token: String? = nil, initialWindow: UInt32? = nil, maxMessageBytes: Int = 4_096, offLoopReplyEntries: Int = 1_000) {
+        base = ProtocolHarness(offLoopReplyEntries: offLoopReplyEntries, token: token)
         session = GRPCSession(callState: base.state, limits: HTTP2Limits(), maxMessageBytes: maxMessageBytes)
         let settings = initialWindow.map { [HTTP2Setting(0x4, $0)] } ?? []
         receive(HTTP2Connection.clientPreface + HTTP2Frame(stream: 0, .settings(settings)).encoded)
@@ -45,6 +45,14 @@ struct GRPCHarness {
             base.answer { h, sink in session.receive(bytes[start..<end], &h.dispatcher, topology: &h.topology, &sink) }
             start = end
         }
+        read()
+    }
+
+    /// Hands the session what the server's reply encoder made of an `encodeOffLoop` action.
+    mutating func takeEncoded(_ reply: Frame) {
+        var bytes: [UInt8] = []
+        reply.encodeLengthPrefixed(appendingTo: &bytes)
+        base.answer { h, sink in session.takeEncodedReply(bytes, &h.dispatcher, &sink) }
         read()
     }
 

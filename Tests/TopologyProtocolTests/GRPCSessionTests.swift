@@ -169,6 +169,36 @@ final class GRPCSessionTests: XCTestCase {
         XCTAssertEqual(h.base.dispatcher.metrics.frameErrors, [:], "the second message is not refused: the call was over")
     }
 
+    /// A GetTopology over the off-loop size is left to the server's reply encoder, as over frames;
+    /// the connection's other streams are served meanwhile, and the encoded reply goes out on its
+    /// stream with its trailers.
+    func testALargeGetTopologyIsEncodedOffTheLoopAndAnsweredOnItsStream() throws {
+        var h = GRPCHarness(offLoopReplyEntries: 2)
+        let ids = try ["checkout", "billing"].enumerated().map { try h.register($0.element, stream: UInt32(2 * $0.offset + 1)) }
+        XCTAssertNil(h.unary("GetTopology", GetTopologyRequest(), stream: 5).grpcStatus, "nothing on the stream before the encoder is done")
+        guard case .encodeOffLoop(let reply)? = h.base.actions.last else { return XCTFail("actions: \(h.base.actions)") }
+        h.receive(GRPCHarness.head("Heartbeat", stream: 7).encoded + GRPCHarness.message(HeartbeatRequest(serviceId: ids[0], sequence: 1), stream: 7).encoded)
+        XCTAssertEqual(h.responses[7]?.messages.count, 1, "another stream is served meanwhile")
+        h.takeEncoded(reply)
+        let response = try XCTUnwrap(h.responses[5])
+        XCTAssertEqual(response.grpcStatus, 0)
+        let topology = try GetTopologyResponse(serializedBytes: try XCTUnwrap(response.messages.first))
+        XCTAssertEqual(Set(topology.snapshot?.nodes.map(\.serviceId) ?? []), Set(ids))
+        XCTAssertEqual(h.session.openCallCount, 1, "the heartbeat stream only")
+    }
+
+    func testAnOffLoopReplyForAStreamResetMeanwhileIsDropped() throws {
+        var h = GRPCHarness(offLoopReplyEntries: 1)
+        _ = try h.register("checkout", stream: 1)
+        _ = h.unary("GetTopology", GetTopologyRequest(), stream: 3)
+        guard case .encodeOffLoop(let reply)? = h.base.actions.last else { return XCTFail("actions: \(h.base.actions)") }
+        h.receive(HTTP2Frame(stream: 3, .rstStream(errorCode: HTTP2ErrorCode.cancel.rawValue)).encoded)
+        h.takeEncoded(reply)
+        XCTAssertNil(h.responses[3], "nothing written on the reset stream")
+        XCTAssertNil(h.goAway)
+        XCTAssertEqual(h.session.openCallCount, 0)
+    }
+
     func testReportActivityCountsWhatTheStreamCarried() throws {
         var h = GRPCHarness()
         let id = try h.register("checkout", stream: 1)

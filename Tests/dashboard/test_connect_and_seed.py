@@ -45,6 +45,22 @@ def test_connect_unary_and_streaming_with_curl(server: Server) -> None:
     assert [n["serviceName"] for n in first["update"]["snapshot"]["nodes"]] == ["checkout"]
 
 
+def test_a_connect_stream_ends_at_its_connect_timeout_with_curl(server: Server) -> None:
+    request = json.dumps({"query": {}}).encode()
+    envelope = b"\0" + len(request).to_bytes(4, "big") + request
+    # The server ends the stream after 300 ms; curl's own limit (10 s) is only the test's bound.
+    streamed = curl("-N", "--max-time", "10", "-H", "content-type: application/connect+json", "-H", "connect-timeout-ms: 300",
+                    "--data-binary", "@-", server.base_url + SERVICE + "WatchTopology", data=envelope, timeout=15)
+    assert streamed.returncode == 0, streamed.stderr
+    out, envelopes = streamed.stdout, []
+    while out:
+        length = int.from_bytes(out[1:5], "big")
+        envelopes.append((out[0], json.loads(out[5:5 + length])))
+        out = out[5 + length:]
+    assert envelopes[0][1]["update"]["type"] == "UPDATE_TYPE_SNAPSHOT"
+    assert envelopes[-1] == (2, {"error": {"code": "deadline_exceeded", "message": "the stream's deadline (Connect-Timeout-Ms) passed"}})
+
+
 def post(server: Server, path: str, body: bytes) -> tuple[int, bytes]:
     request = urllib.request.Request(server.base_url + path, data=body, headers={"Content-Type": "application/json"}, method="POST")
     try:

@@ -111,8 +111,14 @@ def test_a_snapshot_of_two_thousand_nodes_crosses_the_flow_control_windows(clien
     response = client.GetTopology(m.GetTopologyRequest(), timeout=30)
     assert len(response.snapshot.nodes) == 2000
     assert response.ByteSize() > 65535
+    # Both are over the server's off-loop size (1,000 entries): encoded by its reply encoder, then
+    # written on their streams through HTTP/2 flow control.
     watch = client.WatchTopology(m.WatchTopologyRequest(), timeout=30)
     assert len(next(watch).update.snapshot.nodes) == 2000
+    # What comes after the snapshot comes after it on the stream.
+    late = register(client, stubs, "late")
+    update = next(watch).update
+    assert (update.type, update.node.service_id) == (m.UPDATE_TYPE_NODE_ADDED, late)
     watch.cancel()
 
 

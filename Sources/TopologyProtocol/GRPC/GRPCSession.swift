@@ -115,6 +115,14 @@ public struct GRPCSession {
         outbound += http2.takeOutbound()
     }
 
+    /// Replies the server encoded off the loop, as length-prefixed Frames (a large GetTopology, a
+    /// watch's large snapshot and the updates after it): framed for their streams as the
+    /// dispatcher's own replies are; a stream reset meanwhile takes none.
+    public mutating func takeEncodedReply<C: Clock>(_ bytes: [UInt8], _ rpc: inout RPCDispatcher<C>, _ sink: inout ReplySink) {
+        translate(bytes, &sink, &rpc)
+        sink.outbound += http2.takeOutbound()
+    }
+
     /// Calls past their `grpc-timeout` end with DEADLINE_EXCEEDED.
     public mutating func runTimers<C: Clock>(now: Int64, _ rpc: inout RPCDispatcher<C>, topology: inout Topology, _ sink: inout ReplySink) {
         for (stream, call) in calls where call.deadlineMs.map({ $0 <= now }) ?? false {
@@ -303,20 +311,11 @@ public struct GRPCSession {
         translateReplies(&sink, from: mark, &rpc)
     }
 
-    /// The dispatcher takes `frame`; its replies stay in the sink as Frames.
+    /// The dispatcher takes `frame`; its replies stay in the sink as Frames. A reply it would have
+    /// encoded off the loop (a large GetTopology) stays an action for the server, which encodes it
+    /// there and hands the bytes back to `takeEncodedReply`; the connection's other streams go on.
     private mutating func handle<C: Clock>(_ frame: Frame, _ rpc: inout RPCDispatcher<C>, topology: inout Topology, _ sink: inout ReplySink) {
-        let actionMark = sink.actions.count
         rpc.handle(frame, &callState, &sink, topology: &topology, now: rpc.clock.nowMs())
-        // A reply the dispatcher would have encoded off the loop (a large GetTopology) is answered
-        // here: its bytes must go through this stream's flow control, not straight to the socket.
-        for action in sink.takeActions(from: actionMark) {
-            if case .encodeOffLoop(let reply) = action {
-                sink.encodedHere()
-                reply.encodeLengthPrefixed(appendingTo: &sink.outbound)
-            } else {
-                sink.readd(action)
-            }
-        }
     }
 
     /// The Frames the dispatcher queued after `mark` become the calls' messages and trailers: their
@@ -326,6 +325,11 @@ public struct GRPCSession {
         guard sink.outbound.count > mark else { return }
         let written = Array(sink.outbound[mark...])
         sink.outbound.removeSubrange(mark...)
+        translate(written, &sink, &rpc)
+    }
+
+    /// Length-prefixed reply Frames, as the dispatcher writes them, to the calls' messages and trailers.
+    private mutating func translate<C: Clock>(_ written: [UInt8], _ sink: inout ReplySink, _ rpc: inout RPCDispatcher<C>) {
         var run = DataRun()
         written.withUnsafeBytes { bytes in
             ReplyFrameScanner.scan(bytes) { reply in

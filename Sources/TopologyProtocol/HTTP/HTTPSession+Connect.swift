@@ -9,8 +9,9 @@ import TopologyWire
 /// gRPC or frames.
 extension HTTPSession {
     /// Answers `POST /runtime.v1.TopologyService/<method>`: the response to queue, or nil when the
-    /// call became a stream (or its error already went out as one).
-    mutating func answerConnect<C: Clock>(_ request: HTTPRequest, method name: String, now: Int64, _ env: HTTPEnvironment,
+    /// call became a stream (or its error already went out as one), or a large GetTopology went to
+    /// the reply encoder (as `GET /api/v1/topology` does).
+    mutating func answerConnect<C: Clock>(_ request: HTTPRequest, method name: String, keepAlive: Bool, now: Int64, _ env: HTTPEnvironment,
                                           topology: inout Topology, rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) -> HTTPResponse? {
         let contentType = (request.header("content-type") ?? "").split(separator: ";").first.map {
             $0.trimmingCharacters(in: CharacterSetLite.whitespace).lowercased()
@@ -23,9 +24,19 @@ extension HTTPSession {
             return Self.connectError(Status(code: .unimplemented, message: "Connect calls are POST requests here"),
                                                   httpStatus: .methodNotAllowed)
         }
+        // Connect-Timeout-Ms: a unary call is answered at once; a stream ends at its deadline (`runTimers`).
+        let timeoutHeader = request.header("connect-timeout-ms")
+        let timeoutMs = timeoutHeader.flatMap(Self.connectTimeoutMs)
+        let badTimeout = timeoutHeader.map { header in
+            Status(code: .invalidArgument, message: "Connect-Timeout-Ms \(header) is malformed: a positive integer of at most 10 digits")
+        }.flatMap { timeoutMs == nil ? $0 : nil }
         switch (method, contentType) {
         case (.watchTopology, "application/connect+json"), (.watchTopology, "application/connect+proto"):
             streamFormat = .connect(json: contentType.hasSuffix("json"))
+            if let badTimeout {
+                endStreamAtOnce(badTimeout, now: now, env, topology: &topology, rpc: &rpc, &out)
+                return nil
+            }
             var decoder = ConnectEnvelopeDecoder(maximumMessageSize: env.limits.maxBodyBytes)
             decoder.append(request.body)
             let watch: WatchTopologyRequest
@@ -37,17 +48,20 @@ extension HTTPSession {
                     ? try WatchTopologyRequest(jsonUTF8: envelope.payload, options: JSONDecodingOptions(maximumSize: envelope.payload.count))
                     : try WatchTopologyRequest(serializedBytes: envelope.payload)
             } catch {
-                rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
-                EventStreamEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)
-                out.outbound += ConnectEndOfStream(Status(code: .invalidArgument, message: "the request is not one uncompressed WatchTopologyRequest envelope: \(error)")).envelope
-                beginClosing(now: now, env, topology: &topology, &out)
+                endStreamAtOnce(Status(code: .invalidArgument, message: "the request is not one uncompressed WatchTopologyRequest envelope: \(error)"),
+                                now: now, env, topology: &topology, rpc: &rpc, &out)
                 return nil
             }
             startEventStream(watch, now: now, env, topology: &topology, rpc: &rpc, &out)
+            if let timeoutMs, case .streaming = phase {
+                streamEndMs = now + timeoutMs
+                deadlineMs = min(deadlineMs, now + timeoutMs)
+            }
             return nil
         case (.registerService, "application/json"), (.registerService, "application/proto"),
              (.unregisterService, "application/json"), (.unregisterService, "application/proto"),
              (.getTopology, "application/json"), (.getTopology, "application/proto"):
+            if let badTimeout { return Self.connectError(badTimeout) }
             let json = contentType == "application/json"
             let message: Frame.Message
             do {
@@ -59,8 +73,16 @@ extension HTTPSession {
             guard let response = answer.message, answer.status?.statusCode ?? .ok == .ok else {
                 return Self.connectError(answer.status ?? Status(code: .internal, message: "no answer"))
             }
-            return HTTPResponse(status: .ok, contentType: json ? "application/json" : "application/proto",
-                                body: json ? response.jsonUTF8 : response.serializedBytes)
+            let make: @Sendable () -> HTTPResponse = {
+                HTTPResponse(status: .ok, contentType: json ? "application/json" : "application/proto",
+                             body: json ? response.jsonUTF8 : response.serializedBytes)
+            }
+            if case .getTopologyResponse(let reply) = response, let snapshot = reply.snapshot,
+               snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
+                respondOffLoop(keepAlive: keepAlive, headOnly: false, env, topology: &topology, rpc: &rpc, &out, make)
+                return nil
+            }
+            return make()
         case (.heartbeat, _), (.reportActivity, _):
             return Self.connectError(Status(code: .unimplemented,
                                             message: "\(method.rawValue) is a client stream: call it over gRPC or frames on the frames port"))
@@ -69,6 +91,23 @@ extension HTTPSession {
             return Self.connectError(Status(code: .unimplemented, message: "content-type \(contentType.isEmpty ? "(none)" : contentType) is not served for \(method.rawValue); send \(expected)"),
                                      httpStatus: HTTPStatus(code: 415, reason: "Unsupported Media Type"))
         }
+    }
+
+    /// A stream refused before it starts: its error is its end-of-stream message, after a 200 head.
+    private mutating func endStreamAtOnce<C: Clock>(_ status: Status, now: Int64, _ env: HTTPEnvironment, topology: inout Topology,
+                                                    rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput) {
+        rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+        EventStreamEncoder.appendHead(streamFormat, epoch: env.serverEpoch, to: &out.outbound)
+        out.outbound += ConnectEndOfStream(status).envelope
+        beginClosing(now: now, env, topology: &topology, &out)
+    }
+
+    /// Connect-Timeout-Ms (connectrpc.com/docs/protocol): 1 to 10 ASCII digits, not 0.
+    static func connectTimeoutMs(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard (1...10).contains(bytes.count), bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+              let value = Int64(text), value > 0 else { return nil }
+        return value
     }
 
     private static func jsonRequest(_ method: GRPCMethod, _ body: [UInt8]) throws -> Frame.Message {

@@ -29,16 +29,7 @@ extension HTTPSession {
             }
             let snapshot = topology.snapshot(for: query, now: now)
             if snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
-                rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
-                guard admitsResponse(env, topology: &topology, rpc: &rpc, &out) else { return }
-                // About a second as JSON for 100,000 nodes: not on the loop.
-                encoding = .response(keepAlive: keepAlive)
-                out.request(.encodeOffLoop {
-                    var bytes: [UInt8] = []
-                    HTTPResponse.json(snapshot.jsonUTF8()).serialize(into: &bytes, keepAlive: keepAlive, headOnly: headOnly)
-                    return bytes
-                })
-                return
+                return respondOffLoop(keepAlive: keepAlive, headOnly: headOnly, env, topology: &topology, rpc: &rpc, &out) { .json(snapshot.jsonUTF8()) }
             }
             response = .json(snapshot.jsonUTF8())
         case .events(let since, let limit):
@@ -64,7 +55,8 @@ extension HTTPSession {
             let answer = SeedReporterAPI.answer(reporterRoute, method: request.method, body: request.body, peer: peer, &rpc, topology: &topology)
             response = HTTPResponse(status: answer.status, contentType: "application/json", body: Array(answer.json.utf8))
         case .connect(let method):
-            guard let answer = answerConnect(request, method: method, now: now, env, topology: &topology, rpc: &rpc, &out) else { return }
+            guard let answer = answerConnect(request, method: method, keepAlive: keepAlive, now: now, env, topology: &topology, rpc: &rpc, &out)
+            else { return }
             response = answer
         case .watch, .seedEvents:
             guard !env.shuttingDown else {
@@ -88,6 +80,21 @@ extension HTTPSession {
             return
         }
         queue(response, keepAlive: keepAlive, headOnly: headOnly, now: now, env, topology: &topology, rpc: &rpc, &out)
+    }
+
+    /// A response too large to make on the loop (about a second as JSON for 100,000 nodes): the
+    /// reply encoder makes and serializes it, and no request is taken until it is queued.
+    mutating func respondOffLoop<C: Clock>(keepAlive: Bool, headOnly: Bool, _ env: HTTPEnvironment, topology: inout Topology,
+                                           rpc: inout RPCDispatcher<C>, _ out: inout HTTPOutput,
+                                           _ make: @escaping @Sendable () -> HTTPResponse) {
+        rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
+        guard admitsResponse(env, topology: &topology, rpc: &rpc, &out) else { return }
+        encoding = .response(keepAlive: keepAlive)
+        out.request(.encodeOffLoop {
+            var bytes: [UInt8] = []
+            make().serialize(into: &bytes, keepAlive: keepAlive, headOnly: headOnly)
+            return bytes
+        })
     }
 
     private mutating func startEventStream<C: Clock>(query: TopologyQuery, resume: SSEEventID?, now: Int64, _ env: HTTPEnvironment,

@@ -41,6 +41,8 @@ public struct HTTPSession {
     var watcherBlocked = false
     /// What the event stream, once there is one, writes.
     var streamFormat = EventStreamFormat.topology
+    /// A Connect stream's Connect-Timeout-Ms: it ends then with deadline_exceeded.
+    var streamEndMs: Int64?
     var parser: HTTPRequestParser
     public let peer: String
     /// The connection's first bytes were found to begin a request line (see `receive`).
@@ -268,7 +270,11 @@ public struct HTTPSession {
         case .closing:
             closeNow(reason: "close deadline", topology: &topology, &out)
         case .streaming:
-            deadlineMs = now + env.sseCommentIntervalMs
+            if let streamEndMs, streamEndMs <= now {
+                out.outbound += ConnectEndOfStream(Status(code: .deadlineExceeded, message: "the stream's deadline (Connect-Timeout-Ms) passed")).envelope
+                return beginClosing(now: now, env, topology: &topology, &out)
+            }
+            deadlineMs = min(now + env.sseCommentIntervalMs, streamEndMs ?? .max)
             if streamFormat.isServerSentEvents, out.pendingBytes < env.maxOutboundBytes / 2 {
                 EventStreamEncoder.appendComment("keep-alive \(now)", to: &out.outbound)
             }
