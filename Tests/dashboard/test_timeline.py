@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from typing import Iterator
 
 import pytest
 
-from dashboard_support import REPO, Server, stop_process, wait_for
+from dashboard_support import Server, start_service, stop_process, wait_for
 from test_browser import Browser
 
 ROWS_JS = """JSON.stringify(Array.from(document.querySelectorAll('#timeline-list li')).map(li => ({
@@ -36,13 +34,6 @@ def browser_and_server() -> Iterator[tuple]:
 
 def rows(browser: Browser) -> list:
     return json.loads(browser.evaluate(ROWS_JS))
-
-
-def start_service(server: Server, name: str) -> subprocess.Popen:
-    """The Python client's `register` command in a process of its own, heartbeating until killed."""
-    env = dict(os.environ, PYTHONPATH=str(REPO / "clients" / "python"))
-    return subprocess.Popen([sys.executable, "-m", "topology_client", "--address", server.address, "register", name],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
 def test_a_service_killed_with_sigkill_appears_in_the_timeline(browser_and_server) -> None:

@@ -233,6 +233,6 @@ extension Server {
             residentBytes: ServerMetrics.residentMemoryBytes(), version: topologyServerVersion, serverEpoch: serverEpoch,
             startTimeSeconds: Double(startedAtMs) / 1000, logLinesDropped: logWriter?.droppedLines ?? 0,
             livenessHolds: inputHorizon.holds, maxInputLagMs: inputHorizon.maxLagMs)
-        return metrics.render(gauges) + renderWebhookMetrics()
+        return metrics.render(gauges) + renderWebhookMetrics() + (serviceSeries?.render(topology, now: now) ?? "")
     }
 }
