@@ -20,8 +20,15 @@ extension HTTPSession {
                 ("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"),
                 ("X-Content-Type-Options", "nosniff"),
             ])
-        case .topology(let query):
+        case .topology(let query), .dot(let query):
             let snapshot = topology.snapshot(for: query, now: now)
+            let render: @Sendable (TopologySnapshot) -> HTTPResponse
+            if case .dot = route {
+                render = { HTTPResponse(status: .ok, contentType: "text/vnd.graphviz; charset=utf-8", body: TopologyDOT.encode($0),
+                                        headers: [("Cache-Control", "no-store")]) }
+            } else {
+                render = { .json($0.jsonUTF8()) }
+            }
             if snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
                 rpc.metrics.httpRequests[HTTPStatus.ok.code, default: 0] += 1
                 guard admitsResponse(env, topology: &topology, rpc: &rpc, &out) else { return }
@@ -29,12 +36,12 @@ extension HTTPSession {
                 encoding = .response(keepAlive: keepAlive)
                 out.request(.encodeOffLoop {
                     var bytes: [UInt8] = []
-                    HTTPResponse.json(snapshot.jsonUTF8()).serialize(into: &bytes, keepAlive: keepAlive, headOnly: headOnly)
+                    render(snapshot).serialize(into: &bytes, keepAlive: keepAlive, headOnly: headOnly)
                     return bytes
                 })
                 return
             }
-            response = .json(snapshot.jsonUTF8())
+            response = render(snapshot)
         case .events(let since, let limit):
             response = .json(EventLogJSON.encode(topology.eventLog.page(afterRevision: since, limit: limit), log: topology.eventLog,
                                                  revision: topology.currentRevision, serverEpoch: env.serverEpoch))
