@@ -1,17 +1,19 @@
 """The timeline panel (Dashboard/timeline.js) in headless Chromium, and GET /api/v1/events behind it:
 a service whose process is killed with SIGKILL (no unregister, no goodbye) shows in the timeline as
-STALE, then DEAD, then removed, in the order the server recorded them."""
+STALE, then DEAD, then removed, in the order the server recorded them. Its screenshot goes to
+.build/dashboard/timeline.png; with TOPOLOGY_UPDATE_SCREENSHOT=1 also to docs/images/timeline.png."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from typing import Iterator
 
 import pytest
 
-from dashboard_support import Server, start_service, stop_process, wait_for
+from dashboard_support import REPO, Server, start_service, stop_process, wait_for
 from test_browser import Browser
 
 ROWS_JS = """JSON.stringify(Array.from(document.querySelectorAll('#timeline-list li')).map(li => ({
@@ -59,6 +61,12 @@ def test_a_service_killed_with_sigkill_appears_in_the_timeline(browser_and_serve
         assert not any(r["service"] == "billing" and r["to"] in ("STALE", "DEAD") for r in rows(browser))
         status = browser.evaluate("document.getElementById('timeline-status').textContent")
         assert status == f"{len(rows(browser))} events", status
+
+        shot = REPO / ".build" / "dashboard" / "timeline.png"
+        browser.screenshot(shot)
+        assert shot.stat().st_size > 10_000
+        if os.environ.get("TOPOLOGY_UPDATE_SCREENSHOT") == "1":
+            shutil.copyfile(shot, REPO / "docs" / "images" / "timeline.png")
 
         # The same events through the API the panel reads.
         page = json.loads(server.get("/api/v1/events?since=0"))
