@@ -329,6 +329,7 @@ extension Topology {
             edges[index].inWindowList = false  // also makes a duplicate entry of this slot a no-op
             if var slice = edges[index].pending {
                 slice.endMs = now
+                edges[index].latencyTotals.add(slice.histogram)
                 edges[index].slices.append(slice)
                 edges[index].pending = nil
             }

@@ -185,6 +185,8 @@ struct EdgeRecord {
     /// Flushed slices still inside the window, oldest first.
     var slices: [WindowSlice] = []
     var inWindowList = false
+    /// Latencies since creation in fixed buckets (`/metrics`), folded in at each flush.
+    var latencyTotals = EdgeLatencyTotals()
     /// Its error rate is at or over `edgeFailingErrorPercent` (an `edgeFailing` event was recorded).
     var failing = false
 }

@@ -83,6 +83,7 @@ public enum CommandLineOptions {
         Option("--webhook-url", \.addedWebhook, .webhook, "POST alerts here; repeatable (docs/alerting.md)"),
         Option("--webhook-timeout-ms", \.webhookTimeoutMs, .milliseconds(min: 1), "deadline of one webhook attempt"),
         Option("--webhook-queue-limit", \.webhookQueueLimit, .integer(atLeast: 1), "alerts waiting per webhook"),
+        Option("--service-series-limit", \.serviceSeriesLimit, .integer(atLeast: 0), "per-service /metrics series at most, 0: off"),
     ]
 
     /// Parses `arguments` (without the program name) over `environment`.

@@ -90,6 +90,7 @@ extension Server {
             "webhook_url": c.webhooks.map(\.description).joined(separator: ","),
             "webhook_timeout_ms": String(c.webhookTimeoutMs),
             "webhook_queue_limit": String(c.webhookQueueLimit),
+            "service_series_limit": String(c.serviceSeriesLimit),
         ])
     }
 

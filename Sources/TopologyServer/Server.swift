@@ -53,10 +53,12 @@ public final class Server: @unchecked Sendable {
     var signalFD: Int32 = -1
     /// Encodes large replies off the loop thread (set up by `start()`).
     var replyEncoder: ReplyEncoder?
-    /// One delivery thread per `--webhook-url` (started by `start()`), and the sequence number of
-    /// the last event offered to them.
+    /// One delivery thread per `--webhook-url` (started by `start()`).
     var webhooks: [WebhookWorker] = []
-    var webhookCursor: UInt64 = 0
+    /// The per-service series of /metrics, with `--service-series-limit` only.
+    var serviceSeries: ServiceSeries?
+    /// The sequence number of the last event read for the webhooks and the series.
+    var eventCursor: UInt64 = 0
     /// The address actually bound (the port filled in when 0 was asked for).
     public private(set) var boundAddress: ListenAddress?
 
@@ -192,7 +194,7 @@ public final class Server: @unchecked Sendable {
         address.port = bound.port
         boundAddress = address
         logStartup(address)
-        startWebhooks()
+        startAlerting()
         return address
     }
 
@@ -235,7 +237,7 @@ public final class Server: @unchecked Sendable {
                 let served = deliverWatchUpdates()
                 nextWatchRoundMs = served > Server.watchersPerUnpacedRound ? clock.nowMs() + Server.watchRoundIntervalMs : 0
             }
-            offerAlerts()
+            readNewEvents()
             flushAll(now: clock.nowMs())
             publishStats()
             if let shutdownDeadlineMs, connections.isEmpty && httpConnectionsAreIdle || clock.nowMs() >= shutdownDeadlineMs {

@@ -114,6 +114,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var webhookTimeoutMs: Int64 = 5_000
     /// Alerts waiting per webhook at most; one more is dropped and counted.
     public var webhookQueueLimit = 1_000
+    /// Per-service and per-edge series on /metrics, at most this many; 0: none.
+    public var serviceSeriesLimit = 0
 
     public init() {}
 }

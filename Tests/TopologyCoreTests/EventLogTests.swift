@@ -139,4 +139,36 @@ final class EventLogTests: XCTestCase {
         XCTAssertEqual(h.topology.eventLog.page(afterRevision: page.events[3].revision, limit: .max).events.map(\.serviceName),
                        ["s47", "s48", "s49"])
     }
+
+    /// The ring against a plain array of everything appended: random revisions (some shared by
+    /// several events), limits and read points.
+    func testReadsMatchAModelOfEverythingAppended() {
+        var random = SplitMix64(seed: 17)
+        for limit in [1, 2, 5, 16] {
+            var log = ServiceEventLog(limit: limit)
+            var all: [ServiceEvent] = []
+            var revision: UInt64 = 0
+            for step in 0 ..< 200 {
+                if random.next() % 3 != 0 { revision += 1 + random.next() % 3 }
+                log.append(revision: revision, timeMs: Int64(step), kind: .registered, serviceId: "id", serviceName: "s\(step)")
+                all.append(ServiceEvent(sequence: UInt64(step + 1), revision: revision, timeMs: Int64(step), kind: .registered,
+                                        serviceId: "id", serviceName: "s\(step)"))
+                let kept = Array(all.suffix(limit))
+                let since = random.next() % (revision + 2)
+                let pageLimit = Int(1 + random.next() % 4)
+                let page = log.page(afterRevision: since, limit: pageLimit)
+                let after = kept.filter { $0.revision > since }
+                XCTAssertEqual(page.events, Array(after.prefix(page.events.count)), "a prefix of what is kept after \(since)")
+                if let last = page.events.last {
+                    XCTAssertFalse(after.dropFirst(page.events.count).first?.revision == last.revision, "whole revisions only")
+                    XCTAssertTrue(page.events.count <= pageLimit || Set(page.events.map(\.revision)).count == 1)
+                }
+                XCTAssertEqual(page.more, page.events.count < after.count)
+                XCTAssertEqual(page.missed, all.dropLast(kept.count).contains { $0.revision > since })
+                let sequence = random.next() % UInt64(all.count + 1)
+                XCTAssertEqual(log.events(afterSequence: sequence), kept.filter { $0.sequence > sequence })
+            }
+            XCTAssertEqual(log.evicted, UInt64(200 - limit))
+        }
+    }
 }

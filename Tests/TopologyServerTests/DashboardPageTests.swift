@@ -20,20 +20,26 @@ final class DashboardPageTests: XCTestCase {
         XCTAssertEqual(PackageResources.index_html, try source("index.html"))
         XCTAssertEqual(PackageResources.dashboard_css, try source("dashboard.css"))
         XCTAssertEqual(PackageResources.dashboard_js, try source("dashboard.js"))
+        XCTAssertEqual(PackageResources.timeline_css, try source("timeline.css"))
+        XCTAssertEqual(PackageResources.timeline_js, try source("timeline.js"))
     }
 
     func testThePageInlinesTheStylesheetAndTheScriptOnce() throws {
         let page = DashboardPage.bytes
-        let css = Array("<style>\n".utf8) + PackageResources.dashboard_css + Array("</style>\n</head>".utf8)
-        let js = Array("<script>\n".utf8) + PackageResources.dashboard_js + Array("</script>\n</body>".utf8)
+        let css = Array("<style>\n".utf8) + PackageResources.dashboard_css + Array("</style>\n<style>\n".utf8)
+            + PackageResources.timeline_css + Array("</style>\n</head>".utf8)
+        let js = Array("<script>\n".utf8) + PackageResources.dashboard_js + Array("</script>\n<script>\n".utf8)
+            + PackageResources.timeline_js + Array("</script>\n</body>".utf8)
         XCTAssertEqual(occurrences(of: css, in: page), 1)
         XCTAssertEqual(occurrences(of: js, in: page), 1)
-        for link in ["dashboard.css", "dashboard.js", "<link rel=\"stylesheet\"", "src="] {
+        for link in ["dashboard.css", "dashboard.js", "timeline.css", "timeline.js", "<link rel=\"stylesheet\"", "src="] {
             XCTAssertEqual(occurrences(of: Array(link.utf8), in: page), 0, "the page still has \(link)")
         }
-        XCTAssertEqual(page.count, PackageResources.index_html.count + PackageResources.dashboard_css.count
-            + PackageResources.dashboard_js.count - #"<link rel="stylesheet" href="dashboard.css">"#.utf8.count
-            - #"<script src="dashboard.js"></script>"#.utf8.count + "<style>\n</style><script>\n</script>".utf8.count)
+        let files = [PackageResources.index_html, PackageResources.dashboard_css, PackageResources.dashboard_js,
+                     PackageResources.timeline_css, PackageResources.timeline_js].map(\.count).reduce(0, +)
+        let tags = [#"<link rel="stylesheet" href="dashboard.css">"#, #"<script src="dashboard.js"></script>"#,
+                    #"<link rel="stylesheet" href="timeline.css">"#, #"<script src="timeline.js"></script>"#].map(\.utf8.count).reduce(0, +)
+        XCTAssertEqual(page.count, files - tags + 2 * "<style>\n</style><script>\n</script>".utf8.count)
         XCTAssertTrue(page.starts(with: Array("<!doctype html>\n".utf8)))
     }
 

@@ -72,6 +72,14 @@ class Server:
         stop_process(self.proc)
 
 
+def start_service(server: Server, name: str) -> subprocess.Popen:
+    """The Python client's `register` command in a process of its own, heartbeating until it is
+    stopped or killed (`kill -9`: no unregister, the server sees heartbeats stop)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "clients" / "python"))
+    return subprocess.Popen([sys.executable, "-m", "topology_client", "--address", server.address, "register", name],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+
+
 def stop_process(proc: subprocess.Popen) -> None:
     """SIGTERM, then SIGKILL after 5 s: every child a test starts ends with it."""
     if proc.poll() is None:

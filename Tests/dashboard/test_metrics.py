@@ -3,12 +3,14 @@ counters checked against exactly what this test did to a real server."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard_support import Server, wait_for
+from dashboard_support import Server, start_service, stop_process, wait_for
 from topology_client import Frame, ServiceLanguage, TopologyClient
 from topology_client.framing import FrameReader, encode_frame
 from topology_client.messages import ApplicationHealth, HealthState, HeartbeatRequest
@@ -138,3 +140,61 @@ def test_metrics_watchers_and_connections_gauges(server: Server) -> None:
     wait_for(lambda: value(scrape(server), "topology_watchers", transport="sse") == 0, 5, "the SSE watch to end")
     samples = scrape(server)
     assert value(samples, "topology_http_requests_total", code="200") >= 3
+
+
+def test_per_service_series_show_a_service_killed_with_sigkill_and_its_calls() -> None:
+    """--service-series-limit: instances by state, deaths by name, and per-edge calls, errors and a
+    latency histogram, parsed by prometheus_client."""
+    server = Server("--service-series-limit", "200")
+    victim = start_service(server, "orders")
+    caller = TopologyClient(server.address, timeout=5)
+    try:
+        caller.register("api")
+        for latency, ok in [(3.0, True), (40.0, True), (40.0, False), (3000.0, True)]:
+            caller.report_call("orders", "Get", latency_ms=latency, ok=ok)
+        wait_for(lambda: value(scrape(server), "topology_edge_latency_seconds_count", source="api", target="orders") == 4, 10,
+                 "the api -> orders edge with its four calls")
+        wait_for(lambda: value(scrape(server), "topology_service_instances", service="orders", state="IDLE") == 1, 10, "orders IDLE")
+        samples = scrape(server)
+        assert samples[("TYPE", "topology_edge_latency_seconds")] == "histogram"
+        assert samples[("TYPE", "topology_service_deaths")] == "counter"
+        assert value(samples, "topology_edge_requests_total", source="api", target="orders") == 4
+        assert value(samples, "topology_edge_errors_total", source="api", target="orders") == 1
+        assert value(samples, "topology_edge_latency_seconds_bucket", source="api", target="orders", le="0.005") == 1
+        assert value(samples, "topology_edge_latency_seconds_bucket", source="api", target="orders", le="0.05") == 3
+        assert value(samples, "topology_edge_latency_seconds_bucket", source="api", target="orders", le="2.5") == 3
+        assert value(samples, "topology_edge_latency_seconds_bucket", source="api", target="orders", le="+Inf") == 4
+        assert abs(value(samples, "topology_edge_latency_seconds_sum", source="api", target="orders") - 3.083) < 0.031
+        assert value(samples, "topology_service_series_dropped") == 0
+        assert ("topology_service_deaths_total", frozenset({("service", "orders")})) not in samples
+
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=5)
+        wait_for(lambda: value(scrape(server), "topology_service_deaths_total", service="orders") == 1, 10, "the death of orders")
+        samples = scrape(server)
+        assert all(value(samples, "topology_service_instances", service="orders", state=s) == 0
+                   for s in ("REGISTERED", "IDLE", "ACTIVE", "STALE"))
+        assert value(samples, "topology_service_instances", service="api", state="ACTIVE") == 1
+    finally:
+        caller.close()
+        stop_process(victim)
+        server.stop()
+
+
+def test_the_series_limit_drops_whole_services_and_says_how_many() -> None:
+    server = Server("--service-series-limit", "10")
+    clients = []
+    try:
+        for name in ("a", "b", "c"):
+            client = TopologyClient(server.address, timeout=5)
+            client.register(name)
+            clients.append(client)
+        # Each service: four states and one health: 5 series. Two fit, the third is dropped.
+        samples = wait_for(lambda: (lambda s: s if value(s, "topology_service_series_dropped") == 5 else None)(scrape(server)),
+                           10, "the third service dropped")
+        names = {dict(k[1]).get("service") for k in samples if k[0] == "topology_service_instances"}
+        assert names == {"a", "b"}
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()

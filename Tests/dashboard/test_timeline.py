@@ -1,19 +1,19 @@
 """The timeline panel (Dashboard/timeline.js) in headless Chromium, and GET /api/v1/events behind it:
 a service whose process is killed with SIGKILL (no unregister, no goodbye) shows in the timeline as
-STALE, then DEAD, then removed, in the order the server recorded them."""
+STALE, then DEAD, then removed, in the order the server recorded them. Its screenshot goes to
+.build/dashboard/timeline.png; with TOPOLOGY_UPDATE_SCREENSHOT=1 also to docs/images/timeline.png."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
-import subprocess
-import sys
 from typing import Iterator
 
 import pytest
 
-from dashboard_support import REPO, Server, stop_process, wait_for
+from dashboard_support import REPO, Server, start_service, stop_process, wait_for
 from test_browser import Browser
 
 ROWS_JS = """JSON.stringify(Array.from(document.querySelectorAll('#timeline-list li')).map(li => ({
@@ -36,13 +36,6 @@ def browser_and_server() -> Iterator[tuple]:
 
 def rows(browser: Browser) -> list:
     return json.loads(browser.evaluate(ROWS_JS))
-
-
-def start_service(server: Server, name: str) -> subprocess.Popen:
-    """The Python client's `register` command in a process of its own, heartbeating until killed."""
-    env = dict(os.environ, PYTHONPATH=str(REPO / "clients" / "python"))
-    return subprocess.Popen([sys.executable, "-m", "topology_client", "--address", server.address, "register", name],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
 def test_a_service_killed_with_sigkill_appears_in_the_timeline(browser_and_server) -> None:
@@ -68,6 +61,12 @@ def test_a_service_killed_with_sigkill_appears_in_the_timeline(browser_and_serve
         assert not any(r["service"] == "billing" and r["to"] in ("STALE", "DEAD") for r in rows(browser))
         status = browser.evaluate("document.getElementById('timeline-status').textContent")
         assert status == f"{len(rows(browser))} events", status
+
+        shot = REPO / ".build" / "dashboard" / "timeline.png"
+        browser.screenshot(shot)
+        assert shot.stat().st_size > 10_000
+        if os.environ.get("TOPOLOGY_UPDATE_SCREENSHOT") == "1":
+            shutil.copyfile(shot, REPO / "docs" / "images" / "timeline.png")
 
         # The same events through the API the panel reads.
         page = json.loads(server.get("/api/v1/events?since=0"))

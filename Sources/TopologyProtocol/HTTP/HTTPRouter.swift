@@ -4,6 +4,8 @@ import TopologyWire
 enum HTTPRoute: Equatable {
     case dashboard
     case topology(TopologyQuery)
+    /// The snapshot as Graphviz DOT (`/api/v1/topology.dot`), with the same filters.
+    case dot(TopologyQuery)
     /// An SSE watch: the query, and the resume point parsed from `Last-Event-ID` (or `?last_event_id=`).
     case watch(TopologyQuery, resume: SSEEventID?)
     /// The seed runtime's event stream (`GET /events`): the same watch, in the seed's format.
@@ -52,7 +54,7 @@ struct SSEEventID: Equatable {
 }
 
 enum HTTPRouter {
-    static let paths: Set<String> = ["/", "/index.html", "/api/v1/topology", "/api/v1/watch", "/api/v1/events", "/metrics", "/healthz", "/readyz", "/events"]
+    static let paths: Set<String> = ["/", "/index.html", "/api/v1/topology", "/api/v1/watch", "/api/v1/events", "/api/v1/topology.dot", "/metrics", "/healthz", "/readyz", "/events"]
 
     /// With a token (`tokenMatches` checks one), every path but /healthz (which a load balancer
     /// probes without credentials) needs it, unknown paths included: an unauthenticated client
@@ -93,6 +95,7 @@ enum HTTPRouter {
         case .failure(let error): return .error(.badRequest, error.message)
         }
         if request.path == "/api/v1/topology" { return .topology(query) }
+        if request.path == "/api/v1/topology.dot" { return .dot(query) }
         if request.path == "/events" { return .seedEvents(query) }
         var resume: SSEEventID?
         if let header = request.header("last-event-id"), !header.isEmpty {

@@ -20,7 +20,7 @@ extension HTTPSession {
                 ("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"),
                 ("X-Content-Type-Options", "nosniff"),
             ])
-        case .topology(let query):
+        case .topology(let query), .dot(let query):
             do {
                 try topology.validate(query)
             } catch {
@@ -28,10 +28,17 @@ extension HTTPSession {
                 break
             }
             let snapshot = topology.snapshot(for: query, now: now)
-            if snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
-                return respondOffLoop(keepAlive: keepAlive, headOnly: headOnly, env, topology: &topology, rpc: &rpc, &out) { .json(snapshot.jsonUTF8()) }
+            let render: @Sendable (TopologySnapshot) -> HTTPResponse
+            if case .dot = route {
+                render = { HTTPResponse(status: .ok, contentType: "text/vnd.graphviz; charset=utf-8", body: TopologyDOT.encode($0),
+                                        headers: [("Cache-Control", "no-store")]) }
+            } else {
+                render = { .json($0.jsonUTF8()) }
             }
-            response = .json(snapshot.jsonUTF8())
+            if snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
+                return respondOffLoop(keepAlive: keepAlive, headOnly: headOnly, env, topology: &topology, rpc: &rpc, &out) { render(snapshot) }
+            }
+            response = render(snapshot)
         case .events(let since, let limit):
             response = .json(EventLogJSON.encode(topology.eventLog.page(afterRevision: since, limit: limit), log: topology.eventLog,
                                                  revision: topology.currentRevision, serverEpoch: env.serverEpoch))

@@ -1,7 +1,7 @@
 "use strict";
 // The timeline panel: the server's event log (GET /api/v1/events, docs/dashboard.md) read every
 // second from the last revision seen, newest event on top. A file of its own, apart from the graph
-// (dashboard.js): it shares nothing with it but the page's token and colours.
+// script: it shares nothing with it but the page's token and colours.
 (function () {
   const POLL_MS = 1000;
   const MAX_ROWS = 500;   // the DOM holds at most this many; the server keeps more (--event-limit)

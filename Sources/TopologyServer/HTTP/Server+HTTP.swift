@@ -229,6 +229,6 @@ extension Server {
             livenessHolds: inputHorizon.holds, maxInputLagMs: inputHorizon.maxLagMs)
         gauges.observedServices = topology.observedServiceCount
         gauges.observedServiceRefusals = topology.observedServiceRefusals
-        return metrics.render(gauges) + renderWebhookMetrics()
+        return metrics.render(gauges) + renderWebhookMetrics() + (serviceSeries?.render(topology, now: now) ?? "")
     }
 }

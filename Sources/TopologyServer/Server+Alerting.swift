@@ -1,30 +1,36 @@
 import TopologyCore
 import TopologyProtocol
 
-/// Alerts: after each loop turn the events the core recorded since the last turn are turned into
-/// alerts and queued for the webhooks that want them (`--webhook-url`). Sending is the webhook
-/// threads' (`WebhookWorker`); the loop only copies bytes into a queue.
+/// What the loop does with the event log besides serving it: after each loop turn the events the
+/// core recorded since the last turn are turned into alerts and queued for the webhooks that want
+/// them (`--webhook-url`), and deaths are counted for the per-service series
+/// (`--service-series-limit`). Sending is the webhook threads' (`WebhookWorker`); the loop only
+/// copies bytes into a queue.
 extension Server {
-    func startWebhooks() {
+    /// Starts the webhook threads and the per-service series, from the events after this point.
+    func startAlerting() {
         let policy = WebhookPlan.Policy(queueLimit: configuration.webhookQueueLimit)
         webhooks = configuration.webhooks.enumerated().map { index, target in
             WebhookWorker(target: target, number: index + 1, policy: policy, timeoutMs: configuration.webhookTimeoutMs,
                           clock: clock, logger: logger)
         }
         webhooks.forEach { $0.start() }
-        webhookCursor = topology.eventLog.lastSequence
+        eventCursor = topology.eventLog.lastSequence
+        if configuration.serviceSeriesLimit > 0 { serviceSeries = ServiceSeries(limit: configuration.serviceSeriesLimit) }
     }
 
-    /// Queues the alerts of events recorded since the last call.
-    func offerAlerts() {
+    /// Takes the events recorded since the last call: their alerts are queued for the webhooks, and
+    /// deaths counted for the per-service series.
+    func readNewEvents() {
         let log = topology.eventLog
-        guard !webhooks.isEmpty, log.lastSequence > webhookCursor else { return }
-        for event in log.events(afterSequence: webhookCursor) {
+        guard !webhooks.isEmpty || serviceSeries != nil, log.lastSequence > eventCursor else { return }
+        for event in log.events(afterSequence: eventCursor) {
+            serviceSeries?.note(event)
             guard let alert = WebhookAlert(event) else { continue }
             let body = alert.body(serverEpoch: serverEpoch)
             for webhook in webhooks where webhook.target.kinds.contains(alert.kind) { webhook.offer(body) }
         }
-        webhookCursor = log.lastSequence
+        eventCursor = log.lastSequence
     }
 
     /// The webhook counters for /metrics, one series per `--webhook-url` (labelled by its position:
