@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// The page served at `/` is Sources/TopologyServer/Dashboard/index.html with its stylesheet and
-/// script inlined (the HTTP behaviour is in HTTPEndToEndTests and Tests/dashboard).
+/// scripts inlined (the HTTP behaviour is in HTTPEndToEndTests and Tests/dashboard).
 final class DashboardPageTests: XCTestCase {
     private func source(_ name: String) throws -> [UInt8] {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -19,21 +19,28 @@ final class DashboardPageTests: XCTestCase {
     func testTheEmbeddedFilesAreTheSourceFiles() throws {
         XCTAssertEqual(PackageResources.index_html, try source("index.html"))
         XCTAssertEqual(PackageResources.dashboard_css, try source("dashboard.css"))
-        XCTAssertEqual(PackageResources.dashboard_js, try source("dashboard.js"))
+        for script in DashboardPage.scripts {
+            XCTAssertEqual(script.bytes, try source(script.name), script.name)
+        }
     }
 
-    func testThePageInlinesTheStylesheetAndTheScriptOnce() throws {
+    func testThePageInlinesTheStylesheetAndEachScriptOnce() throws {
         let page = DashboardPage.bytes
         let css = Array("<style>\n".utf8) + PackageResources.dashboard_css + Array("</style>\n</head>".utf8)
-        let js = Array("<script>\n".utf8) + PackageResources.dashboard_js + Array("</script>\n</body>".utf8)
         XCTAssertEqual(occurrences(of: css, in: page), 1)
-        XCTAssertEqual(occurrences(of: js, in: page), 1)
-        for link in ["dashboard.css", "dashboard.js", "<link rel=\"stylesheet\"", "src="] {
+        var tags = #"<link rel="stylesheet" href="dashboard.css">"#.utf8.count, inlined = "<style>\n</style>".utf8.count
+        for (index, script) in DashboardPage.scripts.enumerated() {
+            // Each in index.html's order: the last one closes the body.
+            let after = index + 1 < DashboardPage.scripts.count ? "</script>\n<script>" : "</script>\n</body>"
+            XCTAssertEqual(occurrences(of: Array("<script>\n".utf8) + script.bytes + Array(after.utf8), in: page), 1, script.name)
+            tags += "<script src=\"\(script.name)\"></script>".utf8.count
+            inlined += "<script>\n</script>".utf8.count
+        }
+        for link in ["dashboard.css", "<link rel=\"stylesheet\"", "src="] {
             XCTAssertEqual(occurrences(of: Array(link.utf8), in: page), 0, "the page still has \(link)")
         }
         XCTAssertEqual(page.count, PackageResources.index_html.count + PackageResources.dashboard_css.count
-            + PackageResources.dashboard_js.count - #"<link rel="stylesheet" href="dashboard.css">"#.utf8.count
-            - #"<script src="dashboard.js"></script>"#.utf8.count + "<style>\n</style><script>\n</script>".utf8.count)
+            + DashboardPage.scripts.map(\.bytes.count).reduce(0, +) - tags + inlined)
         XCTAssertTrue(page.starts(with: Array("<!doctype html>\n".utf8)))
     }
 

@@ -143,19 +143,19 @@ def test_the_dead_counter_counts_the_deaths_seen_on_the_stream(page) -> None:
     for name in ("first", "second", "survivor"):
         reporter.register(name)
     wait_for(lambda: len(nodes(browser)) == 3, 10, "three services")
-    assert total(browser, "DEAD") == "dead 0"
+    wait_for(lambda: total(browser, "DEAD") == "dead 0", 2, "dead 0 in the totals")
 
     # A dead service shows red, then leaves the graph; the counter keeps it.
     reporter.silence("first")
     wait_for(lambda: "first" not in nodes(browser), 10, "first to die and leave the graph")
-    assert total(browser, "DEAD") == "dead 1"
+    wait_for(lambda: total(browser, "DEAD") == "dead 1", 2, "dead 1 in the totals")
     reporter.silence("second")
     wait_for(lambda: "second" not in nodes(browser), 10, "second to die and leave the graph")
-    assert total(browser, "DEAD") == "dead 2"
+    wait_for(lambda: total(browser, "DEAD") == "dead 2", 2, "dead 2 in the totals")
     # One that unregisters did not die.
     reporter.unregister("survivor")
     wait_for(lambda: not nodes(browser), 10, "survivor to leave")
-    assert total(browser, "DEAD") == "dead 2"
+    wait_for(lambda: total(browser, "DEAD") == "dead 2", 2, "dead 2 in the totals")
 
 
 def test_an_unreachable_server_greys_the_graph_says_so_and_reconnects(page) -> None:
