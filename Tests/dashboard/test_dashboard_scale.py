@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import threading
-import time
 from typing import Iterator, List, Tuple
 
 import pytest
