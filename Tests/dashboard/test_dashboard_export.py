@@ -4,6 +4,7 @@ the PNG is read chunk by chunk (its size is the canvas's, its pixels are not all
 
 from __future__ import annotations
 
+import json
 import struct
 import tempfile
 import xml.etree.ElementTree as ET
@@ -48,12 +49,16 @@ def test_svg_and_png_downloads_of_the_current_view(page) -> None:
 
     with tempfile.TemporaryDirectory(prefix="topology-downloads-") as folder:
         svg_path = download(browser, "export-svg", ".svg", Path(folder))
-        svg = wait_for(lambda: ET.fromstring(svg_path.read_text()), 5, "the whole SVG")
+        downloaded = wait_for(lambda: ET.fromstring(svg_path.read_text()), 5, "the whole SVG")
         png = download(browser, "export-png", ".png", Path(folder)).read_bytes()
-    view = inspect(browser)
     width, height = canvas_size(browser)
+    assert downloaded.tag == SVG_NS + "svg" and (downloaded.get("width"), downloaded.get("height")) == (str(width), str(height))
+    assert {"front", "back", "cache", "redis (unregistered)"} <= {t.text for t in downloaded.iter(SVG_NS + "text")}
 
-    assert svg.tag == SVG_NS + "svg" and (svg.get("width"), svg.get("height")) == (str(width), str(height))
+    # The SVG of a frame and what that frame drew, taken together (a frame later an edge label may
+    # have come or gone): the same picture.
+    both = json.loads(browser.evaluate("JSON.stringify({svg: TopologyPage.svg(), view: TopologyPage.inspect()})"))
+    svg, view = ET.fromstring(both["svg"]), both["view"]
     texts = [t.text for t in svg.iter(SVG_NS + "text")]
     for n in view["nodes"]:
         assert n["label"] in texts, (n["label"], texts)

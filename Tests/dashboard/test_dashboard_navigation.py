@@ -184,7 +184,7 @@ def test_search_filters_and_enter_goes_to_the_first_match(page) -> None:
     browser, _, reporter = page()
     for name in ("orders-api", "orders-db", "payments"):
         reporter.register(name)
-    wait_for(lambda: len(inspect(browser)["nodes"]) == 3, 10, "three services")
+    wait_for(lambda: len(inspect(browser)["nodes"]) == 3 and settled(browser), 15, "three services, settled")
     browser.evaluate("(() => { const f = document.getElementById('filter'); f.value = 'orders'; f.dispatchEvent(new Event('input'));"
                      " f.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter'})); })()")
     wait_for(lambda: visible(browser) == {"orders-api", "orders-db"}, 5, "the two matches")

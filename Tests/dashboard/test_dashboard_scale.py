@@ -118,6 +118,14 @@ def measure(browser: Browser, what: str, figures: dict, seconds: float = 5, pann
     return result
 
 
+def screenshot(browser: Browser, name: str) -> None:
+    """To .build/dashboard; with TOPOLOGY_UPDATE_SCREENSHOT=1 also to docs/images (docs/dashboard.md shows them)."""
+    shot = REPO / ".build" / "dashboard" / name
+    browser.screenshot(shot)
+    if os.environ.get("TOPOLOGY_UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(shot, REPO / "docs" / "images" / name)
+
+
 def test_a_thousand_services_and_two_thousand_edges_stay_smooth(fleet_page) -> None:
     browser, fleet, idle = fleet_page
     counts = lambda: (lambda s: (len(s["nodes"]), len(s["edges"])))(inspect(browser))  # noqa: E731
@@ -148,6 +156,7 @@ def test_a_thousand_services_and_two_thousand_edges_stay_smooth(fleet_page) -> N
     settling = measure(browser, "grouped by team, collapsed, layout settling", figures)
     wait_for(lambda: browser.evaluate("TopologyPage.settled()"), 30, "the layout to settle", interval=0.5)
     collapsed = measure(browser, "grouped by team, collapsed", figures)
+    screenshot(browser, "dashboard-1000-collapsed.png")
     # Expanded again, grouped: the halos and all 1,000 nodes.
     browser.evaluate("(() => { const c = document.getElementById('collapse'); c.checked = false; c.dispatchEvent(new Event('change')); })()")
     expanded = measure(browser, "grouped by team, expanded", figures)
@@ -157,10 +166,7 @@ def test_a_thousand_services_and_two_thousand_edges_stay_smooth(fleet_page) -> N
     figures["load average (1 min) at the end"] = os.getloadavg()[0]  # 2 cores, shared: the figures swing with it
     print(f"load average {figures['load average (1 min) at the end']:.1f}")
     (out / "scale.json").write_text(json.dumps(figures, indent=2))
-    shot = out / "dashboard-1000-teams.png"
-    browser.screenshot(shot)
-    if os.environ.get("TOPOLOGY_UPDATE_SCREENSHOT") == "1":
-        shutil.copyfile(shot, REPO / "docs" / "images" / "dashboard-1000-teams.png")
+    screenshot(browser, "dashboard-1000-teams.png")
     for what, result in (("fitted", fitted), ("fitted, panning", fitted_panned), ("zoomed in", zoomed), ("zoomed in, panning", panned),
                          ("settling", settling), ("collapsed", collapsed), ("expanded", expanded)):
         assert result["fps"] >= FLOOR_FPS, (what, result)

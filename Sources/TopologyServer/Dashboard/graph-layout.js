@@ -24,11 +24,17 @@ TopologyPage.layout = (function () {
     const angle = Math.random() * Math.PI * 2, r = Math.sqrt(Math.random()) * base.r;
     n.x = base.x + Math.cos(angle) * r; n.y = base.y + Math.sin(angle) * r;
   });
+  // A node still settling that gets its first edge moves next to the other end at once (next to one
+  // that had an edge already, if only one had).
+  const linked = new WeakSet();
+  const moveNear = (n, to) => { n.x = to.x + (Math.random() - 0.5) * 80; n.y = to.y + (Math.random() - 0.5) * 80; };
   model.onLinked((d) => {
     const a = model.nodes.get(d.sourceServiceId), b = model.nodeById(model.targetId(d));
-    // A node that has not settled yet moves next to its new neighbour at once.
-    if (a && b && a.heat > 0.9 && b.heat < 0.9) { a.x = b.x + (Math.random() - 0.5) * 80; a.y = b.y + (Math.random() - 0.5) * 80; }
-    else if (a && b && b.heat > 0.9 && a.heat < 0.9) { b.x = a.x + (Math.random() - 0.5) * 80; b.y = a.y + (Math.random() - 0.5) * 80; }
+    if (!a || !b) return;
+    if (!linked.has(a) && a.heat > 0 && (linked.has(b) || !(b.heat > 0))) moveNear(a, b);
+    else if (!linked.has(b) && b.heat > 0 && (linked.has(a) || !(a.heat > 0))) moveNear(b, a);
+    else if (!linked.has(a) && !linked.has(b) && a.heat > 0) moveNear(a, b);
+    linked.add(a); linked.add(b);
     warm(a, 0.3); warm(b, 0.3);
   });
 
@@ -50,14 +56,15 @@ TopologyPage.layout = (function () {
     const sizes = new Map();
     if (groupField) for (const n of list) { const v = model.fieldValue(n, groupField); sizes.set(v, (sizes.get(v) || 0) + 1); }
     const key = groupField + "\u0000" + Array.from(sizes.keys()).sort().join("\u0000");
-    if (key === centresKey) { for (const [v, c] of centres) c.r = 40 + Math.sqrt(sizes.get(v) || 1) * 34; return; }
+    // A group's radius: about what its nodes take once repulsion has spread them.
+    const radius = (v) => 40 + Math.sqrt(sizes.get(v) || 1) * 44;
+    if (key === centresKey) { for (const [v, c] of centres) c.r = radius(v); return; }
     centresKey = key;
     centres = new Map();
     const names = Array.from(sizes.keys()).sort();
     if (!names.length) return;
     const columns = Math.ceil(Math.sqrt(names.length));
-    const radius = (v) => 40 + Math.sqrt(sizes.get(v)) * 34;
-    const spacing = 2.6 * Math.max(...names.map(radius));
+    const spacing = 2.5 * Math.max(...names.map(radius));
     names.forEach((v, i) => {
       const col = i % columns, row = Math.floor(i / columns);
       centres.set(v, { x: (col - (columns - 1) / 2) * spacing, y: (row - (Math.ceil(names.length / columns) - 1) / 2) * spacing, r: radius(v) });

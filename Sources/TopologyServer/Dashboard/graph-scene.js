@@ -171,7 +171,7 @@ TopologyPage.scene = (function () {
     // The text is made only for an edge that has room for it: thousands of edges, a few labels.
     record.label = "";
     const grouped = a.group !== undefined || b.group !== undefined;
-    if (((scene.detail || grouped) && len > 110 && scene.edgeLabels < EDGE_LABELS) || record.selected) {
+    if (((scene.detail || grouped) && len > 70 && scene.edgeLabels < EDGE_LABELS) || record.selected) {
       const text = record.text();
       const mx = 0.25 * record.x1 + 0.5 * record.cx + 0.25 * record.x2, my = 0.25 * record.y1 + 0.5 * record.cy + 0.25 * record.y2;
       const box = textBox(text, 0, 0, 11), away = 5 + Math.abs(uy) * box.x1 + Math.abs(ux) * box.y1;
