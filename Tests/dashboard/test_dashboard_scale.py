@@ -21,7 +21,7 @@ from chromium import Browser, inspect
 from dashboard_support import REPO, Server, wait_for
 
 SERVICES, TEAMS = 1000, 8
-FLOOR_FPS = 12
+FLOOR_FPS = 6  # the page before issue 17: 2.5; under a load average of 10 the slowest view measured 10
 
 # Frames counted for a while; with panning, each frame also moves the view (as a drag does), so each
 # one is drawn: the figure for a user moving around, not only for a picture taking updates.

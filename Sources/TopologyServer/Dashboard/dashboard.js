@@ -5,7 +5,7 @@
 // come before this file.
 (function () {
   const { model, layout, scene, paint } = TopologyPage;
-  const { STATES, num, fmt, strip, stateOf, healthOf, langOf } = model;
+  const { STATES, num, fmt, strip, healthOf, langOf } = model;
   const STATE_COLOR = { REGISTERED: "var(--registered)", IDLE: "var(--idle)", ACTIVE: "var(--active)", STALE: "var(--stale)", DEAD: "var(--dead)" };
   let lastEventId = "";
   let lostAt = 0;             // when the stream was lost (Date.now()), 0 while live
@@ -261,7 +261,7 @@
   $("filter").addEventListener("input", (ev) => { scene.options.filter = ev.target.value.trim().toLowerCase(); redraw = true; });
   $("filter").addEventListener("keydown", (ev) => {
     if (ev.key !== "Enter") return;
-    const match = model.allNodes().filter(scene.visible).sort((a, b) => a.data.serviceName.localeCompare(b.data.serviceName))[0];
+    const match = model.allNodes().filter(scene.visible).sort((a, b) => (a.data.serviceName || "").localeCompare(b.data.serviceName || ""))[0];
     if (match) { scene.centreOn(match.id); select({ kind: "node", key: match.id }); }
   });
 

@@ -122,5 +122,5 @@ TopologyPage.layout = (function () {
     return true;
   }
 
-  return { step, setGroupField, centres: () => centres, groupField: () => groupField };
+  return { step, setGroupField, groupField: () => groupField };
 })();

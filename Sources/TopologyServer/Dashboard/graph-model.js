@@ -172,6 +172,6 @@ TopologyPage.model = (function () {
   function takeChanged() { const c = changed; changed = false; return c; }
 
   return { STATES, nodes, edges, phantoms, deaths, apply, allNodes, nodeById, shownState, edgeLabel, lastActivity,
-           fieldValue, labelKeys, neighbourhood, takeChanged, targetId, edgeKey, stateOf, healthOf, langOf, strip, num, fmt,
+           fieldValue, labelKeys, neighbourhood, takeChanged, targetId, healthOf, langOf, strip, num, fmt,
            structure: () => structure, applied: () => applied, onAdded: (f) => listeners.added.push(f), onLinked: (f) => listeners.linked.push(f) };
 })();

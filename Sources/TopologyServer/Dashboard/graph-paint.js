@@ -5,7 +5,7 @@
 TopologyPage.paint = (function () {
   const css = getComputedStyle(document.documentElement);
   const v = (name) => css.getPropertyValue(name).trim();
-  const BG = v("--bg"), LINE = v("--line"), TEXT = v("--text"), DIM = v("--dim");
+  const BG = v("--bg"), TEXT = v("--text"), DIM = v("--dim");
   const STATE = { REGISTERED: v("--registered"), IDLE: v("--idle"), ACTIVE: v("--active"), STALE: v("--stale"), DEAD: v("--dead") };
   const HEALTH = { HEALTHY: "#3fb950", DEGRADED: "#d29922", UNHEALTHY: "#f85149", STARTING: "#7aa2f7", UNKNOWN: "#57606a" };
   const EDGE = { active: "#58a6ff", idle: "#5c6773", plain: "#5c6773", errors: v("--dead") };
