@@ -105,7 +105,7 @@
     const counts = {};
     for (const s of STATES) counts[s] = 0;
     for (const n of model.nodes.values()) { const s = model.shownState(n); if (s in counts) counts[s]++; }
-    counts.DEAD = model.deaths.size;  // dead services leave the graph: count every death seen instead
+    counts.DEAD = model.deaths();  // dead services leave the graph: count every death seen instead
     let rps = 0;
     for (const e of model.edges.values()) rps += num(e.data.rps);
     const box = $("totals");

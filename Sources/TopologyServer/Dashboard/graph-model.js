@@ -13,7 +13,9 @@ TopologyPage.model = (function () {
   const nodes = new Map();    // service id -> {id, data, x, y, vx, vy, heat, dying, removed}
   const edges = new Map();    // "source\u0000target" -> {key, data}
   const phantoms = new Map(); // unresolved target name -> node-like record {id: "phantom:name", phantom: true, ...}
-  const deaths = new Set();   // ids of the services seen to die on the stream (they leave the graph)
+  // Services seen to die on the stream (they leave the graph): a count, not a set of ids, so that a
+  // page left open for weeks holds no more for it than on its first day.
+  let deaths = 0;
   // Bumped on every change of what exists or how it connects (not on metric updates): the layout
   // and the neighbourhood cache key on it.
   let structure = 0;
@@ -65,13 +67,13 @@ TopologyPage.model = (function () {
       for (const f of listeners.added) f(n, !!placeholder);
     }
     n.data = data;
-    if (stateOf(data) === "DEAD" && !n.dying) { n.dying = Date.now(); deaths.add(data.serviceId); }
+    if (stateOf(data) === "DEAD" && !n.dying) { n.dying = Date.now(); deaths++; }
   }
 
   function removeNode(removed) {
     const id = removed.serviceId, n = nodes.get(id);
-    // A coalesced stream may carry only the removal: its node says that it died.
-    if (stateOf(removed) === "DEAD") deaths.add(id);
+    // Counted once: as it went DEAD, or here if the stream (coalesced) carried only its removal.
+    if (stateOf(removed) === "DEAD" && !(n && n.dying)) deaths++;
     if (!n) return;
     // A DEAD node shows red briefly before it leaves; an unregistered one leaves at once.
     if (!n.dying && stateOf(removed) !== "DEAD") { dropNode(id); return; }
@@ -171,7 +173,7 @@ TopologyPage.model = (function () {
 
   function takeChanged() { const c = changed; changed = false; return c; }
 
-  return { STATES, nodes, edges, phantoms, deaths, apply, allNodes, nodeById, shownState, edgeLabel, lastActivity,
+  return { STATES, nodes, edges, phantoms, deaths: () => deaths, apply, allNodes, nodeById, shownState, edgeLabel, lastActivity,
            fieldValue, labelKeys, neighbourhood, takeChanged, targetId, healthOf, langOf, strip, num, fmt,
            structure: () => structure, applied: () => applied, onAdded: (f) => listeners.added.push(f), onLinked: (f) => listeners.linked.push(f) };
 })();
