@@ -37,7 +37,9 @@ let package = Package(
         .target(name: "TopologyServer", dependencies: ["TopologyProtocol", "TopologyHTTP2", "TopologyCore", "TopologyWire", "CTopologyShims"],
                 resources: [.embedInCode("Dashboard/index.html"), .embedInCode("Dashboard/dashboard.css"),
                             .embedInCode("Dashboard/dashboard.js"), .embedInCode("Dashboard/timeline.js"),
-                            .embedInCode("Dashboard/timeline.css")],
+                            .embedInCode("Dashboard/timeline.css"),
+                            .embedInCode("Dashboard/graph-model.js"), .embedInCode("Dashboard/graph-layout.js"),
+                            .embedInCode("Dashboard/graph-scene.js"), .embedInCode("Dashboard/graph-paint.js")],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .executableTarget(name: "topology-server", dependencies: ["TopologyServer"]),
 

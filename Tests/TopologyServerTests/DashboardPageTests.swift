@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// The page served at `/` is Sources/TopologyServer/Dashboard/index.html with its stylesheet and
-/// script inlined (the HTTP behaviour is in HTTPEndToEndTests and Tests/dashboard).
+/// scripts inlined (the HTTP behaviour is in HTTPEndToEndTests and Tests/dashboard).
 final class DashboardPageTests: XCTestCase {
     private func source(_ name: String) throws -> [UInt8] {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -18,28 +18,33 @@ final class DashboardPageTests: XCTestCase {
     /// The build embeds the files as they are in the source tree.
     func testTheEmbeddedFilesAreTheSourceFiles() throws {
         XCTAssertEqual(PackageResources.index_html, try source("index.html"))
-        XCTAssertEqual(PackageResources.dashboard_css, try source("dashboard.css"))
-        XCTAssertEqual(PackageResources.dashboard_js, try source("dashboard.js"))
-        XCTAssertEqual(PackageResources.timeline_css, try source("timeline.css"))
-        XCTAssertEqual(PackageResources.timeline_js, try source("timeline.js"))
+        for file in DashboardPage.stylesheets + DashboardPage.scripts {
+            XCTAssertEqual(file.bytes, try source(file.name), file.name)
+        }
     }
 
-    func testThePageInlinesTheStylesheetAndTheScriptOnce() throws {
+    func testThePageInlinesTheStylesheetAndEachScriptOnce() throws {
         let page = DashboardPage.bytes
-        let css = Array("<style>\n".utf8) + PackageResources.dashboard_css + Array("</style>\n<style>\n".utf8)
-            + PackageResources.timeline_css + Array("</style>\n</head>".utf8)
-        let js = Array("<script>\n".utf8) + PackageResources.dashboard_js + Array("</script>\n<script>\n".utf8)
-            + PackageResources.timeline_js + Array("</script>\n</body>".utf8)
-        XCTAssertEqual(occurrences(of: css, in: page), 1)
-        XCTAssertEqual(occurrences(of: js, in: page), 1)
-        for link in ["dashboard.css", "dashboard.js", "timeline.css", "timeline.js", "<link rel=\"stylesheet\"", "src="] {
+        var tags = 0, inlined = 0
+        for (index, sheet) in DashboardPage.stylesheets.enumerated() {
+            // Each in index.html's order: the last one closes the head.
+            let after = index + 1 < DashboardPage.stylesheets.count ? "</style>\n<style>" : "</style>\n</head>"
+            XCTAssertEqual(occurrences(of: Array("<style>\n".utf8) + sheet.bytes + Array(after.utf8), in: page), 1, sheet.name)
+            tags += "<link rel=\"stylesheet\" href=\"\(sheet.name)\">".utf8.count
+            inlined += "<style>\n</style>".utf8.count
+        }
+        for (index, script) in DashboardPage.scripts.enumerated() {
+            // Each in index.html's order: the last one closes the body.
+            let after = index + 1 < DashboardPage.scripts.count ? "</script>\n<script>" : "</script>\n</body>"
+            XCTAssertEqual(occurrences(of: Array("<script>\n".utf8) + script.bytes + Array(after.utf8), in: page), 1, script.name)
+            tags += "<script src=\"\(script.name)\"></script>".utf8.count
+            inlined += "<script>\n</script>".utf8.count
+        }
+        for link in ["dashboard.css", "timeline.css", "<link rel=\"stylesheet\"", "src="] {
             XCTAssertEqual(occurrences(of: Array(link.utf8), in: page), 0, "the page still has \(link)")
         }
-        let files = [PackageResources.index_html, PackageResources.dashboard_css, PackageResources.dashboard_js,
-                     PackageResources.timeline_css, PackageResources.timeline_js].map(\.count).reduce(0, +)
-        let tags = [#"<link rel="stylesheet" href="dashboard.css">"#, #"<script src="dashboard.js"></script>"#,
-                    #"<link rel="stylesheet" href="timeline.css">"#, #"<script src="timeline.js"></script>"#].map(\.utf8.count).reduce(0, +)
-        XCTAssertEqual(page.count, files - tags + 2 * "<style>\n</style><script>\n</script>".utf8.count)
+        let files = DashboardPage.stylesheets + DashboardPage.scripts
+        XCTAssertEqual(page.count, PackageResources.index_html.count + files.map(\.bytes.count).reduce(0, +) - tags + inlined)
         XCTAssertTrue(page.starts(with: Array("<!doctype html>\n".utf8)))
     }
 

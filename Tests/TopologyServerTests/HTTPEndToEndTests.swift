@@ -135,7 +135,7 @@ final class HTTPEndToEndTests: XCTestCase {
         let csp = try XCTUnwrap(page.headers["content-security-policy"])
         XCTAssertTrue(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"), csp)
         let html = page.text
-        XCTAssertTrue(html.contains("<svg id=\"graph\""))
+        XCTAssertTrue(html.contains("<canvas id=\"graph\""))
         XCTAssertTrue(html.contains("new EventSource("))
         // No external resource of any kind: no src/href to a URL, no @import, no fetch elsewhere.
         for forbidden in ["src=", "href=\"http", "@import", "url(http", "//cdn", "https://"] {

@@ -69,6 +69,18 @@ class Browser:
             raise AssertionError(f"page script failed: {result['exceptionDetails']}")
         return result["result"].get("value")
 
+    def evaluate_async(self, expression: str, timeout: float = 30) -> Any:
+        """The value a promise-returning expression settles to."""
+        previous = self.ws.gettimeout()
+        self.ws.settimeout(timeout)
+        try:
+            result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        finally:
+            self.ws.settimeout(previous)
+        if "exceptionDetails" in result:
+            raise AssertionError(f"page script failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", format="png")["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,31 +95,46 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-NODES_JS = """JSON.stringify(Array.from(document.querySelectorAll('#nodes g.node')).map(g => ({
-  name: g.dataset.name, state: g.dataset.state, language: g.dataset.language, health: g.dataset.health,
-  label: g.querySelector('text.label').textContent, badge: g.querySelector('text.badge').textContent,
-  hidden: g.classList.contains('hidden')})))"""
-EDGES_JS = """JSON.stringify(Array.from(document.querySelectorAll('#edges g.edge')).map(g => ({
-  source: g.dataset.source, target: g.dataset.target, rps: Number(g.dataset.rps), state: g.dataset.state,
-  label: g.querySelector('text').textContent, hidden: g.classList.contains('hidden')})))"""
+# The page draws on a canvas; TopologyPage.inspect() says what its last frame drew (a node's label
+# as it reads, whether it was drawn, where), read here as the tests' view of the page.
+INSPECT_JS = "JSON.stringify(TopologyPage.inspect())"
+
+
+def inspect(browser: Browser) -> dict:
+    return json.loads(browser.evaluate(INSPECT_JS))
 
 
 def nodes(browser: Browser) -> dict:
-    return {n["name"]: n for n in json.loads(browser.evaluate(NODES_JS))}
+    """The services and placeholders on the page (drawn or filtered out), by name."""
+    return {n["name"]: n for n in inspect(browser)["nodes"]}
 
 
 def edges(browser: Browser) -> list:
-    return json.loads(browser.evaluate(EDGES_JS))
+    return inspect(browser)["edges"]
 
 
 def drawn_nodes(browser: Browser) -> list:
-    """Every node drawn, duplicates included (``nodes`` keys them by name)."""
-    return json.loads(browser.evaluate(NODES_JS))
+    """Every node the last frame drew, duplicates included (``nodes`` keys them by name)."""
+    return [n for n in inspect(browser)["nodes"] if n["drawn"]]
+
+
+def click(browser: Browser, x: float, y: float) -> None:
+    """A real mouse click at canvas point (x, y), through Chromium's input pipeline."""
+    left, top = json.loads(browser.evaluate(
+        "JSON.stringify((r => [r.left, r.top])(document.getElementById('graph').getBoundingClientRect()))"))
+    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+        browser.call("Input.dispatchMouseEvent", type=kind, x=left + x, y=top + y, button="left", clickCount=1)
 
 
 def click_node(browser: Browser, name: str) -> None:
-    browser.evaluate(f"document.querySelector('#nodes g.node[data-name={json.dumps(name)}]')"
-                     ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    """Clicks the node where the last frame drew it, until its details open: a node still finding
+    its place in the layout may have moved on between the reading and the click."""
+    def clicked() -> bool:
+        node = next((n for n in inspect(browser)["nodes"] if n["name"] == name and n["drawn"]), None)
+        if node is not None:
+            click(browser, node["x"], node["y"])
+        return browser.evaluate("(document.querySelector('#details h2') || {}).textContent") == name
+    wait_for(clicked, 5, f"the details of {name} after a click on it", interval=0.2)
 
 
 def details(browser: Browser) -> dict:
@@ -117,5 +144,5 @@ def details(browser: Browser) -> dict:
 
 
 def total(browser: Browser, state: str) -> str:
-    """A totals entry, e.g. ``dead 1``."""
+    """A totals entry, e.g. ``dead 1`` (the totals are redrawn at most four times a second: wait for them)."""
     return browser.evaluate(f"document.querySelector('#totals span[data-state={json.dumps(state)}]').textContent")

@@ -8,92 +8,9 @@ import json
 import re
 import threading
 import time
-import urllib.request
-from typing import Dict, Iterator, Set
 
-import pytest
-
-from chromium import Browser, click_node, details, drawn_nodes, edges, nodes, total
+from chromium import click_node, details, drawn_nodes, edges, nodes, total
 from dashboard_support import Server, wait_for
-
-
-class Reporter:
-    """Services registered over the reporter API; a thread heartbeats the ones not silenced."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.ids: Dict[str, str] = {}
-        self.beating: Set[str] = set()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-        self._thread.start()
-
-    def post(self, path: str, body: dict) -> dict:
-        request = urllib.request.Request(self.server.base_url + path, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return json.loads(response.read())
-
-    def register(self, name: str) -> str:
-        answer = self.post("/register", {"serviceName": name, "serviceType": "SERVICE_TYPE_SERVER",
-                                         "language": "SERVICE_LANGUAGE_PYTHON"})
-        with self._lock:
-            self.ids[name] = answer["serviceId"]
-            self.beating.add(name)
-        return answer["serviceId"]
-
-    def call(self, source: str, target: str, latency_ms: int = 3) -> None:
-        self.post("/activity", {"serviceId": self.ids[source], "targetService": target,
-                                "type": "ACTIVITY_TYPE_REQUEST_SENT", "latencyMs": latency_ms, "success": True})
-
-    def silence(self, name: str) -> None:
-        with self._lock:
-            self.beating.discard(name)
-
-    def unregister(self, name: str) -> None:
-        self.silence(name)
-        self.post("/unregister", {"serviceId": self.ids.pop(name)})
-
-    def _beat(self) -> None:
-        while not self._stop.wait(0.08):
-            with self._lock:
-                beating = [self.ids[name] for name in self.beating if name in self.ids]
-            for service_id in beating:
-                try:
-                    self.post("/heartbeat", {"serviceId": service_id})
-                except OSError:
-                    pass  # the server is going away: the test says what it expects of that
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
-@pytest.fixture
-def page() -> Iterator:
-    """A server, a reporter and the page, started in that order; with_server makes more servers."""
-    servers = []
-    browser = reporter = None
-
-    def start(*flags: str) -> tuple:
-        nonlocal browser, reporter
-        server = Server(*flags)
-        servers.append(server)
-        browser = Browser(server.base_url + "/")
-        reporter = Reporter(server)
-        wait_for(lambda: browser.evaluate("document.getElementById('conn').dataset.state") == "live", 15, "the page to connect")
-        return browser, server, reporter
-
-    try:
-        yield start
-    finally:
-        if reporter is not None:
-            reporter.close()
-        if browser is not None:
-            browser.close()
-        for server in servers:
-            server.stop()
 
 
 def test_a_restarted_target_leaves_no_ghost_and_no_placeholder_outlives_the_services(page) -> None:
@@ -143,19 +60,19 @@ def test_the_dead_counter_counts_the_deaths_seen_on_the_stream(page) -> None:
     for name in ("first", "second", "survivor"):
         reporter.register(name)
     wait_for(lambda: len(nodes(browser)) == 3, 10, "three services")
-    assert total(browser, "DEAD") == "dead 0"
+    wait_for(lambda: total(browser, "DEAD") == "dead 0", 2, "dead 0 in the totals")
 
     # A dead service shows red, then leaves the graph; the counter keeps it.
     reporter.silence("first")
     wait_for(lambda: "first" not in nodes(browser), 10, "first to die and leave the graph")
-    assert total(browser, "DEAD") == "dead 1"
+    wait_for(lambda: total(browser, "DEAD") == "dead 1", 2, "dead 1 in the totals")
     reporter.silence("second")
     wait_for(lambda: "second" not in nodes(browser), 10, "second to die and leave the graph")
-    assert total(browser, "DEAD") == "dead 2"
+    wait_for(lambda: total(browser, "DEAD") == "dead 2", 2, "dead 2 in the totals")
     # One that unregisters did not die.
     reporter.unregister("survivor")
     wait_for(lambda: not nodes(browser), 10, "survivor to leave")
-    assert total(browser, "DEAD") == "dead 2"
+    wait_for(lambda: total(browser, "DEAD") == "dead 2", 2, "dead 2 in the totals")
 
 
 def test_an_unreachable_server_greys_the_graph_says_so_and_reconnects(page) -> None:

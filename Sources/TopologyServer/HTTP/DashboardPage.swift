@@ -7,21 +7,31 @@
 
 /// The dashboard: one self-contained page served at `/`.
 enum DashboardPage {
-    /// index.html with its stylesheet and script inlined. index.html links them as files so that it
+    /// index.html with its stylesheets and scripts inlined. index.html links them as files so that it
     /// opens as a page from the source tree; the server inlines them so `/` is one response and the
     /// page needs no other route (its CSP allows inline script and style, and nothing else).
     static let bytes: [UInt8] = {
         var page = PackageResources.index_html
-        page = inline(PackageResources.dashboard_css, replacing: #"<link rel="stylesheet" href="dashboard.css">"#,
-                      open: "<style>\n", close: "</style>", in: page)
-        page = inline(PackageResources.dashboard_js, replacing: #"<script src="dashboard.js"></script>"#,
-                      open: "<script>\n", close: "</script>", in: page)
-        page = inline(PackageResources.timeline_css, replacing: #"<link rel="stylesheet" href="timeline.css">"#,
-                      open: "<style>\n", close: "</style>", in: page)
-        page = inline(PackageResources.timeline_js, replacing: #"<script src="timeline.js"></script>"#,
-                      open: "<script>\n", close: "</script>", in: page)
+        for (name, body) in stylesheets {
+            page = inline(body, replacing: "<link rel=\"stylesheet\" href=\"\(name)\">", open: "<style>\n", close: "</style>", in: page)
+        }
+        for (name, body) in scripts {
+            page = inline(body, replacing: "<script src=\"\(name)\"></script>", open: "<script>\n", close: "</script>", in: page)
+        }
         return page
     }()
+
+    /// The stylesheets index.html links, by file name, in its order.
+    static let stylesheets: [(name: String, bytes: [UInt8])] = [
+        ("dashboard.css", PackageResources.dashboard_css), ("timeline.css", PackageResources.timeline_css),
+    ]
+
+    /// The scripts index.html loads, by file name, in its order.
+    static let scripts: [(name: String, bytes: [UInt8])] = [
+        ("graph-model.js", PackageResources.graph_model_js), ("graph-layout.js", PackageResources.graph_layout_js),
+        ("graph-scene.js", PackageResources.graph_scene_js), ("graph-paint.js", PackageResources.graph_paint_js),
+        ("dashboard.js", PackageResources.dashboard_js), ("timeline.js", PackageResources.timeline_js),
+    ]
 
     /// `page` with its one `tag` replaced by `open`, `body` and `close`.
     static func inline(_ body: [UInt8], replacing tag: String, open: String, close: String, in page: [UInt8]) -> [UInt8] {
