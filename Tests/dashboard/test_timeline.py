@@ -9,9 +9,6 @@ import json
 import os
 import shutil
 import signal
-from typing import Iterator
-
-import pytest
 
 from dashboard_support import REPO, Server, start_service, stop_process, wait_for
 from test_browser import Browser
@@ -19,19 +16,6 @@ from test_browser import Browser
 ROWS_JS = """JSON.stringify(Array.from(document.querySelectorAll('#timeline-list li')).map(li => ({
   type: li.dataset.type, service: li.dataset.service, to: li.dataset.to || '', revision: Number(li.dataset.revision),
   text: li.textContent, cls: li.className})))"""
-
-
-@pytest.fixture
-def browser_and_server() -> Iterator[tuple]:
-    server = Server()
-    browser = None
-    try:
-        browser = Browser(server.base_url + "/")
-        yield browser, server
-    finally:
-        if browser is not None:
-            browser.close()
-        server.stop()
 
 
 def rows(browser: Browser) -> list:

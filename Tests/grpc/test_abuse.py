@@ -24,16 +24,8 @@ def hostile(server):
 
 def goaway_code(sock, conn) -> int | None:
     """Reads until the server's GOAWAY (or the end of the connection); its error code."""
-    while True:
-        try:
-            data = sock.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            return None
-        if not data:
-            return None
-        for event in conn.receive_data(data):
-            if isinstance(event, h2.events.ConnectionTerminated):
-                return event.error_code
+    event = next_event(sock, conn, h2.events.ConnectionTerminated)
+    return event.error_code if event is not None else None
 
 
 def grpc_head(stream: int):
