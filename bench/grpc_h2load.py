@@ -24,12 +24,9 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Tests" / "interop"))
 import grpc_stubs  # noqa: E402
+from bench_support import server_cpu_s  # noqa: E402
 
 PATH = "/runtime.v1.TopologyService/GetTopology"
-
-
-def server_cpu_s(pid: int) -> float:
-    return sum(int((task / "schedstat").read_text().split()[0]) for task in Path(f"/proc/{pid}/task").iterdir()) / 1e9
 
 
 def h2load(pid: int, args: list[str]) -> tuple[float, float, int]:

@@ -23,6 +23,7 @@ import h2.events
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Tests" / "interop"))
 import grpc_stubs  # noqa: E402
+from bench_support import varint  # noqa: E402
 
 
 def rss_kib(pid: int) -> int:
@@ -42,15 +43,6 @@ def settled_rss_kib(pid: int) -> int:
             return now
         last = now
     return last
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def framed(address: str, frame: bytes) -> socket.socket:
