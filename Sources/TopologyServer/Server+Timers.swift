@@ -1,0 +1,74 @@
+import TopologyCore
+import TopologyProtocol
+
+/// Timers: when the loop must wake next, and what it does then (liveness with the input horizon,
+/// frame deadlines, closing connections, HTTP and gRPC deadlines, giving memory back).
+extension Server {
+    func nextWakeupMs(now: Int64) -> Int64? {
+        var deadline = topology.nextDeadline
+        if let due = deadline, due <= now, inputHorizon.heldByConnection(deadline: due, nowMs: now) {
+            // Held until a connection behind is read: its input, or the reply encoder, wakes the
+            // loop; meanwhile look again every millisecond rather than spin.
+            deadline = now + 1
+        }
+        func consider(_ value: Int64) { deadline = min(deadline ?? value, value) }
+        if let first = firstFrameDeadlines.nextDeadline(isLive: isFirstFrameDeadlineLive) { consider(first) }
+        if let partial = partialFrameDeadlines.nextDeadline(isLive: isPartialFrameDeadlineLive) { consider(partial) }
+        for id in closingConnections {
+            if let connection = connections[id] { consider(connection.closeDeadlineMs) }
+        }
+        if let shutdownDeadlineMs { consider(shutdownDeadlineMs) }
+        if watchUpdatesWaiting { consider(nextWatchRoundMs) }
+        if !httpConnections.isEmpty, let http = nextHTTPWakeupMs() { consider(http) }
+        if let grpc = nextGRPCDeadlineMs() { consider(grpc) }
+        // A flush scheduled during the last flush (a gRPC connection whose socket took a whole
+        // batch of DATA, with more let out by the windows) runs at the next turn: at once, not at
+        // the next event, which may never come while the client waits for that DATA.
+        if !flushList.isEmpty { consider(now) }
+        return deadline
+    }
+
+    func runTimers(now: Int64) {
+        let due = topology.nextDeadline.flatMap { $0 <= now ? $0 : nil }
+        let horizon = inputHorizon.horizon(nowMs: now)
+        if let hold = inputHorizon.noteTimers(due: topology.nextLivenessDeadline, horizon: horizon, nowMs: now),
+           hold.maxLagMs >= Server.logHoldsFromLagMs {
+            logger.warning("liveness deadlines held: input was read late", [
+                "held_ms": String(hold.heldMs), "max_lag_ms": String(hold.maxLagMs),
+                "connections_behind": String(inputHorizon.connectionsBehind),
+            ])
+        }
+        let events = topology.advance(to: now, inputReadThrough: horizon)
+        if let due {
+            // Measured when advance has returned: every transition it made took effect by now, and
+            // none of them was due before `due`.
+            localStats.timerWakeups += 1
+            localStats.maxTimerLatenessMs = max(localStats.maxTimerLatenessMs, clock.nowMs() - due)
+        }
+        logEvents(events)
+        firstFrameDeadlines.popDue(now: now) { id, deadlineMs in
+            guard isFirstFrameDeadlineLive(connection: id, deadlineMs: deadlineMs), let connection = connections[id] else { return }
+            protocolError(connection, code: .deadlineExceeded,
+                          message: "no complete frame within --first-frame-timeout-ms=\(configuration.firstFrameTimeoutMs) of connecting",
+                          now: now)
+        }
+        partialFrameDeadlines.popDue(now: now) { id, deadlineMs in
+            guard isPartialFrameDeadlineLive(connection: id, deadlineMs: deadlineMs), let connection = connections[id] else { return }
+            protocolError(connection, code: .deadlineExceeded,
+                          message: "frame not complete within --frame-timeout-ms=\(configuration.frameTimeoutMs) of its first byte "
+                              + "(\(connection.session.bufferedByteCount) bytes of it received); the connection is closed",
+                          now: now)
+        }
+        for id in closingConnections {
+            if let connection = connections[id], connection.closeDeadlineMs <= now {
+                closeNow(connection, reason: "close deadline")
+            }
+        }
+        runHTTPTimers(now: now)
+        runGRPCTimers(now: now)
+        memoryReturn.trimIfDue(nowMs: now)
+    }
+
+    /// A hold whose lag reached this is logged (shorter ones are counted only).
+    static let logHoldsFromLagMs: Int64 = 100
+}
