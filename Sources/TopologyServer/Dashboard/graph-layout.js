@@ -25,9 +25,22 @@ TopologyPage.layout = (function () {
     n.x = base.x + Math.cos(angle) * r; n.y = base.y + Math.sin(angle) * r;
   });
   // A node still settling that gets its first edge moves next to the other end at once (next to one
-  // that had an edge already, if only one had).
+  // that had an edge already, if only one had): an edge's rest length away, on the side with the most
+  // room. Dropped closer, repulsion would shove the settled end out of its place.
   const linked = new WeakSet();
-  const moveNear = (n, to) => { n.x = to.x + (Math.random() - 0.5) * 80; n.y = to.y + (Math.random() - 0.5) * 80; };
+  function moveNear(n, to) {
+    const others = model.allNodes().filter((o) => o !== n && o !== to);
+    let best = null, room = -1;
+    const turn = Math.random() * Math.PI * 2;
+    for (let i = 0; i < 12; i++) {
+      const angle = turn + i * Math.PI / 6;
+      const x = to.x + Math.cos(angle) * SPRING, y = to.y + Math.sin(angle) * SPRING;
+      let nearest = Infinity;
+      for (const o of others) nearest = Math.min(nearest, (o.x - x) * (o.x - x) + (o.y - y) * (o.y - y));
+      if (nearest > room) { room = nearest; best = { x, y }; }
+    }
+    n.x = best.x; n.y = best.y;
+  }
   model.onLinked((d) => {
     const a = model.nodes.get(d.sourceServiceId), b = model.nodeById(model.targetId(d));
     if (!a || !b) return;
