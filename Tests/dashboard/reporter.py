@@ -5,9 +5,11 @@ service heartbeats, calls, falls silent or leaves."""
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 import urllib.request
-from typing import Dict, Set
+from typing import Dict, Optional, Set
 
 from dashboard_support import Server
 
@@ -30,12 +32,12 @@ class Reporter:
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())
 
-    def register(self, name: str, **metadata: str) -> str:
-        """Over the reporter API; with metadata (team=..., which it cannot carry) over Connect."""
-        if metadata:
+    def register(self, name: str, labels: Optional[Dict[str, str]] = None, **metadata: str) -> str:
+        """Over the reporter API; with metadata (team=..., which it cannot carry) or labels over Connect."""
+        if metadata or labels:
             answer = self.post("/runtime.v1.TopologyService/RegisterService", {
                 "serviceName": name, "serviceType": "SERVICE_TYPE_SERVER", "language": "SERVICE_LANGUAGE_PYTHON",
-                "metadata": metadata})["handle"]
+                "metadata": metadata, "labels": labels or {}})["handle"]
         else:
             answer = self.post("/register", {"serviceName": name, "serviceType": "SERVICE_TYPE_SERVER",
                                              "language": "SERVICE_LANGUAGE_PYTHON"})
@@ -47,6 +49,16 @@ class Reporter:
     def call(self, source: str, target: str, latency_ms: int = 3) -> None:
         self.post("/activity", {"serviceId": self.ids[source], "targetService": target,
                                 "type": "ACTIVITY_TYPE_REQUEST_SENT", "latencyMs": latency_ms, "success": True})
+
+    def trace(self, source: str, target: str) -> None:
+        """One CLIENT span from `source` (which need not be registered) to `target`, as OTLP/HTTP JSON."""
+        now = time.time_ns()
+        span = {"traceId": os.urandom(16).hex(), "spanId": os.urandom(8).hex(), "name": "GET", "kind": 3,
+                "startTimeUnixNano": str(now - 2_000_000), "endTimeUnixNano": str(now),
+                "attributes": [{"key": "peer.service", "value": {"stringValue": target}}]}
+        self.post("/v1/traces", {"resourceSpans": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": source}}]},
+            "scopeSpans": [{"spans": [span]}]}]})
 
     def silence(self, name: str) -> None:
         with self._lock:

@@ -141,15 +141,13 @@ def test_grouping_by_team_and_collapsing_a_group(page) -> None:
 
 
 def test_grouping_by_a_label_and_observed_services_drawn_apart(page) -> None:
-    # The server of this branch sends neither "labels" nor "observed" yet (both are being added by
-    # others): the page is given updates carrying them as the stream will, through its own model.
-    browser, _, _ = page()
-    updates = [{"type": "UPDATE_TYPE_NODE_ADDED", "node": {"serviceId": f"id-{i}", "serviceName": name, "state": "SERVICE_STATE_IDLE",
-                                                           "language": "SERVICE_LANGUAGE_GO", "labels": {"tier": tier}}}
-               for i, (name, tier) in enumerate((("web", "front"), ("api", "front"), ("db", "back")))]
-    updates.append({"type": "UPDATE_TYPE_NODE_ADDED", "node": {"serviceId": "id-traced", "serviceName": "legacy", "state": "SERVICE_STATE_ACTIVE",
-                                                               "observed": True}})
-    browser.evaluate(f"{json.dumps(updates)}.forEach(u => TopologyPage.model.apply(u))")
+    # Labels through a Connect registration, an observed service through an OTLP span: the real
+    # server's stream carries both to the page.
+    browser, _, reporter = page()
+    for name, tier in (("web", "front"), ("api", "front"), ("db", "back")):
+        reporter.register(name, labels={"tier": tier})
+    reporter.trace("legacy", "web")
+    wait_for(lambda: len(inspect(browser)["nodes"]) == 4, 10, "three registered services and one seen in traces")
     wait_for(lambda: "label:tier" in browser.evaluate("Array.from(document.getElementById('group').options).map(o => o.value).join(' ')"), 5,
              "the label key offered for grouping")
     set_control(browser, "group", "label:tier")
