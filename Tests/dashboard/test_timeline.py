@@ -45,6 +45,12 @@ def test_a_service_killed_with_sigkill_appears_in_the_timeline(browser_and_serve
         assert not any(r["service"] == "billing" and r["to"] in ("STALE", "DEAD") for r in rows(browser))
         status = browser.evaluate("document.getElementById('timeline-status').textContent")
         assert status == f"{len(rows(browser))} events", status
+        # The panel sits beside the graph, not over it: a service drawn under it could be neither
+        # seen nor clicked (a click test once hit the panel's rows instead of a node).
+        graph, panel = json.loads(browser.evaluate("JSON.stringify(['graph', 'timeline'].map(id => (r => [r.left, r.top, r.right, r.bottom])("
+                                                   "document.getElementById(id).getBoundingClientRect())))"))
+        overlap = min(graph[2], panel[2]) - max(graph[0], panel[0]), min(graph[3], panel[3]) - max(graph[1], panel[1])
+        assert panel[3] > panel[1] and not (overlap[0] > 0 and overlap[1] > 0), (graph, panel)
 
         shot = REPO / ".build" / "dashboard" / "timeline.png"
         browser.screenshot(shot)
