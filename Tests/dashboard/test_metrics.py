@@ -4,9 +4,11 @@ counters checked against exactly what this test did to a real server."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import time
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -196,5 +198,63 @@ def test_the_series_limit_drops_whole_services_and_says_how_many() -> None:
         assert names == {"a", "b"}
     finally:
         for client in clients:
+            client.close()
+        server.stop()
+
+
+ALERTING = Path(__file__).resolve().parents[2] / "docs" / "alerting.md"
+
+
+def documented_rules() -> str:
+    """The example rules' YAML block in docs/alerting.md."""
+    text = ALERTING.read_text()
+    start = text.index("```yaml", text.index("Example rules"))
+    return text[start + len("```yaml"):text.index("```", start + 7)]
+
+
+def test_the_documented_alert_rules_use_series_the_server_writes() -> None:
+    """Every metric, label and label value the example rules of docs/alerting.md select on, and every
+    $labels.X their annotations print, is in a real scrape: a rule that names a series the server
+    does not write never fires, and nothing would say so."""
+    rules = documented_rules()
+    server = Server("--service-series-limit", "200", "--webhook-url", "http://127.0.0.1:9/hook")
+    sick = TopologyClient(server.address, timeout=5, health_provider=lambda: HealthState.HEALTH_STATE_UNHEALTHY)
+    caller = TopologyClient(server.address, timeout=5)
+    doomed = TopologyClient(server.address, timeout=5)
+    try:
+        sick.register("orders")
+        caller.register("api")
+        doomed.register("cache")
+        caller.report_call("orders", "Get", latency_ms=3.0, ok=False)
+        assert caller.flush() == 1
+        doomed.close()
+        samples = wait_for(lambda: (lambda s: s if value(s, "topology_service_deaths_total", service="cache") == 1
+                                    and value(s, "topology_service_health_instances", service="orders", health="UNHEALTHY") == 1
+                                    and value(s, "topology_edge_requests_total", source="api", target="orders") == 1 else None)(scrape(server)),
+                           10, "a death, an UNHEALTHY service and an edge in the series")
+        labels_of: dict = {}
+        for key in samples:
+            if key[0] != "TYPE":
+                labels_of.setdefault(key[0], []).append(dict(key[1]))
+
+        metrics = set(re.findall(r"\btopology_[a-z_]+", rules))
+        assert len(metrics) >= 8, metrics
+        for metric in metrics:
+            assert metric in labels_of, f"docs/alerting.md uses {metric}, which /metrics does not write"
+        # Selectors: {label="value"} and {label=~"a|b"}: the label exists and each value is written.
+        for metric, selector in re.findall(r"\b(topology_[a-z_]+)\{([^}]*)\}", rules):
+            for label, op, pattern in re.findall(r'(\w+)\s*(=~|=)\s*"([^"]*)"', selector):
+                seen = {s.get(label) for s in labels_of[metric]}
+                wanted = pattern.split("|") if op == "=~" else [pattern]
+                assert set(wanted) <= seen, (metric, label, wanted, seen)
+        # by (...) and $labels.X: labels the rule's series carry.
+        for alert in re.split(r"\n\s*- alert: ", rules)[1:]:
+            used = set(re.findall(r"\btopology_[a-z_]+", alert))
+            carried = {label for metric in used for s in labels_of[metric] for label in s}
+            grouped = {label.strip() for group in re.findall(r"by \(([^)]*)\)", alert) for label in group.split(",")}
+            printed = set(re.findall(r"\$labels\.(\w+)", alert))
+            assert grouped | printed <= carried, (alert.splitlines()[0], grouped | printed, carried)
+    finally:
+        for client in (sick, caller, doomed):
             client.close()
         server.stop()
