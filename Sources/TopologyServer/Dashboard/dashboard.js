@@ -90,8 +90,8 @@
       const built = scene.build(w, h);
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       paint.paint(built, paint.canvasSink(ctx, w, h), -(t / 80) % 10);
-      // Moving dashes only while few edges are drawn: at scale a still picture is cheaper.
-      animating = built.edges.length <= 150 && built.edges.some((e) => e.style === "active");
+      // Moving dashes only while few edges are drawn (paint.dashed): at scale a still picture is cheaper.
+      animating = paint.dashed(built) && built.edges.some((e) => e.style === "active");
       frameMs.push(performance.now() - started);
       if (frameMs.length > 120) frameMs.shift();
     }
