@@ -1,3 +1,5 @@
+import TopologyWire
+
 /// A connection's replies waiting for its socket, written from the front. The frames connections
 /// (`Connection`) and the HTTP ones (`HTTPConnection`) queue alike; only what they queue differs.
 ///
@@ -67,10 +69,10 @@ extension OutboundQueue {
     }
 
     /// Drops written bytes once they are the larger part of the buffer; a drained buffer keeps its
-    /// capacity unless a large reply grew it.
+    /// capacity as `DrainedBuffer` says (not after a burst or a large reply).
     func compact() {
         if writeIndex == outbound.count {
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 256 * 1024)
+            DrainedBuffer.drain(&outbound, used: outbound.count, largest: 256 * 1024)
             writeIndex = 0
         } else if writeIndex > 0 && writeIndex >= outbound.count - writeIndex {
             outbound.removeSubrange(0..<writeIndex)

@@ -24,6 +24,9 @@ public struct FrameDecoder {
     /// Bytes received but not yet returned as frames.
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
+    /// The input buffer's capacity: what the decoder holds between reads (`DrainedBuffer`).
+    var bufferCapacity: Int { buffer.capacity }
+
     /// Adds bytes read from the stream.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         compactIfWorthIt()
@@ -69,7 +72,7 @@ public struct FrameDecoder {
     private mutating func consume(through end: Int) {
         readIndex = end
         if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
+            DrainedBuffer.drain(&buffer, used: buffer.count, largest: 64 * 1024)
             readIndex = 0
         }
     }
