@@ -1,5 +1,3 @@
-import TopologyWire
-
 /// A connection's replies waiting for its socket, written from the front. The frames connections
 /// (`Connection`) and the HTTP ones (`HTTPConnection`) queue alike; only what they queue differs.
 ///
@@ -68,11 +66,18 @@ extension OutboundQueue {
         return true
     }
 
+    /// Frees the queue's buffer if nothing is waiting in it (see `Server.releaseIdleBuffers`).
+    func releaseIdleCapacity() {
+        guard pendingBytes == 0, outbound.capacity > 0 else { return }
+        outbound = []
+        writeIndex = 0
+    }
+
     /// Drops written bytes once they are the larger part of the buffer; a drained buffer keeps its
-    /// capacity as `DrainedBuffer` says (not after a burst or a large reply).
+    /// capacity unless a large reply grew it.
     func compact() {
         if writeIndex == outbound.count {
-            DrainedBuffer.drain(&outbound, used: outbound.count, largest: 256 * 1024)
+            outbound.removeAll(keepingCapacity: outbound.capacity <= 256 * 1024)
             writeIndex = 0
         } else if writeIndex > 0 && writeIndex >= outbound.count - writeIndex {
             outbound.removeSubrange(0..<writeIndex)

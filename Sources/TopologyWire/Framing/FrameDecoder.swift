@@ -24,8 +24,17 @@ public struct FrameDecoder {
     /// Bytes received but not yet returned as frames.
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
-    /// The input buffer's capacity: what the decoder holds between reads (`DrainedBuffer`).
-    var bufferCapacity: Int { buffer.capacity }
+    /// The input buffer's capacity: what the decoder holds between reads.
+    public var bufferCapacity: Int { buffer.capacity }
+
+    /// Frees the input buffer if it holds nothing: for a connection gone quiet after a burst (a
+    /// hundred registrations, or heartbeats that fall due together), which would otherwise keep the
+    /// burst's capacity (up to 64 KiB) until it closes.
+    public mutating func releaseIdleCapacity() {
+        guard bufferedByteCount == 0, buffer.capacity > 0 else { return }
+        buffer = []
+        readIndex = 0
+    }
 
     /// Adds bytes read from the stream.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
@@ -72,7 +81,7 @@ public struct FrameDecoder {
     private mutating func consume(through end: Int) {
         readIndex = end
         if readIndex == buffer.count {
-            DrainedBuffer.drain(&buffer, used: buffer.count, largest: 64 * 1024)
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
             readIndex = 0
         }
     }
