@@ -7,8 +7,9 @@
 /// the capacity they kept was 12.5 KB of input and 14.3 KB of output per connection, 270 bytes per
 /// service (heaptrack of a release server holding 100,000 services); at 10,000 connections,
 /// 270 MB. Once a second, every frames connection with nothing buffered gives both back: the next
-/// burst reallocates a few times (tens of allocations per hundred heartbeats), and a connection
-/// that is never empty (a watcher behind) keeps what it holds.
+/// burst grows them again (about ten allocations for a hundred heartbeats and their replies), and a
+/// connection that is never empty (a watcher behind) keeps what it holds. The pass visits every
+/// connection, once a second.
 extension Server {
     static let idleBufferSweepIntervalMs: Int64 = 1_000
 
