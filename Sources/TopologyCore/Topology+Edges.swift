@@ -419,24 +419,27 @@ extension Topology {
     }
 
     /// How well `target` names the node in `slot`: 0 name, 1 interface::role, 2 interface,
-    /// 3 address, 4 key@address; nil if it does not.
+    /// 3 address, 4 key@address; nil if it does not. The first of `resolutionKeys(of:)`'s order
+    /// that matches, so a key the node answers to twice has its better rank.
     func rank(of target: String, slot: Int32) -> Int? {
         let index = Int(slot)
-        if let position = nodes[index].resolutionKeys.firstIndex(of: target) {
-            return Int((nodes[index].resolutionRanks >> (8 * UInt32(position))) & 0xFF)
+        if nodes[index].wire.serviceName == target { return 0 }
+        if let metadata = nodes[index].wire.metadata, let interface = metadata.serviceInterface, !interface.isEmpty {
+            if let role = metadata.serviceRole, !role.isEmpty, target == interface + "::" + role { return 1 }
+            if target == interface { return 2 }
         }
-        if let suffix = Topology.addressSuffix(of: target), let address = nodes[index].wire.address, address == suffix {
-            return 4
-        }
+        guard let address = nodes[index].wire.address, !address.isEmpty else { return nil }
+        if target == address { return 3 }
+        if let suffix = Topology.addressSuffix(of: target), address == suffix { return 4 }
         return nil
     }
 
     /// The live node `target` names: the best rank, then the earliest registered.
     func resolve(_ target: String) -> Int32? {
         var best: (rank: Int, order: UInt64, slot: Int32)? = nil
-        func consider(_ slots: [Int32]) {
-            for slot in slots {
-                guard let rank = rank(of: target, slot: slot) else { continue }
+        func consider(_ slots: ResolutionSlots) {
+            slots.forEach { slot in
+                guard let rank = rank(of: target, slot: slot) else { return }
                 let order = nodes[Int(slot)].registrationOrder
                 if best == nil || (rank, order) < (best!.rank, best!.order) {
                     best = (rank, order, slot)
@@ -448,27 +451,25 @@ extension Topology {
         return best?.slot
     }
 
+    /// Lists the node under the keys of its `wire` as it is now.
     mutating func indexResolutionKeys(_ slot: Int32) {
-        let (keys, ranks) = Topology.resolutionKeys(of: nodes[Int(slot)].wire)
-        nodes[Int(slot)].resolutionKeys = keys
-        nodes[Int(slot)].resolutionRanks = ranks
-        for key in keys { resolutionIndex[key, default: []].append(slot) }
+        for key in Topology.resolutionKeys(of: nodes[Int(slot)].wire).keys {
+            if resolutionIndex[key]?.insert(slot) == nil { resolutionIndex[key] = .one(slot) }
+        }
     }
 
+    /// Takes the node off the keys of its `wire` as it is now: call before its name, metadata or
+    /// address change.
     mutating func unindexResolutionKeys(_ slot: Int32) {
-        for key in nodes[Int(slot)].resolutionKeys {
-            guard var slots = resolutionIndex.removeValue(forKey: key) else { continue }
-            if let position = slots.firstIndex(of: slot) { slots.remove(at: position) }
-            if !slots.isEmpty { resolutionIndex[key] = slots }
+        for key in Topology.resolutionKeys(of: nodes[Int(slot)].wire).keys {
+            if resolutionIndex[key]?.remove(slot) == false { resolutionIndex[key] = nil }
         }
-        nodes[Int(slot)].resolutionKeys = []
-        nodes[Int(slot)].resolutionRanks = 0
     }
 
     /// Re-resolves every edge whose target could name this node.
     mutating func resolveEdgesMatching(_ slot: Int32, now: Int64) {
         var candidates = Set<Int32>()
-        for key in nodes[Int(slot)].resolutionKeys {
+        for key in Topology.resolutionKeys(of: nodes[Int(slot)].wire).keys {
             if let set = edgesByTarget[key] { candidates.formUnion(set) }
         }
         if let address = nodes[Int(slot)].wire.address, let set = edgesByAddressSuffix[address] {

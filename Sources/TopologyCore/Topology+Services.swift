@@ -247,7 +247,10 @@ extension Topology {
     mutating func reregister(_ slot: Int32, _ request: RegisterServiceRequest, now: Int64) {
         let index = Int(slot)
         let before = FilterView(nodes[index].wire)
+        let oldResolution = Topology.resolutionKeys(of: nodes[index].wire)
+        unindexResolutionKeys(slot)
         Topology.describe(request, into: &nodes[index].wire)
+        indexResolutionKeys(slot)
         let live = now - forgivenStallMs
         nodes[index].livenessBase = max(nodes[index].livenessBase, live)
         if nodes[index].wire.state == .stale {
@@ -267,12 +270,9 @@ extension Topology {
                 }
             }
         }
-        // Resolution: drop keys it no longer has, re-resolve what pointed at it or matches it now.
-        let oldKeys = nodes[index].resolutionKeys
-        let oldRanks = nodes[index].resolutionRanks
-        unindexResolutionKeys(slot)
-        indexResolutionKeys(slot)
-        if oldKeys != nodes[index].resolutionKeys || oldRanks != nodes[index].resolutionRanks {
+        // Resolution (re-indexed above): re-resolve what pointed at it or matches it now.
+        let newResolution = Topology.resolutionKeys(of: nodes[index].wire)
+        if oldResolution.keys != newResolution.keys || oldResolution.ranks != newResolution.ranks {
             for edgeSlot in nodes[index].inEdges.sorted() { reresolve(edgeSlot, now: now) }
             resolveEdgesMatching(slot, now: now)
         }

@@ -87,10 +87,10 @@ extension Topology {
     /// The live registered (not observed) service named `name` that registered first.
     func registeredSlot(named name: String) -> Int32? {
         var best: Int32?
-        for slot in resolutionIndex[name] ?? [] {
-            let node = nodes[Int(slot)]
-            guard !node.wire.observed, node.wire.serviceName == name else { continue }
-            if best == nil || node.registrationOrder < nodes[Int(best!)].registrationOrder { best = slot }
+        resolutionIndex[name]?.forEach { slot in
+            let index = Int(slot)
+            guard !nodes[index].wire.observed, nodes[index].wire.serviceName == name else { return }
+            if best == nil || nodes[index].registrationOrder < nodes[Int(best!)].registrationOrder { best = slot }
         }
         return best
     }

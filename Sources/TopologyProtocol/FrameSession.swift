@@ -61,6 +61,12 @@ public struct FrameSession {
     /// Bytes received but not yet taken as frames (a frame in the middle of arriving).
     public var bufferedByteCount: Int { decoder.bufferedByteCount }
 
+    /// The capacity of the decoder's input buffer.
+    public var bufferCapacity: Int { decoder.bufferCapacity }
+
+    /// Frees the decoder's input buffer if it holds nothing (`FrameDecoder.releaseIdleCapacity`).
+    public mutating func releaseIdleCapacity() { decoder.releaseIdleCapacity() }
+
     /// Adds bytes read from the connection; `handleFrames` takes the frames they complete.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if state == .awaitingFirstFrame, firstBytes.count < 4 {

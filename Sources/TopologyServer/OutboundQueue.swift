@@ -66,6 +66,13 @@ extension OutboundQueue {
         return true
     }
 
+    /// Frees the queue's buffer if nothing is waiting in it (see `Server.releaseIdleBuffers`).
+    func releaseIdleCapacity() {
+        guard pendingBytes == 0, outbound.capacity > 0 else { return }
+        outbound = []
+        writeIndex = 0
+    }
+
     /// Drops written bytes once they are the larger part of the buffer; a drained buffer keeps its
     /// capacity unless a large reply grew it.
     func compact() {

@@ -67,6 +67,7 @@ extension Server {
         runHTTPTimers(now: now)
         runGRPCTimers(now: now)
         memoryReturn.trimIfDue(nowMs: now)
+        releaseIdleBuffers(now: now)
     }
 
     /// A hold whose lag reached this is logged (shorter ones are counted only).

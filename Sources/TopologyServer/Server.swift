@@ -63,6 +63,8 @@ public final class Server: @unchecked Sendable {
     public private(set) var boundAddress: ListenAddress?
 
     var connections: [UInt64: Connection] = [:]
+    /// When `releaseIdleBuffers` next looks at the connections' buffers.
+    var nextIdleBufferSweepMs: Int64 = 0
     var nextConnectionID: UInt64 = 16
     let callTableSeed = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
     var watcherCalls: [WatcherID: (connection: UInt64, callID: UInt64)] = [:]

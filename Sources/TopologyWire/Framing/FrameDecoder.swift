@@ -24,6 +24,18 @@ public struct FrameDecoder {
     /// Bytes received but not yet returned as frames.
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
+    /// The input buffer's capacity: what the decoder holds between reads.
+    public var bufferCapacity: Int { buffer.capacity }
+
+    /// Frees the input buffer if it holds nothing: for a connection gone quiet after a burst (a
+    /// hundred registrations, or heartbeats that fall due together), which would otherwise keep the
+    /// burst's capacity (up to 64 KiB) until it closes.
+    public mutating func releaseIdleCapacity() {
+        guard bufferedByteCount == 0, buffer.capacity > 0 else { return }
+        buffer = []
+        readIndex = 0
+    }
+
     /// Adds bytes read from the stream.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         compactIfWorthIt()

@@ -44,9 +44,9 @@ extern "C" {
 
 /* The default of topo_options.max_frame_bytes: 128 MiB. A snapshot costs about 364 bytes per node
  * with every field set at realistic lengths (UUID id, 20-byte name, address, host, all seven
- * metadata strings, metrics, health with a message) and about 174 bytes per edge, so the server's
- * default --max-services (200,000) needs some 70 MiB of nodes, leaving room for about 350,000
- * edges. A larger topology needs a larger max_frame_bytes. */
+ * metadata strings, metrics, health with a message) and about 174 bytes per edge, so 200,000 nodes
+ * need some 70 MiB, leaving room for about 350,000 edges. A larger topology (the server's default
+ * --max-services is 1,000,000) needs a larger max_frame_bytes, or a query that selects less. */
 #define TOPO_DEFAULT_MAX_FRAME_BYTES (128u * 1024 * 1024)
 
 /* The longest target and method topo_report_call() accepts, in bytes: the server's default

@@ -478,9 +478,10 @@ static void test_put_back_keeps_int32(void)
     agg_destroy(&a);
 }
 
-/* TOPO_DEFAULT_MAX_FRAME_BYTES holds the GetTopology answer for the server's default
- * --max-services (200,000) with every node field set at realistic lengths, plus 350,000 edges
- * (the figures topology.h gives). Sizes add up: each repeated element costs tag + length + body. */
+/* TOPO_DEFAULT_MAX_FRAME_BYTES holds the GetTopology answer for 200,000 nodes (the server's
+ * default --max-services before issue 18) with every field set at realistic lengths, plus
+ * 350,000 edges (the figures topology.h gives). Sizes add up: each repeated element costs
+ * tag + length + body. */
 static void test_default_frame_fits_max_services(void)
 {
     topo_node n;

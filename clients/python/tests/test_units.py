@@ -71,8 +71,8 @@ def test_reader_rejects_oversized_prefix_before_the_body() -> None:
 
 
 def test_default_frame_fits_the_servers_default_max_services() -> None:
-    """200,000 nodes (the server's default --max-services) with every field set at realistic
-    lengths, plus 350,000 edges, fit in one GetTopology answer under the default limit (64 MiB, the
+    """200,000 nodes (the server's default --max-services before issue 18) with every field set at
+    realistic lengths, plus 350,000 edges, fit in one GetTopology answer under the default limit (64 MiB, the
     old default, did not: the nodes alone take some 70 MiB). Sizes add up: each repeated element
     costs its tag, its length and its body."""
     node = ServiceNode(

@@ -22,8 +22,9 @@ from .messages import Frame
 __all__ = ["DEFAULT_MAX_FRAME_SIZE", "encode_frame", "FrameReader"]
 
 #: Largest frame body the client accepts: 128 MiB, as the C client's. A snapshot costs about 364
-#: bytes per node with every field set at realistic lengths and about 174 per edge, so the server's
-#: default --max-services (200,000 nodes, some 70 MiB) fits with about 350,000 edges.
+#: bytes per node with every field set at realistic lengths and about 174 per edge, so 200,000 nodes
+#: (some 70 MiB) fit with about 350,000 edges. The server's default --max-services is 1,000,000:
+#: a whole topology that large needs a larger limit, or a query that selects less.
 DEFAULT_MAX_FRAME_SIZE = 128 * 1024 * 1024
 _MAX_PREFIX_BYTES = 5
 
