@@ -79,7 +79,6 @@ extension Server {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
         outboundBytesTotal -= connection.countedPendingBytes
         inputHorizon.connectionCaughtUp(connection.id)
-        memoryReturn.released(connection.outbound.capacity)
         endCalls(connection)
         closingConnections.remove(connection.id)
         epoll?.remove(connection.fd)

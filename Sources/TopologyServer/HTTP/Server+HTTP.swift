@@ -176,7 +176,6 @@ extension Server {
 
     func closeHTTPNow(_ connection: HTTPConnection, reason: String) {
         guard httpConnections.removeValue(forKey: connection.id) != nil else { return }
-        memoryReturn.released(connection.outbound.capacity)
         if let watcher = connection.session.end(topology: &topology) { sseWatchers[watcher] = nil }
         epoll?.remove(connection.fd)
         Sockets.close(connection.fd)
