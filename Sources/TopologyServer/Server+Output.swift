@@ -49,8 +49,7 @@ extension Server {
         if connection.pendingBytes < connection.countedPendingBytes || connection.pendingBytes == 0 {
             connection.lastWriteProgressMs = now
         }
-        outboundBytesTotal += connection.pendingBytes - connection.countedPendingBytes
-        connection.countedPendingBytes = connection.pendingBytes
+        countPending(connection)
         localStats.maxConnectionOutboundBytes = max(localStats.maxConnectionOutboundBytes, connection.pendingBytes)
         if interestChanged { updateInterest(connection) }
         if connection.closing {
@@ -62,6 +61,13 @@ extension Server {
             retryWatchers.append(contentsOf: connection.blockedWatchers)
             connection.blockedWatchers.removeAll()
         }
+    }
+
+    /// Brings the total of queued output (`--max-total-outbound-bytes`) up to date with one queue,
+    /// a frames connection or an HTTP one (an event stream).
+    func countPending(_ queue: some OutboundQueue) {
+        outboundBytesTotal += queue.pendingBytes - queue.countedPendingBytes
+        queue.countedPendingBytes = queue.pendingBytes
     }
 
     /// Stops reading; the connection is closed once its queue is written, or after a grace period.

@@ -7,10 +7,10 @@ import XCTest
 final class WatchMemoryTests: XCTestCase {
     static let mib = 1 << 20
 
-    /// Registers `count` services with ~1 KB of metadata each; returns their ids.
-    private func registerFleet(_ client: TestClient, count: Int) throws -> [String] {
+    /// Registers `count` services (by default with ~1 KB of metadata each); returns their ids.
+    private func registerFleet(_ client: TestClient, count: Int, metadata: ServiceMetadata = bulkyMetadata(bytesPerField: 200)) throws -> [String] {
         let names = (0..<count).map { "svc-\($0)" }
-        return try client.pipelined(client.registrations(names, metadata: bulkyMetadata(bytesPerField: 200))).map { reply in
+        return try client.pipelined(client.registrations(names, metadata: metadata)).map { reply in
             guard case .registerServiceResponse(let response)? = reply.message, let id = response.handle?.serviceId else {
                 throw TestTimeout(description: "registration failed: \(reply.jsonString())")
             }
@@ -58,6 +58,43 @@ final class WatchMemoryTests: XCTestCase {
             server.server.stats().outboundBytes <= 1 << 20 && server.server.stats().connections == 1 + server.server.stats().watchers
         }
         withExtendedLifetime(deaf) {}
+    }
+
+    /// Event streams (SSE, and Connect's WatchTopology, which streams through the same session) on
+    /// the HTTP port count in `--max-total-outbound-bytes` like the frames watchers: once the total
+    /// is spent, a stream takes no more updates while anything is queued for it.
+    func testEventStreamsCountInTheTotalBudget() throws {
+        let budget = 1 << 20
+        let server = try httpServer {
+            $0.topology.heartbeatIntervalMs = 60_000
+            $0.maxOutboundBytes = 512 * 1024   // each stream alone may queue 256 KiB: 3 MiB for the twelve
+            $0.maxTotalOutboundBytes = budget
+        }
+        defer { server.stop() }
+        let producer = try server.client()
+        // Small nodes (a snapshot of ~50 KB, each round ~50 KB more per stream).
+        let ids = try registerFleet(producer, count: 300, metadata: ServiceMetadata(region: "r"))
+        let streams = try (0..<12).map { _ in try HTTPTestClient(port: server.httpPort, receiveBuffer: 4096) }
+        for stream in streams { stream.send("GET /api/v1/watch HTTP/1.1\r\nHost: t\r\n\r\n") }
+        try eventually("the streams to start") { server.server.stats().watchers == streams.count }
+
+        var round = 0
+        try eventually(timeout: 20, "the streams' queues counted in the total") {
+            round += 1
+            try flipHealth(producer, ids, round: round)
+            return server.server.stats().outboundBytes >= budget
+        }
+        // Over the budget each stream keeps what it has queued and takes nothing more: the core
+        // coalesces its updates. Without the budget they would go on to 256 KiB each.
+        for _ in 0..<20 {
+            round += 1
+            try flipHealth(producer, ids, round: round)
+        }
+        _ = try producer.unary(.getTopologyRequest(GetTopologyRequest()))  // the flips above were all read
+        let stats = server.server.stats()
+        XCTAssertLessThan(stats.outboundBytes, 2 * budget, "the streams went on queueing past the total budget")
+        XCTAssertEqual(stats.watchers, streams.count, "the streams are kept, not closed")
+        withExtendedLifetime(streams) {}
     }
 
     func testMemoryIsGivenBackWhenStalledWatchersClose() throws {
