@@ -69,7 +69,8 @@ extension Server {
         }
         runHTTPTimers(now: now)
         runGRPCTimers(now: now)
-        if memoryReturn.trimIfDue(nowMs: now, heapFreeBytes: MemoryReturn.heapFreeBytes, trim: { _ = topology_malloc_trim() }) {
+        if memoryReturn.trimIfDue(nowMs: now, residentBytes: ServerMetrics.residentMemoryBytes, heapFreeBytes: MemoryReturn.heapFreeBytes,
+                                  trim: { _ = topology_malloc_trim() }) {
             localStats.memoryTrims += 1
         }
     }

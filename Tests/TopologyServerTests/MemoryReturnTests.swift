@@ -1,27 +1,28 @@
 @testable import TopologyServer
 import XCTest
 
-/// The rule of `MemoryReturn`, with the allocator's free bytes and the trim played by the test.
+/// The rule of `MemoryReturn`, with the process's memory and the trim played by the test.
 final class MemoryReturnTests: XCTestCase {
     static let mib = 1 << 20
 
-    /// A pretend allocator: free bytes the test sets; a trim leaves `keptAfterTrim` of them counted
-    /// as free (glibc counts the pages it gave back inside the heap as free chunks still).
-    struct Heap {
+    /// A pretend process: what is resident, and what the allocator counts as free. A trim gives
+    /// back the free pages (the resident set drops by `returnedByTrim`) but glibc still counts them
+    /// as free chunks, so `free` does not move.
+    struct Process {
+        var resident = 0
         var free = 0
-        var keptAfterTrim = 0
+        var returnedByTrim = 0
         var trims = 0
     }
 
-    private func check(_ policy: inout MemoryReturn, _ heap: inout Heap, atMs now: Int64) -> Bool {
-        let freeNow = heap.free
+    private func look(_ policy: inout MemoryReturn, _ process: inout Process, atMs now: Int64) -> Bool {
+        let before = process
         var trimmed = false
-        let result = policy.trimIfDue(nowMs: now, heapFreeBytes: { trimmed ? heap.keptAfterTrim : freeNow }, trim: {
-            trimmed = true
-        })
+        let result = policy.trimIfDue(nowMs: now, residentBytes: { trimmed ? before.resident - before.returnedByTrim : before.resident },
+                                      heapFreeBytes: { before.free }, trim: { trimmed = true })
         if trimmed {
-            heap.trims += 1
-            heap.free = heap.keptAfterTrim
+            process.trims += 1
+            process.resident -= process.returnedByTrim
         }
         XCTAssertEqual(result, trimmed)
         return result
@@ -29,42 +30,59 @@ final class MemoryReturnTests: XCTestCase {
 
     func testMemoryFreedWithoutAnyConnectionClosingIsTrimmedWithinAnInterval() {
         var policy = MemoryReturn()
-        var heap = Heap(free: 1 * Self.mib, keptAfterTrim: 1 * Self.mib)
-        XCTAssertFalse(check(&policy, &heap, atMs: 0), "nothing was freed yet")
-        heap.free = 300 * Self.mib  // large replies written out, snapshots dropped: no close at all
-        XCTAssertFalse(check(&policy, &heap, atMs: 500), "at most one look per interval")
-        XCTAssertTrue(check(&policy, &heap, atMs: 1_000))
-        XCTAssertEqual(heap.trims, 1)
+        var process = Process(resident: 30 * Self.mib, free: 1 * Self.mib)
+        XCTAssertFalse(look(&policy, &process, atMs: 0), "nothing grew yet")
+        // Large replies written out, snapshots dropped: no connection closed at all.
+        process = Process(resident: 330 * Self.mib, free: 300 * Self.mib, returnedByTrim: 295 * Self.mib)
+        XCTAssertFalse(look(&policy, &process, atMs: 500), "at most one look per interval")
+        XCTAssertTrue(look(&policy, &process, atMs: 1_000))
+        XCTAssertEqual(process.resident, 35 * Self.mib)
+        XCTAssertFalse(look(&policy, &process, atMs: 2_000), "nothing more to give back")
+        XCTAssertEqual(process.trims, 1)
     }
 
-    func testWhatIsFreedAfterATrimIsTrimmedAtTheNextLook() {
+    func testABurstThatReusesTrimmedPagesAndFreesThemAgainIsTrimmedAgain() {
         var policy = MemoryReturn()
-        var heap = Heap(free: 0, keptAfterTrim: 40 * Self.mib)
-        _ = check(&policy, &heap, atMs: 0)
-        heap.free = 100 * Self.mib
-        XCTAssertTrue(check(&policy, &heap, atMs: 1_000))
-        // The trim left 40 MiB counted as free; the rest of the burst is freed after it.
-        heap.free = 40 * Self.mib + 150 * Self.mib
-        heap.keptAfterTrim = 40 * Self.mib
-        XCTAssertTrue(check(&policy, &heap, atMs: 2_000), "the last release of a burst is given back too")
-        XCTAssertEqual(heap.trims, 2)
+        var process = Process(resident: 30 * Self.mib, free: 1 * Self.mib)
+        _ = look(&policy, &process, atMs: 0)
+        process = Process(resident: 330 * Self.mib, free: 300 * Self.mib, returnedByTrim: 295 * Self.mib)
+        XCTAssertTrue(look(&policy, &process, atMs: 1_000))
+        // Between two looks the next burst takes those pages again and frees them: the allocator's
+        // free bytes end where they were, the pages are resident again.
+        process.resident = 330 * Self.mib
+        XCTAssertTrue(look(&policy, &process, atMs: 2_000), "the second burst is given back too")
+        XCTAssertEqual(process.trims, 2)
     }
 
-    func testNoTrimWhileTheFreeMemoryDoesNotGrow() {
+    func testNoTrimWhileWhatGrewIsInUse() {
         var policy = MemoryReturn()
-        var heap = Heap(free: 0, keptAfterTrim: 10 * Self.mib)
-        _ = check(&policy, &heap, atMs: 0)
-        heap.free = 50 * Self.mib
-        XCTAssertTrue(check(&policy, &heap, atMs: 1_000))
-        for second in 2...10 {
-            heap.free = 10 * Self.mib + 3 * Self.mib  // steady churn under the threshold
-            XCTAssertFalse(check(&policy, &heap, atMs: Int64(second) * 1_000))
+        var process = Process(resident: 30 * Self.mib, free: 1 * Self.mib, returnedByTrim: 0)
+        _ = look(&policy, &process, atMs: 0)
+        for second in 1...10 {
+            process.resident += 10 * Self.mib  // a growing topology: in use, nothing free to give
+            XCTAssertFalse(look(&policy, &process, atMs: Int64(second) * 1_000))
         }
-        // Memory reused (free falls), then freed again: measured from the lowest point.
-        heap.free = 2 * Self.mib
-        XCTAssertFalse(check(&policy, &heap, atMs: 11_000))
-        heap.free = 7 * Self.mib
-        XCTAssertTrue(check(&policy, &heap, atMs: 12_000))
-        XCTAssertEqual(heap.trims, 2)
+        // Part of it is freed: the next look trims, and the floor is what is left.
+        process.free = 50 * Self.mib
+        process.returnedByTrim = 40 * Self.mib
+        XCTAssertTrue(look(&policy, &process, atMs: 11_000), "grown 100 MiB since the first look, 50 MiB free")
+        XCTAssertEqual(process.resident, 90 * Self.mib)
+        XCTAssertFalse(look(&policy, &process, atMs: 12_000), "the floor is where the trim left it")
+        XCTAssertEqual(process.trims, 1)
+    }
+
+    func testWhatIsFreedAfterATrimUnderLoadIsTrimmedAtTheNextLook() {
+        var policy = MemoryReturn()
+        var process = Process(resident: 30 * Self.mib, free: 1 * Self.mib)
+        _ = look(&policy, &process, atMs: 0)
+        // Watchers' queues fill: a trim under load gives back little and sets the floors high.
+        process = Process(resident: 150 * Self.mib, free: 6 * Self.mib, returnedByTrim: 5 * Self.mib)
+        XCTAssertTrue(look(&policy, &process, atMs: 1_000))
+        // They close: 100 MiB freed, all of it already resident, so the resident set stays.
+        process.free += 100 * Self.mib
+        process.returnedByTrim = 100 * Self.mib
+        XCTAssertTrue(look(&policy, &process, atMs: 2_000), "the frees after the trim are given back")
+        XCTAssertEqual(process.resident, 45 * Self.mib)
+        XCTAssertEqual(process.trims, 2)
     }
 }
