@@ -76,3 +76,9 @@ int topology_signals_unblock(void) {
 }
 
 int topology_malloc_trim(void) { return malloc_trim(0); }
+
+void topology_heap_bytes(size_t *in_use, size_t *free_kept) {
+    struct mallinfo2 info = mallinfo2();
+    *in_use = info.uordblks + info.hblkhd;
+    *free_kept = info.fordblks;
+}

@@ -329,19 +329,13 @@ extension Topology {
         }
     }
 
-    /// A change watchers may see late: published now if the throttle period since the node's last
-    /// update is over, else once it is.
+    /// A change watchers may see late: published by the node's refresh timer once the throttle
+    /// period since its last update is over. Never from the heartbeat itself, even when that
+    /// period is over: one read may bring thousands of heartbeats, each refresh goes to every
+    /// watcher, and timers fire within `advance`'s fan-out budget.
     mutating func refreshLater(_ slot: Int32, now: Int64) {
         let index = Int(slot)
-        let due = nodes[index].lastPublishedMs + nodes[index].throttleMs
-        if now >= due {
-            // Name, state and metadata never wait for the throttle, so the view is unchanged.
-            nodes[index].lastPublishedMs = now
-            nodes[index].refreshPending = false
-            let view = FilterView(nodes[index].wire)
-            publish(.nodeUpdated, node: nodes[index].wire, before: view, after: view, now: now)
-            return
-        }
+        let due = max(now, nodes[index].lastPublishedMs + nodes[index].throttleMs)
         nodes[index].refreshPending = true
         if due < nodes[index].refreshScheduledAt {
             nodes[index].refreshScheduledAt = due
@@ -355,7 +349,16 @@ extension Topology {
             nodes[index].refreshScheduledAt == entry.time
         else { return }
         nodes[index].refreshScheduledAt = .max
-        if nodes[index].refreshPending { refreshLater(Int32(index), now: now) }
+        guard nodes[index].refreshPending else { return }
+        guard now >= nodes[index].lastPublishedMs + nodes[index].throttleMs else {
+            refreshLater(Int32(index), now: now)  // published since it was scheduled: the period starts over
+            return
+        }
+        // Name, state and metadata never wait for the throttle, so the view is unchanged.
+        nodes[index].lastPublishedMs = now
+        nodes[index].refreshPending = false
+        let view = FilterView(nodes[index].wire)
+        publish(.nodeUpdated, node: nodes[index].wire, before: view, after: view, now: now)
     }
 
     /// Makes sure the node has a liveness timer no later than its next transition.

@@ -29,10 +29,18 @@ extension Topology {
     /// `now`). Liveness deadlines fire only up to it: a busy caller that has not yet read the
     /// heartbeat a service sent before its deadline must not declare it STALE or DEAD. Other timers
     /// (activity flushes, throttled refreshes, watch progress) fire up to `now`.
-    public mutating func advance(to now: Int64, inputReadThrough: Int64? = nil) -> [TopologyEvent] {
+    ///
+    /// `fanOutBudget`: each update published is offered to every watcher, so with thousands of
+    /// watchers a burst of due timers (2,000 throttled refreshes at once) is seconds of work. Once
+    /// the timers fired in this call have visited this many watcher slots (`fanOutWork`), the rest
+    /// stay due, in order, for the next call (`nextDeadline` is then already past): the caller
+    /// reads its input and lets watchers take their updates in between. A timer fires later, never
+    /// earlier, so a liveness deadline held back this way errs on the side of the service.
+    public mutating func advance(to now: Int64, inputReadThrough: Int64? = nil, fanOutBudget: Int = .max) -> [TopologyEvent] {
         let now = observe(now)
         let live = min(now, inputReadThrough ?? now) - forgivenStallMs
-        while let entry = livenessTimers.first, entry.time <= live {
+        let workLimit = fanOutBudget >= Int.max - fanOutWork ? Int.max : fanOutWork + fanOutBudget
+        while fanOutWork < workLimit, let entry = livenessTimers.first, entry.time <= live {
             _ = livenessTimers.popFirst()
             if entry.ref & edgeTimerBit != 0 {
                 fireEdge(entry, live: live, now: now)
@@ -40,8 +48,8 @@ extension Topology {
                 fireNodeLiveness(entry, live: live, now: now)
             }
         }
-        if let due = flushAt, due <= now { flush(now: now) }
-        while let entry = realTimers.first, entry.time <= now {
+        if fanOutWork < workLimit, let due = flushAt, due <= now { flush(now: now) }
+        while fanOutWork < workLimit, let entry = realTimers.first, entry.time <= now {
             _ = realTimers.popFirst()
             if entry.ref & watcherTimerBit != 0 {
                 fireProgress(entry, now: now)

@@ -412,6 +412,7 @@ extension Topology {
             }
         }
         guard liveWatcherCount > 0 else { return }
+        fanOutWork += watchers.count
         let policy = bufferPolicy
         for index in watchers.indices {
             // One in-place access per watcher: the fan-out is the hot loop with many watchers.

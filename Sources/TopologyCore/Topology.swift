@@ -59,6 +59,9 @@ public struct Topology {
     var freeWatchers: [Int32] = []
     var liveWatcherCount = 0
     var readyWatchers: [WatcherID] = []
+    /// Watcher slots visited by `publish` so far (each update is offered to every slot): the work
+    /// that `advance(to:inputReadThrough:fanOutBudget:)` bounds.
+    public internal(set) var fanOutWork = 0
 
     // What happened, for operators (`eventLog`).
     var events: ServiceEventLog

@@ -11,6 +11,8 @@ protocol OutboundQueue: AnyObject {
     var waitingForWritable: Bool { get set }
     /// In the server's list of queues to write at the end of this wake-up.
     var scheduledForFlush: Bool { get set }
+    /// `pendingBytes` as last counted in the server's total (`Server.countPending`).
+    var countedPendingBytes: Int { get set }
 }
 
 /// The queues to write at the end of a wake-up, each once, in the order they were scheduled.

@@ -49,8 +49,7 @@ extension Server {
         if connection.pendingBytes < connection.countedPendingBytes || connection.pendingBytes == 0 {
             connection.lastWriteProgressMs = now
         }
-        outboundBytesTotal += connection.pendingBytes - connection.countedPendingBytes
-        connection.countedPendingBytes = connection.pendingBytes
+        countPending(connection)
         localStats.maxConnectionOutboundBytes = max(localStats.maxConnectionOutboundBytes, connection.pendingBytes)
         if interestChanged { updateInterest(connection) }
         if connection.closing {
@@ -62,6 +61,13 @@ extension Server {
             retryWatchers.append(contentsOf: connection.blockedWatchers)
             connection.blockedWatchers.removeAll()
         }
+    }
+
+    /// Brings the total of queued output (`--max-total-outbound-bytes`) up to date with one queue,
+    /// a frames connection or an HTTP one (an event stream).
+    func countPending(_ queue: some OutboundQueue) {
+        outboundBytesTotal += queue.pendingBytes - queue.countedPendingBytes
+        queue.countedPendingBytes = queue.pendingBytes
     }
 
     /// Stops reading; the connection is closed once its queue is written, or after a grace period.
@@ -79,7 +85,6 @@ extension Server {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
         outboundBytesTotal -= connection.countedPendingBytes
         inputHorizon.connectionCaughtUp(connection.id)
-        memoryReturn.released(connection.outbound.capacity)
         endCalls(connection)
         closingConnections.remove(connection.id)
         epoll?.remove(connection.fd)

@@ -1,3 +1,4 @@
+import CTopologyShims
 import TopologyCore
 import TopologyProtocol
 
@@ -38,7 +39,9 @@ extension Server {
                 "connections_behind": String(inputHorizon.connectionsBehind),
             ])
         }
-        let events = topology.advance(to: now, inputReadThrough: horizon)
+        let workBefore = topology.fanOutWork
+        let events = topology.advance(to: now, inputReadThrough: horizon, fanOutBudget: fanOutLeftThisTurn)
+        fanOutLeftThisTurn = max(0, fanOutLeftThisTurn - (topology.fanOutWork - workBefore))
         if let due {
             // Measured when advance has returned: every transition it made took effect by now, and
             // none of them was due before `due`.
@@ -66,10 +69,21 @@ extension Server {
         }
         runHTTPTimers(now: now)
         runGRPCTimers(now: now)
-        memoryReturn.trimIfDue(nowMs: now)
+        // Idle buffers first, so that the trim that may follow gives their memory back too.
         releaseIdleBuffers(now: now)
+        if memoryReturn.trimIfDue(nowMs: now, residentBytes: ServerMetrics.residentMemoryBytes, heapFreeBytes: MemoryReturn.heapFreeBytes,
+                                  trim: { _ = topology_malloc_trim() }) {
+            localStats.memoryTrims += 1
+        }
     }
 
     /// A hold whose lag reached this is logged (shorter ones are counted only).
     static let logHoldsFromLagMs: Int64 = 100
+
+    /// Watcher slots the core's timers may visit per loop turn (`Topology.advance(fanOutBudget:)`),
+    /// some 5 to 50 ms of work: 5 updates published to 5,000 watchers, 50 to 500. With 2,000
+    /// services whose throttled refreshes fell due together and 5,000 watchers, firing them all at
+    /// once held the loop for 15 to 24 s (measured, docs/reliability.md): heartbeats went unread,
+    /// and every watcher's buffer overflowed and was coalesced, since none could take its updates.
+    static let fanOutPerTurn = 25_000
 }

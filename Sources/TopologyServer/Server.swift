@@ -26,6 +26,8 @@ public struct ServerStats: Sendable, Equatable {
     public var fastPathHeartbeats = 0
     /// Replies encoded off the loop thread (`ReplyEncoder`).
     public var offLoopReplies = 0
+    /// Times free memory was given back to the system (`MemoryReturn`).
+    public var memoryTrims = 0
 }
 
 /// The TCP server: one thread runs an epoll loop that owns the `Topology`, every socket and every
@@ -93,6 +95,8 @@ public final class Server: @unchecked Sendable {
     /// How far input has been read: liveness deadlines fire only up to it.
     var inputHorizon: InputHorizon
     var memoryReturn = MemoryReturn()
+    /// What is left of `Server.fanOutPerTurn` in this turn of the loop.
+    var fanOutLeftThisTurn = Server.fanOutPerTurn
 
     // The HTTP listener (HTTP/Server+HTTP.swift).
     var httpListener: Int32 = -1
@@ -221,6 +225,7 @@ public final class Server: @unchecked Sendable {
         var readyData = [UInt64](repeating: 0, count: capacity)
         var readyEvents = [UInt32](repeating: 0, count: capacity)
         while true {
+            fanOutLeftThisTurn = Server.fanOutPerTurn
             var now = clock.nowMs()
             let deadline = nextWakeupMs(now: now)
             let timeout: Int32 = deadline.map { Int32(clamping: max(0, $0 - now)) } ?? -1
@@ -432,10 +437,11 @@ public final class Server: @unchecked Sendable {
     }
 
     /// Keeps timers on time while a wake-up has much input to get through: every 64 frames (and
-    /// between connections), a due core deadline is served before reading on.
+    /// between connections), a due core deadline is served before reading on, while this turn's
+    /// fan-out budget lasts (timers it left due wait for the next turn, after watch delivery).
     func runTimersIfDue() {
         framesSinceTimerCheck = 0
-        guard let due = topology.nextDeadline else { return }
+        guard fanOutLeftThisTurn > 0, let due = topology.nextDeadline else { return }
         let now = clock.nowMs()
         if due <= now { runTimers(now: now) }
     }

@@ -74,6 +74,47 @@ final class TimeGuardTests: XCTestCase {
                        "advance was called on time: holding is not a stall")
     }
 
+    /// A burst of due refreshes with many watchers is served in slices: a call stops once its
+    /// timers have visited `fanOutBudget` watcher slots, the rest stay due, in order, and nothing
+    /// is lost or fired early.
+    func testFanOutBudgetLeavesTheRestOfTheDueTimersForTheNextCall() {
+        var configuration = TopologyConfiguration()
+        configuration.nodeUpdateJitterPercent = 0
+        configuration.heartbeatIntervalMs = 60_000  // nobody's liveness moves during the test
+        configuration.progressIntervalMs = 60_000
+        var h = Harness(configuration)
+        let ids = (0..<20).map { h.registerAndHeartbeat("svc-\($0)") }
+        let watchers = (0..<10).map { _ in h.watch() }
+        for watcher in watchers { _ = h.takeAll(watcher) }
+        let firstPublish = h.now
+        h.advance(by: 1_000)
+        for id in ids { h.heartbeat(id) }  // each now owes its watchers one throttled refresh
+        h.advance(to: firstPublish + 4_999)
+        let due = firstPublish + 5_000
+        let revisionBefore = h.topology.revision
+
+        // 10 watcher slots per update published: a budget of 30 lets 3 refreshes out per call.
+        h.events += h.topology.advance(to: due, fanOutBudget: 30)
+        XCTAssertEqual(h.topology.revision - revisionBefore, 3)
+        XCTAssertEqual(h.topology.nextDeadline, due, "the rest stays due")
+        h.events += h.topology.advance(to: due, fanOutBudget: 0)
+        XCTAssertEqual(h.topology.revision - revisionBefore, 3, "a spent budget fires nothing")
+        h.events += h.topology.advance(to: due + 1, fanOutBudget: 30)
+        XCTAssertEqual(h.topology.revision - revisionBefore, 6)
+        h.events += h.topology.advance(to: due + 2)
+        XCTAssertEqual(h.topology.revision - revisionBefore, 20, "every service refreshed once")
+        XCTAssertGreaterThan(h.topology.nextDeadline ?? .max, due + 2, "nothing left due")
+
+        for watcher in watchers {
+            let updates = h.takeAll(watcher)
+            XCTAssertEqual(types(updates), Array(repeating: .nodeUpdated, count: 20))
+            XCTAssertEqual(Set(updates.map { $0.node!.serviceId }), Set(ids))
+            XCTAssertEqual(updates.map(\.revision), Array((revisionBefore + 1)...(revisionBefore + 20)))
+        }
+        XCTAssertFalse(h.events.contains { if case .stallDetected = $0 { true } else { false } },
+                       "deferred timers called back at once are not a stall")
+    }
+
     func testJumpWithinOneIntervalIsNotAStall() {
         var h = Harness()
         let id = h.registerAndHeartbeat("a")
@@ -131,6 +172,7 @@ final class TimeGuardTests: XCTestCase {
             _ = h.take(watcher)
         }
         XCTAssertEqual(h.state(id), .idle, "ACTIVE lasts 0 ms with idle timeout 0")
+        h.advance(by: 0)  // the last heartbeat's refresh: its timer is due at once with a throttle of 0
         let deadline = h.topology.nextDeadline!
         XCTAssertGreaterThan(deadline, h.now, "nothing left due now")
     }

@@ -182,7 +182,7 @@ final class WatchTests: XCTestCase {
         configuration.watchBufferLimit = 8
         configuration.resyncIntervalMs = 0  // the rule alone; see the next test for the interval
         configuration.heartbeatIntervalMs = 1_000_000
-        configuration.nodeUpdateThrottleMs = 0  // every heartbeat publishes
+        configuration.nodeUpdateThrottleMs = 0  // every heartbeat's refresh is published, by its timer
         var h = Harness(configuration)
         let ids = (0..<3).map { h.register("s\($0)") }
         let slow = h.watch()
@@ -194,6 +194,7 @@ final class WatchTests: XCTestCase {
         // 3 nodes updated over and over: coalescing keeps the slow buffer at <= 8 without a resync.
         for round in 0..<20 {
             for id in ids { h.heartbeat(id, metrics: ServiceMetrics(cpuPercent: Double(round), memoryBytes: 0)) }
+            h.advance(by: 1)
             XCTAssertNil(fastView.apply(h.take(fast)))
             XCTAssertLessThanOrEqual(h.topology.pendingUpdateCount(for: slow), 8)
         }

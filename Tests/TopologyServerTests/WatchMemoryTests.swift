@@ -7,10 +7,10 @@ import XCTest
 final class WatchMemoryTests: XCTestCase {
     static let mib = 1 << 20
 
-    /// Registers `count` services with ~1 KB of metadata each; returns their ids.
-    private func registerFleet(_ client: TestClient, count: Int) throws -> [String] {
+    /// Registers `count` services (by default with ~1 KB of metadata each); returns their ids.
+    private func registerFleet(_ client: TestClient, count: Int, metadata: ServiceMetadata = bulkyMetadata(bytesPerField: 200)) throws -> [String] {
         let names = (0..<count).map { "svc-\($0)" }
-        return try client.pipelined(client.registrations(names, metadata: bulkyMetadata(bytesPerField: 200))).map { reply in
+        return try client.pipelined(client.registrations(names, metadata: metadata)).map { reply in
             guard case .registerServiceResponse(let response)? = reply.message, let id = response.handle?.serviceId else {
                 throw TestTimeout(description: "registration failed: \(reply.jsonString())")
             }
@@ -60,6 +60,43 @@ final class WatchMemoryTests: XCTestCase {
         withExtendedLifetime(deaf) {}
     }
 
+    /// Event streams (SSE, and Connect's WatchTopology, which streams through the same session) on
+    /// the HTTP port count in `--max-total-outbound-bytes` like the frames watchers: once the total
+    /// is spent, a stream takes no more updates while anything is queued for it.
+    func testEventStreamsCountInTheTotalBudget() throws {
+        let budget = 1 << 20
+        let server = try httpServer {
+            $0.topology.heartbeatIntervalMs = 60_000
+            $0.maxOutboundBytes = 512 * 1024   // each stream alone may queue 256 KiB: 3 MiB for the twelve
+            $0.maxTotalOutboundBytes = budget
+        }
+        defer { server.stop() }
+        let producer = try server.client()
+        // Small nodes (a snapshot of ~50 KB, each round ~50 KB more per stream).
+        let ids = try registerFleet(producer, count: 300, metadata: ServiceMetadata(region: "r"))
+        let streams = try (0..<12).map { _ in try HTTPTestClient(port: server.httpPort, receiveBuffer: 4096) }
+        for stream in streams { stream.send("GET /api/v1/watch HTTP/1.1\r\nHost: t\r\n\r\n") }
+        try eventually("the streams to start") { server.server.stats().watchers == streams.count }
+
+        var round = 0
+        try eventually(timeout: 20, "the streams' queues counted in the total") {
+            round += 1
+            try flipHealth(producer, ids, round: round)
+            return server.server.stats().outboundBytes >= budget
+        }
+        // Over the budget each stream keeps what it has queued and takes nothing more: the core
+        // coalesces its updates. Without the budget they would go on to 256 KiB each.
+        for _ in 0..<20 {
+            round += 1
+            try flipHealth(producer, ids, round: round)
+        }
+        _ = try producer.unary(.getTopologyRequest(GetTopologyRequest()))  // the flips above were all read
+        let stats = server.server.stats()
+        XCTAssertLessThan(stats.outboundBytes, 2 * budget, "the streams went on queueing past the total budget")
+        XCTAssertEqual(stats.watchers, streams.count, "the streams are kept, not closed")
+        withExtendedLifetime(streams) {}
+    }
+
     func testMemoryIsGivenBackWhenStalledWatchersClose() throws {
         let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
         defer { server.stop() }
@@ -95,5 +132,35 @@ final class WatchMemoryTests: XCTestCase {
         print("stalled watchers: baseline \(baseline / Self.mib) MiB, peak \(peak / Self.mib) MiB, after \(after / Self.mib) MiB")
         XCTAssertGreaterThan(peak - baseline, 20 * Self.mib, "the watchers did not make the server hold memory: the test proves nothing")
         XCTAssertLessThan(after - baseline, (peak - baseline) / 5, "memory kept after the watchers closed")
+    }
+
+    /// Memory freed while every connection stays open (large replies written out) is given back
+    /// too: `MemoryReturn` measures what the allocator keeps free instead of counting closes.
+    func testMemoryFreedWithoutAnyConnectionClosingIsGivenBack() throws {
+        let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
+        defer { server.stop() }
+        let producer = try server.client()
+        let ids = try registerFleet(producer, count: 2_000)  // a GetTopology reply of ~3 MB
+        let reader = try server.client()
+        let baseline = residentBytes()
+        let trimsBefore = server.server.stats().memoryTrims
+        var peak = 0, after = 0
+        // Twice, as above: the second time glibc serves the large buffers from its heap.
+        for _ in 0..<2 {
+            let requests = (0..<12).map { _ in Frame(callId: reader.newCallID(), message: .getTopologyRequest(GetTopologyRequest())) }
+            let replies = try reader.pipelined(requests)
+            XCTAssertEqual(replies.count, 12)
+            peak = max(peak, residentBytes())
+        }
+        try? eventually(timeout: 3, "memory given back") {
+            try flipHealth(producer, ids, round: 1)  // wakes the loop, whose timers look at the heap
+            after = residentBytes()
+            return after - baseline < (peak - baseline) / 5
+        }
+        print("large replies: baseline \(baseline / Self.mib) MiB, peak \(peak / Self.mib) MiB, after \(after / Self.mib) MiB")
+        XCTAssertEqual(server.server.stats().connections, 2, "no connection closed")
+        XCTAssertGreaterThan(peak - baseline, 20 * Self.mib, "the replies did not make the process hold memory: the test proves nothing")
+        XCTAssertGreaterThan(server.server.stats().memoryTrims, trimsBefore)
+        XCTAssertLessThan(after - baseline, (peak - baseline) / 5, "memory kept after the replies were written and read")
     }
 }

@@ -4,6 +4,7 @@
 // syscall wrapper. As in SwiftNIO's CNIOLinux, nothing here keeps state.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// epoll_create1(EPOLL_CLOEXEC).
@@ -43,6 +44,10 @@ int topology_signals_unblock(void);
 
 /// malloc_trim(0): gives free heap memory of every arena back to the system. 1 if some was.
 int topology_malloc_trim(void);
+
+/// The C allocator's bytes over all arenas (mallinfo2): in use by the program (heap and mmapped
+/// chunks), and free but kept by the allocator.
+void topology_heap_bytes(size_t *in_use, size_t *free_kept);
 
 enum {
     TOPOLOGY_EPOLLIN = 0x001,

@@ -49,6 +49,12 @@ public struct HTTPEnvironment {
     public var sseCommentIntervalMs: Int64
     /// A connection's queue bound (`--max-outbound-bytes`); watch updates stop at half of it.
     public var maxOutboundBytes: Int
+    /// The server's budget for the output queued on all its connections (`--max-total-outbound-bytes`)
+    /// is spent: an event stream takes no more updates while anything is queued for it (the core
+    /// keeps and coalesces them), as the frames watchers do.
+    public var outboundBudgetSpent = false
+    /// The queued bytes at which an event stream stops taking watch updates.
+    var watchQueueBound: Int { outboundBudgetSpent ? 1 : maxOutboundBytes / 2 }
     /// How long a closing connection may take to read what is queued and close its side.
     public var closeGraceMs: Int64
     /// A response of at least this many nodes and edges is encoded off the loop.

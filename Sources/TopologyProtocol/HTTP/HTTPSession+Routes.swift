@@ -150,7 +150,7 @@ extension HTTPSession {
     public mutating func deliverUpdates(_ env: HTTPEnvironment, topology: inout Topology, cache: inout WatchEncodingCache,
                                         _ out: inout HTTPOutput) {
         guard case .streaming(let watcher) = phase, encoding == nil else { return }
-        let bound = env.maxOutboundBytes / 2
+        let bound = env.watchQueueBound
         let epoch = env.serverEpoch
         while true {
             if out.pendingBytes >= bound {

@@ -227,7 +227,7 @@ public struct HTTPSession {
         case .closing:
             guard pendingBytes == 0, encoding == nil else { return .nothing }
             return peerClosed ? .close : .shutDownWriting
-        case .streaming(let watcher) where watcherBlocked && pendingBytes < env.maxOutboundBytes / 2:
+        case .streaming(let watcher) where watcherBlocked && pendingBytes < env.watchQueueBound:
             watcherBlocked = false
             return .deliverUpdates(watcher)
         default:

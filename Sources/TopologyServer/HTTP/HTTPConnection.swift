@@ -10,6 +10,7 @@ final class HTTPConnection: OutboundQueue {
     var writeIndex = 0
     var waitingForWritable = false
     var scheduledForFlush = false
+    var countedPendingBytes = 0
     /// The epoll events registered for the socket.
     var registeredEvents: UInt32
 

@@ -84,6 +84,7 @@ extension Server {
                         shuttingDown: shutdownDeadlineMs != nil, dashboardPage: DashboardPage.bytes,
                         renderMetrics: { [unowned self] in renderMetrics(now: $0, topology: $1, metrics: $2) }, log: dispatcher.log)
         environment.framesAddress = boundAddress?.description
+        environment.outboundBudgetSpent = outboundBytesTotal >= configuration.maxTotalOutboundBytes
         return environment
     }
 
@@ -95,6 +96,8 @@ extension Server {
         let queuedBefore = out.outbound.count
         body(&connection.session, httpEnvironment(), &out)
         swap(&out.outbound, &connection.outbound)
+        // Counted at once, not at the next write: the next stream of the same round sees the total.
+        countPending(connection)
         for action in out.actions {
             switch action {
             case .closeNow(let reason):
@@ -160,6 +163,7 @@ extension Server {
             closeHTTPNow(connection, reason: "write error")
             return
         }
+        countPending(connection)
         switch connection.session.wrote(pendingBytes: connection.pendingBytes, httpEnvironment()) {
         case .nothing:
             break
@@ -176,7 +180,7 @@ extension Server {
 
     func closeHTTPNow(_ connection: HTTPConnection, reason: String) {
         guard httpConnections.removeValue(forKey: connection.id) != nil else { return }
-        memoryReturn.released(connection.outbound.capacity)
+        outboundBytesTotal -= connection.countedPendingBytes
         if let watcher = connection.session.end(topology: &topology) { sseWatchers[watcher] = nil }
         epoll?.remove(connection.fd)
         Sockets.close(connection.fd)

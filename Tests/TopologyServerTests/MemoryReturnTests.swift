@@ -1,0 +1,88 @@
+@testable import TopologyServer
+import XCTest
+
+/// The rule of `MemoryReturn`, with the process's memory and the trim played by the test.
+final class MemoryReturnTests: XCTestCase {
+    static let mib = 1 << 20
+
+    /// A pretend process: what is resident, and what the allocator counts as free. A trim gives
+    /// back the free pages (the resident set drops by `returnedByTrim`) but glibc still counts them
+    /// as free chunks, so `free` does not move.
+    struct Process {
+        var resident = 0
+        var free = 0
+        var returnedByTrim = 0
+        var trims = 0
+    }
+
+    private func look(_ policy: inout MemoryReturn, _ process: inout Process, atMs now: Int64) -> Bool {
+        let before = process
+        var trimmed = false
+        let result = policy.trimIfDue(nowMs: now, residentBytes: { trimmed ? before.resident - before.returnedByTrim : before.resident },
+                                      heapFreeBytes: { before.free }, trim: { trimmed = true })
+        if trimmed {
+            process.trims += 1
+            process.resident -= process.returnedByTrim
+        }
+        XCTAssertEqual(result, trimmed)
+        return result
+    }
+
+    func testMemoryFreedWithoutAnyConnectionClosingIsTrimmedWithinAnInterval() {
+        var policy = MemoryReturn()
+        var process = Process(resident: 30 * Self.mib, free: 1 * Self.mib)
+        XCTAssertFalse(look(&policy, &process, atMs: 0), "nothing grew yet")
+        // Large replies written out, snapshots dropped: no connection closed at all.
+        process = Process(resident: 330 * Self.mib, free: 300 * Self.mib, returnedByTrim: 295 * Self.mib)
+        XCTAssertFalse(look(&policy, &process, atMs: 500), "at most one look per interval")
+        XCTAssertTrue(look(&policy, &process, atMs: 1_000))
+        XCTAssertEqual(process.resident, 35 * Self.mib)
+        XCTAssertFalse(look(&policy, &process, atMs: 2_000), "nothing more to give back")
+        XCTAssertEqual(process.trims, 1)
+    }
+
+    func testABurstThatReusesTrimmedPagesAndFreesThemAgainIsTrimmedAgain() {
+        var policy = MemoryReturn()
+        var process = Process(resident: 30 * Self.mib, free: 1 * Self.mib)
+        _ = look(&policy, &process, atMs: 0)
+        process = Process(resident: 330 * Self.mib, free: 300 * Self.mib, returnedByTrim: 295 * Self.mib)
+        XCTAssertTrue(look(&policy, &process, atMs: 1_000))
+        // Between two looks the next burst takes those pages again and frees them: the allocator's
+        // free bytes end where they were, the pages are resident again.
+        process.resident = 330 * Self.mib
+        XCTAssertTrue(look(&policy, &process, atMs: 2_000), "the second burst is given back too")
+        XCTAssertEqual(process.trims, 2)
+    }
+
+    func testNoTrimWhileWhatGrewIsInUse() {
+        var policy = MemoryReturn()
+        var process = Process(resident: 30 * Self.mib, free: 1 * Self.mib, returnedByTrim: 0)
+        _ = look(&policy, &process, atMs: 0)
+        for second in 1...10 {
+            process.resident += 10 * Self.mib  // a growing topology: in use, nothing free to give
+            XCTAssertFalse(look(&policy, &process, atMs: Int64(second) * 1_000))
+        }
+        // Part of it is freed: the next look trims, and the floor is what is left.
+        process.free = 50 * Self.mib
+        process.returnedByTrim = 40 * Self.mib
+        XCTAssertTrue(look(&policy, &process, atMs: 11_000), "grown 100 MiB since the first look, 50 MiB free")
+        XCTAssertEqual(process.resident, 90 * Self.mib)
+        XCTAssertFalse(look(&policy, &process, atMs: 12_000), "the floor is where the trim left it")
+        XCTAssertEqual(process.trims, 1)
+    }
+
+    func testWhatIsFreedAfterATrimUnderLoadIsTrimmedAtTheNextLook() {
+        var policy = MemoryReturn()
+        var process = Process(resident: 30 * Self.mib, free: 1 * Self.mib)
+        _ = look(&policy, &process, atMs: 0)
+        // Watchers' queues fill: a trim under load gives back little and sets the floors high.
+        process = Process(resident: 150 * Self.mib, free: 6 * Self.mib, returnedByTrim: 5 * Self.mib)
+        XCTAssertTrue(look(&policy, &process, atMs: 1_000))
+        // They close: 100 MiB freed, all of it already resident, so the resident set stays.
+        process.free += 100 * Self.mib
+        process.returnedByTrim = 100 * Self.mib
+        XCTAssertTrue(look(&policy, &process, atMs: 2_000), "the frees after the trim are given back")
+        XCTAssertEqual(process.resident, 45 * Self.mib)
+        XCTAssertEqual(process.trims, 2)
+    }
+}
