@@ -84,6 +84,7 @@ extension Server {
                         shuttingDown: shutdownDeadlineMs != nil, dashboardPage: DashboardPage.bytes,
                         renderMetrics: { [unowned self] in renderMetrics(now: $0, topology: $1, metrics: $2) }, log: dispatcher.log)
         environment.framesAddress = boundAddress?.description
+        environment.history = history
         return environment
     }
 
@@ -229,6 +230,6 @@ extension Server {
             livenessHolds: inputHorizon.holds, maxInputLagMs: inputHorizon.maxLagMs)
         gauges.observedServices = topology.observedServiceCount
         gauges.observedServiceRefusals = topology.observedServiceRefusals
-        return metrics.render(gauges) + renderWebhookMetrics() + (serviceSeries?.render(topology, now: now) ?? "")
+        return metrics.render(gauges) + renderWebhookMetrics() + renderHistoryMetrics() + (serviceSeries?.render(topology, now: now) ?? "")
     }
 }
