@@ -1,7 +1,8 @@
-"""Time travel in headless Chromium (the scrubber of Dashboard/timeline.js, GET /api/v1/history and
-/api/v1/topology?at= behind it): a service whose process is killed with SIGKILL dies on the live
-graph; scrubbed back to before its death the page draws it alive, marked as the past; back to live
-it is gone again. Its screenshot goes to .build/dashboard/time-travel.png; with
+"""Issue 17's done-when line in headless Chromium: a service whose process is killed with SIGKILL
+appears in the timeline, fires a webhook (a receiver on loopback) and shows in the per-service
+series (parsed by prometheus_client); scrubbed back to before its death (the scrubber of
+Dashboard/timeline.js, GET /api/v1/history and /api/v1/topology?at= behind it) the page draws it
+alive, marked as the past; back to live it is gone again. Its screenshot goes to .build/dashboard/time-travel.png; with
 TOPOLOGY_UPDATE_SCREENSHOT=1 also to docs/images/time-travel.png.
 
 Every wait polls what the page or the server shows, within a bound; nothing sleeps for a timer."""
@@ -16,6 +17,8 @@ import urllib.error
 
 from chromium import Browser, nodes
 from dashboard_support import REPO, start_service, stop_process, wait_for
+from test_metrics import scrape, value
+from test_webhooks import Receiver
 
 ROWS_JS = """JSON.stringify(Array.from(document.querySelectorAll('#timeline-list li')).map(li => ({
   type: li.dataset.type, service: li.dataset.service, to: li.dataset.to || '', time: Number(li.dataset.time)})))"""
@@ -48,8 +51,12 @@ def alive_on_page(browser: Browser, name: str) -> dict | None:
 
 
 def test_a_service_killed_with_sigkill_is_drawn_alive_when_scrubbed_back_and_gone_when_live(page) -> None:
+    receiver = Receiver()
     # Samples every 100 ms, so the history holds the graph between the service's start and its death.
-    browser, server, _ = page("--history-interval-ms", "100")
+    # Heartbeats every 500 ms (not the fixture's 200): a survivor starved by a loaded machine for
+    # 600 ms would die too.
+    browser, server, _ = page("--history-interval-ms", "100", "--heartbeat-interval-ms", "500",
+                              "--webhook-url", receiver.url("/dead") + "#events=dead", "--service-series-limit", "100")
     victim = start_service(server, "orders")
     survivor = start_service(server, "billing")
     try:
@@ -59,9 +66,17 @@ def test_a_service_killed_with_sigkill_is_drawn_alive_when_scrubbed_back_and_gon
                  10, "a history sample holding both services")
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(timeout=5)
-        # Heartbeats every 200 ms: STALE after 400 ms of silence, DEAD after 600 ms, then removed.
+        # STALE after 1 s of silence, DEAD after 1.5 s, then removed.
         wait_for(lambda: event(browser, "orders", "removed"), 10, "orders removed in the timeline")
         wait_for(lambda: "orders" not in nodes(browser) and alive_on_page(browser, "billing"), 10, "orders gone from the live graph")
+        wait_for(lambda: receiver.alerts("orders") == ["dead"], 10, "the dead alert at the webhook")
+        samples = wait_for(lambda: (lambda m: m if value(m, "topology_service_deaths_total", service="orders") == 1 else None)(
+            scrape(server)), 10, "the death in the per-service series")
+        # /metrics says what the history holds (scraped and read apart: a sample may come between).
+        held = len(json.loads(server.get("/api/v1/history"))["samples"])
+        assert value(samples, "topology_history_samples") > 0 and value(samples, "topology_history_bytes") > 0
+        assert abs(value(samples, "topology_history_samples") - held) <= 2, (value(samples, "topology_history_samples"), held)
+        assert value(samples, "topology_history_paused") == 0
         stale = event(browser, "orders", "state", "STALE")
         dead = event(browser, "orders", "state", "DEAD")
         assert stale and dead and stale["time"] <= dead["time"], (stale, dead)
@@ -117,3 +132,4 @@ def test_a_service_killed_with_sigkill_is_drawn_alive_when_scrubbed_back_and_gon
     finally:
         stop_process(victim)
         stop_process(survivor)
+        receiver.close()
