@@ -16,7 +16,7 @@ import signal
 import urllib.error
 
 from chromium import Browser, nodes
-from dashboard_support import REPO, start_service, stop_process, wait_for
+from dashboard_support import REPO, Server, start_service, stop_process, wait_for
 from test_metrics import scrape, value
 from test_webhooks import Receiver
 
@@ -133,3 +133,20 @@ def test_a_service_killed_with_sigkill_is_drawn_alive_when_scrubbed_back_and_gon
         stop_process(victim)
         stop_process(survivor)
         receiver.close()
+
+
+def test_with_history_off_at_says_so_and_metrics_hold_no_history_series() -> None:
+    server = Server("--history-minutes", "0")
+    try:
+        index = json.loads(server.get("/api/v1/history"))
+        assert index["startMs"] is None and index["samples"] == [] and index["retentionMs"] == "0", index
+        try:
+            server.get(f"/api/v1/topology?at={index['endMs']}")
+            raise AssertionError("answered with the history off")
+        except urllib.error.HTTPError as error:
+            assert error.code == 404
+            assert json.loads(error.read())["error"].startswith("the history is off (--history-minutes 0)")
+        samples = scrape(server)
+        assert ("TYPE", "topology_history_samples") not in samples and ("TYPE", "topology_revision") in samples
+    finally:
+        server.stop()
