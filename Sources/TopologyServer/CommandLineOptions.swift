@@ -65,7 +65,7 @@ public enum CommandLineOptions {
         Option("--watch-buffer-limit", \.topology.watchBufferLimit, .integer(atLeast: 1), "queued updates per watcher"),
         Option("--max-outbound-bytes", \.maxOutboundBytes, .integer(atLeast: 4096, of: "bytes"), "unread bytes per connection"),
         Option("--max-total-outbound-bytes", \.maxTotalOutboundBytes, .integer(atLeast: 65536, of: "bytes"),
-               "unread bytes of all connections; stalled watchers closed past it"),
+               "all connections' unread bytes"),
         Option("--first-frame-timeout-ms", \.firstFrameTimeoutMs, .milliseconds(min: 1), "first frame deadline"),
         Option("--frame-timeout-ms", \.frameTimeoutMs, .milliseconds(min: 1), "deadline of a begun frame"),
         Option("--tcp-keepalive-ms", \.tcpKeepaliveMs, .keepalive, "TCP keepalive idle time, 0: off"),
@@ -79,11 +79,14 @@ public enum CommandLineOptions {
         Option("--log-level", \.logLevel, .logLevel, "least severe level logged"),
         Option("--event-limit", \.topology.eventLimit, .integer(atLeast: 1), "events kept for /api/v1/events"),
         Option("--edge-failing-error-percent", \.topology.edgeFailingErrorPercent, .integer(1 ... 100),
-               "edge error rate that makes it failing"),
+               "edge error % that makes it failing"),
         Option("--webhook-url", \.addedWebhook, .webhook, "POST alerts here; repeatable (docs/alerting.md)"),
         Option("--webhook-timeout-ms", \.webhookTimeoutMs, .milliseconds(min: 1), "deadline of one webhook attempt"),
         Option("--webhook-queue-limit", \.webhookQueueLimit, .integer(atLeast: 1), "alerts waiting per webhook"),
-        Option("--service-series-limit", \.serviceSeriesLimit, .integer(atLeast: 0), "per-service /metrics series at most, 0: off"),
+        Option("--service-series-limit", \.serviceSeriesLimit, .integer(atLeast: 0), "per-service /metrics series, 0: off"),
+        Option("--history-minutes", \.historyMinutes, .integer(0 ... 1_440), "graph history for ?at=, 0: off"),
+        Option("--history-interval-ms", \.historyIntervalMs, .milliseconds(min: 100), "least gap between history samples"),
+        Option("--history-max-bytes", \.historyMaxBytes, .integer(atLeast: 0, of: "bytes"), "history size at most"),
     ]
 
     /// Parses `arguments` (without the program name) over `environment`.

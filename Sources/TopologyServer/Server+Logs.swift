@@ -91,6 +91,9 @@ extension Server {
             "webhook_timeout_ms": String(c.webhookTimeoutMs),
             "webhook_queue_limit": String(c.webhookQueueLimit),
             "service_series_limit": String(c.serviceSeriesLimit),
+            "history_minutes": String(c.historyMinutes),
+            "history_interval_ms": String(c.historyIntervalMs),
+            "history_max_bytes": String(c.historyMaxBytes),
         ])
     }
 

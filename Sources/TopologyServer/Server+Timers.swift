@@ -3,7 +3,7 @@ import TopologyCore
 import TopologyProtocol
 
 /// Timers: when the loop must wake next, and what it does then (liveness with the input horizon,
-/// frame deadlines, closing connections, HTTP and gRPC deadlines, giving memory back).
+/// frame deadlines, closing connections, HTTP and gRPC deadlines, giving memory back, history samples).
 extension Server {
     func nextWakeupMs(now: Int64) -> Int64? {
         var deadline = topology.nextDeadline
@@ -22,6 +22,8 @@ extension Server {
         if watchUpdatesWaiting { consider(nextWatchRoundMs) }
         if !httpConnections.isEmpty, let http = nextHTTPWakeupMs() { consider(http) }
         if let grpc = nextGRPCDeadlineMs() { consider(grpc) }
+        // Int64.min before the first sample: due at once.
+        if let sample = history.nextDeadline(revision: topology.currentRevision) { consider(max(sample, now)) }
         // A flush scheduled during the last flush (a gRPC connection whose socket took a whole
         // batch of DATA, with more let out by the windows) runs at the next turn: at once, not at
         // the next event, which may never come while the client waits for that DATA.
@@ -69,6 +71,7 @@ extension Server {
         }
         runHTTPTimers(now: now)
         runGRPCTimers(now: now)
+        sampleHistory(now: now)
         // Idle buffers first, so that the trim that may follow gives their memory back too.
         releaseIdleBuffers(now: now)
         if memoryReturn.trimIfDue(nowMs: now, residentBytes: ServerMetrics.residentMemoryBytes, heapFreeBytes: MemoryReturn.heapFreeBytes,

@@ -59,6 +59,10 @@ public final class Server: @unchecked Sendable {
     var webhooks: [WebhookWorker] = []
     /// The per-service series of /metrics, with `--service-series-limit` only.
     var serviceSeries: ServiceSeries?
+    /// Samples of the graph for `GET /api/v1/topology?at=` (`--history-minutes`; Server+History.swift).
+    var history: TopologyHistory
+    /// How long the last history sample took on the loop, for /metrics.
+    var lastHistorySampleNs: Int64 = 0
     /// The sequence number of the last event read for the webhooks and the series.
     var eventCursor: UInt64 = 0
     /// The address actually bound (the port filled in when 0 was asked for).
@@ -154,6 +158,7 @@ public final class Server: @unchecked Sendable {
         self.inputHorizon = InputHorizon(startMs: startedAtMs,
                                          maxHoldMs: configuration.topology.heartbeatIntervalMs * configuration.topology.timeoutMultiplier)
         self.topology = Topology(configuration: configuration.topology, serverEpoch: serverEpoch, now: startedAtMs)
+        self.history = TopologyHistory(limits: configuration.historyLimits)
     }
 
     deinit {

@@ -116,6 +116,17 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var webhookQueueLimit = 1_000
     /// Per-service and per-edge series on /metrics, at most this many; 0: none.
     public var serviceSeriesLimit = 0
+    /// Minutes of the graph's history kept for `GET /api/v1/topology?at=` and the page's scrubber; 0: none.
+    public var historyMinutes = 15
+    /// History samples are at least this far apart (taken when the revision has moved).
+    public var historyIntervalMs: Int64 = 5_000
+    /// The history's size at most (an estimate, `TopologyHistory.estimatedBytes`), oldest dropped first.
+    public var historyMaxBytes = 128 << 20
+
+    /// The history's bounds, from the flags.
+    var historyLimits: TopologyHistory.Limits {
+        TopologyHistory.Limits(retentionMs: Int64(historyMinutes) * 60_000, intervalMs: historyIntervalMs, maxBytes: historyMaxBytes)
+    }
 
     public init() {}
 }

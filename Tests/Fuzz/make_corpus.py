@@ -50,6 +50,8 @@ HTTP_REQUESTS = {
     "bare_lf": b"GET / HTTP/1.1\nHost: x\n\n",
     "bad_percent_escape": b"GET /%zz?q=%e2%82 HTTP/1.1\r\n\r\n",
     "incomplete_head": b"GET /api/v1/topology HTTP/1.1\r\nHost: x\r\n",
+    "topology_at_then_history": b"GET /api/v1/topology?at=1796624080000 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                b"GET /api/v1/history HTTP/1.1\r\nHost: x\r\n\r\n",
 }
 
 

@@ -10,6 +10,7 @@ final class OutboundQueueTests: XCTestCase {
         var writeIndex = 0
         var waitingForWritable = false
         var scheduledForFlush = false
+        var countedPendingBytes = 0
     }
 
     func testAnIdleQueueGivesBackItsCapacityAndAPendingOneKeepsItsBytes() {

@@ -127,6 +127,32 @@ do {
     let bytes = snapshot.serializedBytes()
     row("  encoding it (ms; \(bytes.count / 1024) KiB)", format(Double(monotonicNanoseconds() - start) / 1e6, 2))
 }
+// A history sample (TopologyHistory, --history-minutes): that snapshot and its size estimate, on
+// the loop; as a ratio to the snapshot above, its floor in the same run.
+do {
+    var sampleTimes: [Double] = []
+    var bytes = 0
+    for _ in 0..<5 {
+        var history = TopologyHistory(limits: TopologyHistory.Limits(retentionMs: 60_000, intervalMs: 1, maxBytes: .max, maxServices: .max))
+        let start = monotonicNanoseconds()
+        precondition(history.advance(to: now, topology: topology))
+        sampleTimes.append(Double(monotonicNanoseconds() - start) / 1e6)
+        bytes = history.bytes
+    }
+    sampleTimes.sort()
+    row("history sample of \(serviceCount) nodes (ms, median of 5; \(bytes / 1024) KiB estimated)", format(sampleTimes[2], 2))
+    row("  ratio to the snapshot", format(sampleTimes[2] / snapshotTimes[2], 2))
+    // What 5 samples held at once add to resident memory, against their estimate: the revision
+    // moves between samples (a health change of one service), as it does on a live server.
+    var history = TopologyHistory(limits: TopologyHistory.Limits(retentionMs: .max / 4, intervalMs: 1, maxBytes: .max, maxServices: .max))
+    let residentBefore = residentBytes()
+    for round in 0..<5 {
+        now += 1
+        _ = try! topology.heartbeat(HeartbeatRequest(serviceId: ids[0], sequence: 3, health: ApplicationHealth(state: round % 2 == 0 ? .degraded : .healthy)), now: now)
+        precondition(history.advance(to: now, topology: topology))
+    }
+    row("  5 samples: resident growth / estimate (KiB)", "\((residentBytes() - residentBefore) / 1024) / \(history.bytes / 1024)")
+}
 
 // 4. advance(to:) when nothing is due, at this size and at 1,000 services.
 func idleAdvanceCost(_ topology: inout Topology, at now: Int64) -> Double {

@@ -76,6 +76,8 @@ public struct HTTPEnvironment {
     /// Where the frames listener is (host:port), to name it to a Frames or gRPC client that came to
     /// the HTTP port.
     public var framesAddress: String?
+    /// The graph's history (`GET /api/v1/topology?at=`, `/api/v1/history`); off unless the server gives it.
+    public var history = TopologyHistory(limits: .off)
 
     public init(limits: HTTPLimits, requestTimeoutMs: Int64, sseCommentIntervalMs: Int64, maxOutboundBytes: Int, closeGraceMs: Int64,
                 offLoopReplyEntries: Int, canEncodeOffLoop: Bool, tokenMatches: ((String) -> Bool)?, limitFlag: @escaping (String) -> String?,

@@ -4,6 +4,10 @@ import TopologyWire
 enum HTTPRoute: Equatable {
     case dashboard
     case topology(TopologyQuery)
+    /// The whole graph as it was at a time, Unix ms (`/api/v1/topology?at=`), from the history.
+    case topologyAt(Int64)
+    /// What the history holds (`/api/v1/history`): its bounds and its samples' times and revisions.
+    case history
     /// The snapshot as Graphviz DOT (`/api/v1/topology.dot`), with the same filters.
     case dot(TopologyQuery)
     /// An SSE watch: the query, and the resume point parsed from `Last-Event-ID` (or `?last_event_id=`).
@@ -54,7 +58,7 @@ struct SSEEventID: Equatable {
 }
 
 enum HTTPRouter {
-    static let paths: Set<String> = ["/", "/index.html", "/api/v1/topology", "/api/v1/watch", "/api/v1/events", "/api/v1/topology.dot", "/metrics", "/healthz", "/readyz", "/events"]
+    static let paths: Set<String> = ["/", "/index.html", "/api/v1/topology", "/api/v1/watch", "/api/v1/events", "/api/v1/topology.dot", "/api/v1/history", "/metrics", "/healthz", "/readyz", "/events"]
 
     /// With a token (`tokenMatches` checks one), every path but /healthz (which a load balancer
     /// probes without credentials) needs it, unknown paths included: an unauthenticated client
@@ -82,6 +86,14 @@ enum HTTPRouter {
         case "/metrics": return .metrics
         case "/healthz": return .healthz
         case "/readyz": return .readyz
+        case "/api/v1/history":
+            let unknown = request.query.first { $0.0 != BearerAuthorization.queryParameter }
+            return unknown.map { .error(.badRequest, "unknown query parameter '\($0.0.prefix(64))'; /api/v1/history takes none") } ?? .history
+        case "/api/v1/topology" where request.query.contains(where: { $0.0 == "at" }):
+            switch parseAt(request.query) {
+            case .success(let at): return .topologyAt(at)
+            case .failure(let error): return .error(.badRequest, error.message)
+            }
         case "/api/v1/events":
             switch parseEventsQuery(request.query) {
             case .success(let (since, limit)): return .events(since: since, limit: limit)
@@ -134,6 +146,25 @@ enum HTTPRouter {
             }
         }
         return .success((since, limit))
+    }
+
+    /// `at` (Unix milliseconds), alone: the history keeps whole graphs, so filters do not apply.
+    static func parseAt(_ pairs: [(String, String)]) -> Result<Int64, QueryError> {
+        var at: Int64?
+        for (key, value) in pairs {
+            switch key {
+            case "at":
+                guard at == nil else { return .failure(QueryError(message: "at is given twice; give one time")) }
+                guard let parsed = Int64(value), parsed >= 0 else {
+                    return .failure(QueryError(message: "at must be a time in Unix milliseconds (a decimal integer, 0 or more), not '\(value.prefix(64))'"))
+                }
+                at = parsed
+            case BearerAuthorization.queryParameter: break
+            default:
+                return .failure(QueryError(message: "'\(key.prefix(64))' cannot be combined with at: the history keeps whole graphs, so filter the graph it returns"))
+            }
+        }
+        return .success(at!)
     }
 
     /// `service`, `state`, `environment`, `team`, `region`: repeatable, or comma-separated.

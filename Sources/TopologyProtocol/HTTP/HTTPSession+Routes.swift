@@ -35,10 +35,34 @@ extension HTTPSession {
             } else {
                 render = { .json($0.jsonUTF8()) }
             }
-            if snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
+            if isLarge(snapshot, env) {
                 return respondOffLoop(keepAlive: keepAlive, headOnly: headOnly, env, topology: &topology, rpc: &rpc, &out) { render(snapshot) }
             }
             response = render(snapshot)
+        case .topologyAt(let at):
+            switch env.history.sample(at: at, now: now) {
+            case .found(let sample):
+                // A sample is the snapshot as taken: its timestampMs and revision say when and which.
+                let snapshot = sample.snapshot
+                if isLarge(snapshot, env) {
+                    return respondOffLoop(keepAlive: keepAlive, headOnly: headOnly, env, topology: &topology, rpc: &rpc, &out) {
+                        .json(snapshot.jsonUTF8())
+                    }
+                }
+                response = .json(snapshot.jsonUTF8())
+            case .outOfRange(let start, let end):
+                response = HTTPResponse(status: .notFound, contentType: "application/json", body: HistoryJSON.outOfRange(at: at, startMs: start, endMs: end))
+            case .unavailable(let pause):
+                response = HTTPResponse(status: .notFound, contentType: "application/json", body: HistoryJSON.unavailable(pause))
+            }
+        case .history:
+            let history = env.history
+            if history.samples.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
+                return respondOffLoop(keepAlive: keepAlive, headOnly: headOnly, env, topology: &topology, rpc: &rpc, &out) {
+                    .json(HistoryJSON.index(history, now: now))
+                }
+            }
+            response = .json(HistoryJSON.index(history, now: now))
         case .events(let since, let limit):
             response = .json(EventLogJSON.encode(topology.eventLog.page(afterRevision: since, limit: limit), log: topology.eventLog,
                                                  revision: topology.currentRevision, serverEpoch: env.serverEpoch))
@@ -87,6 +111,11 @@ extension HTTPSession {
             return
         }
         queue(response, keepAlive: keepAlive, headOnly: headOnly, now: now, env, topology: &topology, rpc: &rpc, &out)
+    }
+
+    /// A snapshot of this many nodes and edges is encoded off the loop (when the encoder runs).
+    private func isLarge(_ snapshot: TopologySnapshot, _ env: HTTPEnvironment) -> Bool {
+        snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries && env.canEncodeOffLoop
     }
 
     /// A response too large to make on the loop (about a second as JSON for 100,000 nodes): the

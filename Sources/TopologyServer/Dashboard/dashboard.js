@@ -26,8 +26,8 @@
     $("conn").dataset.state = state;
     $("conn-text").textContent = text;
     // Off the stream the figures are frozen: grey the graph and say since when, so that nobody
-    // reads a green graph as a healthy fleet.
-    const live = state === "live";
+    // reads a green graph as a healthy fleet. The past (the scrubber's) is marked apart.
+    const live = state === "live" || state === "past";
     if (live) lostAt = 0; else if (!lostAt) lostAt = Date.now();
     if (document.body.dataset.live !== String(live)) { document.body.dataset.live = String(live); redraw = true; }
     const banner = $("offline");
@@ -37,6 +37,7 @@
   }
 
   function connect() {
+    if (pastAt !== null) return;  // a retry that came due while the page shows the past
     const url = "/api/v1/watch" + (lastEventId ? "?last_event_id=" + encodeURIComponent(lastEventId) : "");
     source = new EventSource(withToken(url));
     source.onopen = () => setConnection("live", "live");
@@ -131,6 +132,32 @@
     box.appendChild(r);
     if (scene.options.selected) showDetails();
   }
+
+  // ---- time travel: timeline.js's scrubber shows the graph as it was -------------------------
+  // The past replaces the model as a SNAPSHOT would, with the stream closed so that nothing live is
+  // drawn over it. Back to live, the stream opens afresh without a resume point: its first update
+  // is a SNAPSHOT of the present, which replaces the past graph (dropped nodes count no deaths).
+  let pastAt = null;          // the time shown (Unix ms), null while live
+  const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
+  // `at`: the time asked for; the snapshot is the server's latest sample at or before it.
+  TopologyPage.showPast = (snapshot, at) => {
+    if (source) { source.close(); source = null; }
+    pastAt = at;
+    model.apply({ type: "UPDATE_TYPE_SNAPSHOT", snapshot });
+    revision = snapshot.revision || "0";
+    document.body.dataset.past = "true";
+    setConnection("past", "viewing " + clock(at) + " · rev " + revision + " (sampled " + clock(Number(snapshot.timestampMs)) + ")");
+    totalsDue = true;
+  };
+  TopologyPage.goLive = () => {
+    if (pastAt === null) return;
+    pastAt = null;
+    lastEventId = "";
+    delete document.body.dataset.past;
+    setConnection("connecting", "back to live…");
+    connect();
+  };
+  TopologyPage.pastAt = () => pastAt;
 
   // ---- details ----------------------------------------------------------------------------
   const HINT = '<p class="hint">Click a service or an edge for its details, a group\'s name to collapse it. Wheel: zoom; drag: pan; double-click: fit.</p>';

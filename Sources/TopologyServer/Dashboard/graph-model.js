@@ -68,6 +68,8 @@ TopologyPage.model = (function () {
     }
     n.data = data;
     if (stateOf(data) === "DEAD" && !n.dying) { n.dying = Date.now(); deaths++; }
+    // Alive again: only the past does that (the scrubber's snapshot of a service that died since).
+    else if (stateOf(data) !== "DEAD" && n.dying) { n.dying = 0; n.removed = false; }
   }
 
   function removeNode(removed) {

@@ -85,6 +85,7 @@ extension Server {
                         renderMetrics: { [unowned self] in renderMetrics(now: $0, topology: $1, metrics: $2) }, log: dispatcher.log)
         environment.framesAddress = boundAddress?.description
         environment.outboundBudgetSpent = outboundBytesTotal >= configuration.maxTotalOutboundBytes
+        environment.history = history
         return environment
     }
 
@@ -233,6 +234,6 @@ extension Server {
             livenessHolds: inputHorizon.holds, maxInputLagMs: inputHorizon.maxLagMs)
         gauges.observedServices = topology.observedServiceCount
         gauges.observedServiceRefusals = topology.observedServiceRefusals
-        return metrics.render(gauges) + renderWebhookMetrics() + (serviceSeries?.render(topology, now: now) ?? "")
+        return metrics.render(gauges) + renderWebhookMetrics() + renderHistoryMetrics() + (serviceSeries?.render(topology, now: now) ?? "")
     }
 }
