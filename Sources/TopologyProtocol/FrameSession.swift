@@ -8,6 +8,8 @@ import TopologyWire
 ///
 ///     awaitingFirstFrame --frame--> open --GetTopology encoded off the loop--> awaitingEncodedReply
 ///             |                      |  <-----------------resumeAfterEncodedReply----------|
+///             |                      |--over --max-outbound-bytes queued-----> awaitingDrain
+///             |                      |  <-----------------resumeAfterDrain-----------------|
 ///             +-----protocol error---+--------------------------------------------------> closed
 public struct FrameSession {
     public enum State: Equatable {
@@ -18,6 +20,11 @@ public struct FrameSession {
         /// A reply is being encoded off the loop: no frame is taken until it is queued, so the
         /// replies keep the order of the requests.
         case awaitingEncodedReply
+        /// More than `--max-outbound-bytes` are queued for the client: no frame is taken until the
+        /// server has written them down (`resumeAfterDrain`). A client that pipelines requests
+        /// faster than it reads the replies is slowed down, not closed: its requests wait in its
+        /// socket, and TCP holds it back. The server closes it only if it stops reading altogether.
+        case awaitingDrain
         /// A protocol error closed the connection: nothing more is taken.
         case closed
         /// The first bytes are the HTTP/2 client preface: the connection speaks gRPC, and its bytes
@@ -85,7 +92,7 @@ public struct FrameSession {
 
     /// Takes the complete frames buffered, at most `limit` of them (the server serves its timers
     /// in between), and hands them to the dispatcher. Stops early when the connection closes or
-    /// waits for a reply encoded off the loop. Each frame is stamped with `rpc.clock` as it is
+    /// waits for a reply encoded off the loop or for its queued replies to be written. Each frame is stamped with `rpc.clock` as it is
     /// taken; a heartbeat starts where the previous one ended.
     public mutating func handleFrames<C: Clock>(limit: Int, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
                                                  _ sink: inout ReplySink) -> Progress {
@@ -94,6 +101,10 @@ public struct FrameSession {
         while progress.frames < limit {
             switch state {
             case .open:
+                if sink.pendingBytes > rpc.configuration.maxOutboundBytes {
+                    state = .awaitingDrain
+                    return progress
+                }
                 // Heartbeats in the usual layout skip the general decoder.
                 if let heartbeat = decoder.nextHeartbeat() {
                     progress.frames += 1
@@ -113,7 +124,7 @@ public struct FrameSession {
                     refuseHTTP(&rpc, &sink)
                     return progress
                 }
-            case .awaitingEncodedReply, .closed, .http2:
+            case .awaitingEncodedReply, .awaitingDrain, .closed, .http2:
                 return progress
             }
             guard let frame = nextFrame(&rpc, topology: &topology, &sink) else { return progress }
@@ -155,6 +166,11 @@ public struct FrameSession {
     /// The reply encoded off the loop is queued: frames are taken again.
     public mutating func resumeAfterEncodedReply() {
         if state == .awaitingEncodedReply { state = .open }
+    }
+
+    /// The queued replies were written down to where the client may send more: frames are taken again.
+    public mutating func resumeAfterDrain() {
+        if state == .awaitingDrain { state = .open }
     }
 
     /// Closes the connection with `code` on call 0 (its calls end): a protocol error found here or

@@ -28,6 +28,9 @@ final class Connection: OutboundQueue {
     var waitingForWritable = false
     /// A reply is being encoded off the loop (`ReplyEncoder`): not read until it is queued.
     var awaitingEncodedReply: Bool { session.state == .awaitingEncodedReply }
+    /// Not read for now: a reply is being encoded off the loop, or the client has more than
+    /// `--max-outbound-bytes` of replies to read first (`FrameSession.State.awaitingDrain`).
+    var readPaused: Bool { session.state == .awaitingEncodedReply || session.state == .awaitingDrain }
     /// No more reading; close once `outbound` is written (or at `closeDeadlineMs`).
     var closing = false
     var closeDeadlineMs: Int64 = .max
@@ -39,8 +42,12 @@ final class Connection: OutboundQueue {
     /// Registered in the server's list of connections to flush this wake-up.
     var scheduledForFlush = false
     /// When a write last took bytes off `outbound` (or nothing was queued): a connection with
-    /// watches and no progress for long is one whose client stopped reading.
+    /// watches, or paused for its replies to drain, and no progress for long is one whose client
+    /// stopped reading.
     var lastWriteProgressMs: Int64
+    /// The deadline of the check of a connection paused for its queue to drain
+    /// (`Server.checkDrain`), while one is set.
+    var drainCheckMs: Int64?
 
     /// `tableSeed`: random bits for the call table's hash (see `FlatTable`).
     init(id: UInt64, fd: Int32, peer: String, acceptedAtMs: Int64, maxFrameBytes: Int, tableSeed: (UInt64, UInt64),

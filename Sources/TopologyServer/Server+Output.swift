@@ -9,9 +9,9 @@ extension Server {
     // MARK: - Output
 
     /// The epoll events a connection waits for: writable while output is queued, readable unless
-    /// it is closing or waiting for a reply being encoded.
+    /// it is closing, waiting for a reply being encoded, or for its queue to drain.
     func updateInterest(_ connection: Connection) {
-        let read = connection.closing || connection.awaitingEncodedReply ? 0 : UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
+        let read = connection.closing || connection.readPaused ? 0 : UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
         let events = (connection.waitingForWritable ? UInt32(TOPOLOGY_EPOLLOUT) : 0) | read
         try? epoll?.modify(connection.fd, events: events, data: connection.id)
     }
@@ -61,6 +61,7 @@ extension Server {
             retryWatchers.append(contentsOf: connection.blockedWatchers)
             connection.blockedWatchers.removeAll()
         }
+        resumeIfDrained(connection, now: now)
     }
 
     /// Brings the total of queued output (`--max-total-outbound-bytes`) up to date with one queue,

@@ -15,6 +15,7 @@ extension Server {
         func consider(_ value: Int64) { deadline = min(deadline ?? value, value) }
         if let first = firstFrameDeadlines.nextDeadline(isLive: isFirstFrameDeadlineLive) { consider(first) }
         if let partial = partialFrameDeadlines.nextDeadline(isLive: isPartialFrameDeadlineLive) { consider(partial) }
+        if let drain = drainDeadlines.nextDeadline(isLive: isDrainDeadlineLive) { consider(drain) }
         for id in closingConnections {
             if let connection = connections[id] { consider(connection.closeDeadlineMs) }
         }
@@ -64,6 +65,7 @@ extension Server {
                               + "(\(connection.session.bufferedByteCount) bytes of it received); the connection is closed",
                           now: now)
         }
+        runDrainChecks(now: now)
         for id in closingConnections {
             if let connection = connections[id], connection.closeDeadlineMs <= now {
                 closeNow(connection, reason: "close deadline")

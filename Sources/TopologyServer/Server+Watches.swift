@@ -173,9 +173,6 @@ extension Server {
 
     // MARK: - The budget of queued output
 
-    /// Watches that have written nothing for this long, on a connection with bytes queued, are
-    /// stalled: their client stopped reading.
-    static let stalledWatchMs: Int64 = 2_000
     static let budgetCheckIntervalMs: Int64 = 100
 
     /// Over `maxTotalOutboundBytes`: closes the connections whose watches stalled, the largest
@@ -184,7 +181,7 @@ extension Server {
     func closeStalledWatchers(now: Int64) {
         let budget = configuration.maxTotalOutboundBytes
         let stalled = connections.values.filter {
-            !$0.closing && $0.pendingBytes > 0 && now - $0.lastWriteProgressMs >= Server.stalledWatchMs && $0.callState.watchCount > 0
+            !$0.closing && $0.pendingBytes > 0 && now - $0.lastWriteProgressMs >= Server.stalledReaderMs && $0.callState.watchCount > 0
         }.sorted { $0.pendingBytes > $1.pendingBytes }
         var total = outboundBytesTotal
         for connection in stalled where total > budget * 3 / 4 {

@@ -83,6 +83,9 @@ public final class Server: @unchecked Sendable {
     /// Connections in the middle of a frame (`--frame-timeout-ms`): an entry is live while the
     /// connection's `partialFrameSinceMs` is still the one it was set for.
     var partialFrameDeadlines = DeadlineQueue()
+    /// Connections paused until their queue drains (Server+SlowReaders.swift): at most one entry
+    /// each, live while it is the connection's `drainCheckMs`.
+    var drainDeadlines = DeadlineQueue()
     var flushList = FlushList<Connection>()
     /// gRPC connections with a call under a `grpc-timeout` deadline (Server+GRPC.swift).
     var grpcConnectionsWithDeadlines: Set<UInt64> = []
@@ -380,7 +383,7 @@ public final class Server: @unchecked Sendable {
             if n < readBuffer.count { drained = true; break }  // no need for a read that returns EAGAIN
         }
         processFrames(connection, now: now)
-        if drained && !connection.awaitingEncodedReply {
+        if drained && !connection.readPaused {
             inputHorizon.connectionCaughtUp(connection.id)
         } else {
             inputHorizon.connectionBehind(connection.id, nowMs: now)
@@ -400,6 +403,7 @@ public final class Server: @unchecked Sendable {
     func processFrames(_ connection: Connection, now: Int64) {
         if connection.grpc != nil { return processGRPC(connection, now: now) }
         let framesBefore = connection.session.framesReceived
+        let pausedBefore = connection.session.state == .awaitingDrain
         defer { trackPartialFrame(connection, framesBefore: framesBefore, now: now) }
         while !connection.closing {
             var progress = FrameSession.Progress()
@@ -411,14 +415,18 @@ public final class Server: @unchecked Sendable {
             guard framesSinceTimerCheck >= 64 else { break }  // the session took all it could
             runTimersIfDue()
         }
-        if connection.session.state == .http2 { startGRPC(connection, now: now) }
+        switch connection.session.state {
+        case .http2: startGRPC(connection, now: now)
+        case .awaitingDrain where !pausedBefore: pausedForDrain(connection, now: now)
+        default: break
+        }
     }
 
     /// Starts the `--frame-timeout-ms` clock of a frame left incomplete by this read: a new one if
     /// frames were taken (what is left began in this read), the running one otherwise. Bytes held
     /// while a reply is encoded off the loop are not counted against the client.
     func trackPartialFrame(_ connection: Connection, framesBefore: Int, now: Int64) {
-        guard !connection.closing, !connection.awaitingEncodedReply, connection.session.bufferedByteCount > 0 else {
+        guard !connection.closing, !connection.readPaused, connection.session.bufferedByteCount > 0 else {
             connection.partialFrameSinceMs = nil
             return
         }

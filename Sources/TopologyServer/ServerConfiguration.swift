@@ -57,12 +57,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Status RESOURCE_EXHAUSTED on its call id.
     public var maxCallsPerConnection = 1_000
     /// Bytes queued for a connection that it has not read yet. Watch streams stop taking updates at
-    /// half of it (the core coalesces, then resyncs them); a reply that finds the buffer over it
-    /// closes the connection with Status RESOURCE_EXHAUSTED on call 0.
+    /// half of it (the core coalesces, then resyncs them). Over it, the connection's requests are not
+    /// read until the client has read its queue down to half of it; a client that reads nothing for
+    /// `Server.stalledReaderMs` meanwhile is sent Status RESOURCE_EXHAUSTED on call 0 and closed.
     public var maxOutboundBytes = 4 << 20
     /// Bytes queued for all frames connections together. Over it, watch streams take no more
     /// updates, and the connections with watches that have written nothing for
-    /// `Server.stalledWatchMs` (clients that stopped reading) are sent Status RESOURCE_EXHAUSTED on
+    /// `Server.stalledReaderMs` (clients that stopped reading) are sent Status RESOURCE_EXHAUSTED on
     /// call 0 and closed, the largest backlog first, until the total is back under three quarters
     /// of it: a few hundred stalled watchers cannot make the server hold gigabytes.
     public var maxTotalOutboundBytes = 64 << 20

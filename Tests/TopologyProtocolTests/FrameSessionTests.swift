@@ -192,6 +192,45 @@ final class FrameSessionTests: XCTestCase {
         XCTAssertEqual(h.replies().map(\.callId), [3, 4])
     }
 
+    /// A client that pipelines requests without reading the replies: once more than
+    /// `--max-outbound-bytes` are queued, no frame is taken (heartbeats on the fast path neither),
+    /// and nothing is refused or closed; once the client has read, the frames held are taken.
+    func testFramesWaitWhileTheRepliesQueuedAreOverTheOutboundLimit() {
+        var h = ProtocolHarness(maxOutboundBytes: 300)
+        let id = h.register("svc")
+        _ = h.replies()
+        h.clientReads = false
+        let getTopology = Frame(callId: 3, message: .getTopologyRequest(GetTopologyRequest(query: TopologyQuery(includeIdle: true))))
+        let frames = Array(repeating: getTopology, count: 10) + (1...20).map { ProtocolHarness.heartbeat(2, id, sequence: Int64($0)) }
+        let progress = h.receive(FrameSessionTests.bytes(frames))
+        let queuedWhilePaused = h.queue.count
+        XCTAssertGreaterThan(queuedWhilePaused, 300, "the replies were not over the limit: the test proves nothing")
+        XCTAssertLessThan(progress.frames, 10, "frames were taken past the limit")
+        XCTAssertEqual(h.session.state, .awaitingDrain)
+        XCTAssertFalse(h.closing)
+        XCTAssertEqual(h.actions, [], "nothing for the server but to stop reading")
+        // More bytes meanwhile are kept, not taken.
+        XCTAssertEqual(h.receive(FrameSessionTests.bytes([ProtocolHarness.heartbeat(2, id, sequence: 21)])).frames, 0)
+        XCTAssertEqual(h.queue.count, queuedWhilePaused)
+
+        // The client reads; the server resumes the session each time the queue has drained.
+        h.clientReads = true
+        var replies = h.replies()
+        var resumes = 0
+        while h.session.state == .awaitingDrain, resumes < 100 {
+            resumes += 1
+            h.session.resumeAfterDrain()
+            h.answer { harness, sink in
+                _ = harness.session.handleFrames(limit: .max, &harness.dispatcher, topology: &harness.topology, &sink)
+            }
+            replies += h.replies()
+        }
+        XCTAssertEqual(h.session.state, .open)
+        XCTAssertEqual(replies.map(\.callId), Array(repeating: 3, count: 10) + Array(repeating: 2, count: 21), "every request answered, in order")
+        XCTAssertTrue(replies.allSatisfy { $0.status == nil || $0.status?.statusCode == .ok }, "\(replies.compactMap(\.status))")
+        XCTAssertEqual(h.session.bufferedByteCount, 0)
+    }
+
     func testALimitTakesAtMostThatManyFrames() {
         var h = ProtocolHarness()
         let id = h.register("svc")

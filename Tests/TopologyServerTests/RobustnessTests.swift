@@ -268,8 +268,38 @@ final class RobustnessTests: XCTestCase {
         XCTAssertTrue(server.logLines.contains("limit=max-calls-per-connection"))
     }
 
+    /// A client that pipelines many requests and reads the replies at its own pace is served in
+    /// full: with more than `--max-outbound-bytes` queued for it, the server reads no more of its
+    /// requests until it has read some (TCP holds it back meanwhile), rather than closing it.
+    func testClientThatPipelinesFasterThanItReadsIsSlowedDownNotClosed() throws {
+        let server = try RunningServer {
+            $0.maxOutboundBytes = 16 * 1024
+            $0.topology.heartbeatIntervalMs = 60_000
+        }
+        defer { server.stop() }
+        let setup = try server.client()
+        let filler = String(repeating: "y", count: 1_000)
+        for i in 0..<20 { _ = try setup.register("s\(i)", metadata: ServiceMetadata(region: filler, environment: filler)) }
+        let client = try TestClient(port: server.port, receiveBuffer: 4096)
+        // ~40 KB per reply: 300 of them are 12 MB, 750 times the limit.
+        let requests = (0..<300).map { _ in Frame(callId: client.newCallID(), message: .getTopologyRequest(GetTopologyRequest())) }
+        let replies = try client.pipelined(requests)
+        XCTAssertEqual(replies.map(\.callId), requests.map(\.callId), "every request answered, in order")
+        for reply in replies {
+            guard case .getTopologyResponse(let response)? = reply.message else { return XCTFail("not a topology: \(reply.jsonString())") }
+            XCTAssertEqual(response.snapshot?.nodes.count, 20)
+        }
+        let stats = server.server.stats()
+        XCTAssertEqual(stats.connections, 2, "a connection was closed")
+        XCTAssertLessThan(stats.maxConnectionOutboundBytes, 16 * 1024 + 2 * 45_000, "the queue went on past the limit")
+        XCTAssertFalse(server.logLines.contains("not reading its replies"))
+    }
+
     func testClientThatDoesNotReadRepliesIsClosedAtTheOutboundLimit() throws {
-        let server = try RunningServer { $0.maxOutboundBytes = 16 * 1024 }
+        let server = try RunningServer {
+            $0.maxOutboundBytes = 16 * 1024
+            $0.topology.heartbeatIntervalMs = 60_000  // the setup client's services outlive the wait for the close
+        }
         defer { server.stop() }
         let setup = try server.client()
         let filler = String(repeating: "y", count: 1_000)

@@ -135,7 +135,11 @@ final class WatchMemoryTests: XCTestCase {
     }
 
     /// Memory freed while every connection stays open (large replies written out) is given back
-    /// too: `MemoryReturn` measures what the allocator keeps free instead of counting closes.
+    /// too: `MemoryReturn` measures what the allocator keeps free instead of counting closes. Whether
+    /// a trim or glibc itself (unmapping a large buffer) gives it back depends on the allocator's
+    /// mmap threshold, which earlier tests in the process move, so only the outcome is asserted.
+    /// The client pipelines its requests: the server reads them as it writes the replies (over
+    /// `--max-outbound-bytes` queued it waits), without closing the connection.
     func testMemoryFreedWithoutAnyConnectionClosingIsGivenBack() throws {
         let server = try RunningServer { $0.topology.heartbeatIntervalMs = 60_000 }
         defer { server.stop() }
@@ -143,7 +147,6 @@ final class WatchMemoryTests: XCTestCase {
         let ids = try registerFleet(producer, count: 2_000)  // a GetTopology reply of ~3 MB
         let reader = try server.client()
         let baseline = residentBytes()
-        let trimsBefore = server.server.stats().memoryTrims
         var peak = 0, after = 0
         // Twice, as above: the second time glibc serves the large buffers from its heap.
         for _ in 0..<2 {
@@ -160,7 +163,6 @@ final class WatchMemoryTests: XCTestCase {
         print("large replies: baseline \(baseline / Self.mib) MiB, peak \(peak / Self.mib) MiB, after \(after / Self.mib) MiB")
         XCTAssertEqual(server.server.stats().connections, 2, "no connection closed")
         XCTAssertGreaterThan(peak - baseline, 20 * Self.mib, "the replies did not make the process hold memory: the test proves nothing")
-        XCTAssertGreaterThan(server.server.stats().memoryTrims, trimsBefore)
         XCTAssertLessThan(after - baseline, (peak - baseline) / 5, "memory kept after the replies were written and read")
     }
 }
