@@ -176,11 +176,13 @@ server "${large_server[@]}"; loadgen "$limit" fleet --label "$large_label" "${la
 for run in $(seq 1 "$overload_runs"); do
     log "overload, run $run of $overload_runs: ${overload[*]}"
     server "${overload_server[@]}"; loadgen "$limit" overload --label "overload$run" "${overload[@]}"
-    # The server's own word, up to the moment the generator is done (its closed connections'
-    # services go STALE after that, and the log may be read later on a busy machine): a watcher of
-    # STALE/DEAD nodes can miss a STALE that coalescing folded into a recovery.
-    done_at=$(date -u +%Y-%m-%dT%H:%M:%S.%3N)
-    wrong=$(awk -v cut="$done_at" '/msg="service (stale|dead)"/ && substr($1, 4, 23) <= cut { n++ } END { print n + 0 }' "$work/server.log")
+    # The server's own word (a watcher of STALE/DEAD nodes can miss a STALE that coalescing folded
+    # into a recovery), up to the moment the generator sent its fleet's last heartbeats: its
+    # services go STALE by right after that, while it reports and exits. If it did not say when
+    # (it failed), up to now.
+    cut=$(awk -v k="overload$run.fleet_stopped_at" '$1 == "RESULT" && $2 == k { v = $3 } END { print v }' "$results")
+    [ -n "$cut" ] || cut=$(date -u +%Y-%m-%dT%H:%M:%S.%3N)
+    wrong=$(awk -v cut="$cut" '/msg="service (stale|dead)"/ && substr($1, 4, 23) <= cut { n++ } END { print n + 0 }' "$work/server.log")
     echo "RESULT overload$run.server_log_stale_or_dead $wrong" >>"$results"
     if [ "$wrong" -ne 0 ]; then log "FAILED: the server declared $wrong heartbeating services STALE/DEAD (overload run $run)"; failures=$((failures + 1)); fi
     stop_target

@@ -28,6 +28,19 @@ func fixed(_ value: Double, _ digits: Int = 1) -> String {
 }
 
 func microseconds(_ ns: Int64?) -> String { ns.map { fixed(Double($0) / 1_000, 0) } ?? "n/a" }
+/// The wall-clock time as the server's log lines write it (`ts=`): UTC, milliseconds, no zone letter.
+func utcTimestampNow() -> String {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    var seconds = now.tv_sec
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    var text = [CChar](repeating: 0, count: 32)
+    _ = strftime(&text, text.count, "%Y-%m-%dT%H:%M:%S", &parts)
+    let milliseconds = String(now.tv_nsec / 1_000_000)
+    return String(cString: text) + "." + String(repeating: "0", count: 3 - milliseconds.count) + milliseconds
+}
+
 func milliseconds(_ ns: Int64?) -> String { ns.map { fixed(Double($0) / 1_000_000, 2) } ?? "n/a" }
 
 /// Connects `count` heartbeat connections with `perConnection` services each, registering them
