@@ -100,6 +100,8 @@ public struct ServerMetrics {
         /// `Topology.observedServiceCount` and `observedServiceRefusals`.
         public var observedServices = 0
         public var observedServiceRefusals: UInt64 = 0
+        /// The longest turn of the event loop since start, in ms (`ServerStats.maxLoopTurnMs`).
+        public var maxLoopTurnMs: Int64 = 0
 
         public init(servicesByState: ServiceStateCounts, edges: Int, watchers: Int, sseWatchers: Int, binaryConnections: Int,
                      grpcConnections: Int = 0, httpConnections: Int, revision: UInt64, residentBytes: Int, version: String, serverEpoch: String,
@@ -174,6 +176,8 @@ public struct ServerMetrics {
         sample("topology_liveness_holds_total", [], String(g.livenessHolds))
         family("topology_input_lag_max_seconds", "gauge", "The most the loop's reading of client input has been behind since start, in seconds.")
         sample("topology_input_lag_max_seconds", [], format(Double(g.maxInputLagMs) / 1000))
+        family("topology_loop_turn_max_seconds", "gauge", "The longest turn of the event loop since start (from the wait's return to the end of its writes): how long a client's input may have waited for the loop, in seconds.")
+        sample("topology_loop_turn_max_seconds", [], format(Double(g.maxLoopTurnMs) / 1000))
         family("topology_connections", "gauge", "Open client connections, by listener.")
         sample("topology_connections", [("listener", "frames")], String(g.binaryConnections))
         sample("topology_connections", [("listener", "http")], String(g.httpConnections))

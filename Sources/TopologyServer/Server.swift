@@ -28,6 +28,9 @@ public struct ServerStats: Sendable, Equatable {
     public var offLoopReplies = 0
     /// Times free memory was given back to the system (`MemoryReturn`).
     public var memoryTrims = 0
+    /// The longest turn of the loop since start, in ms: from `epoll_wait`'s return to the end of
+    /// that turn's writes. Input that arrives meanwhile waits that long to be read.
+    public var maxLoopTurnMs: Int64 = 0
 }
 
 /// The TCP server: one thread runs an epoll loop that owns the `Topology`, every socket and every
@@ -241,6 +244,7 @@ public final class Server: @unchecked Sendable {
             let count = try epoll.wait(data: &readyData, events: &readyEvents, timeoutMs: timeout)
             localStats.loopIterations += 1
             now = clock.nowMs()
+            let turnStartMs = now
             for i in 0..<count {
                 handleEvent(token: readyData[i], events: readyEvents[i], now: clock.nowMs())
                 runTimersIfDue()
@@ -254,6 +258,7 @@ public final class Server: @unchecked Sendable {
             }
             readNewEvents()
             flushAll(now: clock.nowMs())
+            localStats.maxLoopTurnMs = max(localStats.maxLoopTurnMs, clock.nowMs() - turnStartMs)
             publishStats()
             if let shutdownDeadlineMs, connections.isEmpty && httpConnectionsAreIdle || clock.nowMs() >= shutdownDeadlineMs {
                 for connection in Array(connections.values) { closeNow(connection, reason: "shutdown") }

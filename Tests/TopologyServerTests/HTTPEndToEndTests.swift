@@ -183,6 +183,20 @@ final class HTTPEndToEndTests: XCTestCase {
         XCTAssertEqual(try running.client().topology().nodes.count, 0)
     }
 
+    /// `topology_loop_turn_max_seconds` is the loop's longest turn as its stats count it (both only
+    /// grow: the stats, read after the scrape, hold at least what it showed).
+    func testTheLongestLoopTurnIsInTheMetrics() throws {
+        let running = try httpServer()
+        defer { running.stop() }
+        _ = try running.client().register("svc")
+        let metrics = try running.get("/metrics").text
+        let line = try XCTUnwrap(metrics.split(separator: "\n").first { $0.hasPrefix("topology_loop_turn_max_seconds ") }, metrics)
+        let seconds = try XCTUnwrap(Double(line.split(separator: " ")[1]), String(line))
+        XCTAssertGreaterThanOrEqual(seconds, 0)
+        XCTAssertLessThanOrEqual(seconds * 1000, Double(running.server.stats().maxLoopTurnMs))
+        XCTAssertTrue(metrics.contains("# TYPE topology_loop_turn_max_seconds gauge"), metrics)
+    }
+
     /// RFC 9112 section 3.2 over the wire (400, then the connection closes); and no error body
     /// echoes a control character decoded from the target.
     func testHostIsRequiredOnceAndErrorBodiesEscapeControlCharacters() throws {

@@ -253,6 +253,10 @@ func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
         // Connected now: the server closes a connection that sends nothing for --first-frame-timeout-ms.
         let control = driver.connect(role: .control)
         var times = Samples()
+        // The fleet's heartbeats meanwhile: their round trip shows whether a snapshot held the loop.
+        driver.rtt = Samples()
+        driver.measureStartNs = monotonicNs()
+        driver.measureEndNs = .max
         for k in 0..<o.getTopology {
             let sent = monotonicNs()
             Frame(callId: UInt64(k + 1), endOfStream: true, message: .getTopologyRequest(GetTopologyRequest(query: TopologyQuery())))
@@ -267,9 +271,12 @@ func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
             check(driver.topologyReplyNodes >= services.count, "GetTopology returned \(driver.topologyReplyNodes) nodes")
             driver.run(untilNs: monotonicNs() + Int64(o.settleMs) * 1_000_000 / 2)
         }
+        driver.measureEndNs = monotonicNs()
         result(l, "get_topology_p50_ms", milliseconds(times.percentile(50)))
         result(l, "get_topology_max_ms", milliseconds(times.max))
         result(l, "get_topology_bytes", String(driver.topologyReplyBytes))
+        result(l, "get_topology_heartbeat_rtt_p99_us", microseconds(driver.rtt.percentile(99)))
+        result(l, "get_topology_heartbeat_rtt_max_us", microseconds(driver.rtt.max))
     }
 
     // Watch delivery: a probe service flips its health every probe interval; each watcher (empty

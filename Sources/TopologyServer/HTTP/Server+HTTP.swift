@@ -234,6 +234,7 @@ extension Server {
             livenessHolds: inputHorizon.holds, maxInputLagMs: inputHorizon.maxLagMs)
         gauges.observedServices = topology.observedServiceCount
         gauges.observedServiceRefusals = topology.observedServiceRefusals
+        gauges.maxLoopTurnMs = localStats.maxLoopTurnMs
         return metrics.render(gauges) + renderWebhookMetrics() + renderHistoryMetrics() + (serviceSeries?.render(topology, now: now) ?? "")
     }
 }
