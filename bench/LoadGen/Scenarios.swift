@@ -254,6 +254,9 @@ func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
         let control = driver.connect(role: .control)
         var times = Samples()
         // The fleet's heartbeats meanwhile: their round trip shows whether a snapshot held the loop.
+        // The requests are spread over one interval, so that every service heartbeats during them
+        // (a fleet registered in an instant heartbeats in one burst per interval).
+        let spacingNs = driver.intervalNs / Int64(o.getTopology)
         driver.rtt = Samples()
         driver.measureStartNs = monotonicNs()
         driver.measureEndNs = .max
@@ -269,12 +272,13 @@ func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
             }
             times.add(driver.topologyReplyNs - sent)
             check(driver.topologyReplyNodes >= services.count, "GetTopology returned \(driver.topologyReplyNodes) nodes")
-            driver.run(untilNs: monotonicNs() + Int64(o.settleMs) * 1_000_000 / 2)
+            driver.run(untilNs: max(sent + spacingNs, monotonicNs() + Int64(o.settleMs) * 1_000_000 / 2))
         }
         driver.measureEndNs = monotonicNs()
         result(l, "get_topology_p50_ms", milliseconds(times.percentile(50)))
         result(l, "get_topology_max_ms", milliseconds(times.max))
         result(l, "get_topology_bytes", String(driver.topologyReplyBytes))
+        result(l, "get_topology_heartbeats", String(driver.rtt.count))
         result(l, "get_topology_heartbeat_rtt_p99_us", microseconds(driver.rtt.percentile(99)))
         result(l, "get_topology_heartbeat_rtt_max_us", microseconds(driver.rtt.max))
     }
