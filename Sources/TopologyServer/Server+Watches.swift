@@ -26,8 +26,8 @@ extension Server {
     /// Each update (and each full snapshot) is encoded once for all the watchers of the round.
     /// Returns how many watchers were served.
     func deliverWatchUpdates() -> Int {
-        let ready = retryWatchers + topology.takeReadyWatchers()
-        retryWatchers.removeAll(keepingCapacity: true)
+        retryWatchers.append(contentsOf: topology.takeReadyWatchers())
+        let ready = retryWatchers.take()
         let bound = configuration.maxOutboundBytes / 2
         // Over the budget of all queued bytes, a watcher takes updates only while its connection
         // has nothing queued: its backlog stays in the core, which coalesces it.

@@ -92,7 +92,7 @@ public final class Server: @unchecked Sendable {
     var flushList = FlushList<Connection>()
     /// gRPC connections with a call under a `grpc-timeout` deadline (Server+GRPC.swift).
     var grpcConnectionsWithDeadlines: Set<UInt64> = []
-    var retryWatchers: [WatcherID] = []
+    var retryWatchers = WatcherRetryList()
     var closingConnections: Set<UInt64> = []
     var shutdownDeadlineMs: Int64?
     var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
