@@ -10,8 +10,9 @@
 #
 # --bin DIR: topology-server and LoadGen from DIR instead of building them into .build-bench.
 # --interval-ms N: the heartbeat interval of server and fleet (held for two intervals). At
-# 1,000,000 services the 5 s interval fails on this 2-core machine while the fleet registers
-# (heartbeats answered NOT_FOUND, see docs/performance.md); 15000 holds.
+# 1,000,000 services the 5 s interval holds on this 2-core machine when nothing else runs, and
+# fails while the fleet registers when other builds load it (heartbeats answered NOT_FOUND, see
+# docs/performance.md); 15000 holds either way.
 # Sizes are multiples of 100. 1,000,000 needs 10,000 connections: the hard `ulimit -n` must be over
 # 10,100 (both processes raise their soft limit to it). Everything runs on 127.0.0.1 and is stopped on
 # exit, error or interrupt.
