@@ -91,9 +91,9 @@ public struct FrameSession {
     }
 
     /// Takes the complete frames buffered, at most `limit` of them (the server serves its timers
-    /// in between), and hands them to the dispatcher. Stops early when the connection closes or
-    /// waits for a reply encoded off the loop or for its queued replies to be written. Each frame is stamped with `rpc.clock` as it is
-    /// taken; a heartbeat starts where the previous one ended.
+    /// in between), and hands them to the dispatcher. Stops early when the connection closes, waits
+    /// for a reply encoded off the loop, or waits for its queued replies to be written. Each frame
+    /// is stamped with `rpc.clock` as it is taken; a heartbeat starts where the previous one ended.
     public mutating func handleFrames<C: Clock>(limit: Int, _ rpc: inout RPCDispatcher<C>, topology: inout Topology,
                                                  _ sink: inout ReplySink) -> Progress {
         var progress = Progress()

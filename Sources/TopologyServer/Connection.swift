@@ -46,7 +46,7 @@ final class Connection: OutboundQueue {
     /// stopped reading.
     var lastWriteProgressMs: Int64
     /// The deadline of the check of a connection paused for its queue to drain
-    /// (`Server.checkDrain`), while one is set.
+    /// (`Server.runDrainChecks`), while one is set.
     var drainCheckMs: Int64?
 
     /// `tableSeed`: random bits for the call table's hash (see `FlatTable`).

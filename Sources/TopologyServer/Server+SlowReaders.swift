@@ -10,10 +10,11 @@ extension Server {
     /// A client with bytes queued and none of them written for this long has stopped reading.
     static let stalledReaderMs: Int64 = 2_000
 
-    /// The session has just stopped taking frames for the queue to drain.
+    /// The session stopped taking frames for the queue to drain: reading stops, and a drain check
+    /// is set unless one is still ahead.
     func pausedForDrain(_ connection: Connection, now: Int64) {
         updateInterest(connection)
-        guard connection.drainCheckMs == nil else { return }  // the check set at an earlier pause is still ahead
+        guard connection.drainCheckMs == nil else { return }
         let deadline = now + Server.stalledReaderMs
         connection.drainCheckMs = deadline
         drainDeadlines.append(connection: connection.id, deadlineMs: deadline)

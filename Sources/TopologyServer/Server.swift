@@ -408,7 +408,6 @@ public final class Server: @unchecked Sendable {
     func processFrames(_ connection: Connection, now: Int64) {
         if connection.grpc != nil { return processGRPC(connection, now: now) }
         let framesBefore = connection.session.framesReceived
-        let pausedBefore = connection.session.state == .awaitingDrain
         defer { trackPartialFrame(connection, framesBefore: framesBefore, now: now) }
         while !connection.closing {
             var progress = FrameSession.Progress()
@@ -422,7 +421,7 @@ public final class Server: @unchecked Sendable {
         }
         switch connection.session.state {
         case .http2: startGRPC(connection, now: now)
-        case .awaitingDrain where !pausedBefore: pausedForDrain(connection, now: now)
+        case .awaitingDrain: pausedForDrain(connection, now: now)
         default: break
         }
     }
