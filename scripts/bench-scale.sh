@@ -3,7 +3,8 @@
 # fleet size, `LoadGen fleet` against it (100 services per connection, each heartbeating every 5 s
 # from its own registration), one markdown row per size: resident memory per service, server CPU
 # per heartbeat, GetTopology time, the fleet's heartbeat round trip while GetTopology runs, and the
-# server's longest loop turn over the run (`topology_loop_turn_max_seconds`), and how late 1,000
+# server's longest loop turn over the run (`topology_loop_turn_max_seconds`), how many turns took
+# 100 ms or more (the three slowest, as the server logged them, go to stderr), and how late 1,000
 # services that go silent at once are declared DEAD. Not part of scripts/test.sh (a million services take minutes).
 #
 #   scripts/bench-scale.sh [--bin DIR] [--keep FILE] [--interval-ms N] [SERVICES...]
@@ -61,8 +62,8 @@ if [ -z "$bin" ]; then
 fi
 
 failures=0
-echo "| services | connections | registered per s | RSS per service, bytes | RSS, MiB | server CPU per heartbeat, µs | server core, % | GetTopology median / max, ms | heartbeat round trip during GetTopology, p99 / max, ms | longest loop turn, ms | dead-detection lateness p50 / max, ms | load average |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+echo "| services | connections | registered per s | RSS per service, bytes | RSS, MiB | server CPU per heartbeat, µs | server core, % | GetTopology median / max, ms | heartbeat round trip during GetTopology, p99 / max, ms | longest loop turn, ms | turns of 100 ms or more | dead-detection lateness p50 / max, ms | load average |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 for services in "${sizes[@]}"; do
     connections=$((services / 100))
     "$bin/topology-server" --address 127.0.0.1:0 --http-address 127.0.0.1:0 --max-connections $((connections + 100)) \
@@ -89,9 +90,14 @@ for services in "${sizes[@]}"; do
     get() { awk -v key="scale$services.$1" '$2 == key { print $3 }' "$work/results"; }
     ms() { awk -v v="$1" 'BEGIN { if (v == "") print "n/a"; else printf "%.1f", v / 1000 }'; }
     http=$(grep -o 'http_address=127\.0\.0\.1:[0-9]*' "$work/server.log" | head -1 | cut -d= -f2)
-    turn=$(curl -s --max-time 10 "http://$http/metrics" | awk '$1 == "topology_loop_turn_max_seconds" { printf "%.0f", $2 * 1000 }' || true)
+    metrics=$(curl -s --max-time 10 "http://$http/metrics" || true)
+    turn=$(awk '$1 == "topology_loop_turn_max_seconds" { printf "%.0f", $2 * 1000 }' <<<"$metrics")
+    slow=$(awk '$1 == "topology_loop_slow_turns_total" { print $2 }' <<<"$metrics")
+    # The three slowest turns the server logged, with where their time went.
+    grep 'msg="slow loop turn"' "$work/server.log" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^turn_ms=/) { split($i, f, "="); print f[2], $0 } }' \
+        | sort -rn | head -3 | cut -d' ' -f2- | sed 's/^/bench-scale: /' >&2 || true
     load="$load-$(cut -d' ' -f1 /proc/loadavg)"
-    echo "| $services | $connections | $(get register_per_s) | $(get rss_bytes_per_service) | $(get rss_mib) | $(get cpu_us_per_hb) | $(get target_core_pct) | $(get get_topology_p50_ms) / $(get get_topology_max_ms) | $(ms "$(get get_topology_heartbeat_rtt_p99_us)") / $(ms "$(get get_topology_heartbeat_rtt_max_us)") | ${turn:-n/a} | $(get dead_lateness_p50_ms) / $(get dead_lateness_max_ms) | $load |"
+    echo "| $services | $connections | $(get register_per_s) | $(get rss_bytes_per_service) | $(get rss_mib) | $(get cpu_us_per_hb) | $(get target_core_pct) | $(get get_topology_p50_ms) / $(get get_topology_max_ms) | $(ms "$(get get_topology_heartbeat_rtt_p99_us)") / $(ms "$(get get_topology_heartbeat_rtt_max_us)") | ${turn:-n/a} | ${slow:-n/a} | $(get dead_lateness_p50_ms) / $(get dead_lateness_max_ms) | $load |"
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
     server_pid=""

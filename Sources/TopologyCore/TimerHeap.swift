@@ -1,6 +1,6 @@
 /// One scheduled check. `ref` names a node, edge or watcher slot, `generation` the occupant of that
 /// slot when the entry was pushed: an entry whose slot has moved on is skipped when it surfaces
-/// (lazy deletion), so nothing is ever searched for or removed from the middle of the heap.
+/// (lazy deletion), so nothing is ever searched for or removed from the middle of the timers.
 struct TimerEntry: Sendable {
     var time: Int64
     var ref: UInt32
@@ -8,7 +8,7 @@ struct TimerEntry: Sendable {
 }
 
 /// A binary min-heap of timer entries, ordered by time. Push and pop are O(log n); looking at the
-/// earliest entry is O(1), which is what makes "nothing is due" O(1).
+/// earliest entry is O(1). `TimerWheel` keeps here the entries beyond its span.
 struct TimerHeap: Sendable {
     private(set) var entries: [TimerEntry] = []
 

@@ -13,8 +13,8 @@ extension Topology {
             var count: Int
             var wasCoalesced: Bool
         }
-        // Entities are hashed once, when their history entry was made (`UpdateEntity`): a buffer
-        // that overflows is coalesced for every watcher that holds it.
+        // Entities are hashed once per history entry (`UpdateEntity`), at its first coalescing: a
+        // buffer that overflows is coalesced for every watcher that holds it.
         var indexByEntity: [UpdateEntity: Int] = [:]
         indexByEntity.reserveCapacity(updates.count)
         var summaries: [Summary] = []

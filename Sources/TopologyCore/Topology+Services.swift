@@ -357,6 +357,7 @@ extension Topology {
         // Name, state and metadata never wait for the throttle, so the view is unchanged.
         nodes[index].lastPublishedMs = now
         nodes[index].refreshPending = false
+        guard someWatcherTakesRefresh(of: index) else { return keepUntakenRefresh(of: index) }
         let view = FilterView(nodes[index].wire)
         publish(.nodeUpdated, node: nodes[index].wire, before: view, after: view, now: now)
     }

@@ -31,8 +31,10 @@ extension Topology {
     /// (activity flushes, throttled refreshes, watch progress) fire up to `now`.
     ///
     /// `fanOutBudget`: each update published is offered to every watcher, so with thousands of
-    /// watchers a burst of due timers (2,000 throttled refreshes at once) is seconds of work. Once
-    /// the timers fired in this call have visited this many watcher slots (`fanOutWork`), the rest
+    /// watchers a burst of due timers (2,000 throttled refreshes at once) is seconds of work, and
+    /// with a million services a second's refreshes are too. Once the timers fired in this call
+    /// have done this much work (`fanOutWork`: watcher slots visited, plus `publishCost` for each
+    /// update), the rest
     /// stay due, in order, for the next call (`nextDeadline` is then already past): the caller
     /// reads its input and lets watchers take their updates in between. A timer fires later, never
     /// earlier, so a liveness deadline held back this way errs on the side of the service.

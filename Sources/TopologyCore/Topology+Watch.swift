@@ -56,8 +56,10 @@ struct QueryFilter {
 
     func matchesNode(_ view: FilterView) -> Bool {
         if matchesEverything { return true }
-        return (states.isEmpty || states.contains(view.state)) && matchesIdentity(view)
+        return matchesState(view.state) && matchesIdentity(view)
     }
+
+    func matchesState(_ state: ServiceState) -> Bool { states.isEmpty || states.contains(state) }
 
     /// The update as this watcher must see it, or nil if it does not concern it. An update that
     /// moves a node (or an edge's source) into or out of the filter becomes an ADDED or REMOVED.
@@ -389,9 +391,68 @@ extension Topology {
         var result: [HistoryEntry] = []
         result.reserveCapacity(history.count - skip)
         for offset in skip..<history.count {
-            result.append(history[(historyHead + offset) % history.count])
+            switch history[(historyHead + offset) % history.count] {
+            case .published(let entry): result.append(entry)
+            case .untakenRefresh(let refresh): if let entry = materialize(refresh) { result.append(entry) }
+            }
         }
         return result
+    }
+
+    /// An untaken refresh as the update it stands for: the node as it is now, with the fields the
+    /// refresh carried. nil when the node has been removed since.
+    func materialize(_ refresh: UntakenRefresh) -> HistoryEntry? {
+        let index = Int(refresh.slot)
+        guard nodes[index].inUse, nodes[index].generation == refresh.generation else { return nil }
+        var node = nodes[index].wire
+        node.state = refresh.state
+        node.health = refresh.health
+        node.lastHeartbeatMs = refresh.lastHeartbeatMs
+        node.lastActivityMs = refresh.lastActivityMs
+        node.metrics = refresh.metrics
+        node.healthDetail = refresh.healthDetail
+        let view = FilterView(node)
+        return HistoryEntry(update: TopologyUpdate(type: .nodeUpdated, node: node, revision: refresh.revision), before: view, after: view)
+    }
+
+    /// Keeps `record` for resume, the oldest going once the history is full.
+    mutating func keep(_ record: HistoryRecord) {
+        guard configuration.historyLimit > 0 else { return }
+        if history.count < configuration.historyLimit {
+            history.append(record)
+        } else {
+            history[historyHead] = record
+            historyHead = (historyHead + 1) % history.count
+        }
+    }
+
+    /// Whether some watcher's filter takes a NODE_UPDATED of this node that leaves its state and
+    /// identity as they are (a throttled refresh).
+    /// Runs for every due refresh, so it reads the node's fields in place: a copy of the node (to
+    /// build its filter view) costs a retain of each of its strings, the view only when a watcher
+    /// filters by more than state.
+    func someWatcherTakesRefresh(of index: Int) -> Bool {
+        guard liveWatcherCount > 0 else { return false }
+        var view: FilterView?
+        for slot in watchers.indices where watchers[slot].inUse {
+            if watchers[slot].filter.matchesEverything { return true }
+            guard watchers[slot].filter.matchesState(nodes[index].wire.state) else { continue }
+            if watchers[slot].filter.identityMatchesEverything { return true }
+            if view == nil { view = FilterView(nodes[index].wire) }
+            if watchers[slot].filter.matchesIdentity(view!) { return true }
+        }
+        return false
+    }
+
+    /// A refresh no watcher takes: it gets a revision and a place in the history, and nothing else.
+    mutating func keepUntakenRefresh(of index: Int) {
+        revision += 1
+        fanOutWork += Topology.untakenRefreshCost + watchers.count
+        keep(.untakenRefresh(UntakenRefresh(
+            slot: Int32(index), generation: nodes[index].generation, revision: revision, state: nodes[index].wire.state,
+            health: nodes[index].wire.health, lastHeartbeatMs: nodes[index].wire.lastHeartbeatMs,
+            lastActivityMs: nodes[index].wire.lastActivityMs, metrics: nodes[index].wire.metrics,
+            healthDetail: nodes[index].wire.healthDetail)))
     }
 
     /// Stamps `update` with the next revision, keeps it for resume and queues it for every watcher
@@ -403,14 +464,8 @@ extension Topology {
         revision += 1
         let entry = HistoryEntry(
             update: TopologyUpdate(type: type, node: node, edge: edge, revision: revision), before: before, after: after)
-        if configuration.historyLimit > 0 {
-            if history.count < configuration.historyLimit {
-                history.append(entry)
-            } else {
-                history[historyHead] = entry
-                historyHead = (historyHead + 1) % history.count
-            }
-        }
+        keep(.published(entry))
+        fanOutWork += Topology.publishCost
         guard liveWatcherCount > 0 else { return }
         fanOutWork += watchers.count
         let policy = bufferPolicy

@@ -102,6 +102,8 @@ public struct ServerMetrics {
         public var observedServiceRefusals: UInt64 = 0
         /// The longest turn of the event loop since start, in ms (`ServerStats.maxLoopTurnMs`).
         public var maxLoopTurnMs: Int64 = 0
+        /// Loop turns of at least `--slow-turn-log-ms` since start (`ServerStats.slowTurns`).
+        public var slowTurns = 0
 
         public init(servicesByState: ServiceStateCounts, edges: Int, watchers: Int, sseWatchers: Int, binaryConnections: Int,
                      grpcConnections: Int = 0, httpConnections: Int, revision: UInt64, residentBytes: Int, version: String, serverEpoch: String,
@@ -178,6 +180,8 @@ public struct ServerMetrics {
         sample("topology_input_lag_max_seconds", [], format(Double(g.maxInputLagMs) / 1000))
         family("topology_loop_turn_max_seconds", "gauge", "The longest turn of the event loop since start (from the wait's return to the end of its writes): how long a client's input may have waited for the loop, in seconds.")
         sample("topology_loop_turn_max_seconds", [], format(Double(g.maxLoopTurnMs) / 1000))
+        family("topology_loop_slow_turns_total", "counter", "Event-loop turns at least --slow-turn-log-ms long; the log's \"slow loop turn\" lines say where their time went.")
+        sample("topology_loop_slow_turns_total", [], String(g.slowTurns))
         family("topology_connections", "gauge", "Open client connections, by listener.")
         sample("topology_connections", [("listener", "frames")], String(g.binaryConnections))
         sample("topology_connections", [("listener", "http")], String(g.httpConnections))

@@ -77,6 +77,7 @@ public enum CommandLineOptions {
         Option("--auth-token-file", \.authTokenFile, .optional(.path(of: "a file holding the token"), empty: "for no authentication"),
                "token clients must present (docs/security.md)"),
         Option("--log-level", \.logLevel, .logLevel, "least severe level logged"),
+        Option("--slow-turn-log-ms", \.slowTurnLogMs, .milliseconds(min: 1), "log event-loop turns this long and why"),
         Option("--event-limit", \.topology.eventLimit, .integer(atLeast: 1), "events kept for /api/v1/events"),
         Option("--edge-failing-error-percent", \.topology.edgeFailingErrorPercent, .integer(1 ... 100),
                "edge error % that makes it failing"),
@@ -136,14 +137,13 @@ public enum CommandLineOptions {
     public static var helpText: String {
         var text = """
             usage: topology-server [--flag value | --flag=value]...
-            The service-topology server: length-prefixed protobuf Frames over TCP
-            (docs/operations.md). Each flag may also be set as TOPOLOGY_<FLAG>,
-            e.g. TOPOLOGY_ADDRESS=0.0.0.0:50053.
+            The service-topology server (docs/operations.md). Each flag may also be
+            set as TOPOLOGY_<FLAG>, e.g. TOPOLOGY_ADDRESS=0.0.0.0:50053.
 
             """
         let defaults = defaults
         let rows = options.map { option in (option.flag, option.help + (option.defaultText(in: defaults).map { " (default \($0))" } ?? "")) }
-            + [("--help", "this text"), ("--version", "the version")]
+            + [("--help, --version", "this text; the version")]
         for (flag, help) in rows {
             let lead = "  " + flag.padding(toLength: 29, withPad: " ", startingAt: 0) + " "
             for (index, line) in wrap(help, width: helpWidth - lead.count).enumerated() {

@@ -27,12 +27,23 @@ public struct Logger: Sendable {
     public func error(_ message: String, _ fields: KeyValuePairs<String, String> = [:]) { log(.error, message, fields) }
 
     public func log(_ level: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String>) {
+        log(level, message, fieldList: fields)
+    }
+
+    /// `log` with fields built at run time, in the order given.
+    func log<Fields: Sequence>(_ level: LogLevel, _ message: String, fieldList fields: Fields)
+    where Fields.Element == (key: String, value: String) {
         guard level >= self.level else { return }
-        sink(Logger.line(level, message, fields))
+        sink(Logger.line(level, message, fieldList: fields))
     }
 
     /// One logfmt line, newline included, stamped now.
     static func line(_ level: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String>) -> String {
+        line(level, message, fieldList: fields)
+    }
+
+    static func line<Fields: Sequence>(_ level: LogLevel, _ message: String, fieldList fields: Fields) -> String
+    where Fields.Element == (key: String, value: String) {
         var line = "ts=\(Logger.timestamp()) level=\(level.name) msg=\(Logger.quote(message, always: true))"
         for (key, value) in fields {
             line += " \(key)=\(Logger.quote(value, always: false))"

@@ -16,29 +16,51 @@ import CTopologyShims
 struct MemoryReturn {
     static let trimAfterBytes = 4 << 20
     static let minimumIntervalMs: Int64 = 1_000
+    /// How much of the loop's time reading the allocator's free bytes may take: the read walks every
+    /// free chunk of every arena, 35 to 45 ms at 1,000,000 services (measured with the "slow loop
+    /// turn" log), so at that size it is done every 40 s or so rather than every second.
+    static let freeLookShare: Int64 = 1_000
 
     /// The resident set and the allocator's free bytes after the last trim, or the least seen since.
     private var residentFloor = Int.max
     private var freeFloor = Int.max
     private var lastCheckMs: Int64 = .min / 2
+    private var nextFreeLookMs: Int64 = .min / 2
 
-    /// Looks once the interval has passed, and trims when the allocator keeps `trimAfterBytes`
-    /// free and either its free bytes or the resident set grew by as much since the last trim.
-    /// Returns whether it trimmed.
+    /// What counts as growth: `trimAfterBytes`, or a 32nd of the resident set when that is more (a
+    /// million services move a 770 MB process by more than 4 MiB in their normal churn, and each
+    /// trim of it holds the loop for 60 to 100 ms).
+    static func threshold(resident: Int) -> Int { max(trimAfterBytes, resident / 32) }
+
+    /// Looks once the interval has passed, and trims when the allocator keeps `threshold` free and
+    /// either its free bytes or the resident set grew by as much since the last trim. Returns
+    /// whether it trimmed.
     ///
     /// Both, since either alone misses a case. Free bytes: what is freed after a trim made under
     /// load (the resident set does not move when memory already resident is freed). The resident
     /// set: glibc still counts the pages a trim gave back inside its heap as free chunks, and when
     /// a burst takes them again and frees them within one interval, the free bytes end where they
     /// were while the pages are resident again.
-    mutating func trimIfDue(nowMs now: Int64, residentBytes: () -> Int, heapFreeBytes: () -> Int, trim: () -> Void) -> Bool {
-        guard now - lastCheckMs >= MemoryReturn.minimumIntervalMs else { return false }
+    ///
+    /// The resident set is cheap to read and is read at every look. The free bytes are read when
+    /// the resident set grew, or when `freeLookShare` times the last read's cost (`monotonicNs`
+    /// measures it) has passed since.
+    mutating func trimIfDue(nowMs now: Int64, residentBytes: () -> Int, heapFreeBytes: () -> Int, trim: () -> Void,
+                            monotonicNs: () -> Int64) -> Bool {
+        guard isDue(nowMs: now) else { return false }
         lastCheckMs = now
-        let resident = residentBytes(), free = heapFreeBytes()
+        let resident = residentBytes()
         residentFloor = min(residentFloor, resident)
+        let threshold = MemoryReturn.threshold(resident: resident)
+        let residentGrew = resident - residentFloor >= threshold
+        guard residentGrew || now >= nextFreeLookMs else { return false }
+        let start = monotonicNs()
+        let free = heapFreeBytes()
+        let costMs = (monotonicNs() - start) / 1_000_000
+        nextFreeLookMs = now + max(MemoryReturn.minimumIntervalMs, costMs * MemoryReturn.freeLookShare)
         freeFloor = min(freeFloor, free)
-        let grew = resident - residentFloor >= MemoryReturn.trimAfterBytes || free - freeFloor >= MemoryReturn.trimAfterBytes
-        guard grew, free >= MemoryReturn.trimAfterBytes else { return false }
+        let grew = residentGrew || free - freeFloor >= threshold
+        guard grew, free >= threshold else { return false }
         trim()
         residentFloor = residentBytes()
         freeFloor = heapFreeBytes()
@@ -47,6 +69,9 @@ struct MemoryReturn {
 }
 
 extension MemoryReturn {
+    /// Whether `trimIfDue` would look now.
+    func isDue(nowMs now: Int64) -> Bool { now - lastCheckMs >= MemoryReturn.minimumIntervalMs }
+
     /// The free bytes the C allocator keeps, over all arenas.
     static func heapFreeBytes() -> Int {
         var inUse = 0, free = 0

@@ -9,9 +9,10 @@ extension Server {
     func sampleHistory(now: Int64) {
         guard let due = history.nextDeadline(revision: topology.currentRevision), due <= now else { return }
         let start = clock.monotonicNs()
-        if history.advance(to: now, topology: topology) {
-            lastHistorySampleNs = clock.monotonicNs() - start
-        }
+        let sampled = history.advance(to: now, topology: topology)
+        let elapsed = clock.monotonicNs() - start
+        turnProfile.add(.history, ns: elapsed)
+        if sampled { lastHistorySampleNs = elapsed }
     }
 
     func renderHistoryMetrics() -> String {

@@ -85,6 +85,7 @@ extension Server {
             "max_http_connections": String(c.maxHTTPConnections),
             "sse_comment_interval_ms": String(c.sseCommentIntervalMs),
             "log_level": c.logLevel.name,
+            "slow_turn_log_ms": String(c.slowTurnLogMs),
             "event_limit": String(t.eventLimit),
             "edge_failing_error_percent": String(t.edgeFailingErrorPercent),
             "webhook_url": c.webhooks.map(\.description).joined(separator: ","),

@@ -43,7 +43,7 @@ extension Server {
             ])
         }
         let workBefore = topology.fanOutWork
-        let events = topology.advance(to: now, inputReadThrough: horizon, fanOutBudget: fanOutLeftThisTurn)
+        let events = timed(.timers) { topology.advance(to: now, inputReadThrough: horizon, fanOutBudget: fanOutLeftThisTurn) }
         fanOutLeftThisTurn = max(0, fanOutLeftThisTurn - (topology.fanOutWork - workBefore))
         if let due {
             // Measured when advance has returned: every transition it made took effect by now, and
@@ -74,19 +74,47 @@ extension Server {
         runHTTPTimers(now: now)
         runGRPCTimers(now: now)
         sampleHistory(now: now)
-        // Idle buffers first, so that the trim that may follow gives their memory back too.
-        releaseIdleBuffers(now: now)
-        if memoryReturn.trimIfDue(nowMs: now, residentBytes: ServerMetrics.residentMemoryBytes, heapFreeBytes: MemoryReturn.heapFreeBytes,
-                                  trim: { _ = topology_malloc_trim() }) {
-            localStats.memoryTrims += 1
+        // Timed only when there is something to do: this runs after almost every event at scale.
+        if now >= nextIdleBufferSweepMs || memoryReturn.isDue(nowMs: now) {
+            timed(.memory) {
+                // Idle buffers first, so that the trim that may follow gives their memory back too.
+                releaseIdleBuffers(now: now)
+                if memoryReturn.trimIfDue(nowMs: now, residentBytes: ServerMetrics.residentMemoryBytes, heapFreeBytes: MemoryReturn.heapFreeBytes,
+                                          trim: { _ = topology_malloc_trim() }, monotonicNs: clock.monotonicNs) {
+                    localStats.memoryTrims += 1
+                }
+            }
         }
+    }
+
+    /// Runs `body`, adding its time to `phase` of this turn's profile.
+    func timed<T>(_ phase: LoopTurnProfile.Phase, _ body: () -> T) -> T {
+        let start = clock.monotonicNs()
+        defer { turnProfile.add(phase, ns: clock.monotonicNs() - start) }
+        return body()
+    }
+
+    /// The turn's writes are done: its length goes into the stats, and a slow turn into the log
+    /// (at most one line a second, `SlowTurnLog`) with where its time went.
+    func endTurn() {
+        let endNs = clock.monotonicNs()
+        let turnMs = (endNs - turnProfile.startNs) / 1_000_000
+        localStats.maxLoopTurnMs = max(localStats.maxLoopTurnMs, turnMs)
+        let logged = slowTurnLog.turnEnded(turnMs: turnMs, nowMs: clock.ms(monotonicNs: endNs))
+        localStats.slowTurns = slowTurnLog.total
+        guard let unlogged = logged else { return }
+        logger.log(.warning, "slow loop turn", fieldList: turnProfile.fields(endNs: endNs) + [
+            ("slow_turns_unlogged", String(unlogged)), ("services", String(topology.serviceCount)),
+            ("connections", String(connections.count)),
+        ])
     }
 
     /// A hold whose lag reached this is logged (shorter ones are counted only).
     static let logHoldsFromLagMs: Int64 = 100
 
-    /// Watcher slots the core's timers may visit per loop turn (`Topology.advance(fanOutBudget:)`),
-    /// some 5 to 50 ms of work: 5 updates published to 5,000 watchers, 50 to 500. With 2,000
+    /// The work the core's timers may do per loop turn (`Topology.advance(fanOutBudget:)`), in
+    /// watcher-slot visits, each update published counting `Topology.publishCost` more: some 5 to
+    /// 50 ms of work: 5 updates published to 5,000 watchers, 50 to 500, 1,500 to none. With 2,000
     /// services whose throttled refreshes fell due together and 5,000 watchers, firing them all at
     /// once held the loop for 15 to 24 s (measured, docs/reliability.md): heartbeats went unread,
     /// and every watcher's buffer overflowed and was coalesced, since none could take its updates.

@@ -31,6 +31,9 @@ public struct ServerStats: Sendable, Equatable {
     /// The longest turn of the loop since start, in ms: from `epoll_wait`'s return to the end of
     /// that turn's writes. Input that arrives meanwhile waits that long to be read.
     public var maxLoopTurnMs: Int64 = 0
+    /// Loop turns of at least `--slow-turn-log-ms` since start (each logged, or counted in the next
+    /// "slow loop turn" line's `slow_turns_unlogged`).
+    public var slowTurns = 0
 }
 
 /// The TCP server: one thread runs an epoll loop that owns the `Topology`, every socket and every
@@ -107,6 +110,9 @@ public final class Server: @unchecked Sendable {
     var memoryReturn = MemoryReturn()
     /// What is left of `Server.fanOutPerTurn` in this turn of the loop.
     var fanOutLeftThisTurn = Server.fanOutPerTurn
+    /// Where the current turn's time goes, and which slow turns are logged (`--slow-turn-log-ms`).
+    var turnProfile = LoopTurnProfile(startNs: 0, readySockets: 0)
+    var slowTurnLog: SlowTurnLog
 
     // The HTTP listener (HTTP/Server+HTTP.swift).
     var httpListener: Int32 = -1
@@ -165,6 +171,7 @@ public final class Server: @unchecked Sendable {
                                          maxHoldMs: configuration.topology.heartbeatIntervalMs * configuration.topology.timeoutMultiplier)
         self.topology = Topology(configuration: configuration.topology, serverEpoch: serverEpoch, now: startedAtMs)
         self.history = TopologyHistory(limits: configuration.historyLimits)
+        self.slowTurnLog = SlowTurnLog(thresholdMs: configuration.slowTurnLogMs)
     }
 
     deinit {
@@ -243,8 +250,7 @@ public final class Server: @unchecked Sendable {
             inputHorizon.beginTurn(atMs: now)
             let count = try epoll.wait(data: &readyData, events: &readyEvents, timeoutMs: timeout)
             localStats.loopIterations += 1
-            now = clock.nowMs()
-            let turnStartMs = now
+            turnProfile = LoopTurnProfile(startNs: clock.monotonicNs(), readySockets: count)
             for i in 0..<count {
                 handleEvent(token: readyData[i], events: readyEvents[i], now: clock.nowMs())
                 runTimersIfDue()
@@ -253,12 +259,12 @@ public final class Server: @unchecked Sendable {
             now = clock.nowMs()
             runTimers(now: now)
             if watchUpdatesWaiting, clock.nowMs() >= nextWatchRoundMs {
-                let served = deliverWatchUpdates()
+                let served = timed(.watchers) { deliverWatchUpdates() }
                 nextWatchRoundMs = served > Server.watchersPerUnpacedRound ? clock.nowMs() + Server.watchRoundIntervalMs : 0
             }
             readNewEvents()
-            flushAll(now: clock.nowMs())
-            localStats.maxLoopTurnMs = max(localStats.maxLoopTurnMs, clock.nowMs() - turnStartMs)
+            timed(.writes) { flushAll(now: clock.nowMs()) }
+            endTurn()
             publishStats()
             if let shutdownDeadlineMs, connections.isEmpty && httpConnectionsAreIdle || clock.nowMs() >= shutdownDeadlineMs {
                 for connection in Array(connections.values) { closeNow(connection, reason: "shutdown") }

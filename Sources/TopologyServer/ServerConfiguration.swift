@@ -85,6 +85,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// How long shutdown waits for the last frames to be written before closing connections anyway.
     public var shutdownGraceMs: Int64 = 500
     public var logLevel = LogLevel.info
+    /// A loop turn at least this long is logged ("slow loop turn", at most one line a second) with
+    /// where its time went: input, the core's timers, watchers, writes, history, memory.
+    public var slowTurnLogMs: Int64 = 100
 
     /// Where the HTTP listener (dashboard, JSON API, SSE watch, /metrics) listens; nil: no HTTP.
     /// The library default is none; the command line's is 127.0.0.1:50054 (`--http-address`). It

@@ -93,13 +93,15 @@ final class TimeGuardTests: XCTestCase {
         let due = firstPublish + 5_000
         let revisionBefore = h.topology.revision
 
-        // 10 watcher slots per update published: a budget of 30 lets 3 refreshes out per call.
-        h.events += h.topology.advance(to: due, fanOutBudget: 30)
+        // 10 watcher slots per update published, plus its own cost: a budget of 3 such lets 3
+        // refreshes out per call.
+        let perUpdate = 10 + Topology.publishCost
+        h.events += h.topology.advance(to: due, fanOutBudget: 3 * perUpdate)
         XCTAssertEqual(h.topology.revision - revisionBefore, 3)
         XCTAssertEqual(h.topology.nextDeadline, due, "the rest stays due")
         h.events += h.topology.advance(to: due, fanOutBudget: 0)
         XCTAssertEqual(h.topology.revision - revisionBefore, 3, "a spent budget fires nothing")
-        h.events += h.topology.advance(to: due + 1, fanOutBudget: 30)
+        h.events += h.topology.advance(to: due + 1, fanOutBudget: 3 * perUpdate)
         XCTAssertEqual(h.topology.revision - revisionBefore, 6)
         h.events += h.topology.advance(to: due + 2)
         XCTAssertEqual(h.topology.revision - revisionBefore, 20, "every service refreshed once")

@@ -4,6 +4,7 @@ import XCTest
 /// The rule of `MemoryReturn`, with the process's memory and the trim played by the test.
 final class MemoryReturnTests: XCTestCase {
     static let mib = 1 << 20
+    var freeLooks = 0
 
     /// A pretend process: what is resident, and what the allocator counts as free. A trim gives
     /// back the free pages (the resident set drops by `returnedByTrim`) but glibc still counts them
@@ -15,11 +16,15 @@ final class MemoryReturnTests: XCTestCase {
         var trims = 0
     }
 
-    private func look(_ policy: inout MemoryReturn, _ process: inout Process, atMs now: Int64) -> Bool {
+    /// One look at `now`; reading the free bytes takes `freeLookMs` (of a pretend clock), and is
+    /// counted in `freeLooks`.
+    private func look(_ policy: inout MemoryReturn, _ process: inout Process, atMs now: Int64, freeLookMs: Int64 = 0) -> Bool {
         let before = process
         var trimmed = false
+        var clockNs: Int64 = 0
         let result = policy.trimIfDue(nowMs: now, residentBytes: { trimmed ? before.resident - before.returnedByTrim : before.resident },
-                                      heapFreeBytes: { before.free }, trim: { trimmed = true })
+                                      heapFreeBytes: { clockNs += freeLookMs * 1_000_000; self.freeLooks += 1; return before.free },
+                                      trim: { trimmed = true }, monotonicNs: { clockNs })
         if trimmed {
             process.trims += 1
             process.resident -= process.returnedByTrim
@@ -84,5 +89,40 @@ final class MemoryReturnTests: XCTestCase {
         XCTAssertTrue(look(&policy, &process, atMs: 2_000), "the frees after the trim are given back")
         XCTAssertEqual(process.resident, 45 * Self.mib)
         XCTAssertEqual(process.trims, 2)
+    }
+
+    /// At a million services reading the allocator's free bytes takes some 40 ms: it is read once
+    /// per 1,000 times that, unless the resident set grows.
+    func testAnExpensiveLookAtTheFreeBytesIsTakenRarelyUnlessTheResidentSetGrows() {
+        var policy = MemoryReturn()
+        var process = Process(resident: 800 * Self.mib, free: 20 * Self.mib)
+        XCTAssertFalse(look(&policy, &process, atMs: 0, freeLookMs: 40))
+        XCTAssertEqual(freeLooks, 1)
+        for second in 1..<40 {
+            XCTAssertFalse(look(&policy, &process, atMs: Int64(second) * 1_000, freeLookMs: 40))
+        }
+        XCTAssertEqual(freeLooks, 1, "no second read within 40 s")
+        XCTAssertFalse(look(&policy, &process, atMs: 40_000, freeLookMs: 40))
+        XCTAssertEqual(freeLooks, 2)
+        // The resident set grows by a 32nd (25 MiB of 800) with much of it free: read and trimmed at once.
+        process.resident += 30 * Self.mib
+        process.free += 30 * Self.mib
+        process.returnedByTrim = 30 * Self.mib
+        XCTAssertTrue(look(&policy, &process, atMs: 41_000, freeLookMs: 40))
+        XCTAssertEqual(process.trims, 1)
+    }
+
+    /// 4 MiB is noise in a 800 MiB process: growth is counted from a 32nd of the resident set.
+    func testGrowthIsMeasuredAgainstTheSizeOfTheProcess() {
+        XCTAssertEqual(MemoryReturn.threshold(resident: 30 * Self.mib), 4 * Self.mib)
+        XCTAssertEqual(MemoryReturn.threshold(resident: 800 * Self.mib), 25 * Self.mib)
+        var policy = MemoryReturn()
+        var process = Process(resident: 800 * Self.mib, free: 20 * Self.mib, returnedByTrim: 10 * Self.mib)
+        _ = look(&policy, &process, atMs: 0)
+        process.resident += 10 * Self.mib
+        process.free += 10 * Self.mib
+        XCTAssertFalse(look(&policy, &process, atMs: 1_000), "10 MiB of churn in 800 is not trimmed")
+        process.free += 20 * Self.mib
+        XCTAssertTrue(look(&policy, &process, atMs: 2_000), "30 MiB more free is")
     }
 }

@@ -235,6 +235,7 @@ extension Server {
         gauges.observedServices = topology.observedServiceCount
         gauges.observedServiceRefusals = topology.observedServiceRefusals
         gauges.maxLoopTurnMs = localStats.maxLoopTurnMs
+        gauges.slowTurns = localStats.slowTurns
         return metrics.render(gauges) + renderWebhookMetrics() + renderHistoryMetrics() + (serviceSeries?.render(topology, now: now) ?? "")
     }
 }
