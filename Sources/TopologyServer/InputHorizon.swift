@@ -18,6 +18,8 @@ struct InputHorizon {
     /// Everything that arrived before this time has been read (connections behind aside).
     private(set) var readThroughMs: Int64
     private var turnStartMs: Int64
+    /// The start of the last turn whose complete ready list was only partly handled.
+    private var cutTurnStartMs: Int64?
     /// Connections behind: where the horizon stood when each fell behind, and when that was.
     private var behind: [UInt64: (horizonMs: Int64, sinceMs: Int64)] = [:]
     let maxHoldMs: Int64
@@ -42,7 +44,28 @@ struct InputHorizon {
 
     /// After every ready socket was handled. `complete`: the ready list was not cut at its capacity.
     mutating func endTurn(complete: Bool) {
-        if complete { readThroughMs = max(readThroughMs, turnStartMs) }
+        endTurn(listComplete: complete, allHandled: true)
+    }
+
+    /// After the turn's handling stopped. `listComplete`: the ready list was not cut at its capacity;
+    /// `allHandled`: every socket of it was handled (the turn's input budget did not run out, see
+    /// `Server.handleReady`). A complete list partly handled leaves the rest to the next turn,
+    /// which handles them first: once it has (`carriedHandled`), the horizon moves to this turn's start.
+    mutating func endTurn(listComplete: Bool, allHandled: Bool) {
+        if listComplete && allHandled {
+            readThroughMs = max(readThroughMs, turnStartMs)
+            cutTurnStartMs = nil
+        } else {
+            cutTurnStartMs = listComplete ? turnStartMs : nil
+        }
+    }
+
+    /// The sockets the last turn cut short left have all been handled: everything that arrived
+    /// before that turn's wait has been read.
+    mutating func carriedHandled() {
+        guard let cut = cutTurnStartMs else { return }
+        readThroughMs = max(readThroughMs, cut)
+        cutTurnStartMs = nil
     }
 
     /// The connection has input it has not read and handled (it keeps the first time it fell behind).

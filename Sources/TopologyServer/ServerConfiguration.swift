@@ -85,6 +85,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// How long shutdown waits for the last frames to be written before closing connections anyway.
     public var shutdownGraceMs: Int64 = 500
     public var logLevel = LogLevel.info
+    /// How long one loop turn handles ready sockets before it leaves the rest to the next turn, so
+    /// that replies, writes and timers come in between (`Server.handleReady`). Not a flag: tests set
+    /// it to 0 (16 sockets a turn).
+    var turnInputBudgetMs: Int64 = 100
     /// A loop turn at least this long is logged ("slow loop turn", at most one line a second) with
     /// where its time went: input, the core's timers, watchers, writes, history, memory.
     public var slowTurnLogMs: Int64 = 100

@@ -88,4 +88,35 @@ final class InputHorizonTests: XCTestCase {
         XCTAssertNil(h.noteTimers(due: 2_000, horizon: 1_600, nowMs: 1_700))
         XCTAssertEqual(h.holds, 1)
     }
+
+    /// A turn whose input budget ran out leaves sockets to the next turn, which handles them first.
+    /// The horizon moves to the cut turn's start once they are handled, even if the next turn is
+    /// cut short in its turn: a loop that always has more input than one turn's budget still moves it.
+    func testATurnCutShortMovesTheHorizonOnceWhatItLeftIsHandled() {
+        var h = InputHorizon(startMs: 0, maxHoldMs: 5_000)
+        h.beginTurn(atMs: 1_000)
+        h.endTurn(listComplete: true, allHandled: false)
+        XCTAssertEqual(h.horizon(nowMs: 1_020), 0, "sockets reported at 1,000 are still unread")
+        h.beginTurn(atMs: 1_020)
+        h.carriedHandled()
+        XCTAssertEqual(h.horizon(nowMs: 1_030), 1_000)
+        h.endTurn(listComplete: true, allHandled: false)
+        XCTAssertEqual(h.horizon(nowMs: 1_040), 1_000)
+        // The next turn is cut before it has handled all it was left: nothing moves.
+        h.beginTurn(atMs: 1_040)
+        h.endTurn(listComplete: true, allHandled: false)
+        XCTAssertEqual(h.horizon(nowMs: 1_060), 1_000)
+        // Then it is: the horizon is the start of the last turn cut, whose leftovers these were.
+        h.beginTurn(atMs: 1_060)
+        h.carriedHandled()
+        XCTAssertEqual(h.horizon(nowMs: 1_070), 1_040)
+        h.endTurn(listComplete: true, allHandled: true)
+        XCTAssertEqual(h.horizon(nowMs: 1_080), 1_060)
+        // A ready list cut at its capacity proves nothing, even once its leftovers are handled.
+        h.beginTurn(atMs: 1_080)
+        h.endTurn(listComplete: false, allHandled: false)
+        h.beginTurn(atMs: 1_100)
+        h.carriedHandled()
+        XCTAssertEqual(h.horizon(nowMs: 1_110), 1_060)
+    }
 }
