@@ -197,6 +197,29 @@ final class HTTPEndToEndTests: XCTestCase {
         XCTAssertTrue(metrics.contains("# TYPE topology_loop_turn_max_seconds gauge"), metrics)
     }
 
+    /// A turn of `--slow-turn-log-ms` or more is logged with where its time went, and counted. 2,000
+    /// registrations read in one go take well over a millisecond in any build.
+    func testASlowTurnIsLoggedWithItsPhasesAndCounted() throws {
+        let running = try httpServer { $0.slowTurnLogMs = 1 }
+        defer { running.stop() }
+        let client = try running.client()
+        let replies = try client.pipelined(client.registrations((0..<2_000).map { "svc-\($0)" }), batch: 2_000)
+        XCTAssertEqual(replies.count, 2_000)
+        try eventually("a slow loop turn is logged") { running.logLines.contains("msg=\"slow loop turn\"") }
+        let line = try XCTUnwrap(running.logLines.all.first { $0.contains("msg=\"slow loop turn\"") })
+        XCTAssertTrue(line.hasPrefix("ts=") && line.contains(" level=warn "), line)
+        for field in ["turn_ms", "ready_sockets", "input_ms", "timers_ms", "watchers_ms", "writes_ms", "history_ms", "memory_ms",
+                      "slow_turns_unlogged", "services", "connections"] {
+            XCTAssertTrue(line.contains(" \(field)="), "\(field) missing: \(line)")
+        }
+        let turnMs = try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix("turn_ms=") }.flatMap { Double($0.dropFirst(8)) }, line)
+        XCTAssertGreaterThanOrEqual(turnMs, 1)
+        let metrics = try running.get("/metrics").text
+        let counted = try XCTUnwrap(metrics.split(separator: "\n").first { $0.hasPrefix("topology_loop_slow_turns_total ") }, metrics)
+        XCTAssertGreaterThanOrEqual(Int(counted.split(separator: " ")[1]) ?? 0, 1, String(counted))
+        XCTAssertTrue(metrics.contains("# TYPE topology_loop_slow_turns_total counter"), metrics)
+    }
+
     /// RFC 9112 section 3.2 over the wire (400, then the connection closes); and no error body
     /// echoes a control character decoded from the target.
     func testHostIsRequiredOnceAndErrorBodiesEscapeControlCharacters() throws {
