@@ -324,7 +324,7 @@
       return { id: n.id, name: n.data.serviceName, state: model.shownState(n), language: n.phantom ? "unknown" : langOf(n.data)[1],
                health: n.phantom ? "" : healthOf(n.data), badge: n.phantom ? "" : langOf(n.data)[0], observed: n.data.observed === true,
                label: n.data.serviceName + (n.phantom ? " (unregistered)" : ""), hidden: !scene.visible(n), drawn: !!d,
-               labelDrawn: !!(d && d.label), x: d ? d.x : null, y: d ? d.y : null, wx: n.x, wy: n.y };
+               labelDrawn: !!(d && d.label), badgeDrawn: !!(d && d.badge), x: d ? d.x : null, y: d ? d.y : null, wx: n.x, wy: n.y };
     });
     const edges = Array.from(model.edges.values()).map((e) => {
       const src = model.nodes.get(e.data.sourceServiceId), d = drawnEdges.get(e.key);
