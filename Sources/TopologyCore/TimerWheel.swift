@@ -18,9 +18,16 @@ struct TimerWheel: Sendable {
     static let spanBits = 16
     static let span = Int64(1) << spanBits
     private static let mask = span - 1
+    /// The buckets come in pages of 1,024 (about a second), each made when a timer first falls in
+    /// it and freed when its last one is popped: at the default intervals some 20 pages are in use
+    /// (160 KiB), where all 65,536 buckets at once were 512 KiB per wheel.
+    private static let pageBits = 10
+    private static let pageSize = 1 << pageBits
 
     /// Empty until the first push: a core without timers (most tests) allocates none.
-    private var buckets: [[TimerEntry]] = []
+    private var pages: [[[TimerEntry]]] = []
+    /// Entries in each page (0: the page is not allocated).
+    private var pageCounts: [Int] = []
     private var base: Int64
     /// The time of the earliest non-empty bucket; nil when the wheel is empty.
     private var earliest: Int64?
@@ -32,10 +39,13 @@ struct TimerWheel: Sendable {
     }
 
     var count: Int { wheelCount + overflow.count }
+    /// Pages of buckets allocated now (for tests).
+    var allocatedPages: Int { pageCounts.filter { $0 > 0 }.count }
 
     var first: TimerEntry? {
         guard let earliest else { return overflow.first }
-        let entry = buckets[Int(earliest & Self.mask)].last!
+        let (page, slot) = Self.place(earliest)
+        let entry = pages[page][slot].last!
         if let other = overflow.first, other.time < entry.time { return other }
         return entry
     }
@@ -45,8 +55,14 @@ struct TimerWheel: Sendable {
             overflow.push(entry)
             return
         }
-        if buckets.isEmpty { buckets = Array(repeating: [], count: Int(Self.span)) }
-        buckets[Int(entry.time & Self.mask)].append(entry)
+        if pages.isEmpty {
+            pages = Array(repeating: [], count: Int(Self.span) >> Self.pageBits)
+            pageCounts = Array(repeating: 0, count: pages.count)
+        }
+        let (page, slot) = Self.place(entry.time)
+        if pageCounts[page] == 0 { pages[page] = Array(repeating: [], count: Self.pageSize) }
+        pages[page][slot].append(entry)
+        pageCounts[page] += 1
         wheelCount += 1
         earliest = min(earliest ?? entry.time, entry.time)
     }
@@ -61,11 +77,13 @@ struct TimerWheel: Sendable {
             }
             return entry
         }
-        let index = Int(time & Self.mask)
-        let entry = buckets[index].removeLast()
+        let (page, slot) = Self.place(time)
+        let entry = pages[page][slot].removeLast()
+        pageCounts[page] -= 1
         wheelCount -= 1
-        if buckets[index].isEmpty {
-            buckets[index] = []  // its capacity goes back: a burst does not leave buckets large
+        if pages[page][slot].isEmpty {
+            // Its capacity goes back (a burst does not leave buckets large), and so does the page's.
+            if pageCounts[page] == 0 { pages[page] = [] } else { pages[page][slot] = [] }
             base = time
             earliest = wheelCount > 0 ? scan(after: time) : nil
             refill()
@@ -83,9 +101,24 @@ struct TimerWheel: Sendable {
     }
 
     /// The first non-empty bucket after `time`, which the caller knows exists within the span.
+    /// Pages without entries are skipped whole.
     private func scan(after time: Int64) -> Int64 {
         var candidate = time + 1
-        while buckets[Int(candidate & Self.mask)].isEmpty { candidate += 1 }
-        return candidate
+        while true {
+            let (page, slot) = Self.place(candidate)
+            if pageCounts[page] == 0 {
+                candidate = (candidate | Int64(Self.pageSize - 1)) + 1  // the next page's first bucket
+            } else if pages[page][slot].isEmpty {
+                candidate += 1
+            } else {
+                return candidate
+            }
+        }
+    }
+
+    /// The page and the bucket in it of the time `time`.
+    private static func place(_ time: Int64) -> (page: Int, slot: Int) {
+        let index = Int(time & mask)
+        return (index >> pageBits, index & (pageSize - 1))
     }
 }

@@ -72,4 +72,19 @@ final class TimerWheelTests: XCTestCase {
         XCTAssertNil(wheel.popFirst())
         XCTAssertEqual(wheel.count, 0)
     }
+
+    /// Buckets come in pages of about a second, made when a timer falls in one and freed with its
+    /// last timer: the memory follows the span of the timers held, not the wheel's.
+    func testPagesAreMadeForTheTimersHeldAndFreedWithTheirLastOne() {
+        var wheel = TimerWheel(startMs: 0)
+        XCTAssertEqual(wheel.allocatedPages, 0)
+        for time: Int64 in stride(from: 10, to: 3_000, by: 7) { wheel.push(TimerEntry(time: time, ref: 0, generation: 0)) }
+        XCTAssertEqual(wheel.allocatedPages, 3, "0-3 s: three pages of 1,024 ms")
+        wheel.push(TimerEntry(time: 60_000, ref: 1, generation: 0))
+        XCTAssertEqual(wheel.allocatedPages, 4)
+        while let entry = wheel.first, entry.time < 2_048 { _ = wheel.popFirst() }
+        XCTAssertEqual(wheel.allocatedPages, 2, "the first two pages went with their last timers")
+        while wheel.popFirst() != nil {}
+        XCTAssertEqual(wheel.allocatedPages, 0)
+    }
 }
