@@ -87,28 +87,6 @@ extension Server {
         }
     }
 
-    /// Runs `body`, adding its time to `phase` of this turn's profile.
-    func timed<T>(_ phase: LoopTurnProfile.Phase, _ body: () -> T) -> T {
-        let start = clock.monotonicNs()
-        defer { turnProfile.add(phase, ns: clock.monotonicNs() - start) }
-        return body()
-    }
-
-    /// The turn's writes are done: its length goes into the stats, and a slow turn into the log
-    /// (at most one line a second, `SlowTurnLog`) with where its time went.
-    func endTurn() {
-        let endNs = clock.monotonicNs()
-        let turnMs = (endNs - turnProfile.startNs) / 1_000_000
-        localStats.maxLoopTurnMs = max(localStats.maxLoopTurnMs, turnMs)
-        let logged = slowTurnLog.turnEnded(turnMs: turnMs, nowMs: clock.ms(monotonicNs: endNs))
-        localStats.slowTurns = slowTurnLog.total
-        guard let unlogged = logged else { return }
-        logger.log(.warning, "slow loop turn", fieldList: turnProfile.fields(endNs: endNs) + [
-            ("slow_turns_unlogged", String(unlogged)), ("services", String(topology.serviceCount)),
-            ("connections", String(connections.count)),
-        ])
-    }
-
     /// A hold whose lag reached this is logged (shorter ones are counted only).
     static let logHoldsFromLagMs: Int64 = 100
 
