@@ -110,8 +110,8 @@ extension Topology {
     /// The node in `source` was active at `now` (observed already): ACTIVE at once.
     mutating func noteActivity(_ source: Int32, now: Int64) {
         let index = Int(source)
-        nodes[index].wire.lastActivityMs = now
-        nodes[index].lastActivity = now - forgivenStallMs
+        nodeBeats[index].lastActivityMs = now
+        nodeSchedules[index].lastActivity = now - forgivenStallMs
         switch nodes[index].wire.state {
         case .registered, .idle:
             let before = FilterView(nodes[index].wire)

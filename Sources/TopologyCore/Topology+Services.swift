@@ -85,7 +85,7 @@ extension Topology {
 
     /// The node of a live service, as snapshots show it.
     public func node(id: String) -> ServiceNode? {
-        lookup(id).map { nodes[Int($0)].wire }
+        lookup(id).map { wireNode(Int($0)) }
     }
 
     // MARK: Internals
@@ -98,14 +98,15 @@ extension Topology {
         }
         let index = Int(slot)
         let live = now - forgivenStallMs
-        nodes[index].wire.lastHeartbeatMs = now
-        nodes[index].livenessBase = live
-        if let metrics { nodes[index].wire.metrics = metrics }
+        nodeBeats[index].beat(at: now, metrics: metrics)  // one write: each checks that the chunk is not shared
+        nodeSchedules[index].livenessBase = live
         var immediate = false
         let oldState = nodes[index].wire.state
         var oldHealth: HealthState?
         if let health {
-            nodes[index].wire.healthDetail = health
+            // Most heartbeats repeat the health they last carried; a write would copy the record's
+            // chunk if a snapshot being built shares it (`ChunkedArray`).
+            if nodes[index].wire.healthDetail != health { nodes[index].wire.healthDetail = health }
             if health.state != nodes[index].wire.health {
                 oldHealth = nodes[index].wire.health
                 nodes[index].wire.health = health.state
@@ -117,7 +118,7 @@ extension Topology {
             setState(index, .idle)
             immediate = true
         case .stale:
-            setState(index, activeOrIdle(nodes[index], live: live))
+            setState(index, activeOrIdle(nodeSchedules[index], live: live))
             immediate = true
             pendingEvents.append(.serviceRecovered(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
         default:
@@ -196,7 +197,7 @@ extension Topology {
     }
 
     /// ACTIVE if the last activity is within the idle timeout, else IDLE.
-    func activeOrIdle(_ node: NodeRecord, live: Int64) -> ServiceState {
+    func activeOrIdle(_ node: NodeSchedule, live: Int64) -> ServiceState {
         if let last = node.lastActivity, live - last < configuration.idleTimeoutMs { return .active }
         return .idle
     }
@@ -213,19 +214,19 @@ extension Topology {
     }
 
     mutating func createNode(_ key: ServiceKey, _ request: RegisterServiceRequest, now: Int64) -> Int32 {
-        let (slot, fresh) = nodes.claimSlot(reusing: &freeNodes)
+        let (slot, fresh) = claimNodeSlot()
         var record = fresh
         let index = Int(slot)
         record.key = key
         record.registrationOrder = nextRegistrationOrder
         nextRegistrationOrder += 1
-        record.livenessBase = now - forgivenStallMs
+        nodeSchedules[index].livenessBase = now - forgivenStallMs
+        nodeSchedules[index].throttleMs = configuration.nodeUpdateThrottleMs + drawJitter()
         record.wire.serviceId = key.text
         Topology.describe(request, into: &record.wire)
         record.wire.state = .registered
         record.wire.health = .unknown
         record.wire.registeredMs = now
-        record.throttleMs = configuration.nodeUpdateThrottleMs + drawJitter()
         nodes[index] = record
         nodeIndex[key] = slot
         stateCounts[record.wire.state] += 1
@@ -234,6 +235,27 @@ extension Topology {
         indexResolutionKeys(slot)
         resolveEdgesMatching(slot, now: now)
         return slot
+    }
+
+    /// A slot for a new node: its record (fresh, as `claimSlot` gives it, for the caller to fill in
+    /// and store), its beat and its schedule (fresh, in place).
+    mutating func claimNodeSlot() -> (slot: Int32, record: NodeRecord) {
+        let claimed = nodes.claimSlot(reusing: &freeNodes)
+        if Int(claimed.slot) == nodeBeats.count {
+            nodeBeats.append(NodeBeat())
+            nodeSchedules.append(NodeSchedule())
+        } else {
+            nodeBeats[Int(claimed.slot)] = NodeBeat()
+            nodeSchedules[Int(claimed.slot)] = NodeSchedule()
+        }
+        return claimed
+    }
+
+    /// The node in `index` as snapshots and updates show it: its record's `wire` with its beat's fields.
+    func wireNode(_ index: Int) -> ServiceNode {
+        var node = nodes[index].wire
+        nodeBeats[index].apply(to: &node)
+        return node
     }
 
     /// A node's jitter: 0 to nodeUpdateJitterPercent of the throttle period, from the core's
@@ -252,9 +274,9 @@ extension Topology {
         Topology.describe(request, into: &nodes[index].wire)
         indexResolutionKeys(slot)
         let live = now - forgivenStallMs
-        nodes[index].livenessBase = max(nodes[index].livenessBase, live)
+        nodeSchedules[index].livenessBase = max(nodeSchedules[index].livenessBase, live)
         if nodes[index].wire.state == .stale {
-            setState(index, activeOrIdle(nodes[index], live: live))
+            setState(index, activeOrIdle(nodeSchedules[index], live: live))
             pendingEvents.append(.serviceRecovered(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
         }
         publishNode(slot, type: .nodeUpdated, before: before, now: now)
@@ -289,7 +311,7 @@ extension Topology {
             view = FilterView(nodes[index].wire)
             pendingEvents.append(.serviceDead(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
         }
-        publish(.nodeRemoved, node: nodes[index].wire, before: view, after: nil, now: now)
+        publish(.nodeRemoved, node: wireNode(index), before: view, after: nil, now: now)
         recordEvent(dead ? .removed : .unregistered, node: slot, now: now)
         unindexResolutionKeys(slot)
         for edgeSlot in nodes[index].outEdges { removeEdge(edgeSlot, now: now, sourceView: view, detach: false) }
@@ -317,9 +339,9 @@ extension Topology {
     /// pending throttled refresh, since this carries the latest state.
     mutating func publishNode(_ slot: Int32, type: UpdateType, before: FilterView?, now: Int64) {
         let index = Int(slot)
-        nodes[index].lastPublishedMs = now
-        nodes[index].refreshPending = false
-        publish(type, node: nodes[index].wire, before: before, after: FilterView(nodes[index].wire), now: now)
+        nodeSchedules[index].lastPublishedMs = now
+        nodeSchedules[index].refreshPending = false
+        publish(type, node: wireNode(index), before: before, after: FilterView(nodes[index].wire), now: now)
         // Every change of state is published through here, so the event log sees each one.
         let state = nodes[index].wire.state
         if type == .nodeAdded {
@@ -335,51 +357,64 @@ extension Topology {
     /// watcher, and timers fire within `advance`'s fan-out budget.
     mutating func refreshLater(_ slot: Int32, now: Int64) {
         let index = Int(slot)
-        let due = max(now, nodes[index].lastPublishedMs + nodes[index].throttleMs)
-        nodes[index].refreshPending = true
-        if due < nodes[index].refreshScheduledAt {
-            nodes[index].refreshScheduledAt = due
+        let due = max(now, nodeSchedules[index].lastPublishedMs + refreshPeriod(index))
+        nodeSchedules[index].refreshPending = true
+        if due < nodeSchedules[index].refreshScheduledAt {
+            nodeSchedules[index].refreshScheduledAt = due
             realTimers.push(TimerEntry(time: due, ref: UInt32(slot), generation: nodes[index].generation))
         }
+    }
+
+    /// The node's throttle period as it stands: its own (nodeUpdateThrottleMs plus its jitter),
+    /// widened in proportion to the fleet once the fleet is larger than `maxRefreshesPerSecond`
+    /// allows at that period, so that the fleet's refreshes stay within that rate.
+    @inline(__always)
+    func refreshPeriod(_ index: Int) -> Int64 {
+        let own = nodeSchedules[index].throttleMs
+        let served = Int64(configuration.maxRefreshesPerSecond) * configuration.nodeUpdateThrottleMs / 1_000
+        let fleet = Int64(nodeIndex.count)
+        guard served > 0, fleet > served else { return own }
+        let (widened, overflow) = own.multipliedReportingOverflow(by: fleet)
+        return overflow ? .max / 2 : widened / served
     }
 
     mutating func fireRefresh(_ entry: TimerEntry, now: Int64) {
         let index = Int(entry.ref)
         guard index < nodes.count, nodes[index].inUse, nodes[index].generation == entry.generation,
-            nodes[index].refreshScheduledAt == entry.time
+            nodeSchedules[index].refreshScheduledAt == entry.time
         else { return }
-        nodes[index].refreshScheduledAt = .max
-        guard nodes[index].refreshPending else { return }
-        guard now >= nodes[index].lastPublishedMs + nodes[index].throttleMs else {
+        nodeSchedules[index].refreshScheduledAt = .max
+        guard nodeSchedules[index].refreshPending else { return }
+        guard now >= nodeSchedules[index].lastPublishedMs + refreshPeriod(index) else {
             refreshLater(Int32(index), now: now)  // published since it was scheduled: the period starts over
             return
         }
         // Name, state and metadata never wait for the throttle, so the view is unchanged.
-        nodes[index].lastPublishedMs = now
-        nodes[index].refreshPending = false
+        nodeSchedules[index].lastPublishedMs = now
+        nodeSchedules[index].refreshPending = false
         guard someWatcherTakesRefresh(of: index) else { return keepUntakenRefresh(of: index) }
         let view = FilterView(nodes[index].wire)
-        publish(.nodeUpdated, node: nodes[index].wire, before: view, after: view, now: now)
+        publish(.nodeUpdated, node: wireNode(index), before: view, after: view, now: now)
     }
 
     /// Makes sure the node has a liveness timer no later than its next transition.
     mutating func scheduleLiveness(_ slot: Int32) {
         let index = Int(slot)
-        let base = nodes[index].livenessBase
+        let base = nodeSchedules[index].livenessBase
         var due = base + configuration.deadTimeoutMs + 1
         let state = nodes[index].wire.state
         if nodes[index].wire.observed {
-            due = observedDeadline(nodes[index])
+            due = observedDeadline(index)
         } else {
             if state != .stale {
                 due = min(due, base + configuration.staleTimeoutMs + 1)
             }
-            if state == .active, let last = nodes[index].lastActivity {
+            if state == .active, let last = nodeSchedules[index].lastActivity {
                 due = min(due, last + configuration.idleTimeoutMs)
             }
         }
-        if due < nodes[index].livenessScheduledAt {
-            nodes[index].livenessScheduledAt = due
+        if due < nodeSchedules[index].livenessScheduledAt {
+            nodeSchedules[index].livenessScheduledAt = due
             livenessTimers.push(TimerEntry(time: due, ref: UInt32(slot), generation: nodes[index].generation))
         }
     }
@@ -388,15 +423,15 @@ extension Topology {
     mutating func fireNodeLiveness(_ entry: TimerEntry, live: Int64, now: Int64) {
         let index = Int(entry.ref)
         guard index < nodes.count, nodes[index].inUse, nodes[index].generation == entry.generation,
-            nodes[index].livenessScheduledAt == entry.time
+            nodeSchedules[index].livenessScheduledAt == entry.time
         else { return }
-        nodes[index].livenessScheduledAt = .max
+        nodeSchedules[index].livenessScheduledAt = .max
         let slot = Int32(index)
         if nodes[index].wire.observed {
             fireObservedLiveness(slot, live: live, now: now)
             return
         }
-        let silence = live - nodes[index].livenessBase
+        let silence = live - nodeSchedules[index].livenessBase
         if silence > configuration.deadTimeoutMs {
             removeNode(slot, dead: true, now: now)
             return
@@ -407,7 +442,7 @@ extension Topology {
             setState(index, .stale)
             publishNode(slot, type: .nodeUpdated, before: before, now: now)
             pendingEvents.append(.serviceStale(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
-        } else if state == .active, let last = nodes[index].lastActivity, live - last >= configuration.idleTimeoutMs {
+        } else if state == .active, let last = nodeSchedules[index].lastActivity, live - last >= configuration.idleTimeoutMs {
             let before = FilterView(nodes[index].wire)
             setState(index, .idle)
             publishNode(slot, type: .nodeUpdated, before: before, now: now)

@@ -104,20 +104,20 @@ extension Topology {
         var generator = RandomSourceGenerator(source: randomSource)
         var key = ServiceKey.random(using: &generator)
         while nodeIndex[key] != nil { key = ServiceKey.random(using: &generator) }
-        let (slot, fresh) = nodes.claimSlot(reusing: &freeNodes)
+        let (slot, fresh) = claimNodeSlot()
         var record = fresh
         record.key = key
         record.registrationOrder = nextRegistrationOrder
         nextRegistrationOrder += 1
-        record.livenessBase = now - forgivenStallMs
-        record.lastActivity = now - forgivenStallMs
+        nodeSchedules[Int(slot)].livenessBase = now - forgivenStallMs
+        nodeSchedules[Int(slot)].lastActivity = now - forgivenStallMs
+        nodeBeats[Int(slot)].lastActivityMs = now
+        nodeSchedules[Int(slot)].throttleMs = configuration.nodeUpdateThrottleMs + drawJitter()
         record.wire.serviceId = key.text
         record.wire.serviceName = name
         record.wire.observed = true
         record.wire.state = .active
-        record.wire.lastActivityMs = now
         record.wire.registeredMs = now
-        record.throttleMs = configuration.nodeUpdateThrottleMs + drawJitter()
         nodes[Int(slot)] = record
         nodeIndex[key] = slot
         observedIndex[name] = slot
@@ -142,9 +142,9 @@ extension Topology {
 
     /// An observed node's next transition: IDLE after the idle timeout without spans, removed
     /// `observedRemovalMs` after that. (Registered nodes: `scheduleLiveness`.)
-    func observedDeadline(_ node: NodeRecord) -> Int64 {
-        let last = node.lastActivity ?? node.livenessBase
-        return node.wire.state == .active
+    func observedDeadline(_ index: Int) -> Int64 {
+        let last = nodeSchedules[index].lastActivity ?? nodeSchedules[index].livenessBase
+        return nodes[index].wire.state == .active
             ? last + configuration.idleTimeoutMs
             : last + configuration.idleTimeoutMs + configuration.observedRemovalMs
     }
@@ -152,7 +152,7 @@ extension Topology {
     /// An observed node's liveness timer fired at liveness-clock time `live`.
     mutating func fireObservedLiveness(_ slot: Int32, live: Int64, now: Int64) {
         let index = Int(slot)
-        let quiet = live - (nodes[index].lastActivity ?? nodes[index].livenessBase)
+        let quiet = live - (nodeSchedules[index].lastActivity ?? nodeSchedules[index].livenessBase)
         if quiet >= configuration.idleTimeoutMs + configuration.observedRemovalMs {
             removeNode(slot, dead: false, now: now)
             return

@@ -16,7 +16,11 @@ public struct Topology {
     public let serverEpoch: String
 
     // Services.
-    var nodes: [NodeRecord] = []
+    /// Chunked, so that a snapshot's copy of them is O(chunks) (`SnapshotSource`); at the same
+    /// slots, `nodeBeats` holds the wire fields every heartbeat writes and `nodeSchedules` the timers.
+    var nodes = ChunkedArray<NodeRecord>()
+    var nodeBeats = ChunkedArray<NodeBeat>()
+    var nodeSchedules: [NodeSchedule] = []
     var freeNodes: [Int32] = []
     var nodeIndex: FlatTable<ServiceKey, Int32>
     var nextRegistrationOrder: UInt64 = 0
@@ -31,7 +35,7 @@ public struct Topology {
     var observedRefusals: UInt64 = 0
 
     // Edges.
-    var edges: [EdgeRecord] = []
+    var edges = ChunkedArray<EdgeRecord>()
     var freeEdges: [Int32] = []
     var edgeIndex: [EdgeKey: Int32] = [:]
     /// target_service -> edges with that target; and for targets "key@address", address -> edges.
@@ -57,6 +61,8 @@ public struct Topology {
     var historyHead = 0  // index of the oldest entry once the ring is full
     var watchers: [WatcherRecord] = []
     var freeWatchers: [Int32] = []
+    /// The generation of a watcher slot made at the end of `watchers` (`releaseIdleWatcherSlots`).
+    var freshWatcherGeneration: UInt32 = 0
     var liveWatcherCount = 0
     var readyWatchers: [WatcherID] = []
     /// The work `publish` has done so far, in watcher-slot visits (each update is offered to every
@@ -130,18 +136,50 @@ struct RandomSourceGenerator: RandomNumberGenerator {
     mutating func next() -> UInt64 { source.next() }
 }
 
-/// A live service. A million of these are the server's largest structure, so the fields are in the
-/// order that packs them: the small ones right after `wire`, in its tail (a nested struct's trailing
-/// padding is free for the next field), saved 16 of 320 bytes.
+/// A live service, as snapshots show it, but for what `NodeBeat` and `NodeSchedule` keep. A million of these are the
+/// server's largest structure, so the fields are in the order that packs them: the small ones right
+/// after `wire`, in its tail (a nested struct's trailing padding is free for the next field).
+/// Nothing a heartbeat or an activity report changes is here: a snapshot shares the chunks of
+/// `Topology.nodes`, and a write to one copies it (`ChunkedArray`).
 struct NodeRecord {
     var key = ServiceKey(high: 0, low: 0)
-    /// The node as snapshots show it (always current; watchers get throttled refreshes of it).
+    /// The node as snapshots show it, except its `lastHeartbeatMs`, `lastActivityMs` and `metrics`,
+    /// which are in its `NodeBeat` (`Topology.wireNode(_:)` puts them together).
     var wire = ServiceNode()
     var inUse = false
-    /// A heartbeat-only refresh is waiting for the throttle period to end.
-    var refreshPending = false
     var generation: UInt32 = 0
     var registrationOrder: UInt64 = 0
+    /// Edges from this node.
+    var outEdges: [Int32] = []
+    /// Edges (from any node) whose target resolves to this node.
+    var inEdges: Set<Int32> = []
+}
+
+/// The wire fields of a node that heartbeats and activity reports write, kept apart from its
+/// `NodeRecord` in chunks of plain values: the first heartbeat into a chunk that a snapshot being
+/// built shares copies 1,024 of them (40 KB, no reference to retain), not 1,024 records.
+struct NodeBeat {
+    var lastHeartbeatMs: Int64 = 0
+    var lastActivityMs: Int64 = 0
+    var metrics: ServiceMetrics? = nil
+
+    /// A heartbeat at `now`, with the metrics it carried if any.
+    mutating func beat(at now: Int64, metrics: ServiceMetrics?) {
+        lastHeartbeatMs = now
+        if let metrics { self.metrics = metrics }
+    }
+
+    /// `node` with this beat's fields.
+    func apply(to node: inout ServiceNode) {
+        node.lastHeartbeatMs = lastHeartbeatMs
+        node.lastActivityMs = lastActivityMs
+        node.metrics = metrics
+    }
+}
+
+/// A node's timers and throttle, which no snapshot shows: a plain array, never shared, so writing
+/// them never copies anything.
+struct NodeSchedule {
     /// Liveness clock time of the last heartbeat, or of the (re-)registration if later.
     var livenessBase: Int64 = 0
     /// Liveness-clock time of this node's entry in `livenessTimers` (.max if none).
@@ -151,12 +189,10 @@ struct NodeRecord {
     /// Its throttle period: nodeUpdateThrottleMs plus its jitter.
     var throttleMs: Int64 = 0
     var refreshScheduledAt: Int64 = .max
-    /// Edges from this node.
-    var outEdges: [Int32] = []
-    /// Edges (from any node) whose target resolves to this node.
-    var inEdges: Set<Int32> = []
     /// Liveness clock time of the last activity; nil if none.
     var lastActivity: Int64? = nil
+    /// A heartbeat-only refresh is waiting for the throttle period to end.
+    var refreshPending = false
 }
 
 struct EdgeKey: Hashable {

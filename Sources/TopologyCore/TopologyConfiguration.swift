@@ -15,6 +15,13 @@ public struct TopologyConfiguration: Sendable, Equatable {
     /// random when the node is created, up to this percent: the refreshes of a fleet that registered
     /// in one instant drift apart instead of falling due in one instant forever.
     public var nodeUpdateJitterPercent: Int = 20
+    /// Throttled refreshes a second, over the whole fleet, that the throttle is sized for: past
+    /// nodeUpdateThrottleMs / 1,000 x this many live nodes (100,000 by default), every node's
+    /// throttle period widens in proportion to the fleet (at 1,000,000 nodes, 5 s becomes 50 s). A
+    /// million nodes refreshed every 5 s is 200,000 updates a second to every watcher of the whole
+    /// topology, more than any can read. What a refresh carries (last heartbeat, metrics) then reaches
+    /// watchers later; snapshots, state and health changes are not delayed. 0: no limit.
+    public var maxRefreshesPerSecond: Int = 20_000
     /// The window of rps, error rate and latency percentiles.
     public var rpsWindowMs: Int64 = 5_000
     /// An edge whose target resolves to no node is removed after this long without activity.
@@ -80,6 +87,7 @@ public struct TopologyConfiguration: Sendable, Equatable {
         copy.activityFlushMs = max(1, activityFlushMs)
         copy.nodeUpdateThrottleMs = max(0, nodeUpdateThrottleMs)
         copy.nodeUpdateJitterPercent = min(100, max(0, nodeUpdateJitterPercent))
+        copy.maxRefreshesPerSecond = max(0, maxRefreshesPerSecond)
         copy.resyncIntervalMs = max(0, resyncIntervalMs)
         copy.rpsWindowMs = max(1, rpsWindowMs)
         // A derived timeout stays derived (from the sanitized idle timeout).

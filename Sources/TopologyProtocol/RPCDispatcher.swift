@@ -7,7 +7,7 @@ public struct RPCConfiguration {
     /// Watch calls per connection at most (also within `maxCallsPerConnection`).
     public var maxWatchersPerConnection: Int
     public var maxOutboundBytes: Int
-    /// A GetTopology reply of at least this many nodes and edges is encoded off the loop.
+    /// A GetTopology on a core with at least this many nodes and edges is built and encoded off the loop.
     public var offLoopReplyEntries: Int
     /// Checks the token of an authenticate_request; nil: none is required, and any is accepted
     /// (a client configured with a token can talk to a server that requires none).
@@ -117,13 +117,12 @@ public struct RPCDispatcher<C: Clock> {
             } catch {
                 return refuse("GetTopology", callID, error, &state, &sink, topology: &topology)
             }
-            let snapshot = topology.snapshot(for: query, now: now)
-            let frame = Frame(callId: callID, endOfStream: true, status: Self.ok,
-                              message: .getTopologyResponse(GetTopologyResponse(snapshot: snapshot)))
-            if snapshot.nodes.count + snapshot.edges.count >= configuration.offLoopReplyEntries, !sink.closing {
-                sink.encodeOffLoop(frame)
+            // Taken in O(nodes / 1,024); a large one is built and encoded off the loop.
+            let snapshot = SnapshotReply(callId: callID, source: topology.snapshotSource(for: query, now: now))
+            if snapshot.source.entityBound >= configuration.offLoopReplyEntries, !sink.closing {
+                sink.encodeOffLoop(snapshot)
             } else {
-                reply(frame, &state, &sink, topology: &topology)
+                reply(snapshot.frame(), &state, &sink, topology: &topology)
             }
 
         case .heartbeatRequest(let request):

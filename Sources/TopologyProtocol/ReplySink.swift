@@ -10,9 +10,10 @@ public enum FrameAction: Equatable {
     case watchOpened(WatcherID, callID: UInt64)
     /// A watch ended (the core has forgotten it): deliver no more.
     case watchClosed(WatcherID)
-    /// A reply too large to encode on the loop: encode it elsewhere and queue its bytes; read the
-    /// connection no more until then, so its replies keep the order of its requests.
-    case encodeOffLoop(Frame)
+    /// A reply too large to build and encode on the loop: build and encode it elsewhere and queue
+    /// its bytes; read the connection no more until then, so its replies keep the order of its
+    /// requests.
+    case encodeOffLoop(SnapshotReply)
 }
 
 /// Where the answers to one connection's input go while it is handled: reply bytes are appended to
@@ -72,8 +73,8 @@ public struct ReplySink {
         actions.append(action)
     }
 
-    mutating func encodeOffLoop(_ frame: Frame) {
+    mutating func encodeOffLoop(_ reply: SnapshotReply) {
         awaitingEncodedReply = true
-        actions.append(.encodeOffLoop(frame))
+        actions.append(.encodeOffLoop(reply))
     }
 }

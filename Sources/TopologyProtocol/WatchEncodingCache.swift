@@ -21,6 +21,12 @@ public struct WatchEncodingCache {
 
     public init() {}
 
+    /// The most updates one watcher takes in a round of delivery; the rest wait for the next round,
+    /// after the loop has read its sockets again. A watcher past its buffer's coalescing ceiling may
+    /// hold tens of thousands (docs/state-machine.md): taken in one go, encoding them held the loop
+    /// for 150 to 330 ms.
+    public static let updatesPerRound = 512
+
     /// Up to `max` of the watcher's pending updates, oldest first, each as the bytes of
     /// `WatchTopologyResponse(update:)`.
     public mutating func take(for watcher: WatcherID, max: Int, from topology: inout Topology) -> [[UInt8]] {

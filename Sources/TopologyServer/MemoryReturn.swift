@@ -26,6 +26,8 @@ struct MemoryReturn {
     private var freeFloor = Int.max
     private var lastCheckMs: Int64 = .min / 2
     private var nextFreeLookMs: Int64 = .min / 2
+    /// Set by `requestTrim`: the next look trims whatever the growth.
+    private var trimRequested = false
 
     /// What counts as growth: `trimAfterBytes`, or a 32nd of the resident set when that is more (a
     /// million services move a 770 MB process by more than 4 MiB in their normal churn, and each
@@ -50,6 +52,13 @@ struct MemoryReturn {
         guard isDue(nowMs: now) else { return false }
         lastCheckMs = now
         let resident = residentBytes()
+        if trimRequested {
+            trimRequested = false
+            trim()
+            residentFloor = residentBytes()
+            freeFloor = heapFreeBytes()
+            return true
+        }
         residentFloor = min(residentFloor, resident)
         let threshold = MemoryReturn.threshold(resident: resident)
         let residentGrew = resident - residentFloor >= threshold
@@ -69,6 +78,12 @@ struct MemoryReturn {
 }
 
 extension MemoryReturn {
+    /// Makes the next look trim: for memory freed in the middle of the heap that the growth rule
+    /// misses, a table given back once its connections and watchers have gone (`SparseCapacity`,
+    /// a megabyte or two, under `trimAfterBytes`, while the free bytes are still those of the peak).
+    /// Such a release is rare (a table must have become three quarters empty), so the trim is too.
+    mutating func requestTrim() { trimRequested = true }
+
     /// Whether `trimIfDue` would look now.
     func isDue(nowMs now: Int64) -> Bool { now - lastCheckMs >= MemoryReturn.minimumIntervalMs }
 

@@ -10,6 +10,10 @@
 /// burst grows them again (about ten allocations for a hundred heartbeats and their replies), and a
 /// connection that is never empty (a watcher behind) keeps what it holds. The pass visits every
 /// connection, once a second.
+///
+/// The same sweep gives back the tables of connections and watchers once a burst of them has gone
+/// (`SparseCapacity`, `Topology.releaseIdleWatcherSlots`), and asks for a trim when it did: what
+/// they free is under `MemoryReturn`'s growth threshold.
 extension Server {
     static let idleBufferSweepIntervalMs: Int64 = 1_000
 
@@ -20,5 +24,22 @@ extension Server {
             connection.session.releaseIdleCapacity()
             connection.releaseIdleCapacity()
         }
+        if releaseSparseTables() { memoryReturn.requestTrim() }
+    }
+
+    /// The tables that grow with the number of connections or watchers. Each costs a comparison
+    /// unless it is mostly empty. Returns whether any was released.
+    func releaseSparseTables() -> Bool {
+        var released = topology.releaseIdleWatcherSlots()
+        released = connections.releaseSparseCapacity() || released
+        released = watcherCalls.releaseSparseCapacity() || released
+        released = watchSnapshotJobs.releaseSparseCapacity() || released
+        released = watchersAwaitingEncoding.releaseSparseCapacity() || released
+        released = closingConnections.releaseSparseCapacity() || released
+        released = grpcConnectionsWithDeadlines.releaseSparseCapacity() || released
+        released = httpConnections.releaseSparseCapacity() || released
+        released = sseWatchers.releaseSparseCapacity() || released
+        released = retryWatchers.releaseSparseCapacity() || released
+        return released
     }
 }

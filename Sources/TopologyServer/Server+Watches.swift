@@ -48,7 +48,12 @@ extension Server {
             }
             guard let (connectionID, callID) = watcherCalls[watcher], let connection = connections[connectionID],
                   !connection.closing, !watchersAwaitingEncoding.contains(watcher) else { continue }
+            var taken = 0
             while true {
+                if taken >= WatchEncodingCache.updatesPerRound {
+                    retryWatchers.append(watcher)  // the rest in the next round
+                    break
+                }
                 let backlog = connection.watchBacklog(callID: callID)
                 if backlog >= bound || (overBudget && backlog > 0) {
                     connection.blockedWatchers.insert(watcher)
@@ -69,6 +74,7 @@ extension Server {
                 for update in updates {
                     connection.appendWatchResponse(callID: callID, encoded: update)
                 }
+                taken += updates.count
                 connection.largestWatchBatchBytes = max(connection.largestWatchBatchBytes, connection.outbound.count - before)
                 scheduleFlush(connection)
             }
@@ -77,23 +83,22 @@ extension Server {
     }
 
     /// Takes a watcher's updates, which start with a SNAPSHOT of a large topology, and has the
-    /// reply encoder encode them: at 100,000 services some 100 ms of work that the loop does not
-    /// wait for. A snapshot of the whole topology is built and encoded once for all the round's
-    /// watchers that take it. The watcher takes nothing more until the bytes are queued
+    /// reply encoder build and encode them: at 1,000,000 services seconds of work that the loop does
+    /// not wait for (it takes the snapshot's `SnapshotSource`, O(nodes / 1,024)). A snapshot of the
+    /// whole topology is built and encoded once for all the round's watchers that take it. The watcher takes nothing more until the bytes are queued
     /// (`takeEncodedWatchUpdates`), so its updates keep their order.
     func encodeSnapshotOffLoop(for watcher: WatcherID, callID: UInt64, wholeTopology: Bool,
                                        cache: inout WatchEncodingCache, shared: inout [SharedWatchSnapshot.Key: SharedWatchSnapshot]) {
-        let updates = cache.takeUpdates(for: watcher, max: 32, from: &topology)
-        guard let first = updates.first else { return }
+        guard let pending = topology.takePendingSnapshot(for: watcher) else { return }
+        let rest = cache.takeUpdates(for: watcher, max: 31, from: &topology)
         let snapshot: SharedWatchSnapshot
-        let key = SharedWatchSnapshot.Key(revision: first.revision, timestampMs: first.snapshot?.timestampMs ?? 0, resync: first.resync)
+        let key = SharedWatchSnapshot.Key(revision: pending.source.revision, timestampMs: pending.source.timestampMs, resync: pending.resync)
         if wholeTopology, let existing = shared[key] {
             snapshot = existing
         } else {
-            snapshot = SharedWatchSnapshot(first)
+            snapshot = SharedWatchSnapshot(pending)
             if wholeTopology { shared[key] = snapshot }
         }
-        let rest = updates.dropFirst()
         let destination = nextConnectionID
         nextConnectionID += 1
         watchSnapshotJobs[destination] = watcher

@@ -499,10 +499,10 @@ public final class Server: @unchecked Sendable {
                 retryWatchers.append(watcher)  // its snapshot is queued already
             case .watchClosed(let watcher):
                 watcherCalls[watcher] = nil
-            case .encodeOffLoop(let frame):
+            case .encodeOffLoop(let reply):
                 let encode: @Sendable () -> [UInt8] = {
                     var bytes: [UInt8] = []
-                    frame.encodeLengthPrefixed(appendingTo: &bytes)
+                    reply.frame().encodeLengthPrefixed(appendingTo: &bytes)
                     return bytes
                 }
                 if connection.grpc != nil {
@@ -516,7 +516,7 @@ public final class Server: @unchecked Sendable {
                 if encodeOffLoop(for: connection.id, encode) {
                     updateInterest(connection)
                 } else {
-                    connection.append(frame)  // no encoder: only before start(), when no connection is open
+                    connection.append(reply.frame())  // no encoder: only before start(), when no connection is open
                     scheduleFlush(connection)
                     connection.session.resumeAfterEncodedReply()
                 }

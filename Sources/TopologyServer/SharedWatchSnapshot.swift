@@ -1,4 +1,5 @@
 import Foundation
+import TopologyCore
 import TopologyWire
 
 /// A watch SNAPSHOT update handed to the reply encoder, encoded there at most once however many
@@ -17,12 +18,12 @@ final class SharedWatchSnapshot: @unchecked Sendable {
     }
 
     private let lock = NSLock()
-    private var update: TopologyUpdate?
+    private var pending: UnbuiltSnapshot?
     private var encoded: [UInt8] = []
     private var framedByCall: [UInt64: [UInt8]] = [:]
 
-    init(_ update: TopologyUpdate) {
-        self.update = update
+    init(_ pending: UnbuiltSnapshot) {
+        self.pending = pending
     }
 
     /// The length-prefixed Frame carrying `WatchTopologyResponse(update:)` on call `callID`.
@@ -30,9 +31,9 @@ final class SharedWatchSnapshot: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let framed = framedByCall[callID] { return framed }
-        if let update {
-            encoded = WatchTopologyResponse(update: update).serializedBytes()
-            self.update = nil  // the 100,000 nodes are not kept once their bytes are
+        if let pending {
+            encoded = WatchTopologyResponse(update: pending.update()).serializedBytes()
+            self.pending = nil  // the nodes (and the core's chunks they share) are not kept once their bytes are
         }
         var framed: [UInt8] = []
         Connection.appendWatchResponse(callID: callID, encoded: encoded, to: &framed)

@@ -8,25 +8,46 @@ import TopologyCore
 struct WatcherRetryList {
     private var order: [WatcherID] = []
     private var members: Set<WatcherID> = []
+    /// The most listed at once since `releaseSparseCapacity` last looked.
+    private var mostListed = 0
 
     var isEmpty: Bool { order.isEmpty }
     var count: Int { order.count }
 
     mutating func append(_ watcher: WatcherID) {
-        if members.insert(watcher).inserted { order.append(watcher) }
+        if members.insert(watcher).inserted {
+            order.append(watcher)
+            mostListed = max(mostListed, order.count)
+        }
     }
 
     mutating func append(contentsOf watchers: some Sequence<WatcherID>) {
         for watcher in watchers { append(watcher) }
     }
 
-    /// The watchers listed, in order; the list starts over. Its storage is kept: it holds at most
-    /// one entry per watcher.
+    /// The watchers listed, in order; the list starts over. Its storage is kept (it holds at most
+    /// one entry per watcher) until `releaseSparseCapacity` finds it too large.
     mutating func take() -> [WatcherID] {
         defer {
             order.removeAll(keepingCapacity: true)
             members.removeAll(keepingCapacity: true)
         }
         return order
+    }
+
+    /// Gives the storage back when the most listed at once since the last call would have fitted in
+    /// a quarter of it (`SparseCapacity`): the list is emptied at every round, so its count at the
+    /// time of the call says nothing of what the rounds need. For a periodic caller.
+    mutating func releaseSparseCapacity() -> Bool {
+        defer { mostListed = order.count }
+        guard SparseCapacity.isSparse(count: mostListed, capacity: members.capacity) else { return false }
+        var kept: [WatcherID] = []  // a new buffer: `Array(order)` shares this one
+        kept.reserveCapacity(order.count)
+        kept.append(contentsOf: order)
+        order = kept
+        var rebuilt = Set<WatcherID>(minimumCapacity: order.count)
+        for watcher in order { rebuilt.insert(watcher) }
+        members = rebuilt
+        return true
     }
 }

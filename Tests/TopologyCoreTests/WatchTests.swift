@@ -227,10 +227,9 @@ final class WatchTests: XCTestCase {
         XCTAssertEqual(h.topology.statistics(for: fast)!.coalesceCount, 0)
     }
 
-    /// A watcher whose last SNAPSHOT (its first, or a resync) is recent is not resynced again when
-    /// its buffer overflows: the buffer is coalesced, however long that leaves it, and coalesced
-    /// again only once it has doubled. Past the interval, an overflow resyncs as before.
-    func testRecentlyResyncedWatcherIsCoalescedNotResyncedAgain() {
+    /// A harness with a buffer of 8 updates, a resync interval of 10 s, no throttle and no liveness
+    /// change, and a watcher that has taken its first SNAPSHOT (at t0).
+    private func slowWatcherHarness() -> (Harness, WatcherID) {
         var configuration = TopologyConfiguration()
         configuration.watchBufferLimit = 8
         configuration.resyncIntervalMs = 10_000
@@ -238,7 +237,15 @@ final class WatchTests: XCTestCase {
         configuration.nodeUpdateThrottleMs = 0
         var h = Harness(configuration)
         let slow = h.watch()
-        _ = h.take(slow)  // its first SNAPSHOT, at t0
+        _ = h.take(slow)
+        return (h, slow)
+    }
+
+    /// A watcher whose last SNAPSHOT (its first, or a resync) is recent is not resynced again when
+    /// its buffer overflows: the buffer is coalesced, however long that leaves it, and coalesced
+    /// again only once it has doubled. Past the interval, an overflow resyncs as before.
+    func testRecentlyResyncedWatcherIsCoalescedNotResyncedAgain() {
+        var (h, slow) = slowWatcherHarness()
         // 50 distinct nodes within the interval: no resync, one coalesced update per node.
         let ids = (0..<50).map { h.register("n\($0)") }
         var stats = h.topology.statistics(for: slow)!
@@ -266,6 +273,32 @@ final class WatchTests: XCTestCase {
         for i in 0..<20 { h.register("m\(i)") }
         XCTAssertEqual(h.topology.statistics(for: slow)!.resyncCount, 1)
         XCTAssertEqual(h.topology.pendingUpdateCount(for: slow), 20)
+    }
+
+    /// A buffer of `coalesceCeiling` times the limit is not coalesced (a pass over a large one held
+    /// the loop for hundreds of ms): within the resync interval it only grows, and it is resynced
+    /// at the first overflow past the interval. Below the ceiling it is coalesced as before.
+    func testABufferPastTheCeilingWaitsForItsResyncUncoalesced() {
+        var (h, slow) = slowWatcherHarness()
+        let ceiling = 8 * WatcherRecord.coalesceCeiling
+        let ids = (0..<ceiling).map { h.register("n\($0)") }  // distinct nodes: coalescing cannot halve them
+        let coalescedBelow = h.topology.statistics(for: slow)!.coalesceCount
+        XCTAssertGreaterThan(coalescedBelow, 0, "coalesced while under the ceiling")
+        for i in 0..<200 { h.register("m\(i)") }
+        var stats = h.topology.statistics(for: slow)!
+        XCTAssertEqual(stats.coalesceCount, coalescedBelow, "not coalesced past the ceiling")
+        XCTAssertEqual(stats.resyncCount, 0, "not resynced within the interval")
+        XCTAssertEqual(stats.pendingUpdates, ceiling + 200, "nothing dropped")
+        h.advance(by: 10_000)
+        for id in ids.prefix(8) { h.heartbeat(id) }
+        stats = h.topology.statistics(for: slow)!
+        XCTAssertEqual(stats.resyncCount, 1, "resynced at the first look past the interval")
+        let resync = h.take(slow)
+        XCTAssertEqual(resync.first?.type, .snapshot)
+        XCTAssertTrue(resync[0].resync)
+        var view = WatcherView(TopologySnapshot())
+        XCTAssertNil(view.apply(resync))
+        XCTAssertEqual(view, WatcherView(h.topology.snapshot(for: TopologyQuery(), now: h.now)))
     }
 
     func testResumeInsideHistory() {

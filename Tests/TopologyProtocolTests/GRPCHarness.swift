@@ -49,9 +49,9 @@ struct GRPCHarness {
     }
 
     /// Hands the session what the server's reply encoder made of an `encodeOffLoop` action.
-    mutating func takeEncoded(_ reply: Frame) {
+    mutating func takeEncoded(_ reply: SnapshotReply) {
         var bytes: [UInt8] = []
-        reply.encodeLengthPrefixed(appendingTo: &bytes)
+        reply.frame().encodeLengthPrefixed(appendingTo: &bytes)
         base.answer { h, sink in session.takeEncodedReply(bytes, &h.dispatcher, &sink) }
         read()
     }

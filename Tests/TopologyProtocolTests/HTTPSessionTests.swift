@@ -278,6 +278,28 @@ final class HTTPSessionTests: XCTestCase {
         XCTAssertFalse(h.session.watcherBlocked)
     }
 
+    /// A stream takes at most `WatchEncodingCache.updatesPerRound` updates in one delivery and asks
+    /// for another round for the rest: all of them arrive, in order, none twice.
+    func testAStreamTakesABoundedRoundOfUpdatesAndAsksForTheNext() {
+        var h = Harness(maxOutboundBytes: 64 << 20)
+        h.receive("GET /api/v1/watch HTTP/1.1\r\nHost: t\r\n\r\n")
+        _ = h.takeActions()
+        h.deliver()  // the (empty) snapshot
+        _ = h.response()
+        let count = WatchEncodingCache.updatesPerRound + 100
+        for i in 0..<count { h.register("s\(i)") }
+        h.deliver()
+        let first = h.response()
+        XCTAssertEqual(first.components(separatedBy: "\nid: ").count, WatchEncodingCache.updatesPerRound, "one round's worth")
+        XCTAssertEqual(describe(h.takeActions()), ["deliverUpdates"], "and a request for the next round")
+        h.deliver()
+        let second = h.response()
+        XCTAssertEqual(second.components(separatedBy: "\nid: ").count, 100)
+        XCTAssertEqual(describe(h.takeActions()), [])
+        for i in [0, WatchEncodingCache.updatesPerRound - 1] { XCTAssertTrue(first.contains("\"serviceName\":\"s\(i)\""), "s\(i)") }
+        for i in [WatchEncodingCache.updatesPerRound, count - 1] { XCTAssertTrue(second.contains("\"serviceName\":\"s\(i)\""), "s\(i)") }
+    }
+
     func testALargeResponseIsEncodedOffTheLoopAndTheNextRequestWaitsForIt() throws {
         var h = Harness(offLoopReplyEntries: 2)
         h.register("a")

@@ -29,14 +29,25 @@ final class RPCDispatcherTests: XCTestCase {
 
     func testLargeGetTopologyIsHandedOffTheLoop() {
         var h = ProtocolHarness(offLoopReplyEntries: 2)
-        _ = h.register("a", call: 1)
-        _ = h.register("b", call: 2)
+        let a = h.register("a", call: 1)
+        let b = h.register("b", call: 2)
         h.send(Frame(callId: 3, message: .getTopologyRequest(GetTopologyRequest(query: TopologyQuery(includeIdle: true)))))
         XCTAssertEqual(h.replies(), [], "the reply is encoded elsewhere, not queued")
-        guard case .encodeOffLoop(let frame)? = h.actions.last else { return XCTFail("actions: \(h.actions)") }
+        guard case .encodeOffLoop(let reply)? = h.actions.last else { return XCTFail("actions: \(h.actions)") }
+        XCTAssertEqual(reply.callId, 3)
+        let before = h.topology.snapshot(for: TopologyQuery(includeIdle: true), now: h.clock.nowMs())
+        // The core goes on before the encoder builds the reply: a new service, a heartbeat that
+        // changes a node (health), one unregistered. The reply is the topology as it was asked for.
+        let c = h.register("c", call: 4)
+        h.send(Frame(callId: 5, message: .heartbeatRequest(HeartbeatRequest(serviceId: a, sequence: 1, health: ApplicationHealth(state: .degraded)))))
+        h.send(Frame(callId: 6, message: .unregisterServiceRequest(UnregisterServiceRequest(serviceId: b))))
+        let frame = reply.frame()
         XCTAssertEqual(frame.callId, 3)
         guard case .getTopologyResponse(let response)? = frame.message else { return XCTFail("not a topology") }
-        XCTAssertEqual(response.snapshot?.nodes.count, 2)
+        XCTAssertEqual(response.snapshot, before)
+        XCTAssertEqual(response.snapshot?.nodes.map(\.serviceId), [a, b])
+        XCTAssertFalse(h.topology.snapshot(for: TopologyQuery(includeIdle: true), now: h.clock.nowMs()).nodes.map(\.serviceId).contains(b))
+        XCTAssertTrue(h.topology.snapshot(for: TopologyQuery(includeIdle: true), now: h.clock.nowMs()).nodes.map(\.serviceId).contains(c))
     }
 
     func testHeartbeatsOnOneCallAreStampedWithTheClockAndAcknowledged() throws {

@@ -125,4 +125,18 @@ final class MemoryReturnTests: XCTestCase {
         process.free += 20 * Self.mib
         XCTAssertTrue(look(&policy, &process, atMs: 2_000), "30 MiB more free is")
     }
+
+    /// A table given back frees less than the growth threshold: the sweep asks for the next look to
+    /// trim all the same, once.
+    func testARequestedTrimIsMadeAtTheNextLookWhateverTheGrowth() {
+        var policy = MemoryReturn()
+        var process = Process(resident: 30 * Self.mib, free: 300 * Self.mib, returnedByTrim: 1 * Self.mib)
+        _ = look(&policy, &process, atMs: 0)
+        policy.requestTrim()
+        XCTAssertFalse(look(&policy, &process, atMs: 500), "at most one look per interval")
+        XCTAssertTrue(look(&policy, &process, atMs: 1_000))
+        XCTAssertEqual(process.resident, 29 * Self.mib)
+        XCTAssertFalse(look(&policy, &process, atMs: 2_000), "once")
+        XCTAssertEqual(process.trims, 1)
+    }
 }

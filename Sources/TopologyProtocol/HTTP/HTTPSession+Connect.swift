@@ -69,20 +69,25 @@ extension HTTPSession {
             } catch {
                 return Self.connectError(Status(code: .invalidArgument, message: "the request does not decode: \(error)"))
             }
-            let answer = rpc.oneShot(message, peer: peer, topology: &topology)
+            let contentType = json ? "application/json" : "application/proto"
+            let answer: Frame
+            switch rpc.oneShotReply(message, peer: peer, topology: &topology) {
+            case .snapshot(let reply) where env.canEncodeOffLoop:
+                // A large topology: built and encoded by the reply encoder, not on the loop.
+                respondOffLoop(keepAlive: keepAlive, headOnly: false, env, topology: &topology, rpc: &rpc, &out) {
+                    let response = reply.frame().message ?? .getTopologyResponse(GetTopologyResponse())
+                    return HTTPResponse(status: .ok, contentType: contentType, body: json ? response.jsonUTF8 : response.serializedBytes)
+                }
+                return nil
+            case .snapshot(let reply):
+                answer = reply.frame()
+            case .frame(let frame):
+                answer = frame
+            }
             guard let response = answer.message, answer.status?.statusCode ?? .ok == .ok else {
                 return Self.connectError(answer.status ?? Status(code: .internal, message: "no answer"))
             }
-            let make: @Sendable () -> HTTPResponse = {
-                HTTPResponse(status: .ok, contentType: json ? "application/json" : "application/proto",
-                             body: json ? response.jsonUTF8 : response.serializedBytes)
-            }
-            if case .getTopologyResponse(let reply) = response, let snapshot = reply.snapshot,
-               snapshot.nodes.count + snapshot.edges.count >= env.offLoopReplyEntries, env.canEncodeOffLoop {
-                respondOffLoop(keepAlive: keepAlive, headOnly: false, env, topology: &topology, rpc: &rpc, &out, make)
-                return nil
-            }
-            return make()
+            return HTTPResponse(status: .ok, contentType: contentType, body: json ? response.jsonUTF8 : response.serializedBytes)
         case (.heartbeat, _), (.reportActivity, _):
             return Self.connectError(Status(code: .unimplemented,
                                             message: "\(method.rawValue) is a client stream: call it over gRPC or frames on the frames port"))

@@ -27,7 +27,8 @@ extension HTTPSession {
                 response = .text(.badRequest, error.status.message)
                 break
             }
-            let snapshot = topology.snapshot(for: query, now: now)
+            // Taken in O(nodes / 1,024); a large one is built as well as rendered off the loop.
+            let source = topology.snapshotSource(for: query, now: now)
             let render: @Sendable (TopologySnapshot) -> HTTPResponse
             if case .dot = route {
                 render = { HTTPResponse(status: .ok, contentType: "text/vnd.graphviz; charset=utf-8", body: TopologyDOT.encode($0),
@@ -35,10 +36,12 @@ extension HTTPSession {
             } else {
                 render = { .json($0.jsonUTF8()) }
             }
-            if isLarge(snapshot, env) {
-                return respondOffLoop(keepAlive: keepAlive, headOnly: headOnly, env, topology: &topology, rpc: &rpc, &out) { render(snapshot) }
+            if source.entityBound >= env.offLoopReplyEntries && env.canEncodeOffLoop {
+                return respondOffLoop(keepAlive: keepAlive, headOnly: headOnly, env, topology: &topology, rpc: &rpc, &out) {
+                    render(source.build())
+                }
             }
-            response = render(snapshot)
+            response = render(source.build())
         case .topologyAt(let at):
             switch env.history.sample(at: at, now: now) {
             case .found(let sample):
@@ -181,9 +184,29 @@ extension HTTPSession {
         guard case .streaming(let watcher) = phase, encoding == nil else { return }
         let bound = env.watchQueueBound
         let epoch = env.serverEpoch
+        var taken = 0
         while true {
             if out.pendingBytes >= bound {
                 watcherBlocked = true
+                return
+            }
+            if taken >= WatchEncodingCache.updatesPerRound {
+                out.request(.deliverUpdates(watcher))  // the rest in the next round
+                return
+            }
+            // A snapshot of a large topology, and what comes after it, in order, built and encoded
+            // off the loop; the watcher's further updates wait in the core (coalesced there if need
+            // be) until they are queued.
+            if topology.serviceCount + topology.edgeCount >= env.offLoopReplyEntries, env.canEncodeOffLoop,
+               let pending = topology.takePendingSnapshot(for: watcher) {
+                let rest = cache.takeUpdates(for: watcher, max: 31, from: &topology)
+                let format = streamFormat
+                encoding = .events
+                out.request(.encodeOffLoop {
+                    var bytes: [UInt8] = []
+                    EventStreamEncoder.append(([pending.update()] + rest)[...], format: format, epoch: epoch, to: &bytes)
+                    return bytes
+                })
                 return
             }
             let updates = cache.takeUpdates(for: watcher, max: 32, from: &topology)
@@ -191,24 +214,8 @@ extension HTTPSession {
                 watcherBlocked = false
                 return
             }
-            let large = updates.firstIndex { ($0.snapshot?.nodes.count ?? 0) + ($0.snapshot?.edges.count ?? 0) >= env.offLoopReplyEntries }
-            EventStreamEncoder.append(updates[..<(large ?? updates.count)], format: streamFormat, epoch: epoch, to: &out.outbound)
-            guard let large else { continue }
-            // A large snapshot, and what came after it, in order, off the loop; the watcher's
-            // further updates wait in the core (coalesced there if need be) until they are queued.
-            let rest = Array(updates[large...])
-            let format = streamFormat
-            guard env.canEncodeOffLoop else {
-                EventStreamEncoder.append(rest[...], format: format, epoch: epoch, to: &out.outbound)
-                continue
-            }
-            encoding = .events
-            out.request(.encodeOffLoop {
-                var bytes: [UInt8] = []
-                EventStreamEncoder.append(rest[...], format: format, epoch: epoch, to: &bytes)
-                return bytes
-            })
-            return
+            EventStreamEncoder.append(updates[...], format: streamFormat, epoch: epoch, to: &out.outbound)
+            taken += updates.count
         }
     }
 }

@@ -193,16 +193,16 @@ public struct HTTPSession {
         self.encoding = nil
         switch (encoding, phase) {
         case (.events, .streaming(let watcher)):
-            out.outbound += bytes
+            out.appendEncoded(bytes)
             out.request(.deliverUpdates(watcher))
         case (.events, _):
             break  // the stream ended meanwhile: its events are moot, but its closing goes on
         case (.response, .closing):
             // The peer closed its side, or the server is shutting down: write the answer, then close.
-            out.outbound += bytes
+            out.appendEncoded(bytes)
             deadlineMs = now + env.closeGraceMs
         case (.response(let keepAlive), _):
-            out.outbound += bytes
+            out.appendEncoded(bytes)
             if keepAlive {
                 deadlineMs = now + env.requestTimeoutMs
                 answerRequests(now: now, env, topology: &topology, rpc: &rpc, &out)
