@@ -33,6 +33,8 @@ final class Conn {
     /// In-flight heartbeats in send order: ring of (send ns, service).
     var fifoTimes: [Int64] = []
     var fifoServices: [Int32] = []
+    /// Whether each heartbeat in flight counts in the measurement window (`Driver.sentInWindow`).
+    var fifoCounted: [Bool] = []
     var fifoHead = 0
     var fifoCount: Int { fifoTimes.count - fifoHead }
     // Watchers.
@@ -49,23 +51,26 @@ final class Conn {
         self.role = role
     }
 
-    func push(_ sendNs: Int64, _ service: Int32) {
+    func push(_ sendNs: Int64, _ service: Int32, counted: Bool) {
         if fifoHead > 4096 && fifoHead * 2 > fifoTimes.count {
             fifoTimes.removeFirst(fifoHead)
             fifoServices.removeFirst(fifoHead)
+            fifoCounted.removeFirst(fifoHead)
             fifoHead = 0
         }
         fifoTimes.append(sendNs)
         fifoServices.append(service)
+        fifoCounted.append(counted)
     }
 
-    func pop() -> (Int64, Int32)? {
+    func pop() -> (sentNs: Int64, service: Int32, counted: Bool)? {
         guard fifoHead < fifoTimes.count else { return nil }
-        let entry = (fifoTimes[fifoHead], fifoServices[fifoHead])
+        let entry = (fifoTimes[fifoHead], fifoServices[fifoHead], fifoCounted[fifoHead])
         fifoHead += 1
         if fifoHead == fifoTimes.count {
             fifoTimes.removeAll(keepingCapacity: true)
             fifoServices.removeAll(keepingCapacity: true)
+            fifoCounted.removeAll(keepingCapacity: true)
             fifoHead = 0
         }
         return entry
@@ -106,7 +111,10 @@ final class Driver {
     var measureEndNs: Int64 = .max
     var rtt = Samples()
     var ackedInWindow = 0
-    /// Heartbeats sent inside the window, and how many of those were acknowledged, whenever.
+    /// Heartbeats due inside the window (sent when due, or as late as the generator got to them: a
+    /// whole fleet registered in an instant falls due in bursts, and a burst due just before the
+    /// window's end, sent a few ms late, is still the window's), and how many of those were
+    /// acknowledged, whenever.
     var sentInWindow = 0
     var ackedSentInWindow = 0
     var ackedTotal = 0
@@ -206,7 +214,7 @@ final class Driver {
     // MARK: - Sending
 
     @inline(__always)
-    func sendHeartbeat(_ service: Int32, now: Int64, health: HealthState = .healthy, message: String? = nil) {
+    func sendHeartbeat(_ service: Int32, now: Int64, due: Int64? = nil, health: HealthState = .healthy, message: String? = nil) {
         let s = Int(service)
         let conn = conns[Int(serviceConn[s])]
         guard conn.open else { return }
@@ -216,8 +224,10 @@ final class Driver {
             metrics: ServiceMetrics(cpuPercent: Double(sequences[s] % 100), memoryBytes: 64 << 20),
             health: ApplicationHealth(state: health, message: message))
         Frame(callId: callIds[s], message: .heartbeatRequest(request)).encodeLengthPrefixed(appendingTo: &conn.out)
-        conn.push(now, service)
-        if now >= measureStartNs && now < measureEndNs { sentInWindow += 1 }
+        let dueNs = due ?? now
+        let counted = dueNs >= measureStartNs && dueNs < measureEndNs
+        conn.push(now, service, counted: counted)
+        if counted { sentInWindow += 1 }
         inFlight[s] = true
         lastSendNs[s] = now
         sentTotal += 1
@@ -233,6 +243,9 @@ final class Driver {
     }
 
     func stopPacing() { paced = false }
+
+    /// Every heartbeat due before the window's end has been sent (the schedule is in due order).
+    var windowDueSent: Bool { !paced || (schedule.frontDue ?? .max) >= measureEndNs }
 
     private func sendDue(now: Int64) {
         guard paced, schedule.count > 0, now >= nextTickNs else { return }
@@ -252,7 +265,7 @@ final class Driver {
                 if waitForReplies { continue }
             }
             if now >= measureStartNs && now < measureEndNs { maxSendLatenessNs = max(maxSendLatenessNs, now - due) }
-            sendHeartbeat(service, now: now)
+            sendHeartbeat(service, now: now, due: due)
         }
     }
 
@@ -394,7 +407,7 @@ final class Driver {
             }
             return error("unexpected frame on call \(frame.callId)")
         }
-        guard let (sentNs, service) = conn.pop() else { return error("reply with no heartbeat in flight") }
+        guard let (sentNs, service, counted) = conn.pop() else { return error("reply with no heartbeat in flight") }
         let s = Int(service)
         inFlight[s] = false
         if !floorTarget && summary.callId != callIds[s] {
@@ -404,7 +417,7 @@ final class Driver {
             return error("heartbeat not acknowledged (status \(StatusCode(rawValue: summary.statusCode)))")
         }
         ackedTotal += 1
-        if sentNs >= measureStartNs && sentNs < measureEndNs { ackedSentInWindow += 1 }
+        if counted { ackedSentInWindow += 1 }
         if sentNs >= measureStartNs && now < measureEndNs {
             ackedInWindow += 1
             rtt.add(now - sentNs)
