@@ -136,9 +136,10 @@ struct RandomSourceGenerator: RandomNumberGenerator {
     mutating func next() -> UInt64 { source.next() }
 }
 
-/// A live service, as snapshots show it, but for what `NodeBeat` and `NodeSchedule` keep. A million of these are the
-/// server's largest structure, so the fields are in the order that packs them: the small ones right
-/// after `wire`, in its tail (a nested struct's trailing padding is free for the next field).
+/// A live service, as snapshots show it, but for what `NodeBeat` and `NodeSchedule` keep. A million
+/// of these are the server's largest structure, so the fields are in the order that packs them: the
+/// small ones right after `wire`, in its tail (a nested struct's trailing padding is free for the
+/// next field).
 /// Nothing a heartbeat or an activity report changes is here: a snapshot shares the chunks of
 /// `Topology.nodes`, and a write to one copies it (`ChunkedArray`).
 struct NodeRecord {

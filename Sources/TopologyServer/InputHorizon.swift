@@ -42,11 +42,6 @@ struct InputHorizon {
         turnStartMs = time
     }
 
-    /// After every ready socket was handled. `complete`: the ready list was not cut at its capacity.
-    mutating func endTurn(complete: Bool) {
-        endTurn(listComplete: complete, allHandled: true)
-    }
-
     /// After the turn's handling stopped. `listComplete`: the ready list was not cut at its capacity;
     /// `allHandled`: every socket of it was handled (the turn's input budget did not run out, see
     /// `Server.handleReady`). A complete list partly handled leaves the rest to the next turn,

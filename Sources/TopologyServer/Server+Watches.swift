@@ -85,8 +85,9 @@ extension Server {
     /// Takes a watcher's updates, which start with a SNAPSHOT of a large topology, and has the
     /// reply encoder build and encode them: at 1,000,000 services seconds of work that the loop does
     /// not wait for (it takes the snapshot's `SnapshotSource`, O(nodes / 1,024)). A snapshot of the
-    /// whole topology is built and encoded once for all the round's watchers that take it. The watcher takes nothing more until the bytes are queued
-    /// (`takeEncodedWatchUpdates`), so its updates keep their order.
+    /// whole topology is built and encoded once for all the round's watchers that take it. The
+    /// watcher takes nothing more until the bytes are queued (`takeEncodedWatchUpdates`), so its
+    /// updates keep their order.
     func encodeSnapshotOffLoop(for watcher: WatcherID, callID: UInt64, wholeTopology: Bool,
                                        cache: inout WatchEncodingCache, shared: inout [SharedWatchSnapshot.Key: SharedWatchSnapshot]) {
         guard let pending = topology.takePendingSnapshot(for: watcher) else { return }

@@ -8,32 +8,32 @@ final class InputHorizonTests: XCTestCase {
         h.beginTurn(atMs: 1_000)
         // The turn's reading took 2 s: input that arrived meanwhile may be unread.
         XCTAssertEqual(h.horizon(nowMs: 3_000), 0)
-        h.endTurn(complete: true)
+        h.endTurn(listComplete: true, allHandled: true)
         XCTAssertEqual(h.horizon(nowMs: 3_000), 1_000)
         // A wait whose ready list was cut at its capacity proves nothing about the sockets left out.
         h.beginTurn(atMs: 3_000)
-        h.endTurn(complete: false)
+        h.endTurn(listComplete: false, allHandled: true)
         XCTAssertEqual(h.horizon(nowMs: 3_500), 1_000)
         h.beginTurn(atMs: 3_500)
-        h.endTurn(complete: true)
+        h.endTurn(listComplete: true, allHandled: true)
         XCTAssertEqual(h.horizon(nowMs: 3_600), 3_500)
     }
 
     func testAConnectionBehindHoldsTheHorizonUntilDrainedOrForAtMostMaxHold() {
         var h = InputHorizon(startMs: 0, maxHoldMs: 5_000)
         h.beginTurn(atMs: 1_000)
-        h.endTurn(complete: true)
+        h.endTurn(listComplete: true, allHandled: true)
         // Turn at 2,000: connection 7's read budget ran out; it stays behind from the horizon then.
         h.beginTurn(atMs: 2_000)
         h.connectionBehind(7, nowMs: 2_050)
-        h.endTurn(complete: true)
+        h.endTurn(listComplete: true, allHandled: true)
         XCTAssertEqual(h.horizon(nowMs: 2_100), 1_000)
         XCTAssertTrue(h.heldByConnection(deadline: 1_500, nowMs: 2_100))
         XCTAssertFalse(h.heldByConnection(deadline: 900, nowMs: 2_100))
         // Still behind at later turns: it keeps the first time.
         h.beginTurn(atMs: 3_000)
         h.connectionBehind(7, nowMs: 3_050)
-        h.endTurn(complete: true)
+        h.endTurn(listComplete: true, allHandled: true)
         XCTAssertEqual(h.horizon(nowMs: 3_100), 1_000)
         // Behind for longer than maxHold since the loop found it so (a client flooding faster than
         // the loop reads): it no longer holds the other connections' deadlines.
@@ -48,12 +48,12 @@ final class InputHorizonTests: XCTestCase {
     func testAfterALongTurnAConnectionBehindHoldsTheOldHorizonForItsFullHold() {
         var h = InputHorizon(startMs: 0, maxHoldMs: 600)
         h.beginTurn(atMs: 1_000)
-        h.endTurn(complete: true)
+        h.endTurn(listComplete: true, allHandled: true)
         // The next turn took 15 s (the loop was starved); a connection has more than one read
         // budget of heartbeats waiting, sent during those 15 s.
         h.beginTurn(atMs: 16_000)
         h.connectionBehind(3, nowMs: 16_100)
-        h.endTurn(complete: true)
+        h.endTurn(listComplete: true, allHandled: true)
         // Its hold counts from 16,100, not from the horizon of 1,000 it keeps.
         XCTAssertEqual(h.horizon(nowMs: 16_200), 1_000)
         XCTAssertEqual(h.horizon(nowMs: 16_700), 1_000)
@@ -64,7 +64,7 @@ final class InputHorizonTests: XCTestCase {
     func testTheHorizonNeverPassesNow() {
         var h = InputHorizon(startMs: 0, maxHoldMs: 5_000)
         h.beginTurn(atMs: 2_000)
-        h.endTurn(complete: true)
+        h.endTurn(listComplete: true, allHandled: true)
         XCTAssertEqual(h.horizon(nowMs: 1_500), 1_500)
     }
 
