@@ -31,6 +31,11 @@ final class Connection: OutboundQueue {
     /// Not read for now: a reply is being encoded off the loop, or the client has more than
     /// `--max-outbound-bytes` of replies to read first (`FrameSession.State.awaitingDrain`).
     var readPaused: Bool { session.state == .awaitingEncodedReply || session.state == .awaitingDrain }
+    /// Paused with everything the client sent read and handled. The loop still listens for input
+    /// then, not to read it but to learn that some arrived: from then on the connection holds the
+    /// input horizon until it is read again. So a client that waits for its GetTopology holds no
+    /// one's liveness deadlines while the reply is encoded; one with heartbeats queued behind it does.
+    var listensWhilePaused = false
     /// No more reading; close once `outbound` is written (or at `closeDeadlineMs`).
     var closing = false
     var closeDeadlineMs: Int64 = .max

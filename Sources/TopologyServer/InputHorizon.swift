@@ -7,8 +7,9 @@
 /// list was cut at its capacity. If the turn reads every socket of the list until it would block,
 /// everything that arrived before `T` has been read: the horizon moves to `T`. A connection the
 /// turn could not drain (its per-wake-up read budget ran out, or its reading is paused while a
-/// reply is encoded off the loop) keeps the horizon where it was when it fell behind, until it is
-/// drained. A connection still behind `maxHoldMs` after it fell behind (a client sending faster
+/// reply is encoded off the loop and input waits behind the request or arrived since) keeps the
+/// horizon where it was when it fell behind, until it is drained. A paused connection with nothing
+/// unread holds nothing (`Connection.listensWhilePaused`). A connection still behind `maxHoldMs` after it fell behind (a client sending faster
 /// than the server reads, or a reply encoded for that long) stops holding the others' deadlines: it
 /// delays only its own services then. That time counts from when the loop found it behind, not from
 /// the horizon it holds, which after a long turn may already be far in the past.

@@ -9,9 +9,11 @@ extension Server {
     // MARK: - Output
 
     /// The epoll events a connection waits for: writable while output is queued, readable unless
-    /// it is closing, waiting for a reply being encoded, or for its queue to drain.
+    /// it is closing, or paused (waiting for a reply being encoded, or for its queue to drain) with
+    /// input already known to be waiting (see `Connection.listensWhilePaused`).
     func updateInterest(_ connection: Connection) {
-        let read = connection.closing || connection.readPaused ? 0 : UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
+        let paused = connection.readPaused && !connection.listensWhilePaused
+        let read = connection.closing || paused ? 0 : UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLRDHUP)
         let events = (connection.waitingForWritable ? UInt32(TOPOLOGY_EPOLLOUT) : 0) | read
         try? epoll?.modify(connection.fd, events: events, data: connection.id)
     }

@@ -311,7 +311,11 @@ public final class Server: @unchecked Sendable {
             }
             if events & UInt32(TOPOLOGY_EPOLLIN | TOPOLOGY_EPOLLHUP | TOPOLOGY_EPOLLERR | TOPOLOGY_EPOLLRDHUP) != 0,
                !connection.closing {
-                readAll(connection, now: now)
+                if connection.readPaused, events & UInt32(TOPOLOGY_EPOLLHUP | TOPOLOGY_EPOLLERR) == 0 {
+                    inputArrivedWhilePaused(connection, now: now)
+                } else {
+                    readAll(connection, now: now)
+                }
             }
         }
     }
@@ -397,10 +401,18 @@ public final class Server: @unchecked Sendable {
             if n < readBuffer.count { drained = true; break }  // no need for a read that returns EAGAIN
         }
         processFrames(connection, now: now)
-        if drained && !connection.readPaused {
+        // Paused, a connection has caught up only if no frame waits behind the one that paused it.
+        let caughtUp = drained && (!connection.readPaused || connection.session.bufferedByteCount == 0)
+        if caughtUp {
             inputHorizon.connectionCaughtUp(connection.id)
         } else {
             inputHorizon.connectionBehind(connection.id, nowMs: now)
+        }
+        if connection.readPaused, connection.listensWhilePaused != caughtUp {
+            connection.listensWhilePaused = caughtUp
+            updateInterest(connection)
+        } else if !connection.readPaused {
+            connection.listensWhilePaused = false
         }
         if endOfStream && !connection.closing {
             do { if connection.grpc == nil { try connection.session.finish() } } catch {
@@ -410,6 +422,15 @@ public final class Server: @unchecked Sendable {
             endCalls(connection)
             beginClosing(connection, now: now)
         }
+    }
+
+    /// Input arrived on a connection paused with nothing unread: it is left unread (the pause bounds
+    /// what a client can make the server hold), but from now on the connection holds the input
+    /// horizon, and the loop stops listening until it reads the connection again.
+    func inputArrivedWhilePaused(_ connection: Connection, now: Int64) {
+        connection.listensWhilePaused = false
+        inputHorizon.connectionBehind(connection.id, nowMs: now)
+        updateInterest(connection)
     }
 
     /// Lets the connection's session take the frames it has, serving due timers every 64 frames
