@@ -26,6 +26,8 @@ public struct ReplySink {
     public var outbound: [UInt8]
     /// Bytes at the front of `outbound` written already: they do not count against the client.
     public let written: Int
+    /// Bytes the server queued ahead of `outbound` (large replies), not yet written: they count.
+    public let queuedAhead: Int
     /// Queued bytes allowed beyond `--max-outbound-bytes`: one batch of watch updates may
     /// overshoot the watch bound by that much.
     public let watchBatchAllowance: Int
@@ -35,15 +37,16 @@ public struct ReplySink {
     /// A reply is being encoded elsewhere: take no more input until it is queued.
     public private(set) var awaitingEncodedReply = false
 
-    public init(outbound: [UInt8], written: Int, watchBatchAllowance: Int, closing: Bool = false) {
+    public init(outbound: [UInt8], written: Int, queuedAhead: Int = 0, watchBatchAllowance: Int, closing: Bool = false) {
         self.outbound = outbound
         self.written = written
+        self.queuedAhead = queuedAhead
         self.watchBatchAllowance = watchBatchAllowance
         self.closing = closing
     }
 
     /// Bytes queued and not yet written.
-    public var pendingBytes: Int { outbound.count - written }
+    public var pendingBytes: Int { queuedAhead + outbound.count - written }
 
     mutating func append(_ frame: Frame) {
         frame.encodeLengthPrefixed(appendingTo: &outbound)

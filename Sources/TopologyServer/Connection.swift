@@ -21,6 +21,7 @@ final class Connection: OutboundQueue {
     /// When the frame now partly in the session began to arrive (nil: none is), for
     /// `--frame-timeout-ms`.
     var partialFrameSinceMs: Int64?
+    var ahead = QueuedSegments()
     var outbound: [UInt8] = []
     var writeIndex = 0
     /// `pendingBytes` as the server's total last counted it (at the last flush).

@@ -1,10 +1,15 @@
 /// A connection's replies waiting for its socket, written from the front. The frames connections
 /// (`Connection`) and the HTTP ones (`HTTPConnection`) queue alike; only what they queue differs.
 ///
-///     outbound: [ written | pending ............ ]
-///               0         writeIndex             count
+///     ahead: [ segment ][ segment ]...  outbound: [ written | pending ............ ]
+///                                                 0         writeIndex             count
+///
+/// Replies are appended to `outbound`. `ahead` holds large encoded replies, and what was queued
+/// before them, when they come while bytes are queued: it is written first, and while it holds
+/// anything nothing of `outbound` is written (`writeIndex` is 0).
 protocol OutboundQueue: AnyObject {
     var fd: Int32 { get }
+    var ahead: QueuedSegments { get set }
     var outbound: [UInt8] { get set }
     var writeIndex: Int { get set }
     /// EPOLLOUT is registered: the kernel buffer was full at the last write.
@@ -37,16 +42,21 @@ struct FlushList<Queue: OutboundQueue> {
 
 extension OutboundQueue {
     /// Bytes queued and not yet written.
-    var pendingBytes: Int { outbound.count - writeIndex }
+    var pendingBytes: Int { ahead.byteCount + outbound.count - writeIndex }
 
-    /// Appends bytes encoded elsewhere; when nothing is queued, they become the queue (a large
-    /// reply is not copied).
+    /// Appends bytes encoded elsewhere. A large reply is not copied: when nothing is queued it
+    /// becomes the queue, otherwise it goes `ahead` with what was queued before it.
     func append(encoded bytes: [UInt8]) {
         if pendingBytes == 0 {
             outbound = bytes
             writeIndex = 0
-        } else {
+        } else if bytes.count < QueuedSegments.smallestMovedBytes {
             outbound.append(contentsOf: bytes)
+        } else {
+            ahead.append(outbound[writeIndex...])
+            ahead.append(bytes[...])
+            outbound = []
+            writeIndex = 0
         }
     }
 
@@ -55,6 +65,11 @@ extension OutboundQueue {
     /// descriptor. A write error is thrown; the connection is unusable then.
     func writeQueued() throws -> Bool {
         while pendingBytes > 0 {
+            if let front = ahead.first {
+                guard case .processed(let n) = try front.withUnsafeBytes({ try Sockets.write(fd, $0) }) else { break }
+                ahead.removeFirst(n)
+                continue
+            }
             let result = try outbound.withUnsafeBytes {
                 try Sockets.write(fd, UnsafeRawBufferPointer(rebasing: $0[writeIndex...]))
             }

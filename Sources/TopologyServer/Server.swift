@@ -503,8 +503,8 @@ public final class Server: @unchecked Sendable {
     /// Lets the dispatcher answer on `connection`: its outbound queue goes into a `ReplySink` for
     /// `body` and back, and the sink's actions are performed.
     func answer(_ connection: Connection, now: Int64, _ body: (inout ReplySink) -> Void) {
-        var sink = ReplySink(outbound: [], written: connection.writeIndex, watchBatchAllowance: connection.largestWatchBatchBytes,
-                             closing: connection.closing)
+        var sink = ReplySink(outbound: [], written: connection.writeIndex, queuedAhead: connection.ahead.byteCount,
+                             watchBatchAllowance: connection.largestWatchBatchBytes, closing: connection.closing)
         swap(&sink.outbound, &connection.outbound)  // moved, not copied: the sink appends in place
         let queuedBefore = sink.outbound.count
         body(&sink)

@@ -24,15 +24,18 @@ public struct HTTPOutput {
     public var outbound: [UInt8]
     /// Bytes at the front of `outbound` written already.
     public let written: Int
+    /// Bytes the server queued ahead of `outbound`, not yet written.
+    public let queuedAhead: Int
     public private(set) var actions: [HTTPAction] = []
 
-    public init(outbound: [UInt8], written: Int) {
+    public init(outbound: [UInt8], written: Int, queuedAhead: Int = 0) {
         self.outbound = outbound
         self.written = written
+        self.queuedAhead = queuedAhead
     }
 
     /// Bytes queued and not yet written.
-    public var pendingBytes: Int { outbound.count - written }
+    public var pendingBytes: Int { queuedAhead + outbound.count - written }
 
     mutating func request(_ action: HTTPAction) {
         actions.append(action)

@@ -6,6 +6,7 @@ final class HTTPConnection: OutboundQueue {
     let id: UInt64
     let fd: Int32
     var session: HTTPSession
+    var ahead = QueuedSegments()
     var outbound: [UInt8] = []
     var writeIndex = 0
     var waitingForWritable = false

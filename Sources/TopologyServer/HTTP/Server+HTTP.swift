@@ -92,7 +92,7 @@ extension Server {
     /// Runs `body` on the connection's session with its queue moved in (not copied), then carries
     /// out what the session asked for, and schedules the write.
     func withHTTPSession(_ connection: HTTPConnection, _ body: (inout HTTPSession, HTTPEnvironment, inout HTTPOutput) -> Void) {
-        var out = HTTPOutput(outbound: [], written: connection.writeIndex)
+        var out = HTTPOutput(outbound: [], written: connection.writeIndex, queuedAhead: connection.ahead.byteCount)
         swap(&out.outbound, &connection.outbound)
         let queuedBefore = out.outbound.count
         body(&connection.session, httpEnvironment(), &out)
