@@ -5,7 +5,10 @@
 # per heartbeat, GetTopology time, the fleet's heartbeat round trip while GetTopology runs, and the
 # server's longest loop turn over the run (`topology_loop_turn_max_seconds`), how many turns took
 # 100 ms or more (the three slowest, as the server logged them, go to stderr), and how late 1,000
-# services that go silent at once are declared DEAD. Not part of scripts/test.sh (a million services take minutes).
+# services that go silent at once are declared DEAD; then, against a fresh server, the same fleet
+# coming back as after a restart (every service re-registering under its id, all at once): the time
+# until all are back, with no service declared STALE or DEAD meanwhile. Not part of scripts/test.sh
+# (a million services take minutes).
 #
 #   scripts/bench-scale.sh [--bin DIR] [--keep FILE] [--interval-ms N] [SERVICES...]
 #                                                   default sizes: 10000 100000 300000; interval 5000
@@ -61,13 +64,10 @@ if [ -z "$bin" ]; then
     bin=.build-bench/release
 fi
 
-failures=0
-echo "| services | connections | registered per s | RSS per service, bytes | RSS, MiB | server CPU per heartbeat, µs | server core, % | GetTopology median / max, ms | heartbeat round trip during GetTopology, p99 / max, ms | longest loop turn, ms | turns of 100 ms or more | dead-detection lateness p50 / max, ms | load average |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-for services in "${sizes[@]}"; do
-    connections=$((services / 100))
-    "$bin/topology-server" --address 127.0.0.1:0 --http-address 127.0.0.1:0 --max-connections $((connections + 100)) \
-        --max-services "$services" --heartbeat-interval-ms "$interval" --timeout-multiplier 3 2>"$work/server.log" &
+# Starts a fresh server for `services` on free ports; sets server_pid and address.
+start_server() {
+    "$bin/topology-server" --address 127.0.0.1:0 --http-address 127.0.0.1:0 --max-connections $(($1 / 100 + 100)) \
+        --max-services "$1" --heartbeat-interval-ms "$interval" --timeout-multiplier 3 2>"$work/server.log" &
     server_pid=$!
     address=""
     for _ in $(seq 1 100); do
@@ -76,18 +76,39 @@ for services in "${sizes[@]}"; do
         sleep 0.1
     done
     [ -n "$address" ] || { log "server did not start:"; cat "$work/server.log" >&2; exit 1; }
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    status=0
+}
+
+stop_server() {
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+}
+
+# Runs `LoadGen fleet` with the given flags against the server; its results go to $work/results
+# (and --keep). Counts a failure if it fails.
+run_fleet() {
+    local label=$1 services=$2
+    shift 2
+    local status=0
     timeout --signal=TERM --kill-after=5 900 "$bin/LoadGen" fleet --address "$address" --pid "$server_pid" \
-        --label "scale$services" --connections "$connections" --services-per-connection 100 \
-        --interval-ms "$interval" --multiplier 3 --heartbeat-on-register 1 --hold-ms $((2 * interval)) --get-topology 3 --silence 1000 \
-        >"$work/results" || status=$?
+        --label "$label" --connections $((services / 100)) --services-per-connection 100 \
+        --interval-ms "$interval" --multiplier 3 --heartbeat-on-register 1 "$@" >"$work/results" || status=$?
     [ -z "$keep" ] || cat "$work/results" >>"$keep"
     if [ "$status" -ne 0 ]; then
-        log "FAILED (exit $status) at $services services"
+        log "FAILED (exit $status): $label"
         failures=$((failures + 1))
     fi
-    get() { awk -v key="scale$services.$1" '$2 == key { print $3 }' "$work/results"; }
+}
+
+failures=0
+echo "| services | connections | registered per s | RSS per service, bytes | RSS, MiB | server CPU per heartbeat, µs | server core, % | GetTopology median / max, ms | heartbeat round trip during GetTopology, p99 / max, ms | longest loop turn, ms | turns of 100 ms or more | dead-detection lateness p50 / max, ms | back after a restart, s | load average |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+for services in "${sizes[@]}"; do
+    connections=$((services / 100))
+    start_server "$services"
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    run_fleet "scale$services" "$services" --hold-ms $((2 * interval)) --get-topology 3 --silence 1000
+    get() { awk -v key="$1" '$2 == key { print $3 }' "$work/results"; }
     ms() { awk -v v="$1" 'BEGIN { if (v == "") print "n/a"; else printf "%.1f", v / 1000 }'; }
     http=$(grep -o 'http_address=127\.0\.0\.1:[0-9]*' "$work/server.log" | head -1 | cut -d= -f2)
     metrics=$(curl -s --max-time 10 "http://$http/metrics" || true)
@@ -96,10 +117,15 @@ for services in "${sizes[@]}"; do
     # The three slowest turns the server logged, with where their time went.
     grep 'msg="slow loop turn"' "$work/server.log" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^turn_ms=/) { split($i, f, "="); print f[2], $0 } }' \
         | sort -rn | head -3 | cut -d' ' -f2- | sed 's/^/bench-scale: /' >&2 || true
+    s="scale$services"
+    row="| $services | $connections | $(get $s.register_per_s) | $(get $s.rss_bytes_per_service) | $(get $s.rss_mib) | $(get $s.cpu_us_per_hb) | $(get $s.target_core_pct) | $(get $s.get_topology_p50_ms) / $(get $s.get_topology_max_ms) | $(ms "$(get $s.get_topology_heartbeat_rtt_p99_us)") / $(ms "$(get $s.get_topology_heartbeat_rtt_max_us)") | ${turn:-n/a} | ${slow:-n/a} | $(get $s.dead_lateness_p50_ms) / $(get $s.dead_lateness_max_ms)"
+    stop_server
+    # The restart: the same fleet comes back to a fresh server all at once, every service
+    # re-registering under its id and heartbeating from its answer on; held one interval after.
+    start_server "$services"
+    run_fleet "restart$services" "$services" --register-with-ids 1 --hold-ms "$interval"
     load="$load-$(cut -d' ' -f1 /proc/loadavg)"
-    echo "| $services | $connections | $(get register_per_s) | $(get rss_bytes_per_service) | $(get rss_mib) | $(get cpu_us_per_hb) | $(get target_core_pct) | $(get get_topology_p50_ms) / $(get get_topology_max_ms) | $(ms "$(get get_topology_heartbeat_rtt_p99_us)") / $(ms "$(get get_topology_heartbeat_rtt_max_us)") | ${turn:-n/a} | ${slow:-n/a} | $(get dead_lateness_p50_ms) / $(get dead_lateness_max_ms) | $load |"
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
+    echo "$row | $(get restart$services.register_s) | $load |"
+    stop_server
 done
 exit $((failures > 0))

@@ -131,6 +131,9 @@ final class Driver {
     /// waits for the whole fleet's registrations; in paced mode it then joins the schedule, one
     /// interval after its registration, while the rest of the fleet is still registering.
     var heartbeatOnRegister = false
+    /// Registrations carry each service's id, as every client's do when it comes back after a
+    /// server restart: to the restarted server the ids are unknown, and each is re-created under its id.
+    var registerWithIds = false
     /// A service whose previous heartbeat is unanswered skips its next one (false: sends it anyway).
     var waitForReplies = true
 
@@ -203,7 +206,8 @@ final class Driver {
         for (local, number) in conn.services.enumerated() {
             let request = RegisterServiceRequest(
                 serviceName: "\(namePrefix)-\(number)", serviceType: .server, language: .swift, version: "1.0.0",
-                address: "10.\(number >> 16 & 255).\(number >> 8 & 255).\(number & 255):8080", host: "bench-host-\(number % 100)")
+                address: "10.\(number >> 16 & 255).\(number >> 8 & 255).\(number & 255):8080", host: "bench-host-\(number % 100)",
+                serviceId: registerWithIds ? serviceIds[Int(number)] : nil)
             Frame(callId: UInt64(2 * local + 1), endOfStream: true, message: .registerServiceRequest(request))
                 .encodeLengthPrefixed(appendingTo: &conn.out)
             pendingRegistrations += 1
@@ -390,6 +394,7 @@ final class Driver {
                 guard local < conn.services.count else { return error("registration reply on unknown call \(frame.callId)") }
                 let s = Int(conn.services[local])
                 let id = response.handle?.serviceId ?? ""
+                if registerWithIds && id != serviceIds[s] { error("service \(serviceIds[s]) came back as \(id)") }
                 serviceIds[s] = id
                 serviceIndex[id] = Int32(s)
                 registered[s] = true

@@ -167,6 +167,9 @@ struct FleetOptions {
     var heartbeatOnRegister = false
     /// Services registered per second (0: as fast as the server answers).
     var registerRate = 0
+    /// Each registration carries the service's id: the storm of a whole fleet coming back to a
+    /// restarted server.
+    var registerWithIds = false
 }
 
 func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
@@ -197,6 +200,7 @@ func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
     // NODE_UPDATED refresh to that instant for good, and the server would publish the whole fleet's
     // refreshes in one burst per throttle period.
     driver.heartbeatOnRegister = o.heartbeatOnRegister
+    driver.registerWithIds = o.registerWithIds
     if o.heartbeatOnRegister { driver.startPacing(services: [], startNs: registerStart) }
     let conns = openFleet(driver, connections: o.connections, perConnection: o.perConnection, register: true, registerRate: o.registerRate)
     driver.heartbeatOnRegister = false
@@ -207,6 +211,8 @@ func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
     result(l, "services", String(services.count))
     result(l, "register_rate_limit", o.registerRate > 0 ? String(o.registerRate) : "none")
     result(l, "register_per_s", fixed(Double(services.count) / registerSeconds, 0))
+    result(l, "register_s", fixed(registerSeconds, 2))
+    result(l, "register_with_ids", o.registerWithIds ? "1" : "0")
     result(l, "registration_stale_or_dead", String(driver.staleOrDeadUnexpected))
     check(driver.staleOrDeadUnexpected == 0, "services declared STALE/DEAD while registering: \(driver.staleOrDeadUnexpectedIds)")
 

@@ -9,7 +9,7 @@
 //   LoadGen fleet --address HOST:PORT --pid PID [--label L] [--connections N] [--services-per-connection N]
 //           [--interval-ms N] [--multiplier N] [--hold-ms N] [--get-topology N] [--watchers 1,10,100]
 //           [--watch-ms N] [--probe-interval-ms N] [--settle-ms N] [--drain-ms N] [--silence N]
-//           [--heartbeat-on-register 0|1] [--register-rate SERVICES_PER_S]
+//           [--heartbeat-on-register 0|1] [--register-rate SERVICES_PER_S] [--register-with-ids 0|1]
 //   LoadGen overload --address HOST:PORT --pid PID [--label L] [--connections N] [--services-per-connection N]
 //           [--interval-ms N] [--multiplier N] [--watchers N] [--deaf-watchers N] [--hold-ms N] [--after-ms N]
 //
@@ -122,6 +122,7 @@ case "fleet":
     o.silence = flags.int("silence", o.silence)
     o.heartbeatOnRegister = flags.int("heartbeat-on-register", 0) != 0
     o.registerRate = max(0, flags.int("register-rate", 0))
+    o.registerWithIds = flags.int("register-with-ids", 0) != 0
     run(pid: pid, connections: o.connections + (o.watchers.max() ?? 0)) {
         runFleet(Driver(address: address, floorTarget: false), pid: pid, o)
     }
