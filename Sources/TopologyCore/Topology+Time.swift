@@ -38,8 +38,18 @@ extension Topology {
     /// stay due, in order, for the next call (`nextDeadline` is then already past): the caller
     /// reads its input and lets watchers take their updates in between. A timer fires later, never
     /// earlier, so a liveness deadline held back this way errs on the side of the service.
+    /// Storage an index left behind when it outgrew itself (`IncrementalDictionary`), for the caller
+    /// to free off its thread (a pass over every bucket, tens of milliseconds at a million
+    /// services). Left untaken, it is freed when the next one is left.
+    public mutating func takeRetiredStorage() -> Any? {
+        resolutionIndex.takeRetired()
+    }
+
     public mutating func advance(to now: Int64, inputReadThrough: Int64? = nil, fanOutBudget: Int = .max) -> [TopologyEvent] {
         let now = observe(now)
+        // A table that outgrew itself is moved a little at every write; here, more at a time, so
+        // that the old one goes soon after the writes stop (a million services' is 100 MB).
+        if resolutionIndex.isMoving { resolutionIndex.migrate(Topology.indexMovePerAdvance) }
         let live = min(now, inputReadThrough ?? now) - forgivenStallMs
         let workLimit = fanOutBudget >= Int.max - fanOutWork ? Int.max : fanOutWork + fanOutBudget
         while fanOutWork < workLimit, let entry = livenessTimers.first, entry.time <= live {

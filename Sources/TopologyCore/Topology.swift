@@ -25,8 +25,9 @@ public struct Topology {
     var nodeIndex: FlatTable<ServiceKey, Int32>
     var nextRegistrationOrder: UInt64 = 0
     /// Resolution keys (name, interface::role, interface, address) -> node slots. A node's own keys
-    /// are not stored with it: `Topology.resolutionKeys(of:)` derives them from its `wire`.
-    var resolutionIndex: [String: ResolutionSlots] = [:]
+    /// are not stored with it: `Topology.resolutionKeys(of:)` derives them from its `wire`. Two or
+    /// more keys per service: it grows without a pause (`IncrementalDictionary`).
+    var resolutionIndex = IncrementalDictionary<String, ResolutionSlots>()
     /// Live nodes per state (see `setState`).
     var stateCounts = ServiceStateCounts()
     /// Observed services (known only from spans) by name; they are in `nodeIndex` too.
@@ -75,6 +76,9 @@ public struct Topology {
     public static let publishCost = 16
     /// What keeping a refresh no watcher takes costs (`Topology.keepUntakenRefresh`), in the same units.
     static let untakenRefreshCost = 2
+    /// Entries of an index that outgrew itself moved per `advance` (`IncrementalDictionary`): about
+    /// half a millisecond.
+    static let indexMovePerAdvance = 1_024
 
     // What happened, for operators (`eventLog`).
     var events: ServiceEventLog

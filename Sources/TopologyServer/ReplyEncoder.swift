@@ -23,7 +23,8 @@ final class ReplyEncoder: @unchecked Sendable {
     let fd: Int32
     private let condition = NSCondition()
     // Guarded by `condition`:
-    private var jobs: [(connection: UInt64, encode: @Sendable () -> [UInt8])] = []
+    /// A job with no connection only frees what its closure holds (`release`).
+    private var jobs: [(connection: UInt64?, encode: @Sendable () -> [UInt8])] = []
     private var finished: [Finished] = []
     private var stopping = false
 
@@ -36,6 +37,16 @@ final class ReplyEncoder: @unchecked Sendable {
     func encode(for connection: UInt64, _ encode: @escaping @Sendable () -> [UInt8]) {
         condition.lock()
         jobs.append((connection, encode))
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Frees `garbage` on the worker: the last reference to storage whose release would hold the
+    /// loop (`Topology.takeRetiredStorage`).
+    func release(_ garbage: Any) {
+        let box = Garbage(contents: garbage)
+        condition.lock()
+        jobs.append((nil, { withExtendedLifetime(box) { [] } }))
         condition.signal()
         condition.unlock()
     }
@@ -61,6 +72,7 @@ final class ReplyEncoder: @unchecked Sendable {
 
     private func run() {
         while let (connection, bytes) = encodeNextJob() {
+            guard let connection else { continue }
             condition.lock()
             finished.append(Finished(connection: connection, bytes: bytes))
             condition.unlock()
@@ -73,7 +85,7 @@ final class ReplyEncoder: @unchecked Sendable {
     /// Waits for a job and encodes it; nil once stopped with nothing left. The job (a reply with
     /// perhaps 100,000 nodes, whose release takes a while) is released here, not while the lock
     /// that the loop's `takeFinished` needs is held.
-    private func encodeNextJob() -> (UInt64, [UInt8])? {
+    private func encodeNextJob() -> (UInt64?, [UInt8])? {
         condition.lock()
         while jobs.isEmpty && !stopping { condition.wait() }
         guard !jobs.isEmpty else {
@@ -84,4 +96,10 @@ final class ReplyEncoder: @unchecked Sendable {
         condition.unlock()
         return (job.connection, job.encode())
     }
+}
+
+/// Storage handed to the worker only to be freed there: nothing reads it, on either thread.
+private final class Garbage: @unchecked Sendable {
+    let contents: Any
+    init(contents: Any) { self.contents = contents }
 }

@@ -44,6 +44,7 @@ extension Server {
         }
         let workBefore = topology.fanOutWork
         let events = timed(.timers) { topology.advance(to: now, inputReadThrough: horizon, fanOutBudget: fanOutLeftThisTurn) }
+        if let replyEncoder, let garbage = topology.takeRetiredStorage() { replyEncoder.release(garbage) }
         fanOutLeftThisTurn = max(0, fanOutLeftThisTurn - (topology.fanOutWork - workBefore))
         if let due {
             // Measured when advance has returned: every transition it made took effect by now, and

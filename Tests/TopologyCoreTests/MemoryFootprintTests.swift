@@ -59,6 +59,7 @@ final class MemoryFootprintTests: XCTestCase {
         }
         XCTAssertNil(resolved("checkout"))
         XCTAssertNil(harness.topology.resolutionIndex["checkout"], "a key with no node left is dropped")
-        XCTAssertEqual(Array(harness.topology.resolutionIndex.keys), ["frontend"], "only the last service's name is left")
+        XCTAssertEqual(harness.topology.resolutionIndex.count, 1, "only the last service's name is left")
+        XCTAssertNotNil(harness.topology.resolutionIndex["frontend"])
     }
 }
