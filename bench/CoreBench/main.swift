@@ -5,6 +5,7 @@
 // Prints one table. Memory is the growth of resident memory (/proc/self/statm) while the services
 // are registered and heartbeated once, divided by the count: it includes the service table, the
 // indexes, timers and the update history, and whatever malloc keeps around.
+import Dispatch
 import Glibc
 import TopologyCore
 import TopologyWire
@@ -30,6 +31,12 @@ func residentBytes() -> Int {
 
 @inline(never) func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }
 
+/// Storage the core retired, carried to the queue that frees it.
+final class RetiredBox: @unchecked Sendable {
+    var contents: Any?
+    init(_ contents: Any) { self.contents = contents }
+}
+
 let serviceCount = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 100_000 : 100_000
 var rows: [(String, String)] = []
 @MainActor func row(_ name: String, _ value: String) {
@@ -46,6 +53,9 @@ func format(_ value: Double, _ digits: Int = 1) -> String {
 
 var configuration = TopologyConfiguration()
 configuration.maxServices = max(configuration.maxServices, serviceCount)
+// Every refresh at its own period, at any size: the rows time a heartbeat's refresh, which the
+// server's limit (`maxRefreshesPerSecond`) would otherwise make rarer past 100,000 services.
+configuration.maxRefreshesPerSecond = 0
 var now: Int64 = 1_700_000_000_000
 
 // 1. Memory per service.
@@ -58,8 +68,21 @@ let before = residentBytes()
 var topology = Topology(configuration: configuration, serverEpoch: "bench", now: now, randomNumberGenerator: SplitMix64(seed: 42))
 var ids: [String] = []
 ids.reserveCapacity(serviceCount)
+// The longest registration: a table that grows all at once shows here. The core is given the
+// server's chances to spread such work: an advance every 64 registrations, and what it retires
+// freed on another thread.
+let retiredQueue = DispatchQueue(label: "retired storage")
+var longestRegistration: (ns: UInt64, at: Int) = (0, 0)
 for request in requests {
+    let start = monotonicNanoseconds()
     ids.append(try! topology.register(request, now: now).handle!.serviceId)
+    if ids.count % 64 == 0 { _ = topology.advance(to: now) }
+    if let retired = topology.takeRetiredStorage() {
+        let box = RetiredBox(retired)
+        retiredQueue.async { box.contents = nil }
+    }
+    let elapsed = monotonicNanoseconds() - start
+    if elapsed > longestRegistration.ns { longestRegistration = (elapsed, ids.count) }
 }
 now += 1
 for id in ids { _ = try! topology.heartbeat(HeartbeatRequest(serviceId: id, sequence: 1), now: now) }
@@ -67,6 +90,7 @@ let after = residentBytes()
 row("services", "\(topology.serviceCount)")
 row("resident memory per service (bytes, no metadata)", "\(((after - before) - ids.count * 48) / serviceCount)")
 row("  (ids array of the bench itself excluded: 48 B/service)", "")
+row("longest registration (ms; at which service)", "\(format(Double(longestRegistration.ns) / 1e6, 1)) (\(longestRegistration.at))")
 
 // 2. Heartbeat cost: every service, several rounds, inside the throttle period (no update).
 let heartbeats = ids.map { HeartbeatRequest(serviceId: $0, sequence: 2) }
