@@ -20,12 +20,18 @@ struct MemoryReturn {
     /// free chunk of every arena, 35 to 45 ms at 1,000,000 services (measured with the "slow loop
     /// turn" log), so at that size it is done every 40 s or so rather than every second.
     static let freeLookShare: Int64 = 1_000
+    /// The same for the trim itself: it walks the free chunks of every arena and gives back their
+    /// pages, 150 to 200 ms at 1,000,000 services while snapshots come and go (four such turns in
+    /// 17 s in one run, the "slow loop turn" log's `memory_ms`). After a trim that took t, the next
+    /// waits 100 t: a second after a trim of 10 ms, 15 s after one of 150.
+    static let trimShare: Int64 = 100
 
     /// The resident set and the allocator's free bytes after the last trim, or the least seen since.
     private var residentFloor = Int.max
     private var freeFloor = Int.max
     private var lastCheckMs: Int64 = .min / 2
     private var nextFreeLookMs: Int64 = .min / 2
+    private var nextTrimMs: Int64 = .min / 2
     /// Set by `requestTrim`: the next look trims whatever the growth.
     private var trimRequested = false
 
@@ -34,9 +40,9 @@ struct MemoryReturn {
     /// trim of it holds the loop for 60 to 100 ms).
     static func threshold(resident: Int) -> Int { max(trimAfterBytes, resident / 32) }
 
-    /// Looks once the interval has passed, and trims when the allocator keeps `threshold` free and
-    /// either its free bytes or the resident set grew by as much since the last trim. Returns
-    /// whether it trimmed.
+    /// Looks once the interval has passed (and the last trim's `trimShare` wait), and trims when
+    /// the allocator keeps `threshold` free and either its free bytes or the resident set grew by
+    /// as much since the last trim. Returns whether it trimmed.
     ///
     /// Both, since either alone misses a case. Free bytes: what is freed after a trim made under
     /// load (the resident set does not move when memory already resident is freed). The resident
@@ -52,12 +58,19 @@ struct MemoryReturn {
         guard isDue(nowMs: now) else { return false }
         lastCheckMs = now
         let resident = residentBytes()
-        if trimRequested {
-            trimRequested = false
+        // Trimmed, the floors are where the trim left memory; the next trim waits by its cost.
+        func trimNow() -> Bool {
+            let start = monotonicNs()
             trim()
+            nextTrimMs = now + MemoryReturn.trimShare * (monotonicNs() - start) / 1_000_000
             residentFloor = residentBytes()
             freeFloor = heapFreeBytes()
             return true
+        }
+        guard now >= nextTrimMs else { return false }
+        if trimRequested {
+            trimRequested = false
+            return trimNow()
         }
         residentFloor = min(residentFloor, resident)
         let threshold = MemoryReturn.threshold(resident: resident)
@@ -70,10 +83,7 @@ struct MemoryReturn {
         freeFloor = min(freeFloor, free)
         let grew = residentGrew || free - freeFloor >= threshold
         guard grew, free >= threshold else { return false }
-        trim()
-        residentFloor = residentBytes()
-        freeFloor = heapFreeBytes()
-        return true
+        return trimNow()
     }
 }
 

@@ -18,13 +18,14 @@ final class MemoryReturnTests: XCTestCase {
 
     /// One look at `now`; reading the free bytes takes `freeLookMs` (of a pretend clock), and is
     /// counted in `freeLooks`.
-    private func look(_ policy: inout MemoryReturn, _ process: inout Process, atMs now: Int64, freeLookMs: Int64 = 0) -> Bool {
+    private func look(_ policy: inout MemoryReturn, _ process: inout Process, atMs now: Int64, freeLookMs: Int64 = 0,
+                      trimMs: Int64 = 0) -> Bool {
         let before = process
         var trimmed = false
         var clockNs: Int64 = 0
         let result = policy.trimIfDue(nowMs: now, residentBytes: { trimmed ? before.resident - before.returnedByTrim : before.resident },
                                       heapFreeBytes: { clockNs += freeLookMs * 1_000_000; self.freeLooks += 1; return before.free },
-                                      trim: { trimmed = true }, monotonicNs: { clockNs })
+                                      trim: { clockNs += trimMs * 1_000_000; trimmed = true }, monotonicNs: { clockNs })
         if trimmed {
             process.trims += 1
             process.resident -= process.returnedByTrim
@@ -138,5 +139,23 @@ final class MemoryReturnTests: XCTestCase {
         XCTAssertEqual(process.resident, 29 * Self.mib)
         XCTAssertFalse(look(&policy, &process, atMs: 2_000), "once")
         XCTAssertEqual(process.trims, 1)
+    }
+
+    /// At a million services a trim takes 150 ms or more: the next one, however much grew and is
+    /// free meanwhile, waits 100 times that. A requested one waits too.
+    func testAnExpensiveTrimDefersTheNextByAHundredTimesItsCost() {
+        var policy = MemoryReturn()
+        var process = Process(resident: 800 * Self.mib, free: 20 * Self.mib)
+        _ = look(&policy, &process, atMs: 0)
+        process = Process(resident: 1_300 * Self.mib, free: 500 * Self.mib, returnedByTrim: 100 * Self.mib)
+        XCTAssertTrue(look(&policy, &process, atMs: 1_000, trimMs: 150))
+        for second in 2..<16 {
+            process.resident += 100 * Self.mib  // each second's snapshots: grown and freed again
+            process.free += 100 * Self.mib
+            policy.requestTrim()
+            XCTAssertFalse(look(&policy, &process, atMs: Int64(second) * 1_000, trimMs: 150), "at \(second) s")
+        }
+        XCTAssertTrue(look(&policy, &process, atMs: 16_000, trimMs: 150), "15 s after the first")
+        XCTAssertEqual(process.trims, 2)
     }
 }
