@@ -16,7 +16,7 @@ struct HTTP2Stream {
     /// The response's HEADERS are written: DATA and trailers may follow.
     var headersSent = false
     /// DATA queued by the application; the first `sentOffset` bytes are written.
-    private var queue: [UInt8] = []
+    private(set) var queue: [UInt8] = []
     private var sentOffset = 0
     /// END_STREAM goes on the last queued DATA (or an empty DATA frame after it).
     var endAfterQueue = false
@@ -43,6 +43,13 @@ struct HTTP2Stream {
     }
 
     mutating func enqueue(_ bytes: [UInt8]) {
+        // Into an empty queue the bytes become the queue: a reply of a million nodes is 134 MB,
+        // which copying held the loop for.
+        if queuedBytes == 0 {
+            queue = bytes
+            sentOffset = 0
+            return
+        }
         // Sent bytes are dropped once they are the larger part: copying stays amortized O(1) per byte.
         if sentOffset > 0 && sentOffset >= queue.count - sentOffset {
             queue.removeSubrange(0..<sentOffset)

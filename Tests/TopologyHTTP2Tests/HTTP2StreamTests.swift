@@ -263,4 +263,21 @@ final class HTTP2StreamTests: XCTestCase {
                        "content-length is \"1\", \"2\", not one decimal number (§8.1.1)")
         XCTAssertNil(HTTP2FieldRules.requestProblem(declaring("1") + [HeaderField("content-length", "1")]))
     }
+
+    /// DATA queued on a stream with nothing waiting is kept as it is (not copied); what follows it
+    /// is queued behind it, and the bytes come out in order.
+    func testDataQueuedOnAnIdleStreamIsNotCopied() {
+        var stream = HTTP2Stream(state: .open, sendWindow: 65_535, receiveWindow: 65_535, contentLength: nil)
+        let large = [UInt8](repeating: 7, count: 100_000)
+        stream.enqueue(large)
+        XCTAssertEqual(stream.dequeue(0).count, 0)
+        var taken: [UInt8] = []
+        taken += stream.dequeue(60_000)
+        stream.enqueue([1, 2, 3])
+        taken += stream.dequeue(stream.queuedBytes)
+        XCTAssertEqual(taken, large + [1, 2, 3])
+        XCTAssertEqual(stream.queuedBytes, 0)
+        stream.enqueue(large)
+        XCTAssertEqual(stream.queue.withUnsafeBytes { $0.baseAddress }, large.withUnsafeBytes { $0.baseAddress }, "the same storage")
+    }
 }
