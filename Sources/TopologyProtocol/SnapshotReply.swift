@@ -9,8 +9,12 @@ public struct SnapshotReply: Sendable, Equatable {
     public let source: SnapshotSource
 
     public func frame() -> Frame {
-        Frame(callId: callId, endOfStream: true, status: Status(code: .ok, message: ""),
-              message: .getTopologyResponse(GetTopologyResponse(snapshot: source.build())))
+        Frame(callId: callId, endOfStream: true, status: Status(code: .ok, message: ""), message: .getTopologyResponse(response()))
+    }
+
+    /// The reply's message alone (gRPC and Connect carry no Frame).
+    public func response() -> GetTopologyResponse {
+        GetTopologyResponse(snapshot: source.build())
     }
 
     /// The same reply: the same call and the same snapshot (built to compare; for tests).

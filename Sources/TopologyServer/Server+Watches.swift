@@ -135,6 +135,12 @@ extension Server {
         answer(connection, now: now) { connection.grpc!.takeEncodedReply(bytes, &dispatcher, &$0) }
     }
 
+    /// A GetTopology's gRPC message that the reply encoder made (`GRPCSession.offLoopMessage`).
+    func takeEncodedGRPCMessage(_ message: [UInt8], _ connection: Connection, now: Int64) {
+        guard !connection.closing else { return }
+        answer(connection, now: now) { connection.grpc!.takeEncodedMessage(message, &$0) }
+    }
+
     /// Gives `encode` to the reply encoder; its bytes come back for `connection` through
     /// `takeEncodedReplies`. False when there is none (before `start()`): encode on the loop then.
     func encodeOffLoop(for connection: UInt64, _ encode: @escaping @Sendable () -> [UInt8]) -> Bool {
@@ -158,7 +164,7 @@ extension Server {
                 continue
             }
             if let connection = connections[finished.connection], connection.grpc != nil {
-                takeEncodedGRPCReply(finished.bytes, connection, now: now)
+                takeEncodedGRPCMessage(finished.bytes, connection, now: now)
                 continue
             }
             guard let connection = connections[finished.connection], connection.awaitingEncodedReply else { continue }

@@ -521,16 +521,17 @@ public final class Server: @unchecked Sendable {
             case .watchClosed(let watcher):
                 watcherCalls[watcher] = nil
             case .encodeOffLoop(let reply):
+                if connection.grpc != nil {
+                    // Its other streams go on meanwhile; the message comes back to its session
+                    // (`takeEncodedReplies`), which sends it on the call's stream.
+                    let encode = connection.grpc!.offLoopMessage(reply)
+                    if !encodeOffLoop(for: connection.id, encode) { takeEncodedGRPCMessage(encode(), connection, now: now) }
+                    continue
+                }
                 let encode: @Sendable () -> [UInt8] = {
                     var bytes: [UInt8] = []
                     reply.frame().encodeLengthPrefixed(appendingTo: &bytes)
                     return bytes
-                }
-                if connection.grpc != nil {
-                    // Its other streams go on meanwhile; the bytes come back to its session
-                    // (`takeEncodedReplies`), which frames them for the call's stream.
-                    if !encodeOffLoop(for: connection.id, encode) { takeEncodedGRPCReply(encode(), connection, now: now) }
-                    continue
                 }
                 // This connection is not read meanwhile, so its replies keep the order of its
                 // requests (`takeEncodedReplies` resumes it).

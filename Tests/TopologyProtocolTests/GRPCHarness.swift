@@ -50,9 +50,8 @@ struct GRPCHarness {
 
     /// Hands the session what the server's reply encoder made of an `encodeOffLoop` action.
     mutating func takeEncoded(_ reply: SnapshotReply) {
-        var bytes: [UInt8] = []
-        reply.frame().encodeLengthPrefixed(appendingTo: &bytes)
-        base.answer { h, sink in session.takeEncodedReply(bytes, &h.dispatcher, &sink) }
+        let encode = session.offLoopMessage(reply)
+        base.answer { h, sink in session.takeEncodedMessage(encode(), &sink) }
         read()
     }
 

@@ -47,6 +47,8 @@ public struct GRPCSession {
     public var callState: CallState
     var http2: HTTP2Connection
     var calls: [UInt32: Call] = [:]
+    /// The streams whose GetTopology the reply encoder makes (`offLoopMessage`), in the order asked.
+    private var offLoopStreams: [UInt32] = []
     let maxMessageBytes: Int
     /// Heartbeat replies a client leaves unread (the seed runtime's TypeScript reporter never reads
     /// them) wait in their stream's queue up to this many bytes; later ones are dropped, not queued,
@@ -115,9 +117,29 @@ public struct GRPCSession {
         outbound += http2.takeOutbound()
     }
 
-    /// Replies the server encoded off the loop, as length-prefixed Frames (a large GetTopology, a
-    /// watch's large snapshot and the updates after it): framed for their streams as the
-    /// dispatcher's own replies are; a stream reset meanwhile takes none.
+    /// What the reply encoder is to run for a GetTopology the dispatcher left to it
+    /// (`FrameAction.encodeOffLoop`): the reply built and framed as its stream's gRPC message
+    /// there, so that the loop copies none of it. Hand its bytes to `takeEncodedMessage`, in the
+    /// order asked (the encoder keeps it).
+    public mutating func offLoopMessage(_ reply: SnapshotReply) -> @Sendable () -> [UInt8] {
+        offLoopStreams.append(UInt32(truncatingIfNeeded: reply.callId))
+        return { ConnectEnvelope.encode(flags: 0, payload: reply.response().serializedBytes()) }
+    }
+
+    /// The bytes of the oldest `offLoopMessage`: its stream's message and OK trailers, unless the
+    /// stream was reset meanwhile.
+    public mutating func takeEncodedMessage(_ message: [UInt8], _ sink: inout ReplySink) {
+        let stream = offLoopStreams.removeFirst()
+        guard calls[stream] != nil else { return }
+        sendHead(stream)
+        http2.sendData(message, stream: stream, endStream: false)
+        finish(stream, Self.ok)
+        sink.outbound += http2.takeOutbound()
+    }
+
+    /// Replies the server encoded off the loop, as length-prefixed Frames (a watch's large snapshot
+    /// and the updates after it): framed for their streams as the dispatcher's own replies are; a
+    /// stream reset meanwhile takes none.
     public mutating func takeEncodedReply<C: Clock>(_ bytes: [UInt8], _ rpc: inout RPCDispatcher<C>, _ sink: inout ReplySink) {
         translate(bytes, &sink, &rpc)
         sink.outbound += http2.takeOutbound()
