@@ -77,6 +77,8 @@ int topology_signals_unblock(void) {
 
 int topology_malloc_trim(void) { return malloc_trim(0); }
 
+int topology_malloc_one_arena(void) { return mallopt(M_ARENA_MAX, 1); }
+
 void topology_heap_bytes(size_t *in_use, size_t *free_kept) {
     struct mallinfo2 info = mallinfo2();
     *in_use = info.uordblks + info.hblkhd;

@@ -389,12 +389,10 @@ extension Topology {
             refreshLater(Int32(index), now: now)  // published since it was scheduled: the period starts over
             return
         }
-        // Name, state and metadata never wait for the throttle, so the view is unchanged.
         nodeSchedules[index].lastPublishedMs = now
         nodeSchedules[index].refreshPending = false
         guard someWatcherTakesRefresh(of: index) else { return keepUntakenRefresh(of: index) }
-        let view = FilterView(nodes[index].wire)
-        publish(.nodeUpdated, node: wireNode(index), before: view, after: view, now: now)
+        publishRefresh(of: index, now: now)
     }
 
     /// Makes sure the node has a liveness timer no later than its next transition.

@@ -350,15 +350,15 @@ extension Topology {
         for offset in skip..<history.count {
             switch history[(historyHead + offset) % history.count] {
             case .published(let entry): result.append(entry)
-            case .untakenRefresh(let refresh): if let entry = materialize(refresh) { result.append(entry) }
+            case .refresh(let refresh): if let entry = materialize(refresh) { result.append(entry) }
             }
         }
         return result
     }
 
-    /// An untaken refresh as the update it stands for: the node as it is now, with the fields the
+    /// A kept refresh as the update it stands for: the node as it is now, with the fields the
     /// refresh carried. nil when the node has been removed since.
-    func materialize(_ refresh: UntakenRefresh) -> HistoryEntry? {
+    func materialize(_ refresh: RefreshRecord) -> HistoryEntry? {
         let index = Int(refresh.slot)
         guard nodes[index].inUse, nodes[index].generation == refresh.generation else { return nil }
         var node = nodes[index].wire
@@ -405,11 +405,28 @@ extension Topology {
     mutating func keepUntakenRefresh(of index: Int) {
         revision += 1
         fanOutWork += Topology.untakenRefreshCost + watchers.count
-        keep(.untakenRefresh(UntakenRefresh(
+        keep(.refresh(refreshRecord(of: index)))
+    }
+
+    /// A refresh some watcher takes: published to the watchers, kept in the history as a refresh no
+    /// watcher takes is (`HistoryRecord`).
+    mutating func publishRefresh(of index: Int, now: Int64) {
+        revision += 1
+        // Name, state and metadata never wait for the throttle, so the view is unchanged.
+        let view = FilterView(nodes[index].wire)
+        let entry = HistoryEntry(
+            update: TopologyUpdate(type: .nodeUpdated, node: wireNode(index), revision: revision), before: view, after: view)
+        keep(.refresh(refreshRecord(of: index)))
+        fanOut(entry, now: now)
+    }
+
+    /// The node's refresh at the current revision.
+    func refreshRecord(of index: Int) -> RefreshRecord {
+        RefreshRecord(
             slot: Int32(index), generation: nodes[index].generation, revision: revision, state: nodes[index].wire.state,
             health: nodes[index].wire.health, lastHeartbeatMs: nodeBeats[index].lastHeartbeatMs,
             lastActivityMs: nodeBeats[index].lastActivityMs, metrics: nodeBeats[index].metrics,
-            healthDetail: nodes[index].wire.healthDetail)))
+            healthDetail: nodes[index].wire.healthDetail)
     }
 
     /// Stamps `update` with the next revision, keeps it for resume and queues it for every watcher
@@ -422,6 +439,11 @@ extension Topology {
         let entry = HistoryEntry(
             update: TopologyUpdate(type: type, node: node, edge: edge, revision: revision), before: before, after: after)
         keep(.published(entry))
+        fanOut(entry, now: now)
+    }
+
+    /// Queues a published `entry` for every watcher it concerns.
+    mutating func fanOut(_ entry: HistoryEntry, now: Int64) {
         fanOutWork += Topology.publishCost
         guard liveWatcherCount > 0 else { return }
         fanOutWork += watchers.count

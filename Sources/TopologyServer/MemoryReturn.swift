@@ -10,9 +10,11 @@ import CTopologyShims
 /// written out, the reply encoder's results, coalesced watcher buffers), and a trim triggered by
 /// the first closes missed what was freed after it: two runs in five kept 128 and 188 MiB.
 ///
-/// Tuning glibc instead (one arena, a fixed mmap threshold) gave memory back too, but under 5,000
-/// watchers it tripled the peak (snapshots copied per watcher stayed apart in one heap) and cost
-/// page faults on every large buffer: measured with `LoadGen overload`, docs/reliability.md.
+/// Tuning glibc instead of trimming (one arena and a fixed mmap threshold, no trim) gave memory
+/// back too, but under 5,000 watchers it tripled the peak (snapshots copied per watcher stayed
+/// apart in one heap) and cost page faults on every large buffer: measured with `LoadGen overload`,
+/// docs/reliability.md. With the trim, one arena is kept (`useOneArena`), so that the trim reaches
+/// what the helper threads freed; a fixed mmap or trim threshold on top of it changed nothing.
 struct MemoryReturn {
     static let trimAfterBytes = 4 << 20
     static let minimumIntervalMs: Int64 = 1_000
@@ -96,6 +98,17 @@ extension MemoryReturn {
 
     /// Whether `trimIfDue` would look now.
     func isDue(nowMs now: Int64) -> Bool { now - lastCheckMs >= MemoryReturn.minimumIntervalMs }
+
+    /// Makes the threads started from now on allocate from the main arena, as the event loop does.
+    /// Call it before any helper thread starts: a thread keeps the arena of its first allocation.
+    ///
+    /// `malloc_trim` gives back the free pages inside every arena, but only the main one's top:
+    /// after 5,000 watchers a helper's own arena kept up to 0.95 MB resident, free. In the main
+    /// arena the trim reaches all of it. The helpers allocate seldom next to the loop (a
+    /// reply, a log line): under those watchers, when the encoder works the most, the heartbeats'
+    /// round trip did not grow, nor did the loop's CPU per heartbeat without them
+    /// (docs/reliability.md).
+    static func useOneArena() { _ = topology_malloc_one_arena() }
 
     /// The free bytes the C allocator keeps, over all arenas.
     static func heapFreeBytes() -> Int {

@@ -150,6 +150,7 @@ public final class Server: @unchecked Sendable {
     static let readBudget = 256 * 1024
 
     public init(configuration: ServerConfiguration, logger: Logger? = nil) {
+        MemoryReturn.useOneArena()  // before the log writer's thread starts
         self.configuration = configuration
         if let logger {
             self.logger = logger

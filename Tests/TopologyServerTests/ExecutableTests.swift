@@ -165,4 +165,39 @@ final class ExecutableTests: XCTestCase {
         kill(again.process.processIdentifier, SIGINT)
         XCTAssertEqual(again.waitExit(timeout: 3), 0)
     }
+
+    /// The log writer and the reply encoder allocate from the main malloc arena, the one whose top
+    /// `malloc_trim` gives back (`MemoryReturn.useOneArena`). Read from the process's mappings:
+    /// glibc makes each other arena a heap of its own, reserved as 64 MiB at an address aligned to
+    /// 64 MiB (read-write as far as it is used, no access beyond); two of them before.
+    func testHelperThreadsAllocateFromTheMainArena() throws {
+        let server = try Child(try executable(), ["--address", "127.0.0.1:0", "--http-address="])
+        _ = try server.boundPort()  // the log writer has written, the reply encoder has started
+        for _ in 0..<2 {
+            XCTAssertEqual(try secondaryArenaHeaps(pid: server.process.processIdentifier), [])
+            usleep(200_000)
+        }
+        kill(server.process.processIdentifier, SIGINT)
+        XCTAssertEqual(server.waitExit(timeout: 3), 0)
+    }
+
+    /// The start addresses of the glibc arena heaps in `/proc/PID/maps` (the main arena's is `[heap]`).
+    private func secondaryArenaHeaps(pid: Int32) throws -> [String] {
+        let heapSize: UInt = 64 << 20
+        let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
+        let rows = maps.split(separator: "\n").map { line -> (start: UInt, end: UInt, access: Substring, named: Bool) in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            let range = fields[0].split(separator: "-").map { UInt($0, radix: 16)! }
+            return (range[0], range[1], fields[1], fields.count > 5)
+        }
+        var heaps: [String] = []
+        for (index, row) in rows.enumerated() where row.access == "rw-p" && !row.named && row.start % heapSize == 0 {
+            var end = row.end
+            if index + 1 < rows.count, rows[index + 1].start == row.end, rows[index + 1].access == "---p" {
+                end = rows[index + 1].end
+            }
+            if end - row.start == heapSize { heaps.append(String(row.start, radix: 16)) }
+        }
+        return heaps
+    }
 }

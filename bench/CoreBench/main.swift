@@ -109,7 +109,7 @@ let longestThrottlePeriod = configuration.nodeUpdateThrottleMs * Int64(100 + con
 
 // 2b. Heartbeat whose refresh is due (throttle period over; the default configuration's steady
 // state, since interval = throttle), no watchers: the heartbeat, then the refresh timer firing
-// (a refresh no watcher takes is kept without a copy of the node, `UntakenRefresh`).
+// (a refresh is kept without a copy of the node, `RefreshRecord`).
 best = UInt64.max
 for _ in 0..<3 {
     now += longestThrottlePeriod

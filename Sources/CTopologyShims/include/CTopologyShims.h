@@ -45,6 +45,9 @@ int topology_signals_unblock(void);
 /// malloc_trim(0): gives free heap memory of every arena back to the system. 1 if some was.
 int topology_malloc_trim(void);
 
+/// mallopt(M_ARENA_MAX, 1): threads that have no arena yet allocate from the main one. 1 if set.
+int topology_malloc_one_arena(void);
+
 /// The C allocator's bytes over all arenas (mallinfo2): in use by the program (heap and mmapped
 /// chunks), and free but kept by the allocator.
 void topology_heap_bytes(size_t *in_use, size_t *free_kept);

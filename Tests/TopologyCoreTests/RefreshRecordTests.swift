@@ -2,9 +2,10 @@ import XCTest
 @testable import TopologyCore
 import TopologyWire
 
-/// Throttled refreshes that no watcher takes are kept in the history as the fields a heartbeat
-/// changes, without a copy of the node; a watch that resumes across them gets them as NODE_UPDATED.
-final class UntakenRefreshTests: XCTestCase {
+/// Throttled refreshes are kept in the history as the fields a heartbeat changes, without a copy of
+/// the node, whether a watcher took them or not; a watch that resumes across them gets them as
+/// NODE_UPDATED.
+final class RefreshRecordTests: XCTestCase {
     private func harness() -> Harness {
         var configuration = TopologyConfiguration()
         configuration.nodeUpdateJitterPercent = 0
@@ -19,8 +20,8 @@ final class UntakenRefreshTests: XCTestCase {
         return ring.count < h.topology.configuration.historyLimit ? ring.last : ring[(h.topology.historyHead + ring.count - 1) % ring.count]
     }
 
-    private func isUntaken(_ record: HistoryRecord?) -> Bool {
-        if case .untakenRefresh = record { return true }
+    private func isRefreshRecord(_ record: HistoryRecord?) -> Bool {
+        if case .refresh = record { return true }
         return false
     }
 
@@ -33,7 +34,7 @@ final class UntakenRefreshTests: XCTestCase {
         h.heartbeat(a, metrics: ServiceMetrics(cpuPercent: 42, memoryBytes: 7))
         h.advance(by: 5_000)  // the throttle period is over: the refresh is due and fires
         XCTAssertEqual(h.topology.currentRevision, seen + 1, "a refresh nobody takes still gets a revision")
-        XCTAssertTrue(isUntaken(lastKept(h)), "kept without a copy of the node")
+        XCTAssertTrue(isRefreshRecord(lastKept(h)), "kept without a copy of the node")
 
         let resumed = h.watch(resumeAfter: seen, epoch: "epoch-1")
         let updates = h.take(resumed)
@@ -61,7 +62,7 @@ final class UntakenRefreshTests: XCTestCase {
         XCTAssertEqual(updates.map { $0.node?.metrics?.cpuPercent }, [1])
     }
 
-    func testARefreshOnlyAWatcherWithAnotherFilterCouldSeeIsNotCopiedButOneForAWatcherIs() {
+    func testARefreshOnlyAWatcherWithAnotherFilterCouldSeeIsNotQueued() {
         var h = harness()
         let a = h.registerAndHeartbeat("a")
         let staleOnly = h.watch(TopologyQuery(states: [.stale]))
@@ -69,17 +70,33 @@ final class UntakenRefreshTests: XCTestCase {
         h.advance(by: 1_000)
         h.heartbeat(a)
         h.advance(by: 5_000)
-        XCTAssertTrue(isUntaken(lastKept(h)))
+        XCTAssertTrue(isRefreshRecord(lastKept(h)))
         XCTAssertEqual(h.take(staleOnly), [])
+    }
 
+    /// A refresh a watcher takes reaches it as published, and the history keeps no copy of the
+    /// node for it: once the watcher has gone, nothing holds what it was given.
+    func testARefreshAWatcherTakesIsDeliveredAndKeptWithoutTheCopy() {
+        var h = harness()
+        let a = h.registerAndHeartbeat("a")
         let everything = h.watch()
         XCTAssertEqual(types(h.take(everything)), [.snapshot])
-        h.heartbeat(a)
+        let seen = h.topology.currentRevision
+        h.advance(by: 1_000)
+        let heartbeatAt = h.now
+        h.heartbeat(a, metrics: ServiceMetrics(cpuPercent: 7))
         h.advance(by: 5_000)
-        guard case .published(let entry)? = lastKept(h) else { return XCTFail("a refresh a watcher takes is published") }
-        XCTAssertEqual(entry.update.node?.serviceId, a)
-        XCTAssertEqual(types(h.take(everything)), [.nodeUpdated])
-        XCTAssertEqual(h.take(staleOnly), [])
+        XCTAssertTrue(isRefreshRecord(lastKept(h)), "kept as the refresh's fields")
+        let delivered = h.take(everything)
+        XCTAssertEqual(types(delivered), [.nodeUpdated])
+        XCTAssertEqual(delivered.first?.revision, seen + 1)
+        XCTAssertEqual(delivered.first?.node?.lastHeartbeatMs, heartbeatAt)
+        h.topology.endWatch(everything)
+
+        h.advance(by: 1_000)
+        h.heartbeat(a, metrics: ServiceMetrics(cpuPercent: 8))  // due later: the resume sees the first
+        let resumed = h.take(h.watch(resumeAfter: seen, epoch: "epoch-1"))
+        XCTAssertEqual(resumed, delivered, "a resumed watch gets the refresh as the watcher was given it")
     }
 
     /// A node removed after its untaken refresh: the resume leaves the refresh out, its removal
@@ -96,7 +113,7 @@ final class UntakenRefreshTests: XCTestCase {
         h.advance(by: 1_000)
         h.heartbeat(a)
         h.advance(by: 5_000)
-        XCTAssertTrue(isUntaken(lastKept(h)))
+        XCTAssertTrue(isRefreshRecord(lastKept(h)))
         _ = h.topology.unregister(UnregisterServiceRequest(serviceId: a), now: h.now)
         let updates = h.take(h.watch(resumeAfter: seen, epoch: "epoch-1"))
         XCTAssertEqual(types(updates), [.nodeRemoved])
