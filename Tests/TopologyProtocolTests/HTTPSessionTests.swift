@@ -22,6 +22,8 @@ final class HTTPSessionTests: XCTestCase {
         var queue: [UInt8] = []
         var read = 0
         var actions: [HTTPAction] = []
+        /// The buffers the last `run` sealed behind a large encoded reply.
+        var lastSealed: [[UInt8]] = []
         let recorder = LogRecorder()
 
         init(offLoopReplyEntries: Int = 1_000, maxOutboundBytes: Int = 1 << 20, canEncodeOffLoop: Bool = true) {
@@ -40,7 +42,8 @@ final class HTTPSessionTests: XCTestCase {
         mutating func run(_ body: (inout Harness, inout HTTPOutput) -> Void) {
             var out = HTTPOutput(outbound: queue, written: read)
             body(&self, &out)
-            queue = out.outbound
+            lastSealed = out.sealed
+            queue = out.sealed.flatMap { $0 } + out.outbound
             actions += out.actions
         }
 
@@ -318,6 +321,30 @@ final class HTTPSessionTests: XCTestCase {
         XCTAssertLessThan(json.lowerBound, ok.lowerBound, "responses keep the order of the requests")
         XCTAssertEqual(h.session.phase, .requests)
         XCTAssertTrue(h.session.wantsInput)
+    }
+
+    /// An event stream's snapshot encoded off the loop comes while the stream's response head is
+    /// queued: the head is sealed (to be written first) and the snapshot is queued as it is.
+    func testALargeEncodedSnapshotBehindQueuedBytesIsQueuedWithoutACopy() throws {
+        var h = Harness(offLoopReplyEntries: 2)
+        for i in 0..<300 { h.register("service-\(i)-\(String(repeating: "x", count: 200))") }
+        h.receive("GET /api/v1/watch HTTP/1.1\r\nHost: t\r\n\r\n")
+        h.deliver()
+        guard case .encodeOffLoop(let encode)? = h.takeActions().first(where: { if case .encodeOffLoop = $0 { true } else { false } })
+        else { return XCTFail("no off-loop snapshot") }
+        let head = h.queue
+        XCTAssertTrue(String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 200"), "the head is queued, unread")
+        let bytes = encode()
+        XCTAssertGreaterThanOrEqual(bytes.count, 64 * 1024)
+        var queuedStorage: UnsafeRawPointer?
+        h.run { h, out in
+            h.session.takeEncodedReply(bytes, now: h.now, h.env, topology: &h.topology, rpc: &h.rpc, &out)
+            queuedStorage = out.outbound.withUnsafeBytes { $0.baseAddress }
+            XCTAssertEqual(out.pendingBytes, head.count + bytes.count)
+        }
+        XCTAssertEqual(h.lastSealed, [head])
+        XCTAssertEqual(queuedStorage, bytes.withUnsafeBytes { $0.baseAddress }, "queued as it is")
+        XCTAssertEqual(h.queue, head + bytes, "the client reads the head, then the snapshot")
     }
 
     func testWithoutTheEncoderALargeResponseIsMadeInline() {

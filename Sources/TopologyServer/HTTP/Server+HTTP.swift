@@ -97,6 +97,12 @@ extension Server {
         let queuedBefore = out.outbound.count
         body(&connection.session, httpEnvironment(), &out)
         swap(&out.outbound, &connection.outbound)
+        // Buffers sealed behind a large encoded reply go ahead of it, the first from where writing
+        // stopped (`HTTPOutput.written` counts from its start).
+        for (index, buffer) in out.sealed.enumerated() {
+            connection.ahead.append(index == 0 ? buffer[connection.writeIndex...] : buffer[...])
+        }
+        if !out.sealed.isEmpty { connection.writeIndex = 0 }
         // Counted at once, not at the next write: the next stream of the same round sees the total.
         countPending(connection)
         for action in out.actions {
@@ -115,7 +121,7 @@ extension Server {
                 _ = encodeOffLoop(for: connection.id, encode)  // the session asks only when the encoder runs
             }
         }
-        if connection.outbound.count != queuedBefore || connection.session.isClosing { scheduleHTTPFlush(connection) }
+        if connection.outbound.count != queuedBefore || !out.sealed.isEmpty || connection.session.isClosing { scheduleHTTPFlush(connection) }
         updateHTTPInterest(connection)
     }
 
