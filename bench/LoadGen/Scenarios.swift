@@ -75,6 +75,18 @@ func openFleet(_ driver: Driver, connections count: Int, perConnection: Int, reg
     return opened
 }
 
+/// `driver.run`, with the probe heartbeating once a second (its last health, no new probe) while
+/// nothing is measured.
+@discardableResult
+func runKeepingProbeAlive(_ driver: Driver, untilNs deadline: Int64, done: () -> Bool = { false }) -> Bool {
+    while true {
+        if driver.run(untilNs: min(deadline, monotonicNs() + 1_000_000_000), done: done) { return true }
+        let now = monotonicNs()
+        if now >= deadline { return false }
+        if !driver.inFlight[Int(driver.probeService)] { driver.sendHeartbeat(driver.probeService, now: now) }
+    }
+}
+
 /// Every service heartbeats once (all at once, pipelined per connection); waits for all replies.
 func primeHeartbeats(_ driver: Driver, services: [Int32]) {
     let now = monotonicNs()
@@ -310,11 +322,13 @@ func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
                 driver.scheduleFlush(conn)
                 watchers.append(conn)
             }
-            guard driver.run(untilNs: monotonicNs() + 60_000_000_000, done: { watchers.allSatisfy(\.snapshotSeen) }) else {
+            // The probe heartbeats meanwhile: at a million services four snapshots take longer to
+            // arrive than the STALE threshold, and a probe silent that long was declared DEAD.
+            guard runKeepingProbeAlive(driver, untilNs: monotonicNs() + 60_000_000_000, done: { watchers.allSatisfy(\.snapshotSeen) }) else {
                 check(false, "watch snapshots not received after 60 s")
                 break
             }
-            driver.run(untilNs: monotonicNs() + Int64(o.settleMs) * 1_000_000)
+            runKeepingProbeAlive(driver, untilNs: monotonicNs() + Int64(o.settleMs) * 1_000_000)
             driver.watchLatency = Samples()
             let firstProbe = driver.probeSendNs.count
             let frames0 = watchers.reduce(0) { $0 + $1.watchFrames }
