@@ -123,6 +123,13 @@ final class Driver {
     var firstErrors: [String] = []
     var dueWhileInFlight = 0
     var maxSendLatenessNs: Int64 = 0
+    /// The longest a service went between two heartbeats it sent, over the whole run: past the STALE
+    /// threshold, the generator itself left it silent, and a STALE declared for it is right.
+    var maxSendGapNs: Int64 = 0
+    /// Over the whole run, as `maxSendLatenessNs` and `dueWhileInFlight` are within the window:
+    /// how late the generator sent a due heartbeat, and how many it skipped waiting for a reply.
+    var maxSendLatenessAnyNs: Int64 = 0
+    var skippedInFlight = 0
     /// The longest heartbeats waited in the generator because their socket was full: the server
     /// was not reading (TCP flow control), which its input horizon cannot see.
     var maxSocketWaitNs: Int64 = 0
@@ -170,7 +177,7 @@ final class Driver {
     // MARK: - Setup
 
     func connect(role: Conn.Role) -> Conn {
-        let fd = Net.connect(address)
+        let fd = Net.connect(address, waitForConnection: false)
         let conn = Conn(fd: fd, token: conns.count, role: role)
         conns.append(conn)
         poller.add(fd, token: conn.token)
@@ -233,6 +240,7 @@ final class Driver {
         conn.push(now, service, counted: counted)
         if counted { sentInWindow += 1 }
         inFlight[s] = true
+        if lastSendNs[s] != 0 { maxSendGapNs = max(maxSendGapNs, now - lastSendNs[s]) }
         lastSendNs[s] = now
         sentTotal += 1
         scheduleFlush(conn)
@@ -266,9 +274,13 @@ final class Driver {
                 // The previous heartbeat is still unanswered: a client that waits for it skips this
                 // one; one that sends on its schedule (the C and Python clients) sends it anyway.
                 if now >= measureStartNs && now < measureEndNs { dueWhileInFlight += 1 }
-                if waitForReplies { continue }
+                if waitForReplies {
+                    skippedInFlight += 1
+                    continue
+                }
             }
             if now >= measureStartNs && now < measureEndNs { maxSendLatenessNs = max(maxSendLatenessNs, now - due) }
+            maxSendLatenessAnyNs = max(maxSendLatenessAnyNs, now - due)
             sendHeartbeat(service, now: now, due: due)
         }
     }

@@ -60,7 +60,7 @@ func openFleet(_ driver: Driver, connections count: Int, perConnection: Int, reg
         driver.addServices(perConnection, on: conn)
         if register { driver.register(conn) }
         opened.append(conn)
-        if i % 500 == 499 {
+        if i % 50 == 49 {
             driver.flushAll()
             driver.run(untilNs: monotonicNs() + 1_000_000)
         }
@@ -226,7 +226,11 @@ func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
     result(l, "register_s", fixed(registerSeconds, 2))
     result(l, "register_with_ids", o.registerWithIds ? "1" : "0")
     result(l, "registration_stale_or_dead", String(driver.staleOrDeadUnexpected))
-    check(driver.staleOrDeadUnexpected == 0, "services declared STALE/DEAD while registering: \(driver.staleOrDeadUnexpectedIds)")
+    result(l, "registration_max_heartbeat_gap_ms", milliseconds(driver.maxSendGapNs))
+    result(l, "registration_max_send_lateness_ms", milliseconds(driver.maxSendLatenessAnyNs))
+    result(l, "registration_skipped_in_flight", String(driver.skippedInFlight))
+    check(driver.staleOrDeadUnexpected == 0, "services declared STALE/DEAD while registering: \(driver.staleOrDeadUnexpectedIds)"
+          + " (the longest the generator left a service between two heartbeats: \(milliseconds(driver.maxSendGapNs)) ms)")
 
     // Hold: every service at its interval; one interval of warm-up so all are in steady state.
     // (The registration burst itself published every NODE_ADDED at once; the warm-up absorbs it.)
@@ -250,6 +254,7 @@ func runFleet(_ driver: Driver, pid: Int32, _ o: FleetOptions) -> Bool {
     result(l, "cpu_us_per_hb", fixed(target1.cpuMicroseconds(since: target0) / Double(max(1, driver.ackedInWindow)), 3))
     result(l, "generator_core_pct", fixed(self1.corePercent(since: self0)))
     result(l, "generator_max_send_lateness_ms", milliseconds(driver.maxSendLatenessNs))
+    result(l, "max_heartbeat_gap_ms", milliseconds(driver.maxSendGapNs))
     result(l, "due_while_in_flight", String(driver.dueWhileInFlight))
     result(l, "stale_or_dead", String(driver.staleOrDeadUnexpected))
     result(l, "rss_baseline_mib", fixed(Double(baselineKiB) / 1024))

@@ -100,13 +100,18 @@ enum Net {
         return sin
     }
 
-    /// A connected, non-blocking TCP socket with TCP_NODELAY. The connect itself blocks (loopback
-    /// completes it in the kernel, whatever the server is doing); a full accept queue makes it wait
-    /// for the SYN retry, which is why callers connect in batches.
+    /// A non-blocking TCP socket with TCP_NODELAY, connected to `address`. With
+    /// `waitForConnection` the connect blocks until the handshake is done (loopback completes it in
+    /// the kernel, whatever the server is doing, unless its accept queue is full: then it waits for
+    /// the SYN's retry, a second or more). Without it, it returns while the handshake may be under
+    /// way, and what is sent meanwhile waits for EPOLLOUT: a fleet opening 10,000 connections at
+    /// once overflows the accept queue, and a generator blocked in connect read no replies and sent
+    /// no heartbeats meanwhile (a service left 11 s between two, past the STALE threshold).
     /// `receiveBufferBytes`: a small receive buffer (set before connecting, so the window it
     /// advertises is small too), for a peer that does not read.
-    static func connect(_ address: sockaddr_in, receiveBufferBytes: Int32? = nil) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    static func connect(_ address: sockaddr_in, receiveBufferBytes: Int32? = nil, waitForConnection: Bool = true) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+                            | (waitForConnection ? 0 : Int32(SOCK_NONBLOCK.rawValue)), 0)
         guard fd >= 0 else { fatal("socket: errno \(errno) (raise ulimit -n?)") }
         if var bytes = receiveBufferBytes {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, socklen_t(MemoryLayout<Int32>.size))
@@ -117,7 +122,7 @@ enum Net {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard rc == 0 else { fatal("connect: errno \(errno)") }
+        guard rc == 0 || (!waitForConnection && errno == EINPROGRESS) else { fatal("connect: errno \(errno)") }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         let flags = fcntl(fd, F_GETFL)
