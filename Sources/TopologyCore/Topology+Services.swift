@@ -309,7 +309,8 @@ extension Topology {
             setState(index, .dead)
             publishNode(slot, type: .nodeUpdated, before: view, now: now)
             view = FilterView(nodes[index].wire)
-            pendingEvents.append(.serviceDead(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName))
+            let deadlineMs = nodeSchedules[index].livenessBase + configuration.deadTimeoutMs + 1 + forgivenStallMs
+            pendingEvents.append(.serviceDead(id: nodes[index].wire.serviceId, name: nodes[index].wire.serviceName, lateMs: now - deadlineMs))
         }
         publish(.nodeRemoved, node: wireNode(index), before: view, after: nil, now: now)
         recordEvent(dead ? .removed : .unregistered, node: slot, now: now)

@@ -67,17 +67,23 @@ public struct Topology {
     var liveWatcherCount = 0
     var readyWatchers: [WatcherID] = []
     /// The work `publish` has done so far, in watcher-slot visits (each update is offered to every
-    /// slot) plus `publishCost` per update: what `advance(to:inputReadThrough:fanOutBudget:)` bounds.
+    /// slot) plus `publishCost` per update, `timerCost` per timer fired and one per index entry
+    /// moved: what `advance(to:inputReadThrough:fanOutBudget:)` bounds.
     public internal(set) var fanOutWork = 0
     /// What publishing one update costs before any watcher sees it (the history entry made, the
     /// oldest one freed), in watcher-slot visits. At 1,000,000 services and no watcher, 200,000
     /// throttled refreshes a second are due; counted as free, a turn fired 25,000 of them, 70 ms of
     /// work (2.8 µs each, measured with the "slow loop turn" log).
     public static let publishCost = 16
+    /// What firing one timer costs, in the same units, whatever it then does. Most liveness timers
+    /// find a service that heartbeated since and only reschedule it; counted as free, a backlog of
+    /// them (deadlines held while input was read late, then released at once) was one call: at a
+    /// million services, a turn of 508 ms in the timers.
+    static let timerCost = 1
     /// What keeping a refresh no watcher takes costs (`Topology.keepUntakenRefresh`), in the same units.
     static let untakenRefreshCost = 2
     /// Entries of an index that outgrew itself moved per `advance` (`IncrementalDictionary`): about
-    /// half a millisecond.
+    /// half a millisecond, counted as that many units of `fanOutWork`.
     static let indexMovePerAdvance = 1_024
 
     // What happened, for operators (`eventLog`).

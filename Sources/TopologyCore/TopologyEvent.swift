@@ -6,8 +6,9 @@ public enum TopologyEvent: Equatable, Sendable {
     case serviceStale(id: String, name: String)
     /// A STALE service heartbeated again.
     case serviceRecovered(id: String, name: String)
-    /// No heartbeat for more than interval x multiplier: removed with its edges.
-    case serviceDead(id: String, name: String)
+    /// No heartbeat for more than interval x multiplier: removed with its edges. `lateMs`: how long
+    /// after its deadline (the first millisecond past the dead timeout, stalls forgiven) it was declared.
+    case serviceDead(id: String, name: String, lateMs: Int64)
     /// The core was called more than one heartbeat interval after `nextDeadline` (the process was
     /// paused, the machine slept). `jumpMs` is the gap since the previous call; every liveness
     /// deadline was extended by it.

@@ -17,6 +17,19 @@ public struct PrometheusText {
         }
     }
 
+    /// A histogram family: its cumulative buckets, sum and count.
+    public mutating func histogram(_ name: String, _ help: String, _ histogram: ServerMetrics.Histogram) {
+        family(name, "histogram", help)
+        var cumulative = 0
+        for (index, bound) in histogram.bounds.enumerated() {
+            cumulative += histogram.counts[index]
+            sample("\(name)_bucket", [("le", PrometheusText.format(bound))], String(cumulative))
+        }
+        sample("\(name)_bucket", [("le", "+Inf")], String(histogram.count))
+        sample("\(name)_sum", [], PrometheusText.format(histogram.sum))
+        sample("\(name)_count", [], String(histogram.count))
+    }
+
     /// A label value with `\`, `"` and newlines escaped.
     public static func escapeLabel(_ value: String) -> String {
         var out = ""

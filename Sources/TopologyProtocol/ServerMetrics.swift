@@ -39,6 +39,8 @@ public struct ServerMetrics {
         public var result: String
     }
     public var heartbeatSeconds = Histogram(bounds: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025, 0.005, 0.01])
+    /// How late each death was declared: what an operator checks against the dead timeout's promise.
+    public var deathLatenessSeconds = Histogram(bounds: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
 
     public struct Histogram {
         public let bounds: [Double]
@@ -167,6 +169,8 @@ public struct ServerMetrics {
         sample("topology_observed_service_refusals_total", [], String(g.observedServiceRefusals))
         family("topology_service_deaths_total", "counter", "Services declared DEAD after missing their heartbeats.")
         sample("topology_service_deaths_total", [], String(deaths))
+        text.histogram("topology_death_lateness_seconds",
+                       "How long after its deadline (the last heartbeat plus the dead timeout) each service was declared DEAD.", deathLatenessSeconds)
         family("topology_watchers", "gauge", "Open topology watches, by transport.")
         sample("topology_watchers", [("transport", "frames")], String(max(0, g.watchers - g.sseWatchers)))
         sample("topology_watchers", [("transport", "sse")], String(g.sseWatchers))
@@ -211,15 +215,7 @@ public struct ServerMetrics {
         for (request, count) in httpEvictions.sorted(by: { $0.key < $1.key }) {
             sample("topology_http_evictions_total", [("request", request)], String(count))
         }
-        family("topology_heartbeat_handling_seconds", "histogram", "Time the server spent on one heartbeat: decoding, the core, the reply.")
-        var cumulative = 0
-        for (index, bound) in heartbeatSeconds.bounds.enumerated() {
-            cumulative += heartbeatSeconds.counts[index]
-            sample("topology_heartbeat_handling_seconds_bucket", [("le", format(bound))], String(cumulative))
-        }
-        sample("topology_heartbeat_handling_seconds_bucket", [("le", "+Inf")], String(heartbeatSeconds.count))
-        sample("topology_heartbeat_handling_seconds_sum", [], format(heartbeatSeconds.sum))
-        sample("topology_heartbeat_handling_seconds_count", [], String(heartbeatSeconds.count))
+        text.histogram("topology_heartbeat_handling_seconds", "Time the server spent on one heartbeat: decoding, the core, the reply.", heartbeatSeconds)
         family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
         sample("process_resident_memory_bytes", [], String(g.residentBytes))
         return text.output

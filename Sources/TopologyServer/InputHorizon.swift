@@ -5,22 +5,32 @@
 /// The rule: a loop turn takes the time `T` before it calls `epoll_wait`. Any socket with input
 /// that arrived before `T` is in that call's ready list (the kernel scans after `T`), unless the
 /// list was cut at its capacity. If the turn reads every socket of the list until it would block,
-/// everything that arrived before `T` has been read: the horizon moves to `T`. A connection the
-/// turn could not drain (its per-wake-up read budget ran out, or its reading is paused while a
-/// reply is encoded off the loop and input waits behind the request or arrived since) keeps the
-/// horizon where it was when it fell behind, until it is drained. A paused connection with nothing
-/// unread holds nothing (`Connection.listensWhilePaused`). A connection still behind `maxHoldMs` after it fell behind (a client sending faster
-/// than the server reads, or a reply encoded for that long) stops holding the others' deadlines: it
-/// delays only its own services then. That time counts from when the loop found it behind, not from
-/// the horizon it holds, which after a long turn may already be far in the past.
+/// everything that arrived before `T` has been read: the horizon moves to `T`.
+///
+/// A turn whose input budget ran out leaves the rest of its list to the next turns, which handle
+/// the oldest first. Each socket left carries what had been read of it when a list first named it
+/// (the start of the turn before: it was not ready then, or was read through then), and the
+/// horizon moves only as far as the oldest of them. So when every turn has more to read than its
+/// budget (a registration storm), the horizon still follows a few turns behind.
+///
+/// A connection the turn could not drain (its per-wake-up read budget ran out, or its reading is
+/// paused while a reply is encoded off the loop and input waits behind the request or arrived
+/// since) keeps the horizon where it was when it fell behind, until it is drained. A paused
+/// connection with nothing unread holds nothing (`Connection.listensWhilePaused`). A connection
+/// still behind `maxHoldMs` after it fell behind (a client sending faster than the server reads,
+/// or a reply encoded for that long) stops holding the others' deadlines: it delays only its own
+/// services then. That time counts from when the loop found it behind, not from the horizon it
+/// holds, which after a long turn may already be far in the past.
 ///
 /// A value type fed with times; the loop reads the clock.
 struct InputHorizon {
     /// Everything that arrived before this time has been read (connections behind aside).
     private(set) var readThroughMs: Int64
     private var turnStartMs: Int64
-    /// The start of the last turn whose complete ready list was only partly handled.
-    private var cutTurnStartMs: Int64?
+    /// Whether the last turn's ready list named every ready socket (it was not cut at its capacity).
+    private var lastListComplete = true
+    /// What has been read of a socket that this turn's wait lists and no earlier turn left unhandled.
+    private(set) var newlyListedReadThroughMs: Int64
     /// Connections behind: where the horizon stood when each fell behind, and when that was.
     private var behind: [UInt64: (horizonMs: Int64, sinceMs: Int64)] = [:]
     let maxHoldMs: Int64
@@ -35,33 +45,27 @@ struct InputHorizon {
     init(startMs: Int64, maxHoldMs: Int64) {
         readThroughMs = startMs
         turnStartMs = startMs
+        newlyListedReadThroughMs = startMs
         self.maxHoldMs = maxHoldMs
     }
 
     /// Before `epoll_wait`.
     mutating func beginTurn(atMs time: Int64) {
+        // A socket this wait lists that the last turn did not leave unhandled was either not ready
+        // at the last wait or was read through it then (given a complete list).
+        newlyListedReadThroughMs = lastListComplete ? max(readThroughMs, turnStartMs) : readThroughMs
         turnStartMs = time
     }
 
-    /// After the turn's handling stopped. `listComplete`: the ready list was not cut at its capacity;
-    /// `allHandled`: every socket of it was handled (the turn's input budget did not run out, see
-    /// `Server.handleReady`). A complete list partly handled leaves the rest to the next turn,
-    /// which handles them first: once it has (`carriedHandled`), the horizon moves to this turn's start.
-    mutating func endTurn(listComplete: Bool, allHandled: Bool) {
-        if listComplete && allHandled {
-            readThroughMs = max(readThroughMs, turnStartMs)
-            cutTurnStartMs = nil
-        } else {
-            cutTurnStartMs = listComplete ? turnStartMs : nil
-        }
-    }
-
-    /// The sockets the last turn cut short left have all been handled: everything that arrived
-    /// before that turn's wait has been read.
-    mutating func carriedHandled() {
-        guard let cut = cutTurnStartMs else { return }
-        readThroughMs = max(readThroughMs, cut)
-        cutTurnStartMs = nil
+    /// After the turn's handling stopped. `listComplete`: the ready list was not cut at its
+    /// capacity; `oldestUnhandledMs`: of the sockets the turn left unhandled (see
+    /// `Server.handleReady`), the earliest time through which one has been read, nil when it
+    /// handled them all.
+    mutating func endTurn(listComplete: Bool, oldestUnhandledMs: Int64?) {
+        lastListComplete = listComplete
+        // A list cut at its capacity proves nothing about the sockets left out of it.
+        guard listComplete else { return }
+        readThroughMs = max(readThroughMs, min(turnStartMs, oldestUnhandledMs ?? .max))
     }
 
     /// The connection has input it has not read and handled (it keeps the first time it fell behind).

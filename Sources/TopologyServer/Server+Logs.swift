@@ -16,7 +16,9 @@ extension Server {
         var counts: [String: Int] = [:]
         for event in events {
             switch event {
-            case .serviceDead: metrics.deaths += 1
+            case let .serviceDead(_, _, lateMs):
+                metrics.deaths += 1
+                metrics.deathLatenessSeconds.observe(Double(lateMs) / 1_000)
             case .watcherResynced: metrics.watcherResyncs += 1
             default: break
             }
@@ -38,7 +40,7 @@ extension Server {
         switch event {
         case let .serviceStale(id, name): return ("service stale", .info, ["service_id": id, "name": name])
         case let .serviceRecovered(id, name): return ("service recovered", .info, ["service_id": id, "name": name])
-        case let .serviceDead(id, name): return ("service dead", .info, ["service_id": id, "name": name])
+        case let .serviceDead(id, name, lateMs): return ("service dead", .info, ["service_id": id, "name": name, "late_ms": String(lateMs)])
         case let .stallDetected(jumpMs): return ("stall detected", .warning, ["jump_ms": String(jumpMs)])
         case let .watcherResynced(watcher): return ("watcher resynced", .info, ["watcher": watcher.description])
         case let .unresolvedEdgeExpired(sourceId, target):

@@ -86,13 +86,21 @@ extension Server {
         }
     }
 
-    /// The core's due timers, within this turn's fan-out budget, in slices of `fanOutPerSlice` for
-    /// at most `timersSliceNs`: what is left stays due for the next turn, which comes at once. The
-    /// budget counts watcher visits, and what one visit costs grows with the core: at 1,000,000
-    /// services with four watchers, a turn spent 116 to 429 ms within it publishing refreshes (each
-    /// builds its node, a cache miss or more per field) while heartbeats waited.
+    /// The core's due timers, within this turn's fan-out budget, in slices of `fanOutPerSlice`, for
+    /// at most `timersNsPerTurn` in the whole turn: what is left stays due for the next turn, which
+    /// comes at once. The budget counts watcher visits, and what one visit costs grows with the
+    /// core: at 1,000,000 services with four watchers, a turn spent 116 to 429 ms within it
+    /// publishing refreshes (each builds its node, a cache miss or more per field) while heartbeats
+    /// waited. The time is per turn, not per call: a turn that reads many sockets serves timers
+    /// between them (`runTimersIfDue`), and 10 ms a call added up to a 508 ms turn.
     func advanceCore(to now: Int64, inputReadThrough horizon: Int64) -> [TopologyEvent] {
         let startNs = clock.monotonicNs()
+        let spentNs = turnProfile.nanoseconds(in: .timers)
+        // Calls that each do a little (one between every two sockets read) add up too.
+        guard spentNs < Server.timersNsPerTurn else {
+            fanOutLeftThisTurn = 0
+            return []
+        }
         var events: [TopologyEvent] = []
         while true {
             let workBefore = topology.fanOutWork
@@ -101,13 +109,18 @@ extension Server {
             let used = topology.fanOutWork - workBefore
             fanOutLeftThisTurn = max(0, fanOutLeftThisTurn - used)
             // Another slice only if this one ran out of budget (more may be due) and time is left.
-            guard used >= slice, fanOutLeftThisTurn > 0, clock.monotonicNs() - startNs < Server.timersSliceNs else { return events }
+            guard used >= slice, fanOutLeftThisTurn > 0 else { return events }
+            if spentNs + clock.monotonicNs() - startNs >= Server.timersNsPerTurn {
+                fanOutLeftThisTurn = 0  // no more timers this turn, between sockets either
+                return events
+            }
         }
     }
 
-    /// One slice of `advanceCore`, and how long slices may go on in one call.
+    /// One slice of `advanceCore` (the time is checked between slices), and how long the core's
+    /// timers may take in one turn.
     static let fanOutPerSlice = 2_500
-    static let timersSliceNs: Int64 = 10_000_000
+    static let timersNsPerTurn: Int64 = 10_000_000
 
     /// A hold whose lag reached this is logged (shorter ones are counted only).
     static let logHoldsFromLagMs: Int64 = 100

@@ -110,8 +110,8 @@ public final class Server: @unchecked Sendable {
     /// How far input has been read: liveness deadlines fire only up to it.
     var inputHorizon: InputHorizon
     var memoryReturn = MemoryReturn()
-    /// Ready sockets a turn left for the next (`handleReady`): token and events, in the order reported.
-    var carriedReady: [(UInt64, UInt32)] = []
+    /// Ready sockets the last turns left (`handleReady`), oldest first.
+    var carriedReady: [ReadySocket] = []
     /// What is left of `Server.fanOutPerTurn` in this turn of the loop.
     var fanOutLeftThisTurn = Server.fanOutPerTurn
     /// Where the current turn's time goes, and which slow turns are logged (`--slow-turn-log-ms`).
@@ -257,9 +257,8 @@ public final class Server: @unchecked Sendable {
             let count = try epoll.wait(data: &readyData, events: &readyEvents, timeoutMs: timeout)
             localStats.loopIterations += 1
             turnProfile = LoopTurnProfile(startNs: clock.monotonicNs(), readySockets: count)
-            let handled = handleReady(count: count, data: readyData, events: readyEvents)
-            if handled.carried { inputHorizon.carriedHandled() }
-            inputHorizon.endTurn(listComplete: count < capacity, allHandled: handled.all)
+            let oldestUnhandledMs = handleReady(count: count, data: readyData, events: readyEvents)
+            inputHorizon.endTurn(listComplete: count < capacity, oldestUnhandledMs: oldestUnhandledMs)
             now = clock.nowMs()
             runTimers(now: now)
             if watchUpdatesWaiting, clock.nowMs() >= nextWatchRoundMs {

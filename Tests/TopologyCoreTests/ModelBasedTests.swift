@@ -168,7 +168,7 @@ final class ModelBasedTests: XCTestCase {
         func checkDeaths() {
             let dead = Set(model.reap(h.now))
             goneIds += dead
-            let reported = Set(h.events.compactMap { if case let .serviceDead(id, _) = $0 { id } else { nil } })
+            let reported = Set(h.events.compactMap { if case let .serviceDead(id, _, _) = $0 { id } else { nil } })
             XCTAssertEqual(reported, dead, "seed \(seed): deaths at \(h.now - t0)")
             h.events.removeAll()
         }

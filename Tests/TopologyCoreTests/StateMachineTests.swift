@@ -163,7 +163,7 @@ final class StateMachineTests: XCTestCase {
         h.advance(to: t0 + 15_001)
         XCTAssertNil(h.state(a))
         XCTAssertNil(h.topology.node(id: a))
-        XCTAssertTrue(h.events.contains(.serviceDead(id: a, name: "a")))
+        XCTAssertTrue(h.events.contains(.serviceDead(id: a, name: "a", lateMs: 0)), "declared at its deadline")
         let updates = h.take(watcher)
         XCTAssertEqual(types(updates), [.nodeUpdated, .nodeRemoved, .edgeRemoved, .edgeRemoved])
         XCTAssertEqual(updates[0].node!.state, .dead)
@@ -290,10 +290,10 @@ final class StateMachineTests: XCTestCase {
         XCTAssertEqual(h.topology.edgeCount, 0)
         XCTAssertFalse(h.topology.unregister(UnregisterServiceRequest(serviceId: a), now: h.now).removed)
         XCTAssertFalse(h.topology.unregister(UnregisterServiceRequest(serviceId: "garbage"), now: h.now).removed)
-        XCTAssertFalse(h.events.contains(.serviceDead(id: a, name: "a")))
+        XCTAssertFalse(h.events.contains { if case .serviceDead(id: a, _, _) = $0 { return true } else { return false } })
         // Its timers are gone too: nothing fires for it later.
         h.advance(by: 60_000)
-        XCTAssertFalse(h.events.contains { if case .serviceDead(id: a, _) = $0 { return true } else { return false } })
+        XCTAssertFalse(h.events.contains { if case .serviceDead(id: a, _, _) = $0 { return true } else { return false } })
     }
 
     func testUnknownIds() {

@@ -32,6 +32,8 @@ final class TimeGuardTests: XCTestCase {
         XCTAssertEqual(h.topology.serviceCount, 50)
         h.advance(to: resumed + 15_001)
         XCTAssertEqual(h.topology.serviceCount, 25)
+        let lateness = h.events.compactMap { if case let .serviceDead(_, _, lateMs) = $0 { lateMs } else { nil } }
+        XCTAssertEqual(lateness, Array(repeating: 0, count: 25), "on time, the pause left out")
         XCTAssertEqual(lastHeartbeat + 60_000, resumed)
         XCTAssertEqual(h.topology.forgivenStallTotalMs, 60_000)
     }
@@ -69,6 +71,7 @@ final class TimeGuardTests: XCTestCase {
         XCTAssertEqual(h.state(b), .idle)
         h.events += h.topology.advance(to: h.now, inputReadThrough: h.now)
         XCTAssertNil(h.state(a), "and DEAD once the reading caught up")
+        XCTAssertTrue(h.events.contains(.serviceDead(id: a, name: "a", lateMs: 999)), "999 ms after its deadline, start + 15,001")
         XCTAssertEqual(h.state(b), .idle)
         XCTAssertFalse(h.events.contains { if case .stallDetected = $0 { true } else { false } },
                        "advance was called on time: holding is not a stall")
@@ -115,6 +118,62 @@ final class TimeGuardTests: XCTestCase {
         }
         XCTAssertFalse(h.events.contains { if case .stallDetected = $0 { true } else { false } },
                        "deferred timers called back at once are not a stall")
+    }
+
+    /// Timers that only reschedule (a service heartbeated since its deadline was set) count against
+    /// the budget too: liveness held while input was read late, then released, is a backlog of
+    /// them, and at a million services it was a 508 ms call when they were free.
+    func testTimersThatOnlyRescheduleCountAgainstTheBudget() {
+        var h = Harness()
+        let ids = (0..<100).map { h.registerAndHeartbeat("svc-\($0)") }
+        let start = h.now
+        // The server reads its input late: no liveness deadline fires past start + 1,000.
+        for t in stride(from: start + 1_000, through: start + 12_000, by: 1_000) {
+            h.events += h.topology.advance(to: t, inputReadThrough: start + 1_000)
+        }
+        h.now = start + 12_000
+        for id in ids { h.heartbeat(id) }  // read at last: everyone is alive
+        let due = h.topology.nextLivenessDeadline!
+        XCTAssertLessThanOrEqual(due, h.now, "their old deadlines are due, held until now")
+
+        let workBefore = h.topology.fanOutWork
+        h.events += h.topology.advance(to: h.now, inputReadThrough: h.now, fanOutBudget: 10)
+        XCTAssertEqual(h.topology.fanOutWork - workBefore, 10 * Topology.timerCost, "ten timers fired")
+        XCTAssertLessThanOrEqual(h.topology.nextLivenessDeadline!, h.now, "the rest stay due")
+        var calls = 1
+        while let next = h.topology.nextLivenessDeadline, next <= h.now, calls < 100 {
+            h.events += h.topology.advance(to: h.now, inputReadThrough: h.now, fanOutBudget: 10)
+            calls += 1
+        }
+        XCTAssertEqual(calls, 10, "100 reschedules, 10 a call")
+        XCTAssertTrue(ids.allSatisfy { h.state($0) == .idle }, "and nobody went STALE")
+        XCTAssertGreaterThan(h.topology.nextLivenessDeadline!, h.now + 5_000)
+    }
+
+    /// Moving an index that outgrew itself is work within the budget too: a turn calls `advance`
+    /// between thousands of sockets, and a move at each call was a whole index moved in one turn.
+    func testMovingTheIndexCountsAgainstTheBudget() {
+        var h = Harness()
+        var registered = 0
+        while !h.topology.resolutionIndex.isMoving, registered < 100_000 {
+            h.register("svc-\(registered)")
+            registered += 1
+        }
+        XCTAssertTrue(h.topology.resolutionIndex.isMoving, "the index outgrew itself at \(registered) services")
+        let work = h.topology.fanOutWork
+        let keys = h.topology.resolutionIndex.count
+        h.events += h.topology.advance(to: h.now, fanOutBudget: 0)
+        XCTAssertEqual(h.topology.fanOutWork, work, "a spent budget moves nothing")
+        h.events += h.topology.advance(to: h.now, fanOutBudget: 1)
+        XCTAssertEqual(h.topology.fanOutWork - work, Topology.indexMovePerAdvance)
+        var calls = 1
+        while h.topology.resolutionIndex.isMoving, calls < 1_000 {
+            h.events += h.topology.advance(to: h.now, fanOutBudget: 1)
+            calls += 1
+        }
+        XCTAssertFalse(h.topology.resolutionIndex.isMoving)
+        XCTAssertGreaterThan(calls, 2, "moved over several calls")
+        XCTAssertEqual(h.topology.resolutionIndex.count, keys, "every key moved")
     }
 
     func testJumpWithinOneIntervalIsNotAStall() {

@@ -105,6 +105,10 @@ def test_metrics_counters_match_what_the_test_did() -> None:
         assert value(after, "topology_registrations_total") == 3
         assert value(after, "topology_activity_events_total") == 25
         assert value(after, "topology_service_deaths_total") == 1
+        # Its death declared within a second of its deadline (on an idle server, milliseconds).
+        assert value(after, "topology_death_lateness_seconds_count") == 1
+        assert value(after, "topology_death_lateness_seconds_bucket", le="1") == 1
+        assert 0 <= value(after, "topology_death_lateness_seconds_sum") <= 1
         assert value(after, "topology_heartbeats_total", result="acknowledged") == acknowledged
         assert acknowledged >= 3
         assert value(after, "topology_heartbeats_total", result="not_found") == 1
