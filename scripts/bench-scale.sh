@@ -75,12 +75,16 @@ if [ -z "$bin" ]; then
     bin=.build-bench/release
 fi
 
-# Starts a fresh server for `services` on free ports (extra flags after it); sets server_pid and address.
+# Starts a fresh server for `services` on free ports (extra flags after it), with room for the
+# generator's own few (the watch probe); sets server_pid and address.
 start_server() {
     local services=$1
     shift
+    # Emptied here, not by the server's redirection: that runs in the child, and the loop below
+    # could read the last server's "listening" line (its port) before it does.
+    : >"$work/server.log"
     "$bin/topology-server" --address 127.0.0.1:0 --http-address 127.0.0.1:0 --max-connections $((services / 100 + 100)) \
-        --max-services "$services" --heartbeat-interval-ms "$interval" --timeout-multiplier 3 "$@" 2>"$work/server.log" &
+        --max-services $((services + 100)) --heartbeat-interval-ms "$interval" --timeout-multiplier 3 "$@" 2>"$work/server.log" &
     server_pid=$!
     address=""
     for _ in $(seq 1 100); do

@@ -44,30 +44,41 @@ extension OutboundQueue {
     /// Bytes queued and not yet written.
     var pendingBytes: Int { ahead.byteCount + outbound.count - writeIndex }
 
-    /// Appends bytes encoded elsewhere. A large reply is not copied: when nothing is queued it
-    /// becomes the queue, otherwise it goes `ahead` with what was queued before it.
+    /// Appends bytes encoded elsewhere. A large reply is never copied: it goes `ahead`, with what
+    /// was queued before it, and stays a segment of its own until written. As the queue's own
+    /// buffer it was copied whole by the first reply appended behind it (a watch SNAPSHOT is shared
+    /// by the queues of the watchers that took it: 134 MB at a million services) and, half written,
+    /// by compaction.
     func append(encoded bytes: [UInt8]) {
-        if pendingBytes == 0 {
-            outbound = bytes
-            writeIndex = 0
-        } else if bytes.count < QueuedSegments.smallestMovedBytes {
-            outbound.append(contentsOf: bytes)
-        } else {
-            ahead.append(outbound[writeIndex...])
-            ahead.append(bytes[...])
-            outbound = []
-            writeIndex = 0
+        if bytes.count < QueuedSegments.smallestMovedBytes {
+            if pendingBytes == 0 {
+                outbound = bytes
+                writeIndex = 0
+            } else {
+                outbound.append(contentsOf: bytes)
+            }
+            return
         }
+        if outbound.count > writeIndex {
+            ahead.append(outbound[writeIndex...])
+            outbound = []
+        } else {
+            outbound.removeAll(keepingCapacity: true)
+        }
+        ahead.append(bytes[...])
+        writeIndex = 0
     }
 
-    /// Writes what the kernel takes and drops what was written. Returns true when the need for
-    /// EPOLLOUT changed (`waitingForWritable` says which way): the caller re-registers the
-    /// descriptor. A write error is thrown; the connection is unusable then.
-    func writeQueued() throws -> Bool {
+    /// Writes what the kernel takes and drops what was written; a large buffer written whole goes
+    /// to `release` instead (`QueuedSegments.releasedOffLoopBytes`), for the caller to free off the
+    /// loop. Returns true when the need for EPOLLOUT changed (`waitingForWritable` says which
+    /// way): the caller re-registers the descriptor. A write error is thrown; the connection is
+    /// unusable then.
+    func writeQueued(release: (Any) -> Void = { _ in }) throws -> Bool {
         while pendingBytes > 0 {
             if let front = ahead.first {
                 guard case .processed(let n) = try front.withUnsafeBytes({ try Sockets.write(fd, $0) }) else { break }
-                ahead.removeFirst(n)
+                if let written = ahead.removeFirst(n) { release(written) }
                 continue
             }
             let result = try outbound.withUnsafeBytes {
@@ -76,7 +87,7 @@ extension OutboundQueue {
             guard case .processed(let n) = result else { break }
             writeIndex += n
         }
-        compact()
+        compact(release: release)
         let wantWritable = pendingBytes > 0
         guard wantWritable != waitingForWritable else { return false }
         waitingForWritable = wantWritable
@@ -91,10 +102,16 @@ extension OutboundQueue {
     }
 
     /// Drops written bytes once they are the larger part of the buffer; a drained buffer keeps its
-    /// capacity unless a large reply grew it.
-    func compact() {
+    /// capacity unless a large reply grew it, and one of `QueuedSegments.releasedOffLoopBytes` or
+    /// more goes to `release`.
+    func compact(release: (Any) -> Void = { _ in }) {
         if writeIndex == outbound.count {
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 256 * 1024)
+            if outbound.capacity >= QueuedSegments.releasedOffLoopBytes {
+                release(outbound)
+                outbound = []
+            } else {
+                outbound.removeAll(keepingCapacity: outbound.capacity <= 256 * 1024)
+            }
             writeIndex = 0
         } else if writeIndex > 0 && writeIndex >= outbound.count - writeIndex {
             outbound.removeSubrange(0..<writeIndex)

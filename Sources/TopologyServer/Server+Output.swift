@@ -33,11 +33,17 @@ extension Server {
         }
     }
 
+    /// Frees `garbage` (the last reference to a large buffer) on the reply encoder's thread, or
+    /// here before `start()`.
+    func releaseOffLoop(_ garbage: Any) {
+        replyEncoder?.release(garbage)
+    }
+
     /// Writes what the kernel takes; registers for EPOLLOUT if some is left.
     func flush(_ connection: Connection, now: Int64) {
         let interestChanged: Bool
         do {
-            interestChanged = try connection.writeQueued()
+            interestChanged = try connection.writeQueued(release: releaseOffLoop)
             // gRPC: DATA the client's windows let out, a batch at a time while the socket takes it.
             if connection.grpc != nil, connection.pendingBytes == 0, connection.grpc!.hasOutbound {
                 connection.append(encoded: connection.grpc!.takeOutbound())

@@ -324,7 +324,8 @@ final class HTTPSessionTests: XCTestCase {
     }
 
     /// An event stream's snapshot encoded off the loop comes while the stream's response head is
-    /// queued: the head is sealed (to be written first) and the snapshot is queued as it is.
+    /// queued: the head is sealed (to be written first), then the snapshot as it is, and events
+    /// after it are queued behind it without copying it.
     func testALargeEncodedSnapshotBehindQueuedBytesIsQueuedWithoutACopy() throws {
         var h = Harness(offLoopReplyEntries: 2)
         for i in 0..<300 { h.register("service-\(i)-\(String(repeating: "x", count: 200))") }
@@ -339,10 +340,11 @@ final class HTTPSessionTests: XCTestCase {
         var queuedStorage: UnsafeRawPointer?
         h.run { h, out in
             h.session.takeEncodedReply(bytes, now: h.now, h.env, topology: &h.topology, rpc: &h.rpc, &out)
-            queuedStorage = out.outbound.withUnsafeBytes { $0.baseAddress }
+            queuedStorage = out.sealed.last?.withUnsafeBytes { $0.baseAddress }
             XCTAssertEqual(out.pendingBytes, head.count + bytes.count)
+            XCTAssertTrue(out.outbound.isEmpty, "what comes next is queued apart from it")
         }
-        XCTAssertEqual(h.lastSealed, [head])
+        XCTAssertEqual(h.lastSealed, [head, bytes])
         XCTAssertEqual(queuedStorage, bytes.withUnsafeBytes { $0.baseAddress }, "queued as it is")
         XCTAssertEqual(h.queue, head + bytes, "the client reads the head, then the snapshot")
     }

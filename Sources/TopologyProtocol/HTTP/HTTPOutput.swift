@@ -52,19 +52,21 @@ public struct HTTPOutput {
 
     /// Queues bytes the reply encoder made without copying them: a snapshot of a million nodes is
     /// 450 MB of JSON, and copying it took the loop 600 ms (into an empty queue) and 224 ms (behind
-    /// an event stream's response head). Into an empty queue (which has nothing written either)
-    /// they become the queue; behind queued bytes, those are sealed and the bytes become `outbound`.
-    /// Small ones are copied.
+    /// an event stream's response head). Large ones are sealed, behind what is queued (sealed too):
+    /// as `outbound` the first event appended behind an event stream's snapshot would grow it, a
+    /// copy of all of it. Small ones are copied.
     mutating func appendEncoded(_ bytes: [UInt8]) {
-        if outbound.isEmpty {
-            outbound = bytes
-        } else if bytes.count < HTTPOutput.smallestSealedBytes {
+        if bytes.count < HTTPOutput.smallestSealedBytes {
             outbound += bytes
-        } else {
+            return
+        }
+        if !outbound.isEmpty {
             sealedBytes += outbound.count
             sealed.append(outbound)
-            outbound = bytes
         }
+        sealedBytes += bytes.count
+        sealed.append(bytes)
+        outbound = []
     }
 }
 

@@ -165,7 +165,7 @@ extension Server {
 
     private func flushHTTP(_ connection: HTTPConnection, now: Int64) {
         do {
-            if try connection.writeQueued() { updateHTTPInterest(connection) }
+            if try connection.writeQueued(release: releaseOffLoop) { updateHTTPInterest(connection) }
         } catch {
             closeHTTPNow(connection, reason: "write error")
             return
