@@ -105,12 +105,28 @@ final class MemoryReturnTests: XCTestCase {
         XCTAssertEqual(freeLooks, 1, "no second read within 40 s")
         XCTAssertFalse(look(&policy, &process, atMs: 40_000, freeLookMs: 40))
         XCTAssertEqual(freeLooks, 2)
-        // The resident set grows by a 32nd (25 MiB of 800) with much of it free: read and trimmed at once.
+        // The resident set grows by a 32nd (25 MiB of 800) with much of it free: read and trimmed
+        // at once (the last read was 100 times its 40 ms ago).
         process.resident += 30 * Self.mib
         process.free += 30 * Self.mib
         process.returnedByTrim = 30 * Self.mib
-        XCTAssertTrue(look(&policy, &process, atMs: 41_000, freeLookMs: 40))
+        XCTAssertTrue(look(&policy, &process, atMs: 44_000, freeLookMs: 40))
         XCTAssertEqual(process.trims, 1)
+    }
+
+    /// While snapshots of a million nodes are queued, the resident set grows most seconds and all of
+    /// it is in use: the growth is read no more often than 100 times the read's cost.
+    func testGrowthInUseIsReadAtMostEveryHundredTimesTheReadsCost() {
+        var policy = MemoryReturn()
+        var process = Process(resident: 800 * Self.mib, free: 2 * Self.mib)
+        XCTAssertFalse(look(&policy, &process, atMs: 0, freeLookMs: 100))
+        XCTAssertEqual(freeLooks, 1)
+        for second in 1...30 {
+            process.resident += 40 * Self.mib  // queued, not free
+            XCTAssertFalse(look(&policy, &process, atMs: Int64(second) * 1_000, freeLookMs: 100))
+        }
+        XCTAssertEqual(freeLooks, 4, "at 0, 10, 20 and 30 s")
+        XCTAssertEqual(process.trims, 0)
     }
 
     /// 4 MiB is noise in a 800 MiB process: growth is counted from a 32nd of the resident set.
